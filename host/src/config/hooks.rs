@@ -1,0 +1,350 @@
+//! The hooks of `common.actions` and `data_provider.actions`.
+//!
+//! SFTPGo's form is one `hook` string for the whole section. hookhost adds a
+//! `hooks` list in the same section; each entry may narrow `execute_on` (and
+//! `execute_for`), lower the time limit and, for wasm hooks, set fuel,
+//! memory, output limits and capability grants:
+//!
+//! ```json
+//! {"name": "deny-exe", "hook": "deny_exe.wasm", "execute_on": ["pre-upload"],
+//!  "limits": {"timeout_ms": 2000, "fuel": 100000000, "memory_mib": 16},
+//!  "grants": {"args": ["exe", "bat"], "dirs": [{"host": "/var/audit", "guest": "/audit", "writable": true}]}}
+//! ```
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reqwest::Url;
+use serde::Deserialize;
+
+use super::{ConfigError, HostSettings};
+use crate::event::{FsAction, ObjectType, ProviderAction};
+use crate::sandbox::Grants;
+
+/// SFTPGo's limit for file-system hooks.
+pub const FS_HOOK_LIMIT: Duration = Duration::from_secs(30);
+/// SFTPGo's limit for provider hooks.
+pub const PROVIDER_HOOK_LIMIT: Duration = Duration::from_secs(15);
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct RawFsActions {
+    execute_on: Vec<String>,
+    execute_sync: Vec<String>,
+    hook: String,
+    hooks: Vec<RawHook>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct RawProviderActions {
+    execute_on: Vec<String>,
+    execute_for: Option<Vec<String>>,
+    hook: String,
+    hooks: Vec<RawHook>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHook {
+    #[serde(default)]
+    name: Option<String>,
+    hook: String,
+    #[serde(default)]
+    execute_on: Option<Vec<String>>,
+    #[serde(default)]
+    execute_for: Option<Vec<String>>,
+    #[serde(default)]
+    limits: RawLimits,
+    #[serde(default)]
+    grants: Option<Grants>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    timeout_ms: Option<u64>,
+    fuel: Option<u64>,
+    memory_mib: Option<u64>,
+    output_kib: Option<u64>,
+}
+
+/// Where a hook goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HookTarget {
+    /// An external program (absolute path).
+    Exec(PathBuf),
+    /// An HTTP(S) URL.
+    Http(Url),
+    /// A WebAssembly component file.
+    Wasm(PathBuf),
+}
+
+/// Options only wasm hooks take.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WasmOptions {
+    /// Fuel budget per call (default: `hookhost.wasm.default_fuel`).
+    pub fuel: Option<u64>,
+    /// Memory limit in MiB (default: `hookhost.wasm.default_memory_mib`).
+    pub memory_mib: Option<u64>,
+    /// Capabilities.
+    pub grants: Grants,
+}
+
+/// One hook, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HookSpec {
+    /// Unique name, for logs and metrics.
+    pub name: String,
+    /// Where in the configuration it was defined (for error messages).
+    pub field: String,
+    /// What it runs.
+    pub target: HookTarget,
+    /// Wall-clock limit: the section's (30 s fs, 15 s provider) or lower.
+    pub timeout: Duration,
+    /// Bytes of stdout/stderr kept for the log.
+    pub output_bytes: usize,
+    /// Wasm-only options.
+    pub wasm: WasmOptions,
+}
+
+/// A file-system hook and the actions it runs on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FsHookSpec {
+    /// The hook.
+    pub spec: HookSpec,
+    /// Actions that run it.
+    pub execute_on: Vec<FsAction>,
+}
+
+/// `common.actions`, validated.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FsActions {
+    /// Non-`pre-*` actions whose hooks run synchronously.
+    pub execute_sync: Vec<FsAction>,
+    /// Every hook of the section (the plain `hook` first).
+    pub hooks: Vec<FsHookSpec>,
+}
+
+/// A provider hook and what it runs on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderHookSpec {
+    /// The hook.
+    pub spec: HookSpec,
+    /// Actions that run it.
+    pub execute_on: Vec<ProviderAction>,
+    /// Object types that run it.
+    pub execute_for: Vec<ObjectType>,
+}
+
+/// `data_provider.actions`, validated.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProviderActions {
+    /// Every hook of the section (the plain `hook` first).
+    pub hooks: Vec<ProviderHookSpec>,
+}
+
+pub(super) struct Context<'a> {
+    pub(super) base_dir: &'a Path,
+    pub(super) settings: &'a HostSettings,
+}
+
+fn parse_names<T: std::str::FromStr<Err = crate::event::UnknownName>>(
+    names: &[String],
+    field: &str,
+) -> Result<Vec<T>, ConfigError> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| name.parse::<T>().map_err(|e| ConfigError::field(format!("{field}[{i}]"), e.to_string())))
+        .collect()
+}
+
+fn target(hook: &str, field: &str, base_dir: &Path) -> Result<HookTarget, ConfigError> {
+    let err = |message: String| ConfigError::field(field, message);
+    if hook.starts_with("http") {
+        let url = Url::parse(hook).map_err(|e| err(format!("{hook:?} is not a valid URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(err(format!("{hook:?}: only http and https URLs are supported")));
+        }
+        return Ok(HookTarget::Http(url));
+    }
+    if hook.ends_with(".wasm") {
+        return Ok(HookTarget::Wasm(base_dir.join(hook)));
+    }
+    let program = PathBuf::from(hook);
+    if !program.is_absolute() {
+        return Err(err(format!(
+            "{hook:?}: an exec hook must be an absolute path (or use an http(s) URL, or a .wasm component)"
+        )));
+    }
+    let meta = std::fs::metadata(&program).map_err(|e| err(format!("{hook}: {e}")))?;
+    use std::os::unix::fs::PermissionsExt;
+    if !meta.is_file() {
+        return Err(err(format!("{hook}: not a regular file")));
+    }
+    if meta.permissions().mode() & 0o111 == 0 {
+        return Err(err(format!("{hook}: not executable")));
+    }
+    Ok(HookTarget::Exec(program))
+}
+
+fn default_name(target: &HookTarget) -> String {
+    match target {
+        HookTarget::Exec(path) | HookTarget::Wasm(path) => path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string()),
+        HookTarget::Http(url) => format!("{}{}", url.host_str().unwrap_or(""), url.path()),
+    }
+}
+
+fn spec(raw: RawHook, field: &str, section_limit: Duration, ctx: &Context<'_>) -> Result<HookSpec, ConfigError> {
+    let target = target(&raw.hook, &format!("{field}.hook"), ctx.base_dir)?;
+    let is_wasm = matches!(target, HookTarget::Wasm(_));
+    let limits = raw.limits;
+    let timeout = match limits.timeout_ms {
+        None => section_limit,
+        Some(0) => return Err(ConfigError::field(format!("{field}.limits.timeout_ms"), "must be positive")),
+        Some(ms) if Duration::from_millis(ms) > section_limit => {
+            return Err(ConfigError::field(
+                format!("{field}.limits.timeout_ms"),
+                format!("{ms} is above this section's limit of {} ms; a hook may only lower it", section_limit.as_millis()),
+            ));
+        }
+        Some(ms) => Duration::from_millis(ms),
+    };
+    let wasm_only = |key: &str, set: bool| {
+        if set && !is_wasm {
+            Err(ConfigError::field(format!("{field}.{key}"), "only wasm hooks take this setting"))
+        } else {
+            Ok(())
+        }
+    };
+    wasm_only("limits.fuel", limits.fuel.is_some())?;
+    wasm_only("limits.memory_mib", limits.memory_mib.is_some())?;
+    wasm_only("grants", raw.grants.is_some())?;
+    if let Some(mib) = limits.memory_mib
+        && (mib == 0 || mib > ctx.settings.wasm.max_memory_mib)
+    {
+        return Err(ConfigError::field(
+            format!("{field}.limits.memory_mib"),
+            format!("must be between 1 and hookhost.wasm.max_memory_mib ({})", ctx.settings.wasm.max_memory_mib),
+        ));
+    }
+    let mut grants = raw.grants.unwrap_or_default();
+    for (i, dir) in grants.dirs.iter_mut().enumerate() {
+        let dir_field = format!("{field}.grants.dirs[{i}]");
+        if dir.host.is_relative() {
+            dir.host = ctx.base_dir.join(&dir.host);
+        }
+        if !dir.host.is_dir() {
+            return Err(ConfigError::field(
+                format!("{dir_field}.host"),
+                format!("{} is not a directory", dir.host.display()),
+            ));
+        }
+        if dir.guest.is_empty() {
+            return Err(ConfigError::field(format!("{dir_field}.guest"), "must not be empty"));
+        }
+    }
+    let output_kib = limits.output_kib.unwrap_or(ctx.settings.wasm.default_output_kib);
+    Ok(HookSpec {
+        name: raw.name.unwrap_or_else(|| default_name(&target)),
+        field: field.to_owned(),
+        target,
+        timeout,
+        output_bytes: usize::try_from(output_kib.saturating_mul(1024)).unwrap_or(usize::MAX),
+        wasm: WasmOptions {
+            fuel: limits.fuel,
+            memory_mib: limits.memory_mib,
+            grants,
+        },
+    })
+}
+
+/// The plain SFTPGo `hook` string as a hook entry.
+fn plain(hook: String) -> Option<RawHook> {
+    (!hook.is_empty()).then(|| RawHook {
+        name: None,
+        hook,
+        execute_on: None,
+        execute_for: None,
+        limits: RawLimits::default(),
+        grants: None,
+    })
+}
+
+/// The raw hooks of a section with their config paths: the plain `hook`
+/// first, then the `hooks` list.
+fn entries(section: &str, hook: String, hooks: Vec<RawHook>) -> Vec<(String, RawHook)> {
+    plain(hook)
+        .map(|raw| (section.to_owned(), raw))
+        .into_iter()
+        .chain(hooks.into_iter().enumerate().map(|(i, raw)| (format!("{section}.hooks[{i}]"), raw)))
+        .collect()
+}
+
+pub(super) fn validate_fs(raw: RawFsActions, ctx: &Context<'_>) -> Result<FsActions, ConfigError> {
+    let section = "common.actions";
+    let execute_on = parse_names::<FsAction>(&raw.execute_on, &format!("{section}.execute_on"))?;
+    let execute_sync = parse_names::<FsAction>(&raw.execute_sync, &format!("{section}.execute_sync"))?;
+    let mut hooks = Vec::new();
+    for (field, entry) in entries(section, raw.hook, raw.hooks) {
+        if entry.execute_for.is_some() {
+            return Err(ConfigError::field(format!("{field}.execute_for"), "only provider hooks take execute_for"));
+        }
+        let on = match &entry.execute_on {
+            Some(names) => parse_names::<FsAction>(names, &format!("{field}.execute_on"))?,
+            None => execute_on.clone(),
+        };
+        hooks.push(FsHookSpec {
+            spec: spec(entry, &field, FS_HOOK_LIMIT, ctx)?,
+            execute_on: on,
+        });
+    }
+    Ok(FsActions { execute_sync, hooks })
+}
+
+pub(super) fn validate_provider(raw: RawProviderActions, ctx: &Context<'_>) -> Result<ProviderActions, ConfigError> {
+    let section = "data_provider.actions";
+    let execute_on = parse_names::<ProviderAction>(&raw.execute_on, &format!("{section}.execute_on"))?;
+    // The reference predates `execute_for` and fires for users only.
+    let execute_for = match &raw.execute_for {
+        Some(names) => parse_names::<ObjectType>(names, &format!("{section}.execute_for"))?,
+        None => vec![ObjectType::User],
+    };
+    let mut hooks = Vec::new();
+    for (field, entry) in entries(section, raw.hook, raw.hooks) {
+        let on = match &entry.execute_on {
+            Some(names) => parse_names::<ProviderAction>(names, &format!("{field}.execute_on"))?,
+            None => execute_on.clone(),
+        };
+        let for_ = match &entry.execute_for {
+            Some(names) => parse_names::<ObjectType>(names, &format!("{field}.execute_for"))?,
+            None => execute_for.clone(),
+        };
+        hooks.push(ProviderHookSpec {
+            spec: spec(entry, &field, PROVIDER_HOOK_LIMIT, ctx)?,
+            execute_on: on,
+            execute_for: for_,
+        });
+    }
+    Ok(ProviderActions { hooks })
+}
+
+/// Hook names label logs and metrics, so they must be unique. Generated
+/// names that collide get a numeric suffix; explicit ones are an error.
+pub(super) fn check_unique_names(fs: &FsActions, provider: &ProviderActions) -> Result<(), ConfigError> {
+    let mut seen = HashSet::new();
+    for spec in fs.hooks.iter().map(|h| &h.spec).chain(provider.hooks.iter().map(|h| &h.spec)) {
+        if !seen.insert(spec.name.clone()) {
+            return Err(ConfigError::field(
+                format!("{}.name", spec.field),
+                format!("hook name {:?} is used twice; give each hook a distinct \"name\"", spec.name),
+            ));
+        }
+    }
+    Ok(())
+}

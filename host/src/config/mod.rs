@@ -1,0 +1,205 @@
+//! Configuration: SFTPGo's own JSON file, plus hookhost's extensions.
+//!
+//! The SFTPGo sections are read as SFTPGo reads them, and every other
+//! section (`sftpd`, `ftpd`, `httpd`, `smtp`, ...) is ignored, so a real
+//! `sftpgo.json` loads as it is:
+//!
+//! - `common.actions`: `execute_on`, `execute_sync`, `hook`;
+//! - `data_provider.actions`: `execute_on`, `execute_for`, `hook`;
+//! - `http`: the HTTP client used by HTTP hooks (see [`HttpClientConfig`]).
+//!
+//! A `hook` is an absolute program path (exec hook), an `http://` or
+//! `https://` URL (HTTP hook), or a path ending in `.wasm` (wasm hook,
+//! relative to the configuration file).
+//!
+//! Extensions, in keys SFTPGo ignores:
+//!
+//! - `common.actions.hooks` and `data_provider.actions.hooks`: more hooks,
+//!   each `{"name", "hook", "execute_on", "execute_for", "limits",
+//!   "grants"}` (see [`HookSpec`]);
+//! - `hookhost`: engine, cache and worker settings (see [`HostSettings`]).
+//!
+//! Every error names the file and the field at fault.
+
+mod http;
+mod hooks;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use http::{CertificatePair, HeaderRule, HttpClientConfig};
+pub use hooks::{FsActions, FsHookSpec, HookSpec, HookTarget, ProviderActions, ProviderHookSpec, WasmOptions};
+
+use crate::sandbox::WasmSettings;
+
+/// A configuration that cannot be used, with the field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{field}: {message}", .file.as_ref().map(|f| format!("{}: ", f.display())).unwrap_or_default())]
+pub struct ConfigError {
+    /// The configuration file, when it came from one.
+    pub file: Option<PathBuf>,
+    /// JSON path of the field at fault (`common.actions.execute_on[2]`).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error about `field`.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            file: None,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Attach the file the configuration was read from.
+    pub fn in_file(mut self, file: &Path) -> Self {
+        self.file = Some(file.to_path_buf());
+        self
+    }
+}
+
+/// hookhost's own settings (the `hookhost` section).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HostSettings {
+    /// Directory of the compile cache. Unset: `$HOOKHOST_CACHE_DIR`, else
+    /// `$XDG_CACHE_HOME/hookhost`, else `~/.cache/hookhost`. Empty string:
+    /// no on-disk cache.
+    pub cache_dir: Option<PathBuf>,
+    /// Tasks running asynchronous hooks at once.
+    pub async_workers: usize,
+    /// Asynchronous events waiting for a worker; when full, dispatch waits
+    /// (back-pressure) rather than drop an event.
+    pub async_queue_size: usize,
+    /// WebAssembly engine settings.
+    pub wasm: WasmSettings,
+}
+
+impl Default for HostSettings {
+    fn default() -> Self {
+        HostSettings {
+            cache_dir: None,
+            async_workers: 16,
+            async_queue_size: 1024,
+            wasm: WasmSettings::default(),
+        }
+    }
+}
+
+impl HostSettings {
+    /// The compile-cache directory to use, if any.
+    pub fn resolved_cache_dir(&self) -> Option<PathBuf> {
+        match &self.cache_dir {
+            Some(dir) if dir.as_os_str().is_empty() => None,
+            Some(dir) => Some(dir.clone()),
+            None => default_cache_dir(),
+        }
+    }
+}
+
+fn default_cache_dir() -> Option<PathBuf> {
+    let env = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    env("HOOKHOST_CACHE_DIR")
+        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("hookhost")))
+        .or_else(|| env("HOME").map(|d| d.join(".cache").join("hookhost")))
+}
+
+/// A validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The file it was read from, if any.
+    pub file: Option<PathBuf>,
+    /// Directory relative paths are resolved against.
+    pub base_dir: PathBuf,
+    /// `common.actions`.
+    pub fs_actions: FsActions,
+    /// `data_provider.actions`.
+    pub provider_actions: ProviderActions,
+    /// `http`.
+    pub http: HttpClientConfig,
+    /// `hookhost`.
+    pub settings: HostSettings,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawConfig {
+    common: RawCommon,
+    data_provider: RawDataProvider,
+    http: HttpClientConfig,
+    hookhost: HostSettings,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawCommon {
+    actions: hooks::RawFsActions,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawDataProvider {
+    actions: hooks::RawProviderActions,
+}
+
+impl Config {
+    /// Read and validate a configuration file.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let bytes = std::fs::read(path)
+            .map_err(|err| ConfigError::field("file", format!("cannot read: {err}")).in_file(path))?;
+        let base_dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        let mut config = Self::from_slice(&bytes, &base_dir).map_err(|e| e.in_file(path))?;
+        config.file = Some(path.to_path_buf());
+        Ok(config)
+    }
+
+    /// Parse and validate JSON text; relative paths resolve against `base_dir`.
+    pub fn from_slice(json: &[u8], base_dir: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = crate::event::json::from_json(json)
+            .map_err(|e| ConfigError::field(e.field, e.message))?;
+        Self::validate(raw, base_dir)
+    }
+
+    /// Validate a JSON value; relative paths resolve against `base_dir`.
+    pub fn from_value(json: serde_json::Value, base_dir: &Path) -> Result<Config, ConfigError> {
+        Self::from_slice(json.to_string().as_bytes(), base_dir)
+    }
+
+    fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, ConfigError> {
+        let settings = raw.hookhost;
+        if settings.async_workers == 0 {
+            return Err(ConfigError::field("hookhost.async_workers", "must be at least 1"));
+        }
+        if settings.async_queue_size == 0 {
+            return Err(ConfigError::field("hookhost.async_queue_size", "must be at least 1"));
+        }
+        let w = &settings.wasm;
+        if w.default_memory_mib == 0 || w.default_memory_mib > w.max_memory_mib {
+            return Err(ConfigError::field(
+                "hookhost.wasm.default_memory_mib",
+                format!("must be between 1 and max_memory_mib ({})", w.max_memory_mib),
+            ));
+        }
+        let ctx = hooks::Context { base_dir, settings: &settings };
+        let fs_actions = hooks::validate_fs(raw.common.actions, &ctx)?;
+        let provider_actions = hooks::validate_provider(raw.data_provider.actions, &ctx)?;
+        hooks::check_unique_names(&fs_actions, &provider_actions)?;
+        let http = raw.http.validated(base_dir)?;
+        Ok(Config {
+            file: None,
+            base_dir: base_dir.to_path_buf(),
+            fs_actions,
+            provider_actions,
+            http,
+            settings,
+        })
+    }
+}

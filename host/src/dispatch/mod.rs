@@ -1,0 +1,244 @@
+//! Routing and semantics: which hooks run for an event, whether the caller
+//! waits, and what the hooks' answers mean for the operation.
+//!
+//! - `pre-upload`, `pre-download`: always synchronous. Hooks run in
+//!   configuration order; the first one that does not allow (a deny, or any
+//!   failure: timeout, trap, unreachable URL, ...) denies the operation and
+//!   the rest are skipped. Failing closed is deliberate: a broken policy hook
+//!   must not let files through.
+//! - `pre-delete`: always synchronous. Hooks run in order until one answers
+//!   "handled" (exit 0, HTTP 200, or a wasm `handled`): the file is already
+//!   deleted or moved, so the server must neither delete it nor fire
+//!   `delete`. Otherwise (including failures) the server deletes the file
+//!   itself, as SFTPGo does when the hook fails.
+//! - every other action: asynchronous unless listed in `execute_sync`. Its
+//!   hooks run concurrently; a deny or failure is logged and, when
+//!   synchronous, reported as [`Decision::Failed`].
+//! - provider events: always asynchronous, as in SFTPGo.
+
+pub(crate) mod pool;
+
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
+
+use futures::FutureExt;
+use serde::Serialize;
+
+use crate::event::{FsAction, FsEvent, ObjectType, ProviderAction, ProviderEvent};
+use crate::hook::{Answer, EventRef, Failure, HookKind, HookResult, SharedHook};
+
+/// What the server should do with the operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "decision", content = "reason", rename_all = "lowercase")]
+pub enum Decision {
+    /// Proceed: for `pre-*` the operation is allowed (for `pre-delete`, the
+    /// server deletes the file itself); for other actions every hook
+    /// succeeded.
+    Allow,
+    /// `pre-upload`/`pre-download` refused: the client gets "permission
+    /// denied".
+    Deny(String),
+    /// `pre-delete`: a hook already deleted or moved the file.
+    Handled,
+    /// A synchronous notification whose hooks failed.
+    Failed(String),
+    /// An asynchronous action, accepted for background execution.
+    Queued,
+}
+
+impl Decision {
+    /// Whether the operation may go on (everything but deny and failure).
+    pub fn is_success(&self) -> bool {
+        !matches!(self, Decision::Deny(_) | Decision::Failed(_))
+    }
+}
+
+/// One hook's part in an outcome.
+#[derive(Clone, Debug)]
+pub struct HookReport {
+    /// The hook's name.
+    pub hook: String,
+    /// The hook's kind.
+    pub kind: HookKind,
+    /// What it answered.
+    pub result: HookResult,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+/// The result of dispatching one event.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// What the server should do.
+    pub decision: Decision,
+    /// The hooks that ran (empty for queued events), in the order they ran.
+    pub reports: Vec<HookReport>,
+}
+
+impl Outcome {
+    fn new(decision: Decision, reports: Vec<HookReport>) -> Self {
+        Outcome { decision, reports }
+    }
+}
+
+/// Which hooks run for which event.
+#[derive(Default)]
+pub struct Router {
+    fs: [Vec<SharedHook>; FsAction::ALL.len()],
+    sync: [bool; FsAction::ALL.len()],
+    provider: [Vec<(SharedHook, Vec<ObjectType>)>; ProviderAction::ALL.len()],
+}
+
+impl Router {
+    /// Run `hook` on `actions`.
+    pub fn add_fs(&mut self, hook: SharedHook, actions: &[FsAction]) {
+        for action in actions {
+            self.fs[action.index()].push(hook.clone());
+        }
+    }
+
+    /// Make the hooks of a non-`pre-*` action synchronous.
+    pub fn set_sync(&mut self, action: FsAction) {
+        self.sync[action.index()] = true;
+    }
+
+    /// Run `hook` on `actions` for the object types `objects`.
+    pub fn add_provider(&mut self, hook: SharedHook, actions: &[ProviderAction], objects: &[ObjectType]) {
+        for action in actions {
+            self.provider[action.index()].push((hook.clone(), objects.to_vec()));
+        }
+    }
+
+    /// The hooks configured for an fs action.
+    pub fn fs_hooks(&self, action: FsAction) -> &[SharedHook] {
+        &self.fs[action.index()]
+    }
+
+    /// Whether the caller waits for this action's hooks.
+    pub fn is_sync(&self, action: FsAction) -> bool {
+        action.is_pre() || self.sync[action.index()]
+    }
+
+    /// The hooks configured for a provider event.
+    pub fn provider_hooks<'a>(&'a self, event: &'a ProviderEvent) -> impl Iterator<Item = &'a SharedHook> + 'a {
+        self.provider[event.action.index()]
+            .iter()
+            .filter(|(_, objects)| objects.contains(&event.object_type))
+            .map(|(hook, _)| hook)
+    }
+
+    /// Whether any hook at all would run for this provider event.
+    pub fn has_provider_hooks(&self, event: &ProviderEvent) -> bool {
+        self.provider_hooks(event).next().is_some()
+    }
+
+    /// Run an fs event's hooks now and decide.
+    pub async fn run_fs(&self, event: &FsEvent) -> Outcome {
+        let hooks = self.fs_hooks(event.action);
+        match event.action {
+            FsAction::PreUpload | FsAction::PreDownload => run_pre_transfer(hooks, event).await,
+            FsAction::PreDelete => run_pre_delete(hooks, event).await,
+            _ => run_notification(hooks, EventRef::Fs(event)).await,
+        }
+    }
+
+    /// Run a provider event's hooks now.
+    pub async fn run_provider(&self, event: &ProviderEvent) -> Outcome {
+        let hooks: Vec<&SharedHook> = self.provider_hooks(event).collect();
+        run_notification(hooks.into_iter(), EventRef::Provider(event)).await
+    }
+}
+
+/// Run one hook, contain a panic, time it and log its result.
+async fn run_hook(hook: &SharedHook, event: EventRef<'_>) -> HookReport {
+    let start = Instant::now();
+    let result = AssertUnwindSafe(hook.call(event))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| Err(Failure::Error("the hook implementation panicked".into())));
+    let report = HookReport {
+        hook: hook.name().to_owned(),
+        kind: hook.kind(),
+        result,
+        duration: start.elapsed(),
+    };
+    log_report(&report, event);
+    report
+}
+
+fn log_report(report: &HookReport, event: EventRef<'_>) {
+    let (action, username) = match event {
+        EventRef::Fs(ev) => (ev.action.as_str(), ev.username.as_str()),
+        EventRef::Provider(ev) => (ev.action.as_str(), ev.object_name.as_str()),
+    };
+    let hook = report.hook.as_str();
+    let kind = report.kind.as_str();
+    let duration_us = report.duration.as_micros() as u64;
+    match &report.result {
+        Ok(Answer::Allow) => tracing::debug!(hook, kind, action, username, outcome = "allow", duration_us, "hook ran"),
+        Ok(Answer::Handled) => tracing::debug!(hook, kind, action, username, outcome = "handled", duration_us, "hook ran"),
+        Ok(Answer::Deny(reason)) => {
+            tracing::info!(hook, kind, action, username, outcome = "deny", reason = %reason, duration_us, "hook ran")
+        }
+        Err(failure) => tracing::warn!(
+            hook, kind, action, username, outcome = failure.label(), error = %failure, duration_us, "hook failed"
+        ),
+    }
+}
+
+async fn run_pre_transfer(hooks: &[SharedHook], event: &FsEvent) -> Outcome {
+    let mut reports = Vec::with_capacity(hooks.len());
+    for hook in hooks {
+        let report = run_hook(hook, EventRef::Fs(event)).await;
+        let refusal = match &report.result {
+            Ok(Answer::Allow | Answer::Handled) => None,
+            Ok(Answer::Deny(reason)) => Some(format!("{}: {reason}", report.hook)),
+            Err(failure) => Some(format!("{}: {failure}", report.hook)),
+        };
+        reports.push(report);
+        if let Some(reason) = refusal {
+            return Outcome::new(Decision::Deny(reason), reports);
+        }
+    }
+    Outcome::new(Decision::Allow, reports)
+}
+
+async fn run_pre_delete(hooks: &[SharedHook], event: &FsEvent) -> Outcome {
+    let mut reports = Vec::with_capacity(hooks.len());
+    for hook in hooks {
+        let report = run_hook(hook, EventRef::Fs(event)).await;
+        let handled = matches!(report.result, Ok(Answer::Handled));
+        if matches!(report.result, Ok(Answer::Deny(_))) && report.kind == HookKind::Wasm {
+            tracing::warn!(
+                hook = %report.hook,
+                "a pre-delete hook cannot refuse a delete (SFTPGo's contract has no refusal); the server deletes the file"
+            );
+        }
+        reports.push(report);
+        if handled {
+            return Outcome::new(Decision::Handled, reports);
+        }
+    }
+    Outcome::new(Decision::Allow, reports)
+}
+
+async fn run_notification<'a>(
+    hooks: impl IntoIterator<Item = &'a SharedHook>,
+    event: EventRef<'_>,
+) -> Outcome {
+    let reports = futures::future::join_all(hooks.into_iter().map(|hook| run_hook(hook, event))).await;
+    let problems: Vec<String> = reports
+        .iter()
+        .filter_map(|r| match &r.result {
+            Ok(Answer::Allow | Answer::Handled) => None,
+            Ok(Answer::Deny(reason)) => Some(format!("{}: {reason}", r.hook)),
+            Err(failure) => Some(format!("{}: {failure}", r.hook)),
+        })
+        .collect();
+    let decision = if problems.is_empty() {
+        Decision::Allow
+    } else {
+        Decision::Failed(problems.join("; "))
+    };
+    Outcome::new(decision, reports)
+}

@@ -1,0 +1,306 @@
+//! SFTPGo's JSON body for file-system events.
+//!
+//! [`encode_fs_event`] writes the body the reference sends to an HTTP hook:
+//! the same fields, the same inclusion rules, the same bytes as Go's
+//! `json.Encoder` (HTML-safe escaping and a trailing newline).
+//!
+//! [`decode_fs_event`] reads what a server POSTs. It accepts the reference
+//! body and the richer body of current SFTPGo releases (`virtual_path`,
+//! `timestamp`, `ip`, `session_id`, `role`, `elapsed`, `metadata`, ...).
+//! Current releases number `status` differently (1 ok, 2 error, 3 quota
+//! instead of 0 error, 1 ok, 2 quota); a body that carries any field only
+//! current releases send is read in their numbering, and hooks always
+//! receive the reference numbering.
+
+use serde::{Deserialize, Serialize};
+
+use super::{FsAction, FsEvent, FsProvider, Protocol, Status, non_empty};
+
+/// A body that could not be decoded; the message names the offending field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct DecodeError {
+    /// The field (JSON path) at fault, or `body` for the document as a whole.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl DecodeError {
+    pub(crate) fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        DecodeError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Deserialize JSON, reporting the path of the first field that does not fit.
+pub(crate) fn from_json<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, DecodeError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let field = if path == "." { "body".to_owned() } else { path };
+        DecodeError::new(field, err.into_inner().to_string())
+    })
+}
+
+#[derive(Deserialize)]
+struct Body {
+    action: String,
+    username: String,
+    #[serde(default)]
+    path: String,
+    #[serde(default)]
+    target_path: Option<String>,
+    #[serde(default)]
+    ssh_cmd: Option<String>,
+    #[serde(default)]
+    file_size: i64,
+    #[serde(default)]
+    fs_provider: u32,
+    #[serde(default)]
+    bucket: Option<String>,
+    #[serde(default)]
+    endpoint: Option<String>,
+    #[serde(default)]
+    status: Option<i64>,
+    protocol: String,
+    #[serde(default)]
+    open_flags: i32,
+    // Sent only by current SFTPGo releases.
+    #[serde(default)]
+    timestamp: Option<i64>,
+    #[serde(default)]
+    ip: Option<String>,
+    #[serde(default)]
+    session_id: Option<String>,
+    #[serde(default)]
+    virtual_path: Option<String>,
+    #[serde(default)]
+    virtual_target_path: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    elapsed: Option<i64>,
+    #[serde(default)]
+    metadata: Option<serde_json::Value>,
+}
+
+impl Body {
+    /// Whether the body comes from a current SFTPGo release (which numbers
+    /// `status` 1 ok / 2 error / 3 quota).
+    fn is_current_format(&self) -> bool {
+        self.timestamp.is_some()
+            || self.session_id.is_some()
+            || self.virtual_path.is_some()
+            || self.virtual_target_path.is_some()
+            || self.role.is_some()
+            || self.elapsed.is_some()
+            || self.metadata.is_some()
+    }
+}
+
+/// Decode the JSON body SFTPGo POSTs to an HTTP hook (reference or current).
+pub fn decode_fs_event(bytes: &[u8]) -> Result<FsEvent, DecodeError> {
+    let body: Body = from_json(bytes)?;
+    let action = body
+        .action
+        .parse::<FsAction>()
+        .map_err(|e| DecodeError::new("action", e.to_string()))?;
+    let current = body.is_current_format();
+    let status = match body.status {
+        None => Status::Ok,
+        Some(code) => {
+            let decoded = if current {
+                Status::from_current_code(code)
+            } else {
+                Status::from_reference_code(code)
+            };
+            decoded.ok_or_else(|| {
+                let expected = if current {
+                    "1 (ok), 2 (error) or 3 (quota exceeded) in the numbering of current SFTPGo releases"
+                } else {
+                    "0 (error), 1 (ok) or 2 (quota exceeded)"
+                };
+                DecodeError::new("status", format!("unknown status {code}, expected {expected}"))
+            })?
+        }
+    };
+    Ok(FsEvent {
+        action,
+        username: body.username,
+        path: body.path,
+        target_path: non_empty(body.target_path),
+        ssh_cmd: non_empty(body.ssh_cmd),
+        file_size: body.file_size,
+        fs_provider: FsProvider::from_code(body.fs_provider),
+        bucket: non_empty(body.bucket),
+        endpoint: non_empty(body.endpoint),
+        status,
+        protocol: Protocol::parse(&body.protocol),
+        open_flags: body.open_flags,
+        timestamp: body.timestamp,
+        ip: non_empty(body.ip),
+        session_id: non_empty(body.session_id),
+    })
+}
+
+/// The reference body, field for field and in the reference's order.
+#[derive(Serialize)]
+struct ReferenceBody<'a> {
+    action: &'a str,
+    username: &'a str,
+    path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_path: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ssh_cmd: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file_size: Option<i64>,
+    fs_provider: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bucket: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endpoint: Option<&'a str>,
+    status: i32,
+    protocol: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    open_flags: Option<i32>,
+}
+
+/// Encode an event as the reference's HTTP hook body.
+///
+/// Inclusion rules: `target_path`, `ssh_cmd`, `bucket` and `endpoint` only
+/// when set; `file_size` only when greater than 0; `open_flags` only when
+/// non-zero. The bytes match Go's `json.Encoder`: `<`, `>`, `&`, U+2028 and
+/// U+2029 are escaped and the document ends with a newline.
+pub fn encode_fs_event(event: &FsEvent) -> Vec<u8> {
+    let body = ReferenceBody {
+        action: event.action.as_str(),
+        username: &event.username,
+        path: &event.path,
+        target_path: event.target_path.as_deref(),
+        ssh_cmd: event.ssh_cmd.as_deref(),
+        file_size: (event.file_size > 0).then_some(event.file_size),
+        fs_provider: event.fs_provider.code(),
+        bucket: event.bucket.as_deref(),
+        endpoint: event.endpoint.as_deref(),
+        status: event.status.code(),
+        protocol: event.protocol.as_str(),
+        open_flags: (event.open_flags != 0).then_some(event.open_flags),
+    };
+    go_json(&body)
+}
+
+/// Serialize like Go's `json.NewEncoder(w).Encode(v)`: `json.Marshal` plus
+/// a newline.
+pub(crate) fn go_json<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = go_marshal(value);
+    out.push(b'\n');
+    out
+}
+
+/// Serialize like Go's `json.Marshal(v)`: HTML-safe escaping, no newline.
+pub(crate) fn go_marshal<T: Serialize>(value: &T) -> Vec<u8> {
+    let plain = serde_json::to_vec(value).expect("serializing plain data cannot fail");
+    let mut out = Vec::with_capacity(plain.len() + 8);
+    // These characters only occur inside JSON strings, so escaping them
+    // byte-wise is safe; U+2028/U+2029 are E2 80 A8 / E2 80 A9 in UTF-8.
+    let mut i = 0;
+    while i < plain.len() {
+        match plain[i] {
+            b'<' => out.extend_from_slice(b"\\u003c"),
+            b'>' => out.extend_from_slice(b"\\u003e"),
+            b'&' => out.extend_from_slice(b"\\u0026"),
+            0xE2 if plain.get(i + 1) == Some(&0x80) && matches!(plain.get(i + 2), Some(0xA8 | 0xA9)) => {
+                out.extend_from_slice(if plain[i + 2] == 0xA8 { b"\\u2028" } else { b"\\u2029" });
+                i += 2;
+            }
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upload() -> FsEvent {
+        let mut ev = FsEvent::new(FsAction::Upload, "alice", "/srv/alice/a.txt", Protocol::Sftp);
+        ev.file_size = 42;
+        ev
+    }
+
+    #[test]
+    fn encodes_reference_fields_in_order_with_go_newline() {
+        let body = encode_fs_event(&upload());
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            "{\"action\":\"upload\",\"username\":\"alice\",\"path\":\"/srv/alice/a.txt\",\"file_size\":42,\"fs_provider\":0,\"status\":1,\"protocol\":\"SFTP\"}\n"
+        );
+    }
+
+    #[test]
+    fn omits_zero_size_and_includes_rename_target() {
+        let mut ev = FsEvent::new(FsAction::Rename, "bob", "/a", Protocol::Ftp);
+        ev.target_path = Some("/b".into());
+        let text = String::from_utf8(encode_fs_event(&ev)).unwrap();
+        assert!(text.contains("\"target_path\":\"/b\""));
+        assert!(!text.contains("file_size"));
+        assert!(!text.contains("ssh_cmd"));
+        assert!(!text.contains("open_flags"));
+    }
+
+    #[test]
+    fn escapes_html_characters_like_go() {
+        let ev = FsEvent::new(FsAction::Delete, "a&b", "/x<y>\u{2028}", Protocol::Dav);
+        let text = String::from_utf8(encode_fs_event(&ev)).unwrap();
+        assert!(text.contains(r#""username":"a\u0026b""#), "{text}");
+        assert!(text.contains(r#""path":"/x\u003cy\u003e\u2028""#), "{text}");
+    }
+
+    #[test]
+    fn round_trips_reference_body() {
+        let mut ev = upload();
+        ev.status = Status::QuotaExceeded;
+        ev.fs_provider = FsProvider::S3;
+        ev.bucket = Some("bkt".into());
+        assert_eq!(decode_fs_event(&encode_fs_event(&ev)).unwrap(), ev);
+    }
+
+    #[test]
+    fn reads_current_release_body_and_renumbers_status() {
+        let body = br#"{"action":"upload","username":"u","path":"/p","virtual_path":"/p",
+            "fs_provider":6,"status":3,"protocol":"HTTPShare","ip":"10.0.0.1",
+            "session_id":"s1","timestamp":1700000000000000000,"elapsed":12,"role":"r",
+            "metadata":{"k":"v"}}"#;
+        let ev = decode_fs_event(body).unwrap();
+        assert_eq!(ev.status, Status::QuotaExceeded);
+        assert_eq!(ev.fs_provider, FsProvider::Other(6));
+        assert_eq!(ev.protocol, Protocol::Other("HTTPShare".into()));
+        assert_eq!(ev.ip.as_deref(), Some("10.0.0.1"));
+        assert_eq!(ev.timestamp, Some(1_700_000_000_000_000_000));
+        let current_error = br#"{"action":"upload","username":"u","path":"/p","status":2,"protocol":"SFTP","session_id":"x"}"#;
+        assert_eq!(decode_fs_event(current_error).unwrap().status, Status::GenericError);
+        let reference_quota = br#"{"action":"upload","username":"u","path":"/p","status":2,"protocol":"SFTP"}"#;
+        assert_eq!(decode_fs_event(reference_quota).unwrap().status, Status::QuotaExceeded);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let err = decode_fs_event(br#"{"action":"uplaod","username":"u","protocol":"SFTP"}"#).unwrap_err();
+        assert_eq!(err.field, "action");
+        assert!(err.message.contains("uplaod"), "{err}");
+        let err = decode_fs_event(br#"{"action":"upload","username":"u","protocol":"SFTP","file_size":"big"}"#)
+            .unwrap_err();
+        assert_eq!(err.field, "file_size");
+        let err = decode_fs_event(br#"{"action":"upload","protocol":"SFTP"}"#).unwrap_err();
+        assert!(err.message.contains("username"), "{err}");
+        let err = decode_fs_event(br#"{"action":"upload","username":"u","protocol":"SFTP","status":7}"#)
+            .unwrap_err();
+        assert_eq!(err.field, "status");
+    }
+}

@@ -1,0 +1,314 @@
+//! The event model: what a server reports, independent of how it is encoded.
+//!
+//! The types follow SFTPGo's "custom actions" contract. The sibling modules
+//! encode and decode them: [`json`] (the HTTP hook body), [`exec`] (argv and
+//! environment of an exec hook), [`provider`] (data-provider objects and the
+//! removal of their secrets).
+
+pub mod exec;
+pub mod json;
+pub mod provider;
+
+use std::fmt;
+
+pub use provider::{ObjectType, ProviderAction, ProviderEvent};
+
+/// Error for a value that does not name a known action, protocol, ...
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {value:?} (expected one of: {expected})")]
+pub struct UnknownName {
+    /// What kind of name was expected ("action", "object type", ...).
+    pub what: &'static str,
+    /// The value that was given.
+    pub value: String,
+    /// The accepted values, comma separated.
+    pub expected: String,
+}
+
+/// Declares a fieldless enum with its wire names and the `FromStr`/`Display`
+/// pair that goes with them, so each list of names is written exactly once.
+macro_rules! named_enum {
+    ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($(#[$vmeta])* #[doc = concat!("`", $wire, "`")] $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The name as SFTPGo spells it.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $wire),+ }
+            }
+
+            /// Position in [`Self::ALL`], for table lookups.
+            pub fn index(self) -> usize {
+                self as usize
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::event::UnknownName;
+            fn from_str(s: &str) -> Result<Self, $crate::event::UnknownName> {
+                match s {
+                    $($wire => Ok($name::$variant),)+
+                    _ => Err($crate::event::UnknownName {
+                        what: $what,
+                        value: s.to_owned(),
+                        expected: [$($wire),+].join(", "),
+                    }),
+                }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use named_enum;
+
+named_enum! {
+    /// A file-system action, spelled as SFTPGo's `action` field.
+    FsAction, "action" {
+        Download = "download",
+        PreDownload = "pre-download",
+        Upload = "upload",
+        PreUpload = "pre-upload",
+        Delete = "delete",
+        PreDelete = "pre-delete",
+        Rename = "rename",
+        SshCmd = "ssh_cmd",
+        Mkdir = "mkdir",
+        Rmdir = "rmdir",
+    }
+}
+
+impl FsAction {
+    /// `pre-*` actions are always synchronous and their answer decides the
+    /// operation.
+    pub fn is_pre(self) -> bool {
+        matches!(
+            self,
+            FsAction::PreDownload | FsAction::PreUpload | FsAction::PreDelete
+        )
+    }
+}
+
+/// Storage backend of the user (`fs_provider`), numbered as SFTPGo numbers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum FsProvider {
+    /// 0: local filesystem.
+    #[default]
+    Local,
+    /// 1: S3.
+    S3,
+    /// 2: Google Cloud Storage.
+    Gcs,
+    /// 3: Azure Blob Storage.
+    AzureBlob,
+    /// 4: local encrypted.
+    LocalEncrypted,
+    /// 5: SFTP.
+    Sftp,
+    /// A code this version does not know, kept as received.
+    Other(u32),
+}
+
+impl FsProvider {
+    /// SFTPGo's numeric code.
+    pub fn code(self) -> u32 {
+        match self {
+            FsProvider::Local => 0,
+            FsProvider::S3 => 1,
+            FsProvider::Gcs => 2,
+            FsProvider::AzureBlob => 3,
+            FsProvider::LocalEncrypted => 4,
+            FsProvider::Sftp => 5,
+            FsProvider::Other(code) => code,
+        }
+    }
+
+    /// The provider for a numeric code; unknown codes are kept as `Other`.
+    pub fn from_code(code: u32) -> Self {
+        match code {
+            0 => FsProvider::Local,
+            1 => FsProvider::S3,
+            2 => FsProvider::Gcs,
+            3 => FsProvider::AzureBlob,
+            4 => FsProvider::LocalEncrypted,
+            5 => FsProvider::Sftp,
+            other => FsProvider::Other(other),
+        }
+    }
+}
+
+/// Outcome of the reported operation (`status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Status {
+    /// Reference code 0.
+    GenericError,
+    /// Reference code 1.
+    #[default]
+    Ok,
+    /// Reference code 2: the upload hit the quota; with file size 0 the
+    /// partial file has already been removed.
+    QuotaExceeded,
+}
+
+impl Status {
+    /// The code hooks receive (the reference numbering: 0 error, 1 ok, 2 quota).
+    pub fn code(self) -> i32 {
+        match self {
+            Status::GenericError => 0,
+            Status::Ok => 1,
+            Status::QuotaExceeded => 2,
+        }
+    }
+
+    /// Decode a code in the reference numbering (0 error, 1 ok, 2 quota).
+    pub fn from_reference_code(code: i64) -> Option<Self> {
+        match code {
+            0 => Some(Status::GenericError),
+            1 => Some(Status::Ok),
+            2 => Some(Status::QuotaExceeded),
+            _ => None,
+        }
+    }
+
+    /// Decode a code in the numbering of current SFTPGo releases
+    /// (1 ok, 2 error, 3 quota).
+    pub fn from_current_code(code: i64) -> Option<Self> {
+        match code {
+            1 => Some(Status::Ok),
+            2 => Some(Status::GenericError),
+            3 => Some(Status::QuotaExceeded),
+            _ => None,
+        }
+    }
+}
+
+/// Protocol the client used.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// `SSH` (SSH commands).
+    Ssh,
+    /// `SFTP`.
+    Sftp,
+    /// `SCP`.
+    Scp,
+    /// `FTP`.
+    Ftp,
+    /// `DAV`.
+    Dav,
+    /// `HTTP`.
+    Http,
+    /// Any other name a newer server sends (`HTTPShare`, `DataRetention`, ...).
+    Other(String),
+}
+
+impl Protocol {
+    /// The name as SFTPGo spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Protocol::Ssh => "SSH",
+            Protocol::Sftp => "SFTP",
+            Protocol::Scp => "SCP",
+            Protocol::Ftp => "FTP",
+            Protocol::Dav => "DAV",
+            Protocol::Http => "HTTP",
+            Protocol::Other(name) => name,
+        }
+    }
+
+    /// Parse a protocol name; names outside the reference list are kept.
+    pub fn parse(name: &str) -> Self {
+        match name {
+            "SSH" => Protocol::Ssh,
+            "SFTP" => Protocol::Sftp,
+            "SCP" => Protocol::Scp,
+            "FTP" => Protocol::Ftp,
+            "DAV" => Protocol::Dav,
+            "HTTP" => Protocol::Http,
+            other => Protocol::Other(other.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One file-system event: SFTPGo's action notification.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FsEvent {
+    /// What happened.
+    pub action: FsAction,
+    /// The SFTPGo user.
+    pub username: String,
+    /// Full filesystem path; can be empty for some SSH commands.
+    pub path: String,
+    /// Target of a rename or of the `sftpgo-copy` SSH command.
+    pub target_path: Option<String>,
+    /// The SSH command, for `ssh_cmd`.
+    pub ssh_cmd: Option<String>,
+    /// File size in bytes (0 when unknown or not applicable).
+    pub file_size: i64,
+    /// Storage backend.
+    pub fs_provider: FsProvider,
+    /// Bucket (S3, GCS) or container (Azure).
+    pub bucket: Option<String>,
+    /// Endpoint (S3, SFTP, Azure).
+    pub endpoint: Option<String>,
+    /// Outcome of the operation.
+    pub status: Status,
+    /// Client protocol.
+    pub protocol: Protocol,
+    /// File open flags (pre-upload).
+    pub open_flags: i32,
+    /// Event time in nanoseconds since the Unix epoch, when the server sent it.
+    pub timestamp: Option<i64>,
+    /// Client IP, when the server sent it.
+    pub ip: Option<String>,
+    /// Protocol session id, when the server sent it.
+    pub session_id: Option<String>,
+}
+
+impl FsEvent {
+    /// A minimal event: everything but action, user, path and protocol at its
+    /// default (local provider, status ok, no size).
+    pub fn new(
+        action: FsAction,
+        username: impl Into<String>,
+        path: impl Into<String>,
+        protocol: Protocol,
+    ) -> Self {
+        FsEvent {
+            action,
+            username: username.into(),
+            path: path.into(),
+            target_path: None,
+            ssh_cmd: None,
+            file_size: 0,
+            fs_provider: FsProvider::Local,
+            bucket: None,
+            endpoint: None,
+            status: Status::Ok,
+            protocol,
+            open_flags: 0,
+            timestamp: None,
+            ip: None,
+            session_id: None,
+        }
+    }
+}
+
+/// Treat an empty string as absent, as SFTPGo's `omitempty` does.
+pub(crate) fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty())
+}

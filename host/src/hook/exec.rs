@@ -1,0 +1,160 @@
+//! Exec hooks: an external program per event, as SFTPGo runs it.
+//!
+//! The program gets the event as argv and `SFTPGO_*` variables on top of the
+//! host's own environment (the reference does not clear it), stdin closed,
+//! and stdout/stderr captured into the log (bounded). It runs in its own
+//! process group; at the limit the whole group is killed, so a child the hook
+//! forked cannot outlive it. Exit status 0 is success, anything else a
+//! refusal.
+
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::Command;
+use tokio::sync::Mutex;
+
+use super::{Answer, CappedBuffer, EventRef, Failure, Hook, HookKind, HookResult};
+use crate::event::exec::{fs_args, fs_env, provider_args, provider_env};
+
+/// How long output readers may lag behind the program's exit. A background
+/// child that inherited stdout can keep the pipe open forever; the hook's
+/// answer must not wait for it.
+const OUTPUT_GRACE: Duration = Duration::from_millis(200);
+
+/// An external program run once per event.
+pub struct ExecHook {
+    name: String,
+    program: PathBuf,
+    limit: Duration,
+    output_cap: usize,
+}
+
+impl ExecHook {
+    /// A hook running `program` (an absolute path) under `limit`, keeping at
+    /// most `output_cap` bytes of each of stdout and stderr for the log.
+    pub fn new(name: impl Into<String>, program: PathBuf, limit: Duration, output_cap: usize) -> Self {
+        ExecHook {
+            name: name.into(),
+            program,
+            limit,
+            output_cap,
+        }
+    }
+
+    fn command(&self, event: EventRef<'_>) -> Command {
+        let mut cmd = Command::new(&self.program);
+        match event {
+            EventRef::Fs(ev) => {
+                cmd.args(fs_args(ev)).envs(fs_env(ev));
+            }
+            EventRef::Provider(ev) => {
+                cmd.args(provider_args(ev)).envs(provider_env(ev));
+            }
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        cmd
+    }
+}
+
+/// Kills the hook's process group when dropped, unless disarmed: covers the
+/// limit and a caller that gives up on the call.
+struct GroupGuard(Option<i32>);
+
+impl GroupGuard {
+    fn kill(&mut self) {
+        if let Some(pgid) = self.0.take() {
+            // SAFETY: kill(2) with a negative pid signals the process group
+            // created for this hook (process_group(0) made the child its
+            // leader); it has no memory-safety preconditions.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn capture(mut reader: impl AsyncRead + Unpin, buffer: Arc<Mutex<CappedBuffer>>) {
+    let mut chunk = [0u8; 8192];
+    while let Ok(n) = reader.read(&mut chunk).await {
+        if n == 0 {
+            break;
+        }
+        buffer.lock().await.push(&chunk[..n]);
+    }
+}
+
+fn describe(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        _ => status.to_string(),
+    }
+}
+
+#[async_trait::async_trait]
+impl Hook for ExecHook {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> HookKind {
+        HookKind::Exec
+    }
+
+    fn limit(&self) -> Duration {
+        self.limit
+    }
+
+    async fn call(&self, event: EventRef<'_>) -> HookResult {
+        let mut child = self.command(event).spawn().map_err(|err| {
+            Failure::Error(format!("cannot start {}: {err}", self.program.display()))
+        })?;
+        let mut guard = GroupGuard(child.id().map(|pid| pid as i32));
+        let stdout = Arc::new(Mutex::new(CappedBuffer::new(self.output_cap)));
+        let stderr = Arc::new(Mutex::new(CappedBuffer::new(self.output_cap)));
+        let readers = [
+            child.stdout.take().map(|r| tokio::spawn(capture(r, stdout.clone()))),
+            child.stderr.take().map(|r| tokio::spawn(capture(r, stderr.clone()))),
+        ];
+
+        let waited = tokio::time::timeout(self.limit, child.wait()).await;
+        if waited.is_err() {
+            guard.kill();
+            let _ = child.wait().await;
+        } else {
+            // Normal exit: children the hook left behind keep running, as
+            // under SFTPGo; only the limit kills the group.
+            guard.0 = None;
+        }
+        for reader in readers.into_iter().flatten() {
+            let abort = reader.abort_handle();
+            if tokio::time::timeout(OUTPUT_GRACE, reader).await.is_err() {
+                abort.abort();
+            }
+        }
+        stdout.lock().await.flush_to_log(&self.name, "stdout");
+        stderr.lock().await.flush_to_log(&self.name, "stderr");
+
+        match waited {
+            Err(_) => Err(Failure::Timeout(self.limit)),
+            Ok(Err(err)) => Err(Failure::Error(format!("waiting for the hook: {err}"))),
+            Ok(Ok(status)) if status.success() => Ok(event.success_answer()),
+            Ok(Ok(status)) if status.code().is_some() => Ok(Answer::Deny(describe(status))),
+            Ok(Ok(status)) => Err(Failure::Error(describe(status))),
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! HTTP hooks: a POST per event, through the global HTTP client.
+//!
+//! File-system events are posted as the reference's JSON body. Provider
+//! events are posted to `<hook>?action=<action>` (the hook URL's own query
+//! is kept; `object_type` and `object_name` are added too, as current SFTPGo
+//! releases do) with the object's JSON as the body. Only status 200 is
+//! success.
+//!
+//! The client follows SFTPGo's `http` section (go-retryablehttp's policy):
+//! each attempt has `timeout`; connection errors, 429 and 5xx (except 501)
+//! are retried up to `retry_max` times, waiting `retry_wait_min * 2^n`
+//! capped at `retry_wait_max` (or the server's `Retry-After` for 429/503);
+//! other statuses are final. The whole call, retries included, stays within
+//! the hook's limit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::{StatusCode, Url};
+
+use super::{Answer, EventRef, Failure, Hook, HookKind, HookResult};
+use crate::config::{ConfigError, HttpClientConfig};
+use crate::event::json::encode_fs_event;
+
+/// The shared HTTP client with SFTPGo's retry policy and extra headers.
+pub struct HttpClient {
+    client: reqwest::Client,
+    retry_max: u32,
+    wait_min: Duration,
+    wait_max: Duration,
+    headers: Vec<(HeaderName, HeaderValue, String)>,
+}
+
+impl HttpClient {
+    /// Build the client from the `http` section. Certificate files are read
+    /// here, so a missing or malformed one is reported at start.
+    pub fn new(config: &HttpClientConfig) -> Result<Self, ConfigError> {
+        // rustls needs a process-wide crypto provider; ring is the one we
+        // build. A second install (another Host in the process) is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let err = |field: &str, message: String| ConfigError::field(format!("http.{field}"), message);
+        let mut builder = reqwest::Client::builder()
+            .timeout(config.timeout())
+            .danger_accept_invalid_certs(config.skip_tls_verify)
+            .pool_idle_timeout(Duration::from_secs(30));
+        for (i, path) in config.ca_certificates.iter().enumerate() {
+            let pem = std::fs::read(path)
+                .map_err(|e| err(&format!("ca_certificates[{i}]"), format!("{}: {e}", path.display())))?;
+            for cert in reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| err(&format!("ca_certificates[{i}]"), format!("{}: {e}", path.display())))?
+            {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        if let Some((i, pair)) = config.certificates.iter().enumerate().next() {
+            let field = format!("certificates[{i}]");
+            let mut pem = std::fs::read(&pair.cert)
+                .map_err(|e| err(&field, format!("cert {}: {e}", pair.cert.display())))?;
+            pem.extend(
+                std::fs::read(&pair.key)
+                    .map_err(|e| err(&field, format!("key {}: {e}", pair.key.display())))?,
+            );
+            let identity = reqwest::Identity::from_pem(&pem).map_err(|e| err(&field, e.to_string()))?;
+            builder = builder.identity(identity);
+        }
+        let mut headers = Vec::new();
+        for (i, h) in config.headers.iter().enumerate() {
+            let field = format!("headers[{i}]");
+            let name = HeaderName::from_bytes(h.key.as_bytes())
+                .map_err(|e| err(&field, format!("key {:?}: {e}", h.key)))?;
+            let value = HeaderValue::from_str(&h.value).map_err(|e| err(&field, format!("value: {e}")))?;
+            headers.push((name, value, h.url.clone()));
+        }
+        let client = builder
+            .build()
+            .map_err(|e| ConfigError::field("http", format!("cannot build the HTTP client: {e}")))?;
+        Ok(HttpClient {
+            client,
+            retry_max: config.retry_max,
+            wait_min: Duration::from_secs(config.retry_wait_min),
+            wait_max: Duration::from_secs(config.retry_wait_max),
+            headers,
+        })
+    }
+
+    /// Wait before retry number `attempt` (0-based): exponential from
+    /// `retry_wait_min`, capped at `retry_wait_max`; `Retry-After` wins for
+    /// 429 and 503.
+    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(wait) = retry_after {
+            return wait;
+        }
+        let factor = 2u32.saturating_pow(attempt);
+        self.wait_min.saturating_mul(factor).min(self.wait_max)
+    }
+
+    /// POST `body` to `url`, retrying per the policy. Returns the final
+    /// status, or the last connection error.
+    pub async fn post(&self, url: Url, body: Vec<u8>) -> Result<StatusCode, String> {
+        let body = bytes::Bytes::from(body);
+        let mut attempt = 0;
+        loop {
+            let mut request = self
+                .client
+                .post(url.clone())
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
+            for (name, value, prefix) in &self.headers {
+                if prefix.is_empty() || url.as_str().starts_with(prefix.as_str()) {
+                    request = request.header(name.clone(), value.clone());
+                }
+            }
+            let retry_after;
+            match request.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let retryable = status == StatusCode::TOO_MANY_REQUESTS
+                        || (status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED);
+                    retry_after = match status {
+                        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => response
+                            .headers()
+                            .get(RETRY_AFTER)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.trim().parse::<u64>().ok())
+                            .map(Duration::from_secs),
+                        _ => None,
+                    };
+                    // Read the (small) body so the connection can be reused.
+                    let _ = response.bytes().await;
+                    if !retryable || attempt >= self.retry_max {
+                        return Ok(status);
+                    }
+                    tracing::debug!(%url, %status, attempt, "HTTP hook answered a retryable status");
+                }
+                Err(err) => {
+                    if attempt >= self.retry_max || err.is_builder() {
+                        return Err(error_chain(&err));
+                    }
+                    tracing::debug!(%url, attempt, error = %error_chain(&err), "HTTP hook request failed");
+                    retry_after = None;
+                }
+            }
+            tokio::time::sleep(self.backoff(attempt, retry_after)).await;
+            attempt += 1;
+        }
+    }
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// A URL posted to once per event.
+pub struct HttpHook {
+    name: String,
+    url: Url,
+    client: Arc<HttpClient>,
+    limit: Duration,
+}
+
+impl HttpHook {
+    /// A hook posting to `url` through `client`, the whole call (retries
+    /// included) bounded by `limit`.
+    pub fn new(name: impl Into<String>, url: Url, client: Arc<HttpClient>, limit: Duration) -> Self {
+        HttpHook {
+            name: name.into(),
+            url,
+            client,
+            limit,
+        }
+    }
+
+    fn request(&self, event: EventRef<'_>) -> (Url, Vec<u8>) {
+        match event {
+            EventRef::Fs(ev) => (self.url.clone(), encode_fs_event(ev)),
+            EventRef::Provider(ev) => {
+                let mut url = self.url.clone();
+                url.query_pairs_mut()
+                    .append_pair("action", ev.action.as_str())
+                    .append_pair("object_type", ev.object_type.as_str())
+                    .append_pair("object_name", &ev.object_name);
+                (url, ev.object_json.as_bytes().to_vec())
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Hook for HttpHook {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> HookKind {
+        HookKind::Http
+    }
+
+    fn limit(&self) -> Duration {
+        self.limit
+    }
+
+    async fn call(&self, event: EventRef<'_>) -> HookResult {
+        let (url, body) = self.request(event);
+        match tokio::time::timeout(self.limit, self.client.post(url, body)).await {
+            Err(_) => Err(Failure::Timeout(self.limit)),
+            Ok(Err(err)) => Err(Failure::Error(err)),
+            Ok(Ok(StatusCode::OK)) => Ok(event.success_answer()),
+            Ok(Ok(status)) => Ok(Answer::Deny(format!("HTTP status {}", status.as_u16()))),
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! [`Host`]: a configuration turned into running hooks.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::config::{Config, ConfigError, HookSpec, HookTarget};
+use crate::dispatch::pool::AsyncPool;
+use crate::dispatch::{Decision, Outcome, Router};
+use crate::event::{FsEvent, ProviderEvent};
+use crate::hook::exec::ExecHook;
+use crate::hook::http::{HttpClient, HttpHook};
+use crate::hook::wasm::{WasmHook, World};
+use crate::hook::SharedHook;
+use crate::sandbox::{CacheStats, Limits, Sandbox};
+
+/// Why a host could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration (or a file it names) is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The runtime could not start (no Tokio runtime, engine creation, ...).
+    #[error("{0}")]
+    Runtime(String),
+}
+
+struct Inner {
+    config: Config,
+    router: Router,
+    sandbox: Option<Arc<Sandbox>>,
+    pool: AsyncPool,
+}
+
+/// A running set of hooks: dispatch events to it, shut it down when done.
+///
+/// Cloning is cheap and every clone drives the same hooks.
+#[derive(Clone)]
+pub struct Host {
+    inner: Arc<Inner>,
+}
+
+/// Builds each configured hook, sharing the sandbox and HTTP client.
+struct Builder<'a> {
+    config: &'a Config,
+    sandbox: Option<Arc<Sandbox>>,
+    http: Option<Arc<HttpClient>>,
+}
+
+impl Builder<'_> {
+    fn sandbox(&mut self) -> Result<Arc<Sandbox>, Error> {
+        if let Some(sandbox) = &self.sandbox {
+            return Ok(sandbox.clone());
+        }
+        let settings = &self.config.settings;
+        let sandbox = Sandbox::new(&settings.wasm, settings.resolved_cache_dir())
+            .map_err(|err| Error::Runtime(format!("cannot start the WebAssembly engine: {err:#}")))?;
+        Ok(self.sandbox.insert(Arc::new(sandbox)).clone())
+    }
+
+    fn http(&mut self) -> Result<Arc<HttpClient>, Error> {
+        if let Some(http) = &self.http {
+            return Ok(http.clone());
+        }
+        let client = HttpClient::new(&self.config.http)?;
+        Ok(self.http.insert(Arc::new(client)).clone())
+    }
+
+    /// The one place a hook spec becomes a hook of its kind.
+    fn hook(&mut self, spec: &HookSpec, world: World) -> Result<SharedHook, Error> {
+        Ok(match &spec.target {
+            HookTarget::Exec(program) => Arc::new(ExecHook::new(
+                &spec.name,
+                program.clone(),
+                spec.timeout,
+                spec.output_bytes,
+            )),
+            HookTarget::Http(url) => Arc::new(HttpHook::new(&spec.name, url.clone(), self.http()?, spec.timeout)),
+            HookTarget::Wasm(path) => {
+                let sandbox = self.sandbox()?;
+                let settings = &self.config.settings.wasm;
+                let limits = Limits {
+                    timeout: spec.timeout,
+                    fuel: spec.wasm.fuel.unwrap_or(settings.default_fuel),
+                    memory_bytes: spec.wasm.memory_mib.unwrap_or(settings.default_memory_mib) * 1024 * 1024,
+                    output_bytes: spec.output_bytes,
+                };
+                let hook = WasmHook::new(&spec.name, sandbox, path, world, limits, spec.wasm.grants.clone())
+                    .map_err(|message| ConfigError::field(format!("{}.hook", spec.field), message))?;
+                Arc::new(hook)
+            }
+        })
+    }
+}
+
+impl Host {
+    /// Build a host from a validated configuration: compile every component
+    /// (or load it from the compile cache) and start the async workers.
+    ///
+    /// Must be called inside a Tokio runtime.
+    pub fn new(config: Config) -> Result<Host, Error> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::Runtime("Host::new must be called inside a Tokio runtime".into()));
+        }
+        let in_file = |err: Error| match (err, &config.file) {
+            (Error::Config(e), Some(file)) => Error::Config(e.in_file(file)),
+            (err, _) => err,
+        };
+        let mut builder = Builder {
+            config: &config,
+            sandbox: None,
+            http: None,
+        };
+        let mut router = Router::default();
+        for hook in &config.fs_actions.hooks {
+            if hook.execute_on.is_empty() {
+                tracing::warn!(hook = %hook.spec.name, "hook has no execute_on actions and will never run");
+            }
+            router.add_fs(builder.hook(&hook.spec, World::Fs).map_err(in_file)?, &hook.execute_on);
+        }
+        for action in &config.fs_actions.execute_sync {
+            router.set_sync(*action);
+        }
+        for hook in &config.provider_actions.hooks {
+            let built = builder.hook(&hook.spec, World::Provider).map_err(in_file)?;
+            router.add_provider(built, &hook.execute_on, &hook.execute_for);
+        }
+        let sandbox = builder.sandbox;
+        let pool = AsyncPool::new(config.settings.async_workers, config.settings.async_queue_size);
+        Ok(Host {
+            inner: Arc::new(Inner {
+                config,
+                router,
+                sandbox,
+                pool,
+            }),
+        })
+    }
+
+    /// Read, validate and build a configuration file.
+    pub fn from_file(path: &Path) -> Result<Host, Error> {
+        Host::new(Config::from_file(path)?)
+    }
+
+    /// The configuration this host runs.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Compile-cache counters (zero when no wasm hook is configured).
+    pub fn cache_stats(&self) -> CacheStats {
+        self.inner.sandbox.as_ref().map(|s| s.cache_stats()).unwrap_or_default()
+    }
+
+    /// The WebAssembly sandbox, if any wasm hook is configured.
+    pub fn sandbox(&self) -> Option<&Arc<Sandbox>> {
+        self.inner.sandbox.as_ref()
+    }
+
+    /// Dispatch a file-system event as the server would: `pre-*` and
+    /// `execute_sync` actions run now and return their decision; other
+    /// actions are queued for the async workers ([`Decision::Queued`]).
+    pub async fn dispatch_fs(&self, event: FsEvent) -> Outcome {
+        let router = &self.inner.router;
+        if router.fs_hooks(event.action).is_empty() {
+            return Outcome {
+                decision: Decision::Allow,
+                reports: Vec::new(),
+            };
+        }
+        if router.is_sync(event.action) {
+            return router.run_fs(&event).await;
+        }
+        let inner = self.inner.clone();
+        self.queue(Box::pin(async move {
+            inner.router.run_fs(&event).await;
+        }))
+        .await
+    }
+
+    /// Run every hook of a file-system event now and wait for them, whatever
+    /// the action's mode (used by `hookhost fire` and `hookhost exec`).
+    pub async fn run_fs(&self, event: &FsEvent) -> Outcome {
+        self.inner.router.run_fs(event).await
+    }
+
+    /// Dispatch a provider event: queued for the async workers, as SFTPGo
+    /// runs provider actions.
+    pub async fn dispatch_provider(&self, event: ProviderEvent) -> Outcome {
+        if !self.inner.router.has_provider_hooks(&event) {
+            return Outcome {
+                decision: Decision::Allow,
+                reports: Vec::new(),
+            };
+        }
+        let inner = self.inner.clone();
+        self.queue(Box::pin(async move {
+            inner.router.run_provider(&event).await;
+        }))
+        .await
+    }
+
+    /// Run every hook of a provider event now and wait for them.
+    pub async fn run_provider(&self, event: &ProviderEvent) -> Outcome {
+        self.inner.router.run_provider(event).await
+    }
+
+    async fn queue(&self, job: crate::dispatch::pool::Job) -> Outcome {
+        match self.inner.pool.submit(job).await {
+            Ok(()) => Outcome {
+                decision: Decision::Queued,
+                reports: Vec::new(),
+            },
+            Err(_) => Outcome {
+                decision: Decision::Failed("the host is shutting down".into()),
+                reports: Vec::new(),
+            },
+        }
+    }
+
+    /// Asynchronous jobs queued or running.
+    pub fn async_in_flight(&self) -> usize {
+        self.inner.pool.in_flight()
+    }
+
+    /// Stop accepting asynchronous events and wait for the queued and running
+    /// ones (each bounded by its hooks' limits).
+    pub async fn shutdown(&self) {
+        self.inner.pool.shutdown().await;
+    }
+}

@@ -1,0 +1,117 @@
+//! On-disk cache of compiled components, so a restart (or `hookhost exec`,
+//! one process per event) deserializes instead of recompiling.
+//!
+//! An entry is keyed by the component's sha256 and by the engine's
+//! compatibility hash (wasmtime version, target, and codegen settings such
+//! as fuel): an artifact is only ever loaded into an engine that could have
+//! produced it. Entries are written to a temporary file and renamed into
+//! place, so a crash never leaves a truncated entry behind; an entry that
+//! still fails to load is recompiled and replaced.
+//!
+//! Loading an entry executes its machine code: the cache directory must be
+//! writable only by the user running hookhost (it is created mode 0700).
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// Counters of the compile cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CacheStats {
+    /// Components loaded from the on-disk cache.
+    pub hits: u64,
+    /// Components compiled (and written to the cache when it is enabled).
+    pub compiled: u64,
+}
+
+/// Feeds `Hash` output into sha256, for a stable digest of the engine hash.
+struct ShaHasher(Sha256);
+
+impl Hasher for ShaHasher {
+    fn finish(&self) -> u64 {
+        unreachable!("only finalized through the digest")
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+pub(crate) struct CompileCache {
+    dir: Option<PathBuf>,
+    engine_key: String,
+    hits: AtomicU64,
+    compiled: AtomicU64,
+}
+
+impl CompileCache {
+    pub(crate) fn new(dir: Option<PathBuf>, engine: &Engine) -> Self {
+        let mut hasher = ShaHasher(Sha256::new());
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let engine_key = hex::encode(&hasher.0.finalize()[..8]);
+        CompileCache {
+            dir,
+            engine_key,
+            hits: AtomicU64::new(0),
+            compiled: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            compiled: self.compiled.load(Ordering::Relaxed),
+        }
+    }
+
+    fn entry(&self, sha256: &str) -> Option<PathBuf> {
+        self.dir
+            .as_ref()
+            .map(|dir| dir.join(format!("{sha256}-{}.cwasm", self.engine_key)))
+    }
+
+    /// The compiled component for `wasm` (whose sha256 is `sha256`).
+    pub(crate) fn load(&self, engine: &Engine, wasm: &[u8], sha256: &str) -> wasmtime::Result<Component> {
+        let entry = self.entry(sha256);
+        if let Some(entry) = &entry
+            && entry.is_file()
+        {
+            // SAFETY: entries are written only by `store` below, from
+            // `Component::serialize` of an engine with the same compatibility
+            // hash, into a directory private to this user.
+            match unsafe { Component::deserialize_file(engine, entry) } {
+                Ok(component) => {
+                    self.hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(component);
+                }
+                Err(err) => {
+                    tracing::warn!(entry = %entry.display(), error = %err, "compile cache entry unusable, recompiling");
+                }
+            }
+        }
+        let component = Component::from_binary(engine, wasm)?;
+        self.compiled.fetch_add(1, Ordering::Relaxed);
+        if let Some(entry) = &entry
+            && let Err(err) = store(entry, &component)
+        {
+            tracing::warn!(entry = %entry.display(), error = %err, "cannot write the compile cache");
+        }
+        Ok(component)
+    }
+}
+
+fn store(entry: &Path, component: &Component) -> anyhow::Result<()> {
+    let dir = entry.parent().expect("cache entries live in the cache directory");
+    if !dir.is_dir() {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    }
+    let bytes = component.serialize().map_err(anyhow::Error::from)?;
+    let tmp = entry.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, entry)?;
+    Ok(())
+}

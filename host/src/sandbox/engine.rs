@@ -1,0 +1,131 @@
+//! The one wasmtime `Engine`, configured in one place, and its epoch ticker.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
+
+const MIB: u64 = 1024 * 1024;
+
+/// Engine-wide settings (`hookhost.wasm` in the configuration file).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WasmSettings {
+    /// Meter CPU with fuel. Costs a few percent on loops and more on
+    /// call-heavy code; without it only the wall-clock limit bounds a guest.
+    pub fuel: bool,
+    /// Use the pooling instance allocator: instances come from preallocated
+    /// slots, which makes a fresh instance per event several times cheaper.
+    /// Falls back to on-demand allocation if the pool cannot be reserved
+    /// (e.g. a small `ulimit -v`).
+    pub pooling: bool,
+    /// Guest instances alive at once (pool size). Calls beyond it wait for a
+    /// free slot instead of failing.
+    pub max_instances: u32,
+    /// Ceiling for any guest's memory limit, in MiB (the pool's slot size).
+    pub max_memory_mib: u64,
+    /// Epoch tick in milliseconds: how often running guests check their
+    /// deadline and yield to other work.
+    pub epoch_tick_ms: u64,
+    /// Fuel budget of a call unless the hook sets `limits.fuel`.
+    pub default_fuel: u64,
+    /// Memory limit of a guest unless the hook sets `limits.memory_mib`.
+    pub default_memory_mib: u64,
+    /// Bytes of stdout and of stderr logged per call unless the hook sets
+    /// `limits.output_kib`, in KiB.
+    pub default_output_kib: u64,
+}
+
+impl Default for WasmSettings {
+    fn default() -> Self {
+        WasmSettings {
+            fuel: true,
+            pooling: true,
+            max_instances: 1000,
+            max_memory_mib: 1024,
+            epoch_tick_ms: 1,
+            // About ten seconds of busy CPU for compiled code: generous for
+            // any hook, yet a runaway loop ends long before its wall limit
+            // when the limit is high.
+            default_fuel: 10_000_000_000,
+            default_memory_mib: 64,
+            default_output_kib: 64,
+        }
+    }
+}
+
+impl WasmSettings {
+    /// The largest memory limit a guest may be given, in bytes.
+    pub fn max_memory_bytes(&self) -> u64 {
+        self.max_memory_mib * MIB
+    }
+}
+
+fn base_config(settings: &WasmSettings) -> Config {
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        // Wall-clock limits and cooperative yielding (see `limits`).
+        .epoch_interruption(true)
+        .consume_fuel(settings.fuel)
+        .cranelift_opt_level(OptLevel::Speed)
+        .parallel_compilation(true);
+    config
+}
+
+fn pooling(settings: &WasmSettings) -> PoolingAllocationConfig {
+    let n = settings.max_instances.max(1);
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(n)
+        // A Rust component instantiates its main module plus a couple of
+        // shim modules; other toolchains use more. Pool sizes are virtual
+        // reservations, committed only when used.
+        .total_core_instances(n.saturating_mul(8))
+        .total_memories(n.saturating_mul(2))
+        .total_tables(n.saturating_mul(4))
+        .total_stacks(n)
+        .max_core_instances_per_component(64)
+        .max_memories_per_component(8)
+        .max_tables_per_component(32)
+        .max_memory_size(usize::try_from(settings.max_memory_bytes()).unwrap_or(usize::MAX));
+    pool
+}
+
+/// Build the engine: pooling allocation when asked for and possible,
+/// on-demand otherwise. Returns whether pooling is in use.
+pub(crate) fn build_engine(settings: &WasmSettings) -> anyhow::Result<(Engine, bool)> {
+    if settings.pooling {
+        let mut config = base_config(settings);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(settings)));
+        match Engine::new(&config) {
+            Ok(engine) => return Ok((engine, true)),
+            Err(err) => {
+                tracing::warn!(error = %err, "pooling allocator unavailable, using on-demand allocation");
+            }
+        }
+    }
+    let engine = Engine::new(&base_config(settings)).map_err(anyhow::Error::from)?;
+    Ok((engine, false))
+}
+
+/// Advance the engine's epoch every `tick`. The thread holds only a weak
+/// reference and ends once the engine is dropped.
+pub(crate) fn start_epoch_ticker(engine: &Engine, tick: Duration) {
+    let weak = engine.weak();
+    let spawned = std::thread::Builder::new()
+        .name("hookhost-epoch".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(tick);
+                match weak.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        });
+    if let Err(err) = spawned {
+        // Without a ticker no deadline would ever fire: guests would only be
+        // stopped by the Tokio backstop timeout. Say so loudly.
+        tracing::error!(error = %err, "cannot start the epoch ticker thread");
+    }
+}

@@ -1,0 +1,218 @@
+//! The WebAssembly sandbox: one shared engine, compiled-component cache,
+//! per-call stores with hard limits and deny-by-default capabilities.
+//!
+//! A call gets a fresh store ([`Sandbox::new_store`]) holding its WASI
+//! context (built from its [`Grants`]), its memory [`Limiter`] and captured
+//! output; [`Sandbox::call`] then sets the wall-clock deadline and the fuel
+//! budget, runs the guest, and turns any error into a [`Failure`]. Long-lived
+//! plugin instances reuse their store and go through the same `call`.
+//!
+//! - [`engine`]: engine configuration and the epoch ticker;
+//! - [`cache`]: on-disk cache of compiled components;
+//! - [`limits`]: limits and failure classification;
+//! - [`grants`]: capabilities → WASI context;
+//! - [`state`]: store data and the host functions guests import;
+//! - [`output`]: bounded capture of guest stdout/stderr;
+//! - [`bindings`]: generated bindings for `wit/`.
+
+#[allow(missing_docs)]
+pub mod bindings;
+pub mod cache;
+pub mod engine;
+pub mod grants;
+pub mod limits;
+mod output;
+pub mod state;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store, UpdateDeadline};
+
+pub use cache::CacheStats;
+pub use engine::WasmSettings;
+pub use grants::{DirGrant, Grants};
+pub use limits::{DeadlineExceeded, Limiter, Limits};
+pub use state::State;
+
+use crate::hook::Failure;
+use output::OutputCapture;
+
+/// How far past its limit a call may run before the Tokio backstop drops it
+/// (only reached when a guest is stuck in a host call that ignores epochs).
+const BACKSTOP: Duration = Duration::from_secs(1);
+
+/// A future borrowing the store for the length of one guest call.
+pub type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>;
+
+/// The shared WebAssembly runtime of a host.
+pub struct Sandbox {
+    engine: Engine,
+    linker: Linker<State>,
+    cache: cache::CompileCache,
+    components: Mutex<HashMap<String, Component>>,
+    permits: Arc<Semaphore>,
+    settings: WasmSettings,
+    pooling: bool,
+}
+
+impl Sandbox {
+    /// Create the engine (and its epoch ticker) and the linker that provides
+    /// WASI preview 2 and hookhost's imports. `cache_dir` enables the on-disk
+    /// compile cache.
+    pub fn new(settings: &WasmSettings, cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
+        let (engine, pooling) = engine::build_engine(settings)?;
+        engine::start_epoch_ticker(&engine, Duration::from_millis(settings.epoch_tick_ms.max(1)));
+        let mut linker = Linker::<State>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+        bindings::shared::HostImports::add_to_linker::<_, wasmtime::component::HasSelf<State>>(
+            &mut linker,
+            |state| state,
+        )
+        .map_err(anyhow::Error::from)?;
+        Ok(Sandbox {
+            cache: cache::CompileCache::new(cache_dir, &engine),
+            engine,
+            linker,
+            components: Mutex::new(HashMap::new()),
+            permits: Arc::new(Semaphore::new(settings.max_instances.max(1) as usize)),
+            settings: settings.clone(),
+            pooling,
+        })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The linker with every import a hookhost guest may use.
+    pub fn linker(&self) -> &Linker<State> {
+        &self.linker
+    }
+
+    /// Engine-wide settings.
+    pub fn settings(&self) -> &WasmSettings {
+        &self.settings
+    }
+
+    /// Whether instances come from the pooling allocator.
+    pub fn pooling(&self) -> bool {
+        self.pooling
+    }
+
+    /// Compile-cache counters.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
+    }
+
+    /// Load and compile a component (or take it from the in-memory or
+    /// on-disk cache). Errors name the file and say what is wrong with it.
+    pub fn load(&self, path: &Path) -> Result<Component, String> {
+        let wasm = std::fs::read(path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+        let sha256 = hex::encode(Sha256::digest(&wasm));
+        let mut components = self.components.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(component) = components.get(&sha256) {
+            return Ok(component.clone());
+        }
+        if wasmparser_is_core_module(&wasm) {
+            return Err(format!(
+                "{} is a core WebAssembly module, not a component (build it for wasm32-wasip2, or wrap it with `wasm-tools component new`)",
+                path.display()
+            ));
+        }
+        let component = self
+            .cache
+            .load(&self.engine, &wasm, &sha256)
+            .map_err(|err| format!("{} is not a valid WebAssembly component: {err:#}", path.display()))?;
+        components.insert(sha256, component.clone());
+        Ok(component)
+    }
+
+    /// Check a component against a world: its imports must all be provided
+    /// and `make` must find the world's exports.
+    pub fn prepare<P>(
+        &self,
+        path: &Path,
+        world: &str,
+        make: impl FnOnce(wasmtime::component::InstancePre<State>) -> wasmtime::Result<P>,
+    ) -> Result<P, String> {
+        let component = self.load(path)?;
+        let wrong_world = |err: wasmtime::Error| {
+            format!("{} does not implement the `{world}` world: {err:#}", path.display())
+        };
+        let pre = self.linker.instantiate_pre(&component).map_err(wrong_world)?;
+        make(pre).map_err(wrong_world)
+    }
+
+    /// Wait for a free instance slot (the pool never overflows; callers queue).
+    pub async fn permit(&self) -> OwnedSemaphorePermit {
+        self.permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the permit semaphore is never closed")
+    }
+
+    /// A fresh store for one guest: WASI context from `grants`, memory
+    /// limiter, captured output, epoch callback.
+    pub fn new_store(&self, name: &Arc<str>, limits: &Limits, grants: &Grants) -> Result<Store<State>, Failure> {
+        let stdout = OutputCapture::new(limits.output_bytes);
+        let stderr = OutputCapture::new(limits.output_bytes);
+        let wasi = grants::wasi_ctx(name, grants, &stdout, &stderr)
+            .map_err(|err| Failure::Error(format!("cannot grant capabilities: {err}")))?;
+        let state = State::new(name.clone(), wasi, Limiter::new(limits.memory_bytes), stdout, stderr);
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_callback(|ctx| {
+            if Instant::now() >= ctx.data().deadline {
+                Err(DeadlineExceeded.into())
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        Ok(store)
+    }
+
+    /// Run one guest call under `limits`: deadline, fuel, backstop timeout,
+    /// output flushed to the log, errors classified.
+    pub async fn call<R, F>(&self, store: &mut Store<State>, limits: &Limits, body: F) -> Result<R, Failure>
+    where
+        F: for<'a> FnOnce(&'a mut Store<State>) -> CallFuture<'a, R>,
+    {
+        store.data_mut().begin_call(Instant::now() + limits.timeout);
+        if self.settings.fuel
+            && let Err(err) = store.set_fuel(limits.fuel)
+        {
+            return Err(Failure::Error(format!("cannot set fuel: {err}")));
+        }
+        // Check the deadline at the next tick (see `limits`).
+        store.set_epoch_deadline(1);
+        let result = tokio::time::timeout(limits.timeout + BACKSTOP, body(store)).await;
+        let state = store.data_mut();
+        let failure = match &result {
+            Err(_) => Some(Failure::Timeout(limits.timeout)),
+            Ok(Err(err)) => Some(limits::classify(err, state.limiter.hit, limits, &state.stderr.tail(300))),
+            Ok(Ok(_)) => None,
+        };
+        state.end_call();
+        match (result, failure) {
+            (Ok(Ok(value)), None) => Ok(value),
+            (_, Some(failure)) => Err(failure),
+            _ => unreachable!("a failure is computed for every error"),
+        }
+    }
+}
+
+/// A core module starts with version 1 in its preamble; a component with the
+/// component-model layer (0x0d 0x00 0x01 0x00).
+fn wasmparser_is_core_module(wasm: &[u8]) -> bool {
+    wasm.len() >= 8 && wasm[..4] == *b"\0asm" && wasm[4..8] == [1, 0, 0, 0]
+}

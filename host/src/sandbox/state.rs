@@ -1,0 +1,179 @@
+//! The data of one guest's store, and the host functions a guest imports
+//! (`log`, `event-file`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::shared::hookhost::hooks::{event_file, log, types};
+use super::limits::Limiter;
+use super::output::OutputCapture;
+
+/// Log lines a guest may emit per call; further lines are counted and
+/// reported once, so a guest cannot flood the host's log.
+const LOG_LINES_PER_CALL: u32 = 1000;
+/// Bytes of one guest log message (and of its fields) kept.
+const LOG_LINE_BYTES: usize = 4096;
+/// Largest read through `event-file.read`.
+const EVENT_FILE_READ_MAX: u32 = 1 << 20;
+
+/// Everything a guest's store holds.
+pub struct State {
+    pub(crate) wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) limiter: Limiter,
+    pub(crate) deadline: Instant,
+    pub(crate) name: Arc<str>,
+    /// The event's file, when the guest is granted `event_file`.
+    pub(crate) event_file: Option<PathBuf>,
+    pub(crate) stdout: OutputCapture,
+    pub(crate) stderr: OutputCapture,
+    log_budget: u32,
+    log_dropped: u64,
+}
+
+impl State {
+    pub(crate) fn new(
+        name: Arc<str>,
+        wasi: WasiCtx,
+        limiter: Limiter,
+        stdout: OutputCapture,
+        stderr: OutputCapture,
+    ) -> Self {
+        State {
+            wasi,
+            table: ResourceTable::new(),
+            limiter,
+            deadline: Instant::now(),
+            name,
+            event_file: None,
+            stdout,
+            stderr,
+            log_budget: LOG_LINES_PER_CALL,
+            log_dropped: 0,
+        }
+    }
+
+    /// Reset per-call counters before a call.
+    pub(crate) fn begin_call(&mut self, deadline: Instant) {
+        self.deadline = deadline;
+        self.limiter.hit = false;
+        self.log_budget = LOG_LINES_PER_CALL;
+        self.log_dropped = 0;
+    }
+
+    /// Flush captured output and report suppressed log lines after a call.
+    pub(crate) fn end_call(&mut self) {
+        self.stdout.flush_to_log(&self.name, "stdout");
+        self.stderr.flush_to_log(&self.name, "stderr");
+        if self.log_dropped > 0 {
+            tracing::warn!(hook = %self.name, dropped_lines = self.log_dropped, "guest log lines over the per-call limit were dropped");
+        }
+    }
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl types::Host for State {}
+
+fn clip(text: &str) -> &str {
+    if text.len() <= LOG_LINE_BYTES {
+        return text;
+    }
+    let mut end = LOG_LINE_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+impl log::Host for State {
+    fn log(&mut self, level: log::Level, message: String, fields: Vec<(String, String)>) -> wasmtime::Result<()> {
+        if self.log_budget == 0 {
+            self.log_dropped += 1;
+            return Ok(());
+        }
+        self.log_budget -= 1;
+        let hook = &*self.name;
+        let message = clip(&message);
+        let fields = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", clip(k), clip(v)))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let fields = clip(&fields);
+        match level {
+            log::Level::Trace => tracing::trace!(target: "hookhost::guest", hook, fields, "{message}"),
+            log::Level::Debug => tracing::debug!(target: "hookhost::guest", hook, fields, "{message}"),
+            log::Level::Info => tracing::info!(target: "hookhost::guest", hook, fields, "{message}"),
+            log::Level::Warn => tracing::warn!(target: "hookhost::guest", hook, fields, "{message}"),
+            log::Level::Error => tracing::error!(target: "hookhost::guest", hook, fields, "{message}"),
+        }
+        Ok(())
+    }
+}
+
+impl State {
+    fn granted_event_file(&self) -> Result<PathBuf, String> {
+        self.event_file
+            .clone()
+            .ok_or_else(|| "event file access is not granted to this hook (grant \"event_file\")".to_owned())
+    }
+}
+
+/// Open the event's file read-only, refusing to follow a symlink in its last
+/// component.
+fn open_event_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+}
+
+impl event_file::Host for State {
+    async fn size(&mut self) -> Result<u64, String> {
+        let path = self.granted_event_file()?;
+        tokio::task::spawn_blocking(move || {
+            open_event_file(&path)
+                .and_then(|f| f.metadata())
+                .map(|m| m.len())
+                .map_err(|e| format!("{}: {e}", path.display()))
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+
+    async fn read(&mut self, offset: u64, len: u32) -> Result<Vec<u8>, String> {
+        use std::os::unix::fs::FileExt;
+        let path = self.granted_event_file()?;
+        let len = len.min(EVENT_FILE_READ_MAX) as usize;
+        tokio::task::spawn_blocking(move || {
+            let file = open_event_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let mut buf = vec![0u8; len];
+            let mut filled = 0;
+            while filled < len {
+                match file.read_at(&mut buf[filled..], offset + filled as u64) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(format!("{}: {e}", path.display())),
+                }
+            }
+            buf.truncate(filled);
+            Ok(buf)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+}
