@@ -59,8 +59,12 @@ pub async fn fire(
             (ev.action.as_str().to_owned(), host.run_fs(&ev).await)
         }
         Some(action) => {
-            let action: ProviderAction = action.parse().map_err(|e| format!("--provider-action: {e}"))?;
-            let object_type: ObjectType = object_type.parse().map_err(|e| format!("--object-type: {e}"))?;
+            let action: ProviderAction = action
+                .parse()
+                .map_err(|e| format!("--provider-action: {e}"))?;
+            let object_type: ObjectType = object_type
+                .parse()
+                .map_err(|e| format!("--object-type: {e}"))?;
             let object: Value =
                 serde_json::from_slice(&body).map_err(|e| format!("{}: {e}", event.display()))?;
             let ev = ProviderEvent::new(action, object_type, object);

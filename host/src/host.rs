@@ -7,10 +7,10 @@ use crate::config::{Config, ConfigError, HookSpec, HookTarget};
 use crate::dispatch::pool::AsyncPool;
 use crate::dispatch::{Decision, Outcome, Router};
 use crate::event::{FsEvent, ProviderEvent};
+use crate::hook::SharedHook;
 use crate::hook::exec::ExecHook;
 use crate::hook::http::{HttpClient, HttpHook};
 use crate::hook::wasm::{WasmHook, World};
-use crate::hook::SharedHook;
 use crate::sandbox::{CacheStats, Limits, Sandbox};
 
 /// Why a host could not be built.
@@ -52,8 +52,10 @@ impl Builder<'_> {
             return Ok(sandbox.clone());
         }
         let settings = &self.config.settings;
-        let sandbox = Sandbox::new(&settings.wasm, settings.resolved_cache_dir())
-            .map_err(|err| Error::Runtime(format!("cannot start the WebAssembly engine: {err:#}")))?;
+        let sandbox =
+            Sandbox::new(&settings.wasm, settings.resolved_cache_dir()).map_err(|err| {
+                Error::Runtime(format!("cannot start the WebAssembly engine: {err:#}"))
+            })?;
         Ok(self.sandbox.insert(Arc::new(sandbox)).clone())
     }
 
@@ -74,18 +76,32 @@ impl Builder<'_> {
                 spec.timeout,
                 spec.output_bytes,
             )),
-            HookTarget::Http(url) => Arc::new(HttpHook::new(&spec.name, url.clone(), self.http()?, spec.timeout)),
+            HookTarget::Http(url) => Arc::new(HttpHook::new(
+                &spec.name,
+                url.clone(),
+                self.http()?,
+                spec.timeout,
+            )),
             HookTarget::Wasm(path) => {
                 let sandbox = self.sandbox()?;
                 let settings = &self.config.settings.wasm;
                 let limits = Limits {
                     timeout: spec.timeout,
                     fuel: spec.wasm.fuel.unwrap_or(settings.default_fuel),
-                    memory_bytes: spec.wasm.memory_mib.unwrap_or(settings.default_memory_mib) * 1024 * 1024,
+                    memory_bytes: spec.wasm.memory_mib.unwrap_or(settings.default_memory_mib)
+                        * 1024
+                        * 1024,
                     output_bytes: spec.output_bytes,
                 };
-                let hook = WasmHook::new(&spec.name, sandbox, path, world, limits, spec.wasm.grants.clone())
-                    .map_err(|message| ConfigError::field(format!("{}.hook", spec.field), message))?;
+                let hook = WasmHook::new(
+                    &spec.name,
+                    sandbox,
+                    path,
+                    world,
+                    limits,
+                    spec.wasm.grants.clone(),
+                )
+                .map_err(|message| ConfigError::field(format!("{}.hook", spec.field), message))?;
                 Arc::new(hook)
             }
         })
@@ -99,7 +115,9 @@ impl Host {
     /// Must be called inside a Tokio runtime.
     pub fn new(config: Config) -> Result<Host, Error> {
         if tokio::runtime::Handle::try_current().is_err() {
-            return Err(Error::Runtime("Host::new must be called inside a Tokio runtime".into()));
+            return Err(Error::Runtime(
+                "Host::new must be called inside a Tokio runtime".into(),
+            ));
         }
         let in_file = |err: Error| match (err, &config.file) {
             (Error::Config(e), Some(file)) => Error::Config(e.in_file(file)),
@@ -115,7 +133,10 @@ impl Host {
             if hook.execute_on.is_empty() {
                 tracing::warn!(hook = %hook.spec.name, "hook has no execute_on actions and will never run");
             }
-            router.add_fs(builder.hook(&hook.spec, World::Fs).map_err(in_file)?, &hook.execute_on);
+            router.add_fs(
+                builder.hook(&hook.spec, World::Fs).map_err(in_file)?,
+                &hook.execute_on,
+            );
         }
         for action in &config.fs_actions.execute_sync {
             router.set_sync(*action);
@@ -125,7 +146,10 @@ impl Host {
             router.add_provider(built, &hook.execute_on, &hook.execute_for);
         }
         let sandbox = builder.sandbox;
-        let pool = AsyncPool::new(config.settings.async_workers, config.settings.async_queue_size);
+        let pool = AsyncPool::new(
+            config.settings.async_workers,
+            config.settings.async_queue_size,
+        );
         Ok(Host {
             inner: Arc::new(Inner {
                 config,
@@ -148,7 +172,11 @@ impl Host {
 
     /// Compile-cache counters (zero when no wasm hook is configured).
     pub fn cache_stats(&self) -> CacheStats {
-        self.inner.sandbox.as_ref().map(|s| s.cache_stats()).unwrap_or_default()
+        self.inner
+            .sandbox
+            .as_ref()
+            .map(|s| s.cache_stats())
+            .unwrap_or_default()
     }
 
     /// The WebAssembly sandbox, if any wasm hook is configured.

@@ -1,0 +1,62 @@
+//! Support for hookhost's end-to-end tests: guest components built from
+//! source (once per run, cached on disk by cargo), a loopback HTTP server
+//! that records what hooks send, and configuration helpers.
+
+pub mod guests;
+pub mod recorder;
+
+use std::path::{Path, PathBuf};
+
+use hookhost::event::{FsAction, FsEvent, Protocol};
+use hookhost::{Config, Host};
+use serde_json::{Value, json};
+
+/// The repository's root directory.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// Settings every test host gets unless the test overrides them: a shared
+/// on-disk compile cache (so each component compiles once per machine) and a
+/// small instance pool (many hosts live at once in a test run).
+pub fn test_settings() -> Value {
+    json!({
+        "cache_dir": repo_root().join("target/test-compile-cache"),
+        "wasm": {"max_instances": 32}
+    })
+}
+
+/// A configuration with `fs_hooks` in `common.actions.hooks` and
+/// `provider_hooks` in `data_provider.actions.hooks`.
+pub fn config_with(fs_hooks: Value, provider_hooks: Value) -> Value {
+    json!({
+        "common": {"actions": {"execute_on": [], "hook": "", "hooks": fs_hooks}},
+        "data_provider": {"actions": {"execute_on": [], "hook": "", "hooks": provider_hooks}},
+        "hookhost": test_settings(),
+    })
+}
+
+/// Validate and build a host (inside the test's Tokio runtime).
+pub fn host(config: Value) -> Host {
+    let config = Config::from_value(config, &repo_root()).unwrap_or_else(|e| panic!("config: {e}"));
+    Host::new(config).unwrap_or_else(|e| panic!("host: {e}"))
+}
+
+/// Build a host, expecting it to be refused; returns the error text.
+pub fn host_error(config: Value) -> String {
+    match Config::from_value(config, &repo_root()) {
+        Err(err) => err.to_string(),
+        Ok(config) => match Host::new(config) {
+            Err(err) => err.to_string(),
+            Ok(_) => panic!("the configuration was accepted"),
+        },
+    }
+}
+
+/// A simple SFTP event.
+pub fn fs_event(action: FsAction, path: &str) -> FsEvent {
+    FsEvent::new(action, "alice", path, Protocol::Sftp)
+}

@@ -157,7 +157,10 @@ fn parse_names<T: std::str::FromStr<Err = crate::event::UnknownName>>(
     names
         .iter()
         .enumerate()
-        .map(|(i, name)| name.parse::<T>().map_err(|e| ConfigError::field(format!("{field}[{i}]"), e.to_string())))
+        .map(|(i, name)| {
+            name.parse::<T>()
+                .map_err(|e| ConfigError::field(format!("{field}[{i}]"), e.to_string()))
+        })
         .collect()
 }
 
@@ -166,7 +169,9 @@ fn target(hook: &str, field: &str, base_dir: &Path) -> Result<HookTarget, Config
     if hook.starts_with("http") {
         let url = Url::parse(hook).map_err(|e| err(format!("{hook:?} is not a valid URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(err(format!("{hook:?}: only http and https URLs are supported")));
+            return Err(err(format!(
+                "{hook:?}: only http and https URLs are supported"
+            )));
         }
         return Ok(HookTarget::Http(url));
     }
@@ -200,24 +205,40 @@ fn default_name(target: &HookTarget) -> String {
     }
 }
 
-fn spec(raw: RawHook, field: &str, section_limit: Duration, ctx: &Context<'_>) -> Result<HookSpec, ConfigError> {
+fn spec(
+    raw: RawHook,
+    field: &str,
+    section_limit: Duration,
+    ctx: &Context<'_>,
+) -> Result<HookSpec, ConfigError> {
     let target = target(&raw.hook, &format!("{field}.hook"), ctx.base_dir)?;
     let is_wasm = matches!(target, HookTarget::Wasm(_));
     let limits = raw.limits;
     let timeout = match limits.timeout_ms {
         None => section_limit,
-        Some(0) => return Err(ConfigError::field(format!("{field}.limits.timeout_ms"), "must be positive")),
+        Some(0) => {
+            return Err(ConfigError::field(
+                format!("{field}.limits.timeout_ms"),
+                "must be positive",
+            ));
+        }
         Some(ms) if Duration::from_millis(ms) > section_limit => {
             return Err(ConfigError::field(
                 format!("{field}.limits.timeout_ms"),
-                format!("{ms} is above this section's limit of {} ms; a hook may only lower it", section_limit.as_millis()),
+                format!(
+                    "{ms} is above this section's limit of {} ms; a hook may only lower it",
+                    section_limit.as_millis()
+                ),
             ));
         }
         Some(ms) => Duration::from_millis(ms),
     };
     let wasm_only = |key: &str, set: bool| {
         if set && !is_wasm {
-            Err(ConfigError::field(format!("{field}.{key}"), "only wasm hooks take this setting"))
+            Err(ConfigError::field(
+                format!("{field}.{key}"),
+                "only wasm hooks take this setting",
+            ))
         } else {
             Ok(())
         }
@@ -230,7 +251,10 @@ fn spec(raw: RawHook, field: &str, section_limit: Duration, ctx: &Context<'_>) -
     {
         return Err(ConfigError::field(
             format!("{field}.limits.memory_mib"),
-            format!("must be between 1 and hookhost.wasm.max_memory_mib ({})", ctx.settings.wasm.max_memory_mib),
+            format!(
+                "must be between 1 and hookhost.wasm.max_memory_mib ({})",
+                ctx.settings.wasm.max_memory_mib
+            ),
         ));
     }
     let mut grants = raw.grants.unwrap_or_default();
@@ -246,10 +270,15 @@ fn spec(raw: RawHook, field: &str, section_limit: Duration, ctx: &Context<'_>) -
             ));
         }
         if dir.guest.is_empty() {
-            return Err(ConfigError::field(format!("{dir_field}.guest"), "must not be empty"));
+            return Err(ConfigError::field(
+                format!("{dir_field}.guest"),
+                "must not be empty",
+            ));
         }
     }
-    let output_kib = limits.output_kib.unwrap_or(ctx.settings.wasm.default_output_kib);
+    let output_kib = limits
+        .output_kib
+        .unwrap_or(ctx.settings.wasm.default_output_kib);
     Ok(HookSpec {
         name: raw.name.unwrap_or_else(|| default_name(&target)),
         field: field.to_owned(),
@@ -282,18 +311,27 @@ fn entries(section: &str, hook: String, hooks: Vec<RawHook>) -> Vec<(String, Raw
     plain(hook)
         .map(|raw| (section.to_owned(), raw))
         .into_iter()
-        .chain(hooks.into_iter().enumerate().map(|(i, raw)| (format!("{section}.hooks[{i}]"), raw)))
+        .chain(
+            hooks
+                .into_iter()
+                .enumerate()
+                .map(|(i, raw)| (format!("{section}.hooks[{i}]"), raw)),
+        )
         .collect()
 }
 
 pub(super) fn validate_fs(raw: RawFsActions, ctx: &Context<'_>) -> Result<FsActions, ConfigError> {
     let section = "common.actions";
     let execute_on = parse_names::<FsAction>(&raw.execute_on, &format!("{section}.execute_on"))?;
-    let execute_sync = parse_names::<FsAction>(&raw.execute_sync, &format!("{section}.execute_sync"))?;
+    let execute_sync =
+        parse_names::<FsAction>(&raw.execute_sync, &format!("{section}.execute_sync"))?;
     let mut hooks = Vec::new();
     for (field, entry) in entries(section, raw.hook, raw.hooks) {
         if entry.execute_for.is_some() {
-            return Err(ConfigError::field(format!("{field}.execute_for"), "only provider hooks take execute_for"));
+            return Err(ConfigError::field(
+                format!("{field}.execute_for"),
+                "only provider hooks take execute_for",
+            ));
         }
         let on = match &entry.execute_on {
             Some(names) => parse_names::<FsAction>(names, &format!("{field}.execute_on"))?,
@@ -304,12 +342,19 @@ pub(super) fn validate_fs(raw: RawFsActions, ctx: &Context<'_>) -> Result<FsActi
             execute_on: on,
         });
     }
-    Ok(FsActions { execute_sync, hooks })
+    Ok(FsActions {
+        execute_sync,
+        hooks,
+    })
 }
 
-pub(super) fn validate_provider(raw: RawProviderActions, ctx: &Context<'_>) -> Result<ProviderActions, ConfigError> {
+pub(super) fn validate_provider(
+    raw: RawProviderActions,
+    ctx: &Context<'_>,
+) -> Result<ProviderActions, ConfigError> {
     let section = "data_provider.actions";
-    let execute_on = parse_names::<ProviderAction>(&raw.execute_on, &format!("{section}.execute_on"))?;
+    let execute_on =
+        parse_names::<ProviderAction>(&raw.execute_on, &format!("{section}.execute_on"))?;
     // The reference predates `execute_for` and fires for users only.
     let execute_for = match &raw.execute_for {
         Some(names) => parse_names::<ObjectType>(names, &format!("{section}.execute_for"))?,
@@ -336,13 +381,24 @@ pub(super) fn validate_provider(raw: RawProviderActions, ctx: &Context<'_>) -> R
 
 /// Hook names label logs and metrics, so they must be unique. Generated
 /// names that collide get a numeric suffix; explicit ones are an error.
-pub(super) fn check_unique_names(fs: &FsActions, provider: &ProviderActions) -> Result<(), ConfigError> {
+pub(super) fn check_unique_names(
+    fs: &FsActions,
+    provider: &ProviderActions,
+) -> Result<(), ConfigError> {
     let mut seen = HashSet::new();
-    for spec in fs.hooks.iter().map(|h| &h.spec).chain(provider.hooks.iter().map(|h| &h.spec)) {
+    for spec in fs
+        .hooks
+        .iter()
+        .map(|h| &h.spec)
+        .chain(provider.hooks.iter().map(|h| &h.spec))
+    {
         if !seen.insert(spec.name.clone()) {
             return Err(ConfigError::field(
                 format!("{}.name", spec.field),
-                format!("hook name {:?} is used twice; give each hook a distinct \"name\"", spec.name),
+                format!(
+                    "hook name {:?} is used twice; give each hook a distinct \"name\"",
+                    spec.name
+                ),
             ));
         }
     }

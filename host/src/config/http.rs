@@ -74,12 +74,18 @@ impl HttpClientConfig {
 
     pub(super) fn validated(mut self, base_dir: &Path) -> Result<Self, ConfigError> {
         if !(self.timeout.is_finite() && self.timeout > 0.0) {
-            return Err(ConfigError::field("http.timeout", "must be a positive number of seconds"));
+            return Err(ConfigError::field(
+                "http.timeout",
+                "must be a positive number of seconds",
+            ));
         }
         if self.retry_wait_min > self.retry_wait_max {
             return Err(ConfigError::field(
                 "http.retry_wait_min",
-                format!("{} is above retry_wait_max ({})", self.retry_wait_min, self.retry_wait_max),
+                format!(
+                    "{} is above retry_wait_max ({})",
+                    self.retry_wait_min, self.retry_wait_max
+                ),
             ));
         }
         if self.certificates.len() > 1 {

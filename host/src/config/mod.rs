@@ -21,15 +21,17 @@
 //!
 //! Every error names the file and the field at fault.
 
-mod http;
 mod hooks;
+mod http;
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use hooks::{
+    FsActions, FsHookSpec, HookSpec, HookTarget, ProviderActions, ProviderHookSpec, WasmOptions,
+};
 pub use http::{CertificatePair, HeaderRule, HttpClientConfig};
-pub use hooks::{FsActions, FsHookSpec, HookSpec, HookTarget, ProviderActions, ProviderHookSpec, WasmOptions};
 
 use crate::sandbox::WasmSettings;
 
@@ -102,7 +104,11 @@ impl HostSettings {
 }
 
 fn default_cache_dir() -> Option<PathBuf> {
-    let env = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |name| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     env("HOOKHOST_CACHE_DIR")
         .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("hookhost")))
         .or_else(|| env("HOME").map(|d| d.join(".cache").join("hookhost")))
@@ -149,8 +155,9 @@ struct RawDataProvider {
 impl Config {
     /// Read and validate a configuration file.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
-        let bytes = std::fs::read(path)
-            .map_err(|err| ConfigError::field("file", format!("cannot read: {err}")).in_file(path))?;
+        let bytes = std::fs::read(path).map_err(|err| {
+            ConfigError::field("file", format!("cannot read: {err}")).in_file(path)
+        })?;
         let base_dir = path
             .parent()
             .map(Path::to_path_buf)
@@ -176,19 +183,31 @@ impl Config {
     fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, ConfigError> {
         let settings = raw.hookhost;
         if settings.async_workers == 0 {
-            return Err(ConfigError::field("hookhost.async_workers", "must be at least 1"));
+            return Err(ConfigError::field(
+                "hookhost.async_workers",
+                "must be at least 1",
+            ));
         }
         if settings.async_queue_size == 0 {
-            return Err(ConfigError::field("hookhost.async_queue_size", "must be at least 1"));
+            return Err(ConfigError::field(
+                "hookhost.async_queue_size",
+                "must be at least 1",
+            ));
         }
         let w = &settings.wasm;
         if w.default_memory_mib == 0 || w.default_memory_mib > w.max_memory_mib {
             return Err(ConfigError::field(
                 "hookhost.wasm.default_memory_mib",
-                format!("must be between 1 and max_memory_mib ({})", w.max_memory_mib),
+                format!(
+                    "must be between 1 and max_memory_mib ({})",
+                    w.max_memory_mib
+                ),
             ));
         }
-        let ctx = hooks::Context { base_dir, settings: &settings };
+        let ctx = hooks::Context {
+            base_dir,
+            settings: &settings,
+        };
         let fs_actions = hooks::validate_fs(raw.common.actions, &ctx)?;
         let provider_actions = hooks::validate_provider(raw.data_provider.actions, &ctx)?;
         hooks::check_unique_names(&fs_actions, &provider_actions)?;

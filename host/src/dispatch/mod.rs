@@ -103,7 +103,12 @@ impl Router {
     }
 
     /// Run `hook` on `actions` for the object types `objects`.
-    pub fn add_provider(&mut self, hook: SharedHook, actions: &[ProviderAction], objects: &[ObjectType]) {
+    pub fn add_provider(
+        &mut self,
+        hook: SharedHook,
+        actions: &[ProviderAction],
+        objects: &[ObjectType],
+    ) {
         for action in actions {
             self.provider[action.index()].push((hook.clone(), objects.to_vec()));
         }
@@ -120,7 +125,10 @@ impl Router {
     }
 
     /// The hooks configured for a provider event.
-    pub fn provider_hooks<'a>(&'a self, event: &'a ProviderEvent) -> impl Iterator<Item = &'a SharedHook> + 'a {
+    pub fn provider_hooks<'a>(
+        &'a self,
+        event: &'a ProviderEvent,
+    ) -> impl Iterator<Item = &'a SharedHook> + 'a {
         self.provider[event.action.index()]
             .iter()
             .filter(|(_, objects)| objects.contains(&event.object_type))
@@ -144,8 +152,7 @@ impl Router {
 
     /// Run a provider event's hooks now.
     pub async fn run_provider(&self, event: &ProviderEvent) -> Outcome {
-        let hooks: Vec<&SharedHook> = self.provider_hooks(event).collect();
-        run_notification(hooks.into_iter(), EventRef::Provider(event)).await
+        run_notification(self.provider_hooks(event), EventRef::Provider(event)).await
     }
 }
 
@@ -175,8 +182,24 @@ fn log_report(report: &HookReport, event: EventRef<'_>) {
     let kind = report.kind.as_str();
     let duration_us = report.duration.as_micros() as u64;
     match &report.result {
-        Ok(Answer::Allow) => tracing::debug!(hook, kind, action, username, outcome = "allow", duration_us, "hook ran"),
-        Ok(Answer::Handled) => tracing::debug!(hook, kind, action, username, outcome = "handled", duration_us, "hook ran"),
+        Ok(Answer::Allow) => tracing::debug!(
+            hook,
+            kind,
+            action,
+            username,
+            outcome = "allow",
+            duration_us,
+            "hook ran"
+        ),
+        Ok(Answer::Handled) => tracing::debug!(
+            hook,
+            kind,
+            action,
+            username,
+            outcome = "handled",
+            duration_us,
+            "hook ran"
+        ),
         Ok(Answer::Deny(reason)) => {
             tracing::info!(hook, kind, action, username, outcome = "deny", reason = %reason, duration_us, "hook ran")
         }
@@ -226,7 +249,8 @@ async fn run_notification<'a>(
     hooks: impl IntoIterator<Item = &'a SharedHook>,
     event: EventRef<'_>,
 ) -> Outcome {
-    let reports = futures::future::join_all(hooks.into_iter().map(|hook| run_hook(hook, event))).await;
+    let reports =
+        futures::future::join_all(hooks.into_iter().map(|hook| run_hook(hook, event))).await;
     let problems: Vec<String> = reports
         .iter()
         .filter_map(|r| match &r.result {

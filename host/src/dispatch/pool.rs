@@ -40,7 +40,9 @@ impl AsyncPool {
                         let job = receiver.lock().await.recv().await;
                         let Some(job) = job else { break };
                         if AssertUnwindSafe(job).catch_unwind().await.is_err() {
-                            tracing::error!("an asynchronous hook job panicked; the worker keeps running");
+                            tracing::error!(
+                                "an asynchronous hook job panicked; the worker keeps running"
+                            );
                         }
                         in_flight.fetch_sub(1, Ordering::AcqRel);
                     }
@@ -57,8 +59,14 @@ impl AsyncPool {
     /// Queue a job, waiting while the queue is full. Gives the job back when
     /// the pool is shutting down.
     pub(crate) async fn submit(&self, job: Job) -> Result<(), Job> {
-        let sender = self.sender.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let Some(sender) = sender else { return Err(job) };
+        let sender = self
+            .sender
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let Some(sender) = sender else {
+            return Err(job);
+        };
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         sender.send(job).await.map_err(|returned| {
             self.in_flight.fetch_sub(1, Ordering::AcqRel);

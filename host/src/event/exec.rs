@@ -32,12 +32,27 @@ pub fn fs_env(event: &FsEvent) -> [(&'static str, String); 12] {
         ("SFTPGO_ACTION", event.action.as_str().to_owned()),
         ("SFTPGO_ACTION_USERNAME", event.username.clone()),
         ("SFTPGO_ACTION_PATH", event.path.clone()),
-        ("SFTPGO_ACTION_TARGET", event.target_path.clone().unwrap_or_default()),
-        ("SFTPGO_ACTION_SSH_CMD", event.ssh_cmd.clone().unwrap_or_default()),
+        (
+            "SFTPGO_ACTION_TARGET",
+            event.target_path.clone().unwrap_or_default(),
+        ),
+        (
+            "SFTPGO_ACTION_SSH_CMD",
+            event.ssh_cmd.clone().unwrap_or_default(),
+        ),
         ("SFTPGO_ACTION_FILE_SIZE", event.file_size.to_string()),
-        ("SFTPGO_ACTION_FS_PROVIDER", event.fs_provider.code().to_string()),
-        ("SFTPGO_ACTION_BUCKET", event.bucket.clone().unwrap_or_default()),
-        ("SFTPGO_ACTION_ENDPOINT", event.endpoint.clone().unwrap_or_default()),
+        (
+            "SFTPGO_ACTION_FS_PROVIDER",
+            event.fs_provider.code().to_string(),
+        ),
+        (
+            "SFTPGO_ACTION_BUCKET",
+            event.bucket.clone().unwrap_or_default(),
+        ),
+        (
+            "SFTPGO_ACTION_ENDPOINT",
+            event.endpoint.clone().unwrap_or_default(),
+        ),
         ("SFTPGO_ACTION_STATUS", event.status.code().to_string()),
         ("SFTPGO_ACTION_PROTOCOL", event.protocol.as_str().to_owned()),
         ("SFTPGO_ACTION_OPEN_FLAGS", event.open_flags.to_string()),
@@ -65,7 +80,10 @@ pub fn provider_env(event: &ProviderEvent) -> [(&'static str, String); 4] {
     [
         ("SFTPGO_USER_ACTION", event.action.as_str().to_owned()),
         ("SFTPGO_USER", event.object_json.to_string()),
-        ("SFTPGO_PROVIDER_OBJECT_TYPE", event.object_type.as_str().to_owned()),
+        (
+            "SFTPGO_PROVIDER_OBJECT_TYPE",
+            event.object_type.as_str().to_owned(),
+        ),
         ("SFTPGO_PROVIDER_OBJECT_NAME", event.object_name.clone()),
     ]
 }
@@ -95,13 +113,17 @@ pub fn decode_fs_exec(
     } else {
         ("argv[1] (action)", "argv[2] (username)")
     };
-    let action = get("SFTPGO_ACTION", 0)
-        .ok_or_else(|| DecodeError::new(action_src, "missing: set SFTPGO_ACTION or pass the action as the first argument"))?;
+    let action = get("SFTPGO_ACTION", 0).ok_or_else(|| {
+        DecodeError::new(
+            action_src,
+            "missing: set SFTPGO_ACTION or pass the action as the first argument",
+        )
+    })?;
     let action = action
         .parse::<FsAction>()
         .map_err(|e| DecodeError::new(action_src, e.to_string()))?;
-    let username = get("SFTPGO_ACTION_USERNAME", 1)
-        .ok_or_else(|| DecodeError::new(user_src, "missing"))?;
+    let username =
+        get("SFTPGO_ACTION_USERNAME", 1).ok_or_else(|| DecodeError::new(user_src, "missing"))?;
 
     let int = |name: &'static str| -> Result<i64, DecodeError> {
         match var(name).filter(|v| !v.is_empty()) {
@@ -128,7 +150,9 @@ pub fn decode_fs_exec(
             } else {
                 Status::from_reference_code(code)
             };
-            status.ok_or_else(|| DecodeError::new("SFTPGO_ACTION_STATUS", format!("unknown status {code}")))?
+            status.ok_or_else(|| {
+                DecodeError::new("SFTPGO_ACTION_STATUS", format!("unknown status {code}"))
+            })?
         }
     };
     let fs_provider = u32::try_from(int("SFTPGO_ACTION_FS_PROVIDER")?)
@@ -205,7 +229,10 @@ mod tests {
             ("SFTPGO_ACTION_STATUS", "2".to_owned()),
             ("SFTPGO_ACTION_TIMESTAMP", "1".to_owned()),
         ];
-        assert_eq!(decode_fs_exec(lookup(&env), &[]).unwrap().status, Status::GenericError);
+        assert_eq!(
+            decode_fs_exec(lookup(&env), &[]).unwrap().status,
+            Status::GenericError
+        );
     }
 
     #[test]

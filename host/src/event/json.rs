@@ -213,8 +213,14 @@ pub(crate) fn go_marshal<T: Serialize>(value: &T) -> Vec<u8> {
             b'<' => out.extend_from_slice(b"\\u003c"),
             b'>' => out.extend_from_slice(b"\\u003e"),
             b'&' => out.extend_from_slice(b"\\u0026"),
-            0xE2 if plain.get(i + 1) == Some(&0x80) && matches!(plain.get(i + 2), Some(0xA8 | 0xA9)) => {
-                out.extend_from_slice(if plain[i + 2] == 0xA8 { b"\\u2028" } else { b"\\u2029" });
+            0xE2 if plain.get(i + 1) == Some(&0x80)
+                && matches!(plain.get(i + 2), Some(0xA8 | 0xA9)) =>
+            {
+                out.extend_from_slice(if plain[i + 2] == 0xA8 {
+                    b"\\u2028"
+                } else {
+                    b"\\u2029"
+                });
                 i += 2;
             }
             byte => out.push(byte),
@@ -229,7 +235,12 @@ mod tests {
     use super::*;
 
     fn upload() -> FsEvent {
-        let mut ev = FsEvent::new(FsAction::Upload, "alice", "/srv/alice/a.txt", Protocol::Sftp);
+        let mut ev = FsEvent::new(
+            FsAction::Upload,
+            "alice",
+            "/srv/alice/a.txt",
+            Protocol::Sftp,
+        );
         ev.file_size = 42;
         ev
     }
@@ -284,23 +295,34 @@ mod tests {
         assert_eq!(ev.ip.as_deref(), Some("10.0.0.1"));
         assert_eq!(ev.timestamp, Some(1_700_000_000_000_000_000));
         let current_error = br#"{"action":"upload","username":"u","path":"/p","status":2,"protocol":"SFTP","session_id":"x"}"#;
-        assert_eq!(decode_fs_event(current_error).unwrap().status, Status::GenericError);
-        let reference_quota = br#"{"action":"upload","username":"u","path":"/p","status":2,"protocol":"SFTP"}"#;
-        assert_eq!(decode_fs_event(reference_quota).unwrap().status, Status::QuotaExceeded);
+        assert_eq!(
+            decode_fs_event(current_error).unwrap().status,
+            Status::GenericError
+        );
+        let reference_quota =
+            br#"{"action":"upload","username":"u","path":"/p","status":2,"protocol":"SFTP"}"#;
+        assert_eq!(
+            decode_fs_event(reference_quota).unwrap().status,
+            Status::QuotaExceeded
+        );
     }
 
     #[test]
     fn errors_name_the_field() {
-        let err = decode_fs_event(br#"{"action":"uplaod","username":"u","protocol":"SFTP"}"#).unwrap_err();
+        let err = decode_fs_event(br#"{"action":"uplaod","username":"u","protocol":"SFTP"}"#)
+            .unwrap_err();
         assert_eq!(err.field, "action");
         assert!(err.message.contains("uplaod"), "{err}");
-        let err = decode_fs_event(br#"{"action":"upload","username":"u","protocol":"SFTP","file_size":"big"}"#)
-            .unwrap_err();
+        let err = decode_fs_event(
+            br#"{"action":"upload","username":"u","protocol":"SFTP","file_size":"big"}"#,
+        )
+        .unwrap_err();
         assert_eq!(err.field, "file_size");
         let err = decode_fs_event(br#"{"action":"upload","protocol":"SFTP"}"#).unwrap_err();
         assert!(err.message.contains("username"), "{err}");
-        let err = decode_fs_event(br#"{"action":"upload","username":"u","protocol":"SFTP","status":7}"#)
-            .unwrap_err();
+        let err =
+            decode_fs_event(br#"{"action":"upload","username":"u","protocol":"SFTP","status":7}"#)
+                .unwrap_err();
         assert_eq!(err.field, "status");
     }
 }

@@ -133,7 +133,8 @@ impl ProviderEvent {
             _ => String::new(),
         };
         let json = super::json::go_marshal(&object);
-        let object_json: Arc<str> = Arc::from(String::from_utf8(json).expect("serde_json writes UTF-8"));
+        let object_json: Arc<str> =
+            Arc::from(String::from_utf8(json).expect("serde_json writes UTF-8"));
         ProviderEvent {
             action,
             object_type,
@@ -182,10 +183,22 @@ mod tests {
         });
         let ev = ProviderEvent::new(ProviderAction::Add, ObjectType::User, user);
         let text = ev.object_json.to_string();
-        for secret in ["$2a$10$hash", "\"x\"", "\"p\"", "\"k\"", "\"s\"", "\"r\"", "key_passphrase", "recovery_codes"] {
+        for secret in [
+            "$2a$10$hash",
+            "\"x\"",
+            "\"p\"",
+            "\"k\"",
+            "\"s\"",
+            "\"r\"",
+            "key_passphrase",
+            "recovery_codes",
+        ] {
             assert!(!text.contains(secret), "{secret} leaked in {text}");
         }
-        assert!(text.contains("ssh-ed25519 AAAA"), "public keys are not secret");
+        assert!(
+            text.contains("ssh-ed25519 AAAA"),
+            "public keys are not secret"
+        );
         assert!(text.contains("\"bucket\":\"b\""));
         assert_eq!(ev.object_name, "alice");
     }

@@ -35,7 +35,12 @@ pub struct ExecHook {
 impl ExecHook {
     /// A hook running `program` (an absolute path) under `limit`, keeping at
     /// most `output_cap` bytes of each of stdout and stderr for the log.
-    pub fn new(name: impl Into<String>, program: PathBuf, limit: Duration, output_cap: usize) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        program: PathBuf,
+        limit: Duration,
+        output_cap: usize,
+    ) -> Self {
         ExecHook {
             name: name.into(),
             program,
@@ -127,8 +132,14 @@ impl Hook for ExecHook {
         let stdout = Arc::new(Mutex::new(CappedBuffer::new(self.output_cap)));
         let stderr = Arc::new(Mutex::new(CappedBuffer::new(self.output_cap)));
         let readers = [
-            child.stdout.take().map(|r| tokio::spawn(capture(r, stdout.clone()))),
-            child.stderr.take().map(|r| tokio::spawn(capture(r, stderr.clone()))),
+            child
+                .stdout
+                .take()
+                .map(|r| tokio::spawn(capture(r, stdout.clone()))),
+            child
+                .stderr
+                .take()
+                .map(|r| tokio::spawn(capture(r, stderr.clone()))),
         ];
 
         let waited = tokio::time::timeout(self.limit, child.wait()).await;

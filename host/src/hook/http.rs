@@ -39,17 +39,25 @@ impl HttpClient {
         // rustls needs a process-wide crypto provider; ring is the one we
         // build. A second install (another Host in the process) is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let err = |field: &str, message: String| ConfigError::field(format!("http.{field}"), message);
+        let err =
+            |field: &str, message: String| ConfigError::field(format!("http.{field}"), message);
         let mut builder = reqwest::Client::builder()
             .timeout(config.timeout())
             .danger_accept_invalid_certs(config.skip_tls_verify)
             .pool_idle_timeout(Duration::from_secs(30));
         for (i, path) in config.ca_certificates.iter().enumerate() {
-            let pem = std::fs::read(path)
-                .map_err(|e| err(&format!("ca_certificates[{i}]"), format!("{}: {e}", path.display())))?;
-            for cert in reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| err(&format!("ca_certificates[{i}]"), format!("{}: {e}", path.display())))?
-            {
+            let pem = std::fs::read(path).map_err(|e| {
+                err(
+                    &format!("ca_certificates[{i}]"),
+                    format!("{}: {e}", path.display()),
+                )
+            })?;
+            for cert in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                err(
+                    &format!("ca_certificates[{i}]"),
+                    format!("{}: {e}", path.display()),
+                )
+            })? {
                 builder = builder.add_root_certificate(cert);
             }
         }
@@ -61,7 +69,8 @@ impl HttpClient {
                 std::fs::read(&pair.key)
                     .map_err(|e| err(&field, format!("key {}: {e}", pair.key.display())))?,
             );
-            let identity = reqwest::Identity::from_pem(&pem).map_err(|e| err(&field, e.to_string()))?;
+            let identity =
+                reqwest::Identity::from_pem(&pem).map_err(|e| err(&field, e.to_string()))?;
             builder = builder.identity(identity);
         }
         let mut headers = Vec::new();
@@ -69,12 +78,13 @@ impl HttpClient {
             let field = format!("headers[{i}]");
             let name = HeaderName::from_bytes(h.key.as_bytes())
                 .map_err(|e| err(&field, format!("key {:?}: {e}", h.key)))?;
-            let value = HeaderValue::from_str(&h.value).map_err(|e| err(&field, format!("value: {e}")))?;
+            let value =
+                HeaderValue::from_str(&h.value).map_err(|e| err(&field, format!("value: {e}")))?;
             headers.push((name, value, h.url.clone()));
         }
-        let client = builder
-            .build()
-            .map_err(|e| ConfigError::field("http", format!("cannot build the HTTP client: {e}")))?;
+        let client = builder.build().map_err(|e| {
+            ConfigError::field("http", format!("cannot build the HTTP client: {e}"))
+        })?;
         Ok(HttpClient {
             client,
             retry_max: config.retry_max,
@@ -169,7 +179,12 @@ pub struct HttpHook {
 impl HttpHook {
     /// A hook posting to `url` through `client`, the whole call (retries
     /// included) bounded by `limit`.
-    pub fn new(name: impl Into<String>, url: Url, client: Arc<HttpClient>, limit: Duration) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        url: Url,
+        client: Arc<HttpClient>,
+        limit: Duration,
+    ) -> Self {
         HttpHook {
             name: name.into(),
             url,

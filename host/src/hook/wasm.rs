@@ -87,7 +87,9 @@ impl Hook for WasmHook {
 
     async fn call(&self, event: EventRef<'_>) -> HookResult {
         let _slot = self.sandbox.permit().await;
-        let mut store = self.sandbox.new_store(&self.name, &self.limits, &self.grants)?;
+        let mut store = self
+            .sandbox
+            .new_store(&self.name, &self.limits, &self.grants)?;
         match (&self.prepared, event) {
             (Prepared::Fs(pre), EventRef::Fs(ev)) => {
                 store.data_mut().event_file = self.event_file(ev);
@@ -98,7 +100,9 @@ impl Hook for WasmHook {
                     .call(&mut store, &self.limits, |store| {
                         Box::pin(async move {
                             let hook = pre.instantiate_async(&mut *store).await?;
-                            hook.hookhost_hooks_fs_handler().call_handle(&mut *store, &input).await
+                            hook.hookhost_hooks_fs_handler()
+                                .call_handle(&mut *store, &input)
+                                .await
                         })
                     })
                     .await?;

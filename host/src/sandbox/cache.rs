@@ -74,7 +74,12 @@ impl CompileCache {
     }
 
     /// The compiled component for `wasm` (whose sha256 is `sha256`).
-    pub(crate) fn load(&self, engine: &Engine, wasm: &[u8], sha256: &str) -> wasmtime::Result<Component> {
+    pub(crate) fn load(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+        sha256: &str,
+    ) -> wasmtime::Result<Component> {
         let entry = self.entry(sha256);
         if let Some(entry) = &entry
             && entry.is_file()
@@ -104,10 +109,15 @@ impl CompileCache {
 }
 
 fn store(entry: &Path, component: &Component) -> anyhow::Result<()> {
-    let dir = entry.parent().expect("cache entries live in the cache directory");
+    let dir = entry
+        .parent()
+        .expect("cache entries live in the cache directory");
     if !dir.is_dir() {
         use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
     }
     let bytes = component.serialize().map_err(anyhow::Error::from)?;
     let tmp = entry.with_extension(format!("tmp{}", std::process::id()));

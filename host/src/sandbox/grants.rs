@@ -62,7 +62,11 @@ pub(crate) fn wasi_ctx(
         builder.env(key, value);
     }
     for dir in &grants.dirs {
-        let perms = if dir.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
+        let perms = if dir.writable {
+            FsPerms::ReadWrite
+        } else {
+            FsPerms::ReadOnly
+        };
         builder
             .preopened_dir(&dir.host, &dir.guest, perms)
             .map_err(|err| std::io::Error::other(format!("{}: {err:#}", dir.host.display())))?;

@@ -63,7 +63,12 @@ impl Limiter {
 }
 
 impl wasmtime::ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.memory_bytes {
             self.hit = true;
             return Ok(false);
@@ -71,7 +76,12 @@ impl wasmtime::ResourceLimiter for Limiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.table_elements {
             self.hit = true;
             return Ok(false);
@@ -81,7 +91,12 @@ impl wasmtime::ResourceLimiter for Limiter {
 }
 
 /// Turn a guest error into the failure it stands for.
-pub(crate) fn classify(err: &wasmtime::Error, limiter_hit: bool, limits: &Limits, stderr_tail: &str) -> Failure {
+pub(crate) fn classify(
+    err: &wasmtime::Error,
+    limiter_hit: bool,
+    limits: &Limits,
+    stderr_tail: &str,
+) -> Failure {
     if err.is::<DeadlineExceeded>() {
         return Failure::Timeout(limits.timeout);
     }

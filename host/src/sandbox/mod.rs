@@ -69,7 +69,10 @@ impl Sandbox {
     /// compile cache.
     pub fn new(settings: &WasmSettings, cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
         let (engine, pooling) = engine::build_engine(settings)?;
-        engine::start_epoch_ticker(&engine, Duration::from_millis(settings.epoch_tick_ms.max(1)));
+        engine::start_epoch_ticker(
+            &engine,
+            Duration::from_millis(settings.epoch_tick_ms.max(1)),
+        );
         let mut linker = Linker::<State>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
         bindings::shared::HostImports::add_to_linker::<_, wasmtime::component::HasSelf<State>>(
@@ -116,7 +119,8 @@ impl Sandbox {
     /// Load and compile a component (or take it from the in-memory or
     /// on-disk cache). Errors name the file and say what is wrong with it.
     pub fn load(&self, path: &Path) -> Result<Component, String> {
-        let wasm = std::fs::read(path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+        let wasm =
+            std::fs::read(path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
         let sha256 = hex::encode(Sha256::digest(&wasm));
         let mut components = self.components.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(component) = components.get(&sha256) {
@@ -131,7 +135,12 @@ impl Sandbox {
         let component = self
             .cache
             .load(&self.engine, &wasm, &sha256)
-            .map_err(|err| format!("{} is not a valid WebAssembly component: {err:#}", path.display()))?;
+            .map_err(|err| {
+                format!(
+                    "{} is not a valid WebAssembly component: {err:#}",
+                    path.display()
+                )
+            })?;
         components.insert(sha256, component.clone());
         Ok(component)
     }
@@ -146,9 +155,15 @@ impl Sandbox {
     ) -> Result<P, String> {
         let component = self.load(path)?;
         let wrong_world = |err: wasmtime::Error| {
-            format!("{} does not implement the `{world}` world: {err:#}", path.display())
+            format!(
+                "{} does not implement the `{world}` world: {err:#}",
+                path.display()
+            )
         };
-        let pre = self.linker.instantiate_pre(&component).map_err(wrong_world)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(wrong_world)?;
         make(pre).map_err(wrong_world)
     }
 
@@ -163,12 +178,23 @@ impl Sandbox {
 
     /// A fresh store for one guest: WASI context from `grants`, memory
     /// limiter, captured output, epoch callback.
-    pub fn new_store(&self, name: &Arc<str>, limits: &Limits, grants: &Grants) -> Result<Store<State>, Failure> {
+    pub fn new_store(
+        &self,
+        name: &Arc<str>,
+        limits: &Limits,
+        grants: &Grants,
+    ) -> Result<Store<State>, Failure> {
         let stdout = OutputCapture::new(limits.output_bytes);
         let stderr = OutputCapture::new(limits.output_bytes);
         let wasi = grants::wasi_ctx(name, grants, &stdout, &stderr)
             .map_err(|err| Failure::Error(format!("cannot grant capabilities: {err}")))?;
-        let state = State::new(name.clone(), wasi, Limiter::new(limits.memory_bytes), stdout, stderr);
+        let state = State::new(
+            name.clone(),
+            wasi,
+            Limiter::new(limits.memory_bytes),
+            stdout,
+            stderr,
+        );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_callback(|ctx| {
@@ -183,7 +209,12 @@ impl Sandbox {
 
     /// Run one guest call under `limits`: deadline, fuel, backstop timeout,
     /// output flushed to the log, errors classified.
-    pub async fn call<R, F>(&self, store: &mut Store<State>, limits: &Limits, body: F) -> Result<R, Failure>
+    pub async fn call<R, F>(
+        &self,
+        store: &mut Store<State>,
+        limits: &Limits,
+        body: F,
+    ) -> Result<R, Failure>
     where
         F: for<'a> FnOnce(&'a mut Store<State>) -> CallFuture<'a, R>,
     {
@@ -199,7 +230,12 @@ impl Sandbox {
         let state = store.data_mut();
         let failure = match &result {
             Err(_) => Some(Failure::Timeout(limits.timeout)),
-            Ok(Err(err)) => Some(limits::classify(err, state.limiter.hit, limits, &state.stderr.tail(300))),
+            Ok(Err(err)) => Some(limits::classify(
+                err,
+                state.limiter.hit,
+                limits,
+                &state.stderr.tail(300),
+            )),
             Ok(Ok(_)) => None,
         };
         state.end_call();

@@ -98,7 +98,12 @@ fn clip(text: &str) -> &str {
 }
 
 impl log::Host for State {
-    fn log(&mut self, level: log::Level, message: String, fields: Vec<(String, String)>) -> wasmtime::Result<()> {
+    fn log(
+        &mut self,
+        level: log::Level,
+        message: String,
+        fields: Vec<(String, String)>,
+    ) -> wasmtime::Result<()> {
         if self.log_budget == 0 {
             self.log_dropped += 1;
             return Ok(());
@@ -113,11 +118,21 @@ impl log::Host for State {
             .join(" ");
         let fields = clip(&fields);
         match level {
-            log::Level::Trace => tracing::trace!(target: "hookhost::guest", hook, fields, "{message}"),
-            log::Level::Debug => tracing::debug!(target: "hookhost::guest", hook, fields, "{message}"),
-            log::Level::Info => tracing::info!(target: "hookhost::guest", hook, fields, "{message}"),
-            log::Level::Warn => tracing::warn!(target: "hookhost::guest", hook, fields, "{message}"),
-            log::Level::Error => tracing::error!(target: "hookhost::guest", hook, fields, "{message}"),
+            log::Level::Trace => {
+                tracing::trace!(target: "hookhost::guest", hook, fields, "{message}")
+            }
+            log::Level::Debug => {
+                tracing::debug!(target: "hookhost::guest", hook, fields, "{message}")
+            }
+            log::Level::Info => {
+                tracing::info!(target: "hookhost::guest", hook, fields, "{message}")
+            }
+            log::Level::Warn => {
+                tracing::warn!(target: "hookhost::guest", hook, fields, "{message}")
+            }
+            log::Level::Error => {
+                tracing::error!(target: "hookhost::guest", hook, fields, "{message}")
+            }
         }
         Ok(())
     }
@@ -125,9 +140,9 @@ impl log::Host for State {
 
 impl State {
     fn granted_event_file(&self) -> Result<PathBuf, String> {
-        self.event_file
-            .clone()
-            .ok_or_else(|| "event file access is not granted to this hook (grant \"event_file\")".to_owned())
+        self.event_file.clone().ok_or_else(|| {
+            "event file access is not granted to this hook (grant \"event_file\")".to_owned()
+        })
     }
 }
 

@@ -1,0 +1,392 @@
+//! The wasm sandbox: limits, capabilities, bad components, compile cache.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use hookhost::Decision;
+use hookhost::event::FsAction;
+use hookhost::hook::{Answer, Failure};
+use hookhost::sandbox::{Sandbox, WasmSettings};
+use hookhost_tests::guests::wasm;
+use hookhost_tests::{config_with, fs_event, host, host_error};
+use serde_json::{Value, json};
+
+/// A config running the probe guest on pre-upload with `args` and `extra`
+/// hook settings.
+fn probe(args: &[&str], extra: Value) -> Value {
+    let mut hook = json!({
+        "name": "probe",
+        "hook": wasm("probe"),
+        "execute_on": ["pre-upload"],
+        "grants": {"args": args},
+    });
+    if let (Value::Object(hook), Value::Object(extra)) = (&mut hook, extra) {
+        for (k, v) in extra {
+            if k == "grants" {
+                let grants = hook.get_mut("grants").unwrap().as_object_mut().unwrap();
+                grants.extend(v.as_object().unwrap().clone());
+            } else {
+                hook.insert(k, v);
+            }
+        }
+    }
+    config_with(json!([hook]), json!([]))
+}
+
+/// Run the probe once and return its single hook result.
+async fn run_probe(args: &[&str], extra: Value) -> Result<Answer, Failure> {
+    let host = host(probe(args, extra));
+    let outcome = host
+        .run_fs(&fs_event(FsAction::PreUpload, "/srv/a.txt"))
+        .await;
+    assert_eq!(outcome.reports.len(), 1);
+    outcome.reports[0].result.clone()
+}
+
+/// The probe's report string (it answers `Deny("ok: ...")`/`Deny("err: ...")`).
+async fn probe_report(args: &[&str], extra: Value) -> String {
+    match run_probe(args, extra).await {
+        Ok(Answer::Deny(report)) => report,
+        other => panic!("probe gave no report: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn deny_exe_denies_exe_and_allows_txt() {
+    let config = config_with(
+        json!([{"hook": wasm("deny-exe"), "execute_on": ["pre-upload"], "grants": {"args": ["exe", "bat"]}}]),
+        json!([]),
+    );
+    let host = host(config);
+    let exe = host
+        .dispatch_fs(fs_event(FsAction::PreUpload, "/srv/alice/setup.EXE"))
+        .await;
+    assert_eq!(
+        exe.decision,
+        Decision::Deny("deny_exe: .exe files are not allowed".into())
+    );
+    let txt = host
+        .dispatch_fs(fs_event(FsAction::PreUpload, "/srv/alice/notes.txt"))
+        .await;
+    assert_eq!(txt.decision, Decision::Allow);
+    let bat = host
+        .dispatch_fs(fs_event(FsAction::PreUpload, "/srv/alice/run.bat"))
+        .await;
+    assert!(matches!(bat.decision, Decision::Deny(_)));
+}
+
+#[tokio::test]
+async fn deny_exe_reads_its_list_from_env() {
+    let config = config_with(
+        json!([{"hook": wasm("deny-exe"), "execute_on": ["pre-upload"], "grants": {"env": {"DENY_EXTENSIONS": "iso, .img"}}}]),
+        json!([]),
+    );
+    let host = host(config);
+    let iso = host
+        .dispatch_fs(fs_event(FsAction::PreUpload, "/srv/disk.iso"))
+        .await;
+    assert!(matches!(iso.decision, Decision::Deny(_)), "{iso:?}");
+    let exe = host
+        .dispatch_fs(fs_event(FsAction::PreUpload, "/srv/setup.exe"))
+        .await;
+    assert_eq!(
+        exe.decision,
+        Decision::Allow,
+        "the env list replaces the default list"
+    );
+}
+
+#[tokio::test]
+async fn endless_loop_is_stopped_by_the_deadline() {
+    let start = Instant::now();
+    let result = run_probe(&["loop"], json!({"limits": {"timeout_ms": 200}})).await;
+    assert_eq!(result, Err(Failure::Timeout(Duration::from_millis(200))));
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn cpu_burn_is_stopped_by_fuel() {
+    let result = run_probe(&["loop"], json!({"limits": {"fuel": 5_000_000}})).await;
+    assert_eq!(result, Err(Failure::OutOfFuel));
+}
+
+#[tokio::test]
+async fn memory_bomb_is_stopped_at_the_memory_limit() {
+    let result = run_probe(&["alloc"], json!({"limits": {"memory_mib": 16}})).await;
+    assert_eq!(result, Err(Failure::MemoryLimit(16 * 1024 * 1024)));
+}
+
+#[tokio::test]
+async fn guest_allocating_just_under_the_limit_keeps_working() {
+    let report = probe_report(&["alloc-under"], json!({"limits": {"memory_mib": 16}})).await;
+    assert!(report.starts_with("ok: recovered after"), "{report}");
+}
+
+#[tokio::test]
+async fn deep_recursion_is_a_trap() {
+    // Frames on wasm's own stack exhaust it; frames on a Rust guest's shadow
+    // stack (in linear memory) run off the bottom of its memory.
+    for (mode, expected) in [
+        ("recurse-native", "call stack exhausted"),
+        ("recurse", "out of bounds memory access"),
+    ] {
+        match run_probe(&[mode], json!({})).await {
+            Err(Failure::Trap(message)) => assert!(message.contains(expected), "{mode}: {message}"),
+            other => panic!("{mode}: expected a trap, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn guest_panic_is_a_trap_carrying_the_panic_message() {
+    match run_probe(&["panic"], json!({})).await {
+        Err(Failure::Trap(message)) => {
+            assert!(message.contains("probe panicked on purpose"), "{message}")
+        }
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn failing_pre_upload_hook_denies() {
+    let host = host(probe(&["panic"], json!({})));
+    let outcome = host
+        .dispatch_fs(fs_event(FsAction::PreUpload, "/srv/a.txt"))
+        .await;
+    assert!(
+        matches!(&outcome.decision, Decision::Deny(reason) if reason.contains("trap")),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn guest_without_grant_cannot_read_host_files() {
+    let secret = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(secret.path(), "top secret").unwrap();
+    for path in ["/etc/passwd", secret.path().to_str().unwrap()] {
+        let report = probe_report(&["read", path], json!({})).await;
+        assert!(report.starts_with("err:"), "{path}: {report}");
+    }
+}
+
+#[tokio::test]
+async fn guest_sees_only_granted_env_vars() {
+    let report = probe_report(&["env"], json!({"grants": {"env": {"GIVEN": "1"}}})).await;
+    assert_eq!(report, r#"ok: ["GIVEN"]"#);
+}
+
+#[tokio::test]
+async fn read_only_grant_reads_but_cannot_write() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.txt"), "hello").unwrap();
+    let grant = json!({"grants": {"dirs": [{"host": dir.path(), "guest": "/data"}]}});
+    assert_eq!(
+        probe_report(&["read", "/data/in.txt"], grant.clone()).await,
+        r#"ok: "hello""#
+    );
+    let report = probe_report(&["write", "/data/new.txt"], grant.clone()).await;
+    assert!(report.starts_with("err:"), "{report}");
+    let report = probe_report(&["write", "/data/in.txt"], grant).await;
+    assert!(report.starts_with("err:"), "{report}");
+    assert!(!dir.path().join("new.txt").exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("in.txt")).unwrap(),
+        "hello"
+    );
+}
+
+#[tokio::test]
+async fn writable_grant_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let grant =
+        json!({"grants": {"dirs": [{"host": dir.path(), "guest": "/data", "writable": true}]}});
+    let report = probe_report(&["write", "/data/new.txt"], grant).await;
+    assert!(report.starts_with("ok:"), "{report}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("new.txt")).unwrap(),
+        "written by probe"
+    );
+}
+
+#[tokio::test]
+async fn preopen_cannot_be_escaped() {
+    let outer = tempfile::tempdir().unwrap();
+    let inner = outer.path().join("inner");
+    std::fs::create_dir(&inner).unwrap();
+    std::fs::write(outer.path().join("secret.txt"), "outside").unwrap();
+    std::os::unix::fs::symlink(outer.path().join("secret.txt"), inner.join("link")).unwrap();
+    std::os::unix::fs::symlink(outer.path(), inner.join("dirlink")).unwrap();
+    let grant = json!({"grants": {"dirs": [{"host": &inner, "guest": "/data", "writable": true}]}});
+    let secret = outer.path().join("secret.txt");
+    for path in [
+        "/data/../secret.txt",
+        "/data/link",
+        "/data/dirlink/secret.txt",
+        secret.to_str().unwrap(),
+    ] {
+        let report = probe_report(&["read", path], grant.clone()).await;
+        assert!(report.starts_with("err:"), "{path}: {report}");
+    }
+    let report = probe_report(&["write", "/data/../planted.txt"], grant).await;
+    assert!(report.starts_with("err:"), "{report}");
+    assert!(!outer.path().join("planted.txt").exists());
+}
+
+#[tokio::test]
+async fn event_file_is_readable_only_when_granted() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), "upload content").unwrap();
+    let event = fs_event(FsAction::PreUpload, file.path().to_str().unwrap());
+    for (granted, expected) in [
+        (true, r#"ok: "upload content""#),
+        (false, "err: event file access is not granted"),
+    ] {
+        let host = host(probe(
+            &["event-file"],
+            json!({"grants": {"event_file": granted}}),
+        ));
+        let outcome = host.run_fs(&event).await;
+        match &outcome.reports[0].result {
+            Ok(Answer::Deny(report)) => assert!(report.starts_with(expected), "{report}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+fn wasm_config(path: &Path, world_section: &str) -> Value {
+    let hook = json!([{"name": "bad", "hook": path, "execute_on": if world_section == "fs" { json!(["pre-upload"]) } else { json!(["add"]) }}]);
+    if world_section == "fs" {
+        config_with(hook, json!([]))
+    } else {
+        config_with(json!([]), hook)
+    }
+}
+
+#[tokio::test]
+async fn bad_components_are_refused_with_the_file_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = dir.path().join("core.wasm");
+    std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
+    let random = dir.path().join("random.wasm");
+    std::fs::write(
+        &random,
+        (0..4096u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let truncated = dir.path().join("truncated.wasm");
+    let whole = std::fs::read(wasm("deny-exe")).unwrap();
+    std::fs::write(&truncated, &whole[..whole.len() / 2]).unwrap();
+    let missing = dir.path().join("missing.wasm");
+
+    let cases = [
+        (&core, "fs", "is a core WebAssembly module, not a component"),
+        (&random, "fs", "is not a valid WebAssembly component"),
+        (&truncated, "fs", "is not a valid WebAssembly component"),
+        (&missing, "fs", "cannot read"),
+    ];
+    for (path, section, expected) in cases {
+        let err = host_error(wasm_config(path, section));
+        assert!(err.contains("common.actions.hooks[0].hook"), "{err}");
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(err.contains(expected), "{err}");
+    }
+    // A provider hook configured as an fs hook, and the reverse.
+    let err = host_error(wasm_config(&wasm("provider-echo"), "fs"));
+    assert!(
+        err.contains("does not implement the `fs-hook` world"),
+        "{err}"
+    );
+    let err = host_error(wasm_config(&wasm("deny-exe"), "provider"));
+    assert!(err.contains("data_provider.actions.hooks[0].hook"), "{err}");
+    assert!(
+        err.contains("does not implement the `provider-hook` world"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn upload_audit_writes_one_line_per_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with(
+        json!([{"hook": wasm("upload-audit"), "execute_on": ["upload"],
+                "grants": {"dirs": [{"host": dir.path(), "guest": "/audit", "writable": true}]}}]),
+        json!([]),
+    );
+    let host = host(config);
+    let mut event = fs_event(FsAction::Upload, "/srv/alice/report.pdf");
+    event.file_size = 2048;
+    assert_eq!(host.run_fs(&event).await.decision, Decision::Allow);
+    event.path = "/srv/alice/second.pdf".into();
+    assert_eq!(host.run_fs(&event).await.decision, Decision::Allow);
+    let text = std::fs::read_to_string(dir.path().join("events.jsonl")).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["action"], "upload");
+    assert_eq!(lines[0]["username"], "alice");
+    assert_eq!(lines[0]["path"], "/srv/alice/report.pdf");
+    assert_eq!(lines[0]["file_size"], 2048);
+    assert_eq!(lines[1]["path"], "/srv/alice/second.pdf");
+}
+
+#[tokio::test]
+async fn a_good_hook_answers_after_a_hostile_one() {
+    let host = host(probe(&["alloc"], json!({"limits": {"memory_mib": 8}})));
+    let event = fs_event(FsAction::PreUpload, "/srv/a.txt");
+    assert!(matches!(
+        host.run_fs(&event).await.decision,
+        Decision::Deny(_)
+    ));
+    let good = hookhost_tests::host(config_with(
+        json!([{"hook": wasm("deny-exe"), "execute_on": ["pre-upload"]}]),
+        json!([]),
+    ));
+    assert_eq!(good.run_fs(&event).await.decision, Decision::Allow);
+    // The hostile hook's host still answers too (a fresh instance per event).
+    assert!(matches!(
+        host.run_fs(&event).await.decision,
+        Decision::Deny(_)
+    ));
+}
+
+#[tokio::test]
+async fn second_start_uses_the_compile_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    let settings = WasmSettings {
+        max_instances: 4,
+        ..WasmSettings::default()
+    };
+    let first = Sandbox::new(&settings, Some(cache.path().to_path_buf())).unwrap();
+    first.load(&wasm("deny-exe")).unwrap();
+    assert_eq!(
+        (first.cache_stats().hits, first.cache_stats().compiled),
+        (0, 1)
+    );
+    let entries: Vec<_> = std::fs::read_dir(cache.path()).unwrap().collect();
+    assert_eq!(entries.len(), 1, "one cache entry written");
+    let second = Sandbox::new(&settings, Some(cache.path().to_path_buf())).unwrap();
+    second.load(&wasm("deny-exe")).unwrap();
+    assert_eq!(
+        (second.cache_stats().hits, second.cache_stats().compiled),
+        (1, 0)
+    );
+    // A different codegen setting (fuel off) must not reuse the artifact.
+    let no_fuel = WasmSettings {
+        fuel: false,
+        ..settings
+    };
+    let third = Sandbox::new(&no_fuel, Some(cache.path().to_path_buf())).unwrap();
+    third.load(&wasm("deny-exe")).unwrap();
+    assert_eq!(
+        (third.cache_stats().hits, third.cache_stats().compiled),
+        (0, 1)
+    );
+}

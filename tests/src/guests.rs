@@ -1,0 +1,53 @@
+//! Guest components, built from source for wasm32-wasip2.
+//!
+//! The first call builds the `examples/` and `tests/fixtures/` workspaces
+//! (cargo skips the work when nothing changed) into `target/guests`; later
+//! calls in the same run reuse the result.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::repo_root;
+
+static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+
+fn build_all() -> Result<PathBuf, String> {
+    let root = repo_root();
+    let target_dir = root.join("target/guests");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for workspace in ["examples", "tests/fixtures"] {
+        let manifest = root.join(workspace).join("Cargo.toml");
+        let output = Command::new(&cargo)
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--manifest-path",
+            ])
+            .arg(&manifest)
+            .env("CARGO_TARGET_DIR", &target_dir)
+            .env_remove("RUSTFLAGS")
+            .output()
+            .map_err(|e| format!("cannot run {cargo}: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "building the guests of {workspace} failed (is the target installed? `rustup target add wasm32-wasip2`):\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+    }
+    Ok(target_dir.join("wasm32-wasip2/release"))
+}
+
+/// The component built from crate `name` (`deny-exe`, `probe`, ...).
+pub fn wasm(name: &str) -> PathBuf {
+    let dir = BUILT
+        .get_or_init(build_all)
+        .as_ref()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join(format!("{}.wasm", name.replace('-', "_")));
+    assert!(path.is_file(), "{} was not built", path.display());
+    path
+}
