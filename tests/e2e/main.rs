@@ -1,4 +1,8 @@
 //! End-to-end tests: real compiled components, real processes, a real
 //! loopback HTTP server. One test binary, one module per area.
 
+mod config;
+mod exec_hooks;
+mod http_hooks;
 mod sandbox;
+mod semantics;

@@ -60,3 +60,35 @@ pub fn host_error(config: Value) -> String {
 pub fn fs_event(action: FsAction, path: &str) -> FsEvent {
     FsEvent::new(action, "alice", path, Protocol::Sftp)
 }
+
+/// A checked-in exec-hook fixture script (`tests/fixtures/exec/<name>`).
+pub fn exec_fixture(name: &str) -> PathBuf {
+    repo_root().join("tests/fixtures/exec").join(name)
+}
+
+/// The `hookhost` binary of this build (cargo builds it for the `hookhost`
+/// package's own CLI tests, before any test runs).
+pub fn hookhost_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps");
+    let bin = dir.join("hookhost");
+    assert!(
+        bin.is_file(),
+        "{} is missing: run the tests with `cargo test --workspace` (scripts/test.sh)",
+        bin.display()
+    );
+    bin
+}
+
+/// Read a file a hook wrote, as lines.
+pub fn lines(path: impl AsRef<Path>) -> Vec<String> {
+    let path = path.as_ref();
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}

@@ -104,6 +104,19 @@ impl HttpClientConfig {
             resolve(&mut pair.cert);
             resolve(&mut pair.key);
         }
+        // Checked at start, as SFTPGo does, even when no HTTP hook is set.
+        let readable = |path: &Path, field: String| {
+            std::fs::File::open(path)
+                .map(drop)
+                .map_err(|e| ConfigError::field(field, format!("{}: {e}", path.display())))
+        };
+        for (i, path) in self.ca_certificates.iter().enumerate() {
+            readable(path, format!("http.ca_certificates[{i}]"))?;
+        }
+        for (i, pair) in self.certificates.iter().enumerate() {
+            readable(&pair.cert, format!("http.certificates[{i}].cert"))?;
+            readable(&pair.key, format!("http.certificates[{i}].key"))?;
+        }
         Ok(self)
     }
 }

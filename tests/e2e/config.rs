@@ -1,0 +1,206 @@
+//! Configuration: SFTPGo's own file loads as it is; bad input is refused
+//! with the field at fault.
+
+use std::path::Path;
+
+use hookhost::Config;
+use hookhost::config::HookTarget;
+use hookhost::event::{FsAction, ObjectType, ProviderAction};
+use hookhost_tests::guests::wasm;
+use hookhost_tests::{config_with, exec_fixture, host_error, repo_root};
+use serde_json::json;
+
+#[test]
+fn real_world_sftpgo_json_loads_as_it_is() {
+    let config = Config::from_file(&repo_root().join("tests/fixtures/sftpgo.json")).unwrap();
+    let fs = &config.fs_actions;
+    assert_eq!(fs.hooks.len(), 1);
+    assert!(
+        matches!(&fs.hooks[0].spec.target, HookTarget::Http(url) if url.as_str() == "http://127.0.0.1:9/v1/actions/fs")
+    );
+    assert_eq!(
+        fs.hooks[0].execute_on,
+        [
+            FsAction::Upload,
+            FsAction::PreUpload,
+            FsAction::PreDelete,
+            FsAction::Delete,
+            FsAction::Rename
+        ]
+    );
+    assert_eq!(fs.execute_sync, [FsAction::Upload]);
+    let provider = &config.provider_actions.hooks[0];
+    assert_eq!(
+        provider.execute_on,
+        [
+            ProviderAction::Add,
+            ProviderAction::Update,
+            ProviderAction::Delete
+        ]
+    );
+    assert_eq!(provider.execute_for, [ObjectType::User, ObjectType::Admin]);
+    assert_eq!(config.http.retry_max, 3);
+    assert_eq!(config.http.headers[0].key, "X-SFTPGo-Node");
+    assert_eq!(fs.hooks[0].spec.timeout.as_secs(), 30);
+    assert_eq!(provider.spec.timeout.as_secs(), 15);
+}
+
+#[test]
+fn sftpgo_defaults_apply_to_the_http_section() {
+    let config = Config::from_slice(b"{}", Path::new(".")).unwrap();
+    assert_eq!(config.http.timeout, 20.0);
+    assert_eq!(
+        (
+            config.http.retry_wait_min,
+            config.http.retry_wait_max,
+            config.http.retry_max
+        ),
+        (2, 30, 3)
+    );
+    assert!(!config.http.skip_tls_verify);
+}
+
+#[test]
+fn plain_hook_and_extension_hooks_coexist() {
+    let config = json!({"common": {"actions": {
+        "execute_on": ["upload"], "hook": exec_fixture("record"),
+        "hooks": [{"hook": wasm("deny-exe"), "execute_on": ["pre-upload"]}]}}});
+    let config = Config::from_value(config, &repo_root()).unwrap();
+    let names: Vec<&str> = config
+        .fs_actions
+        .hooks
+        .iter()
+        .map(|h| h.spec.name.as_str())
+        .collect();
+    assert_eq!(names, ["record", "deny_exe"]);
+    assert_eq!(config.fs_actions.hooks[0].execute_on, [FsAction::Upload]);
+    assert_eq!(config.fs_actions.hooks[1].execute_on, [FsAction::PreUpload]);
+}
+
+/// Each case: a configuration and the field plus words its error must name.
+#[tokio::test]
+async fn bad_configurations_are_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_exec = dir.path().join("not-executable");
+    std::fs::write(&not_exec, "#!/bin/sh\n").unwrap();
+    let cases = vec![
+        (
+            json!({"common": {"actions": {"execute_on": ["upload", "uplaod"], "hook": "http://x/"}}}),
+            "common.actions.execute_on[1]: unknown action \"uplaod\"",
+        ),
+        (
+            json!({"common": {"actions": {"execute_on": ["upload"], "execute_sync": ["bogus"]}}}),
+            "common.actions.execute_sync[0]: unknown action \"bogus\"",
+        ),
+        (
+            json!({"common": {"actions": {"execute_on": ["upload"], "hook": "bin/hook.sh"}}}),
+            "common.actions.hook: \"bin/hook.sh\": an exec hook must be an absolute path",
+        ),
+        (
+            json!({"common": {"actions": {"execute_on": ["upload"], "hook": "/nonexistent/hook"}}}),
+            "common.actions.hook: /nonexistent/hook: No such file or directory",
+        ),
+        (
+            json!({"common": {"actions": {"execute_on": ["upload"], "hook": not_exec}}}),
+            "not executable",
+        ),
+        (
+            json!({"common": {"actions": {"execute_on": ["upload"], "hook": "http://exa mple/"}}}),
+            "common.actions.hook: \"http://exa mple/\" is not a valid URL",
+        ),
+        (
+            json!({"data_provider": {"actions": {"execute_on": ["add"], "execute_for": ["usr"], "hook": "http://x/"}}}),
+            "data_provider.actions.execute_for[0]: unknown object type \"usr\"",
+        ),
+        (
+            json!({"data_provider": {"actions": {"execute_on": ["insert"], "hook": "http://x/"}}}),
+            "data_provider.actions.execute_on[0]: unknown provider action \"insert\"",
+        ),
+        (
+            json!({"common": {"actions": {"execute_on": "upload"}}}),
+            "common.actions.execute_on: invalid type",
+        ),
+        (
+            json!({"common": {"actions": {"hooks": [{"hook": "http://x/", "execute_on": ["upload"], "limits": {"timeout_ms": 60000}}]}}}),
+            "common.actions.hooks[0].limits.timeout_ms: 60000 is above this section's limit of 30000 ms",
+        ),
+        (
+            json!({"data_provider": {"actions": {"hooks": [{"hook": "http://x/", "execute_on": ["add"], "limits": {"timeout_ms": 20000}}]}}}),
+            "data_provider.actions.hooks[0].limits.timeout_ms: 20000 is above this section's limit of 15000 ms",
+        ),
+        (
+            json!({"common": {"actions": {"hooks": [{"hook": "http://x/", "execute_on": ["upload"], "limits": {"fuel": 10}}]}}}),
+            "common.actions.hooks[0].limits.fuel: only wasm hooks take this setting",
+        ),
+        (
+            json!({"common": {"actions": {"hooks": [{"hook": "http://x/", "execute_on": ["upload"], "timeout": 5}]}}}),
+            "common.actions.hooks[0].timeout: unknown field `timeout`",
+        ),
+        (
+            json!({"common": {"actions": {"hooks": [{"hook": "x.wasm", "execute_on": ["upload"],
+                "grants": {"dirs": [{"host": "/nonexistent-dir", "guest": "/d"}]}}]}}}),
+            "common.actions.hooks[0].grants.dirs[0].host: /nonexistent-dir is not a directory",
+        ),
+        (
+            json!({"common": {"actions": {"hooks": [
+                {"name": "dup", "hook": "http://x/", "execute_on": ["upload"]},
+                {"name": "dup", "hook": "http://y/", "execute_on": ["upload"]}]}}}),
+            "common.actions.hooks[1].name: hook name \"dup\" is used twice",
+        ),
+        (
+            json!({"http": {"retry_wait_min": 40}}),
+            "http.retry_wait_min: 40 is above retry_wait_max (30)",
+        ),
+        (
+            json!({"http": {"ca_certificates": ["/nonexistent/ca.pem"]}}),
+            "http.ca_certificates[0]: /nonexistent/ca.pem: No such file",
+        ),
+        (
+            json!({"http": {"certificates": [{"cert": "/nonexistent/c.pem", "key": "/nonexistent/k.pem"}]}}),
+            "http.certificates[0].cert: /nonexistent/c.pem: No such file",
+        ),
+        (
+            json!({"hookhost": {"wasm": {"max_instnces": 3}}}),
+            "hookhost.wasm.max_instnces: unknown field",
+        ),
+    ];
+    for (config, expected) in cases {
+        let err = host_error(config.clone());
+        assert!(
+            err.contains(expected),
+            "for {config}\n  got: {err}\n  expected: {expected}"
+        );
+    }
+}
+
+#[test]
+fn errors_from_a_file_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sftpgo.json");
+    std::fs::write(
+        &file,
+        r#"{"common": {"actions": {"execute_on": ["nope"]}}}"#,
+    )
+    .unwrap();
+    let err = Config::from_file(&file).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!("{}: common.actions.execute_on[0]", file.display())),
+        "{err}"
+    );
+    std::fs::write(&file, "{ not json").unwrap();
+    let err = Config::from_file(&file).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&file.display().to_string()) && err.contains("key must be a string"),
+        "{err}"
+    );
+}
+
+#[test]
+fn hook_limit_can_only_be_lowered() {
+    let config = config_with(
+        json!([{"hook": "http://127.0.0.1:9/", "execute_on": ["upload"], "limits": {"timeout_ms": 1500}}]),
+        json!([]),
+    );
+    let config = Config::from_value(config, &repo_root()).unwrap();
+    assert_eq!(config.fs_actions.hooks[0].spec.timeout.as_millis(), 1500);
+}
