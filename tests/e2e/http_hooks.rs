@@ -324,3 +324,58 @@ async fn wasm_and_http_answers_are_reported_per_hook() {
     assert_eq!(outcome.reports[0].hook, "web");
     assert_eq!(outcome.reports[0].result, Ok(Answer::Allow));
 }
+
+mod tls {
+    use super::*;
+    use hookhost_tests::tls::TestPki;
+
+    async fn pre_upload_through(url: &str, http: Value) -> Result<Answer, Failure> {
+        let host = host(http_config(url, json!(["pre-upload"]), 0, http));
+        host.run_fs(&event(FsAction::PreUpload)).await.reports[0]
+            .result
+            .clone()
+    }
+
+    #[tokio::test]
+    async fn custom_ca_is_trusted_and_unknown_certificates_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = TestPki::generate(dir.path());
+        let server = Recorder::start_tls(pki.server_config(false)).await;
+        assert_eq!(
+            pre_upload_through(&server.url, json!({"ca_certificates": [pki.ca]})).await,
+            Ok(Answer::Allow)
+        );
+        server.next().await;
+        match pre_upload_through(&server.url, json!({})).await {
+            Err(Failure::Error(message)) => assert!(message.contains("certificate"), "{message}"),
+            other => panic!("an unknown CA must be refused: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn skip_tls_verify_accepts_any_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = TestPki::generate(dir.path());
+        let server = Recorder::start_tls(pki.server_config(false)).await;
+        assert_eq!(
+            pre_upload_through(&server.url, json!({"skip_tls_verify": true})).await,
+            Ok(Answer::Allow)
+        );
+    }
+
+    #[tokio::test]
+    async fn client_certificate_is_presented() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = TestPki::generate(dir.path());
+        let server = Recorder::start_tls(pki.server_config(true)).await;
+        let with_cert = json!({"ca_certificates": [pki.ca], "certificates": [{"cert": pki.client_cert, "key": pki.client_key}]});
+        assert_eq!(
+            pre_upload_through(&server.url, with_cert).await,
+            Ok(Answer::Allow)
+        );
+        server.next().await;
+        let without = pre_upload_through(&server.url, json!({"ca_certificates": [pki.ca]})).await;
+        assert!(matches!(without, Err(Failure::Error(_))), "{without:?}");
+        assert_eq!(server.pending().await, 0);
+    }
+}

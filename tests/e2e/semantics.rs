@@ -212,6 +212,19 @@ async fn provider_hooks_fire_only_for_configured_actions_and_objects() {
 }
 
 #[tokio::test]
+async fn internal_updates_run_no_hook() {
+    let home = tempfile::tempdir().unwrap();
+    let host = host(config_with(json!([]), json!([record(json!(["update"]))])));
+    let last_login =
+        ProviderEvent::new(ProviderAction::Update, ObjectType::User, user(home.path())).internal();
+    let outcome = host.dispatch_provider(last_login.clone()).await;
+    assert_eq!(outcome.decision, Decision::Allow);
+    assert!(outcome.reports.is_empty());
+    assert!(host.run_provider(&last_login).await.reports.is_empty());
+    assert!(!home.path().join("provider.argv").exists());
+}
+
+#[tokio::test]
 async fn without_execute_for_provider_hooks_fire_for_users_only() {
     let host = host(config_with(json!([]), json!([record(json!(["add"]))])));
     let folder = ProviderEvent::new(

@@ -4,6 +4,7 @@
 
 pub mod guests;
 pub mod recorder;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 

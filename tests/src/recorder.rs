@@ -79,6 +79,44 @@ impl Recorder {
 
     /// Like [`Recorder::start`], answering each request after `delay`.
     pub async fn start_slow(script: &[u16], default_status: u16, delay: Duration) -> Recorder {
+        let (app, listener, recorder) = Self::setup("http", script, default_status, delay).await;
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        recorder
+    }
+
+    /// An HTTPS recorder answering 200, with `tls` as its server configuration.
+    pub async fn start_tls(tls: Arc<tokio_rustls::rustls::ServerConfig>) -> Recorder {
+        let (app, listener, recorder) = Self::setup("https", &[], 200, Duration::ZERO).await;
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                let service = hyper_util::service::TowerToHyperService::new(app.clone());
+                tokio::spawn(async move {
+                    // A failed handshake is the outcome some tests expect.
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let io = hyper_util::rt::TokioIo::new(tls);
+                    let _ = hyper_util::server::conn::auto::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    )
+                    .serve_connection(io, service)
+                    .await;
+                });
+            }
+        });
+        recorder
+    }
+
+    async fn setup(
+        scheme: &str,
+        script: &[u16],
+        default_status: u16,
+        delay: Duration,
+    ) -> (Router, tokio::net::TcpListener, Recorder) {
         let (sender, receiver) = mpsc::unbounded_channel();
         let shared = Shared {
             script: Arc::new(Mutex::new(script.iter().copied().collect())),
@@ -90,14 +128,12 @@ impl Recorder {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Recorder {
+        let url = format!("{scheme}://{}", listener.local_addr().unwrap());
+        let recorder = Recorder {
             url,
             receiver: tokio::sync::Mutex::new(receiver),
-        }
+        };
+        (app, listener, recorder)
     }
 
     /// Wait for the next request (at most 10 s).

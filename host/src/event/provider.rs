@@ -6,8 +6,9 @@
 //!
 //! Internal updates (last login, quota counters) and changes made by external
 //! authentication are not events in SFTPGo's contract. An embedder that
-//! updates such fields simply does not dispatch them; there is no flag to
-//! set, and hookhost never derives provider events on its own.
+//! routes every write of its data provider through hookhost marks those with
+//! [`ProviderEvent::internal`]: dispatching an internal event runs no hook.
+//! hookhost never derives provider events on its own.
 
 use std::sync::Arc;
 
@@ -119,6 +120,9 @@ pub struct ProviderEvent {
     pub ip: Option<String>,
     /// Event time in nanoseconds since the Unix epoch, when the server sent it.
     pub timestamp: Option<i64>,
+    /// An internal update (last login, quota fields, external-auth refresh):
+    /// not an event in SFTPGo's contract, so no hook runs for it.
+    pub internal: bool,
 }
 
 impl ProviderEvent {
@@ -144,7 +148,15 @@ impl ProviderEvent {
             executor: None,
             ip: None,
             timestamp: None,
+            internal: false,
         }
+    }
+
+    /// Mark the event as an internal update (see the module docs): dispatch
+    /// then runs no hook for it.
+    pub fn internal(mut self) -> Self {
+        self.internal = true;
+        self
     }
 
     /// Override the object name (servers that send it separately).

@@ -193,3 +193,20 @@ impl CappedBuffer {
         self.dropped = 0;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CappedBuffer;
+
+    #[test]
+    fn capped_buffer_keeps_the_head_and_counts_the_rest() {
+        let mut buffer = CappedBuffer::new(8);
+        buffer.push(b"hello ");
+        buffer.push(b"world, and more");
+        assert_eq!(buffer.data, b"hello wo");
+        assert_eq!(buffer.dropped, 13);
+        assert_eq!(buffer.tail(5), "lo wo");
+        buffer.flush_to_log("test", "stdout");
+        assert!(buffer.data.is_empty() && buffer.dropped == 0);
+    }
+}
