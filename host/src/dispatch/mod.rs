@@ -124,12 +124,17 @@ impl Router {
         action.is_pre() || self.sync[action.index()]
     }
 
-    /// The hooks configured for a provider event.
+    /// The hooks configured for a provider event (none for internal updates).
     pub fn provider_hooks<'a>(
         &'a self,
         event: &'a ProviderEvent,
     ) -> impl Iterator<Item = &'a SharedHook> + 'a {
-        self.provider[event.action.index()]
+        let hooks: &[_] = if event.internal {
+            &[]
+        } else {
+            &self.provider[event.action.index()]
+        };
+        hooks
             .iter()
             .filter(|(_, objects)| objects.contains(&event.object_type))
             .map(|(hook, _)| hook)
