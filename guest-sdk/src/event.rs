@@ -173,3 +173,16 @@ pub fn quote(text: &str) -> String {
     out.push('"');
     out
 }
+
+impl crate::LogEventKind {
+    /// SFTPGo's code: 1 login failed ... 5 login succeeded.
+    pub fn code(&self) -> u8 {
+        match self {
+            crate::LogEventKind::LoginFailed => 1,
+            crate::LogEventKind::LoginNoUser => 2,
+            crate::LogEventKind::NoLoginTried => 3,
+            crate::LogEventKind::NotNegotiated => 4,
+            crate::LogEventKind::LoginOk => 5,
+        }
+    }
+}

@@ -50,6 +50,15 @@
 //! |---|---|---|
 //! | `fs-hook` | [`FsHook`] | [`export_fs_hook!`] |
 //! | `provider-hook` | [`ProviderHook`] | [`export_provider_hook!`] |
+//! | `notifier-plugin` | [`Notifier`] | [`export_notifier!`] |
+//! | `kms-plugin` | [`kms::Kms`] | [`export_kms!`] |
+//! | `auth-plugin` | [`auth::Auth`] | [`export_auth!`] |
+//! | `eventsearcher-plugin` | [`search::EventSearcher`] | [`export_eventsearcher!`] |
+//! | `ipfilter-plugin` | [`ipfilter::IpFilter`] | [`export_ipfilter!`] |
+//!
+//! Hooks get a fresh instance per event; plugins keep one instance (and
+//! whatever state they hold) across calls, until a trap or a limit hit makes
+//! the host rebuild it.
 #![warn(missing_docs)]
 
 extern crate self as hookhost_guest;
@@ -95,6 +104,60 @@ pub mod bindings {
         });
     }
 
+    /// A plugin world: the shared interfaces it uses reused, its export
+    /// macro public.
+    macro_rules! plugin_world {
+        ($module:ident, $world:literal, $export:literal, $default:literal $(, $shared:literal => $path:ident)*) => {
+            #[doc = concat!("The `", $world, "` world.")]
+            pub mod $module {
+                wit_bindgen::generate!({
+                    world: $world,
+                    path: "../wit",
+                    with: {
+                        "hookhost:hooks/log@0.1.0": crate::bindings::shared::hookhost::hooks::log,
+                        $($shared: crate::bindings::shared::hookhost::hooks::$path,)*
+                    },
+                    pub_export_macro: true,
+                    export_macro_name: $export,
+                    default_bindings_module: $default,
+                    runtime_path: "hookhost_guest::__wit_bindgen::rt",
+                });
+            }
+        };
+    }
+
+    plugin_world!(
+        notifier_plugin,
+        "notifier-plugin",
+        "export_notifier",
+        "hookhost_guest::bindings::notifier_plugin",
+        "hookhost:hooks/types@0.1.0" => types
+    );
+    plugin_world!(
+        kms_plugin,
+        "kms-plugin",
+        "export_kms",
+        "hookhost_guest::bindings::kms_plugin"
+    );
+    plugin_world!(
+        auth_plugin,
+        "auth-plugin",
+        "export_auth",
+        "hookhost_guest::bindings::auth_plugin"
+    );
+    plugin_world!(
+        eventsearcher_plugin,
+        "eventsearcher-plugin",
+        "export_eventsearcher",
+        "hookhost_guest::bindings::eventsearcher_plugin"
+    );
+    plugin_world!(
+        ipfilter_plugin,
+        "ipfilter-plugin",
+        "export_ipfilter",
+        "hookhost_guest::bindings::ipfilter_plugin"
+    );
+
     /// The `provider-hook` world.
     pub mod provider_hook {
         wit_bindgen::generate!({
@@ -113,8 +176,8 @@ pub mod bindings {
 }
 
 pub use bindings::shared::hookhost::hooks::types::{
-    FsAction, FsEvent, FsProvider, ObjectType, Protocol, ProviderAction, ProviderEvent, Status,
-    Verdict,
+    FsAction, FsEvent, FsProvider, LogEvent, LogEventKind, ObjectType, Protocol, ProviderAction,
+    ProviderEvent, Status, Verdict,
 };
 
 /// A file-system hook: called once per event on a fresh instance.
@@ -139,3 +202,45 @@ pub use bindings::fs_hook::export_fs_hook;
 /// Export a type implementing [`ProviderHook`] as the component's
 /// `provider-hook` world.
 pub use bindings::provider_hook::export_provider_hook;
+
+/// Export a [`Notifier`] as the component's `notifier-plugin` world.
+pub use bindings::notifier_plugin::export_notifier;
+/// A notifier plugin: one long-lived instance receives the events its
+/// `notifier_options` select. Return `Err` to have the host queue the event
+/// and retry it later.
+pub use bindings::notifier_plugin::exports::hookhost::hooks::notifier::Guest as Notifier;
+
+/// KMS plugins: [`kms::Kms`] and [`export_kms!`].
+pub mod kms {
+    pub use crate::bindings::kms_plugin::exports::hookhost::hooks::kms::{
+        Encrypted, Guest as Kms, Secret,
+    };
+}
+/// Export a [`kms::Kms`] as the component's `kms-plugin` world.
+pub use bindings::kms_plugin::export_kms;
+
+/// Auth plugins: [`auth::Auth`] and [`export_auth!`].
+pub mod auth {
+    pub use crate::bindings::auth_plugin::exports::hookhost::hooks::auth::{
+        Guest as Auth, KeyboardRequest, KeyboardResponse,
+    };
+}
+/// Export an [`auth::Auth`] as the component's `auth-plugin` world.
+pub use bindings::auth_plugin::export_auth;
+
+/// Event-search plugins: [`search::EventSearcher`] and [`export_eventsearcher!`].
+pub mod search {
+    pub use crate::bindings::eventsearcher_plugin::exports::hookhost::hooks::eventsearcher::{
+        CommonSearch, FsEventSearch, Guest as EventSearcher, Order, ProviderEventSearch,
+        SearchResult,
+    };
+}
+/// Export a [`search::EventSearcher`] as the component's `eventsearcher-plugin` world.
+pub use bindings::eventsearcher_plugin::export_eventsearcher;
+
+/// IP-filter plugins: [`ipfilter::IpFilter`] and [`export_ipfilter!`].
+pub mod ipfilter {
+    pub use crate::bindings::ipfilter_plugin::exports::hookhost::hooks::ipfilter::Guest as IpFilter;
+}
+/// Export an [`ipfilter::IpFilter`] as the component's `ipfilter-plugin` world.
+pub use bindings::ipfilter_plugin::export_ipfilter;

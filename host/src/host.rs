@@ -6,11 +6,12 @@ use std::sync::Arc;
 use crate::config::{Config, ConfigError, HookSpec, HookTarget};
 use crate::dispatch::pool::AsyncPool;
 use crate::dispatch::{Decision, Outcome, Router};
-use crate::event::{FsEvent, ProviderEvent};
+use crate::event::{FsEvent, LogEvent, ProviderEvent};
 use crate::hook::SharedHook;
 use crate::hook::exec::ExecHook;
 use crate::hook::http::{HttpClient, HttpHook};
 use crate::hook::wasm::{WasmHook, World};
+use crate::plugin::Plugins;
 use crate::sandbox::{CacheStats, Limits, Sandbox};
 
 /// Why a host could not be built.
@@ -28,6 +29,7 @@ struct Inner {
     config: Config,
     router: Router,
     sandbox: Option<Arc<Sandbox>>,
+    plugins: Plugins,
     pool: AsyncPool,
 }
 
@@ -108,17 +110,25 @@ impl Builder<'_> {
     }
 }
 
-impl Host {
-    /// Build a host from a validated configuration: compile every component
-    /// (or load it from the compile cache) and start the async workers.
-    ///
-    /// Must be called inside a Tokio runtime.
-    pub fn new(config: Config) -> Result<Host, Error> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(Error::Runtime(
-                "Host::new must be called inside a Tokio runtime".into(),
-            ));
-        }
+/// Builds a [`Host`]; lets an embedder choose the environment plugins
+/// select their variables from (the process environment by default).
+pub struct HostBuilder {
+    config: Config,
+    plugin_env: Option<Vec<(String, String)>>,
+}
+
+impl HostBuilder {
+    /// The variables the plugins' `env_prefix`/`env_vars` rules select from,
+    /// instead of the process environment.
+    pub fn plugin_env(mut self, vars: impl IntoIterator<Item = (String, String)>) -> Self {
+        self.plugin_env = Some(vars.into_iter().collect());
+        self
+    }
+
+    /// Compile every component (or load it from the compile cache), start
+    /// the plugins and the async workers. Must run inside a Tokio runtime.
+    pub async fn build(self) -> Result<Host, Error> {
+        let config = self.config;
         let in_file = |err: Error| match (err, &config.file) {
             (Error::Config(e), Some(file)) => Error::Config(e.in_file(file)),
             (err, _) => err,
@@ -133,10 +143,8 @@ impl Host {
             if hook.execute_on.is_empty() {
                 tracing::warn!(hook = %hook.spec.name, "hook has no execute_on actions and will never run");
             }
-            router.add_fs(
-                builder.hook(&hook.spec, World::Fs).map_err(in_file)?,
-                &hook.execute_on,
-            );
+            let built = builder.hook(&hook.spec, World::Fs).map_err(in_file)?;
+            router.add_fs(built, &hook.execute_on);
         }
         for action in &config.fs_actions.execute_sync {
             router.set_sync(*action);
@@ -145,6 +153,17 @@ impl Host {
             let built = builder.hook(&hook.spec, World::Provider).map_err(in_file)?;
             router.add_provider(built, &hook.execute_on, &hook.execute_for);
         }
+        let plugins = if config.plugins.is_empty() {
+            Plugins::default()
+        } else {
+            let sandbox = builder.sandbox().map_err(in_file)?;
+            let env = self
+                .plugin_env
+                .unwrap_or_else(|| std::env::vars().collect());
+            Plugins::start(&config.plugins, &sandbox, &env)
+                .await
+                .map_err(|e| in_file(e.into()))?
+        };
         let sandbox = builder.sandbox;
         let pool = AsyncPool::new(
             config.settings.async_workers,
@@ -155,14 +174,36 @@ impl Host {
                 config,
                 router,
                 sandbox,
+                plugins,
                 pool,
             }),
         })
     }
+}
+
+impl Host {
+    /// Start building a host from a validated configuration.
+    pub fn builder(config: Config) -> HostBuilder {
+        HostBuilder {
+            config,
+            plugin_env: None,
+        }
+    }
+
+    /// Build a host from a validated configuration (see
+    /// [`HostBuilder::build`]).
+    pub async fn new(config: Config) -> Result<Host, Error> {
+        Host::builder(config).build().await
+    }
 
     /// Read, validate and build a configuration file.
-    pub fn from_file(path: &Path) -> Result<Host, Error> {
-        Host::new(Config::from_file(path)?)
+    pub async fn from_file(path: &Path) -> Result<Host, Error> {
+        Host::new(Config::from_file(path)?).await
+    }
+
+    /// The plugins: notifiers, KMS, auth, event search, IP filter.
+    pub fn plugins(&self) -> &Plugins {
+        &self.inner.plugins
     }
 
     /// The configuration this host runs.
@@ -187,7 +228,10 @@ impl Host {
     /// Dispatch a file-system event as the server would: `pre-*` and
     /// `execute_sync` actions run now and return their decision; other
     /// actions are queued for the async workers ([`Decision::Queued`]).
+    ///
+    /// Notifier plugins receive non-`pre-*` events as well.
     pub async fn dispatch_fs(&self, event: FsEvent) -> Outcome {
+        self.inner.plugins.notify_fs(&event);
         let router = &self.inner.router;
         if router.fs_hooks(event.action).is_empty() {
             return Outcome {
@@ -208,12 +252,14 @@ impl Host {
     /// Run every hook of a file-system event now and wait for them, whatever
     /// the action's mode (used by `hookhost fire` and `hookhost exec`).
     pub async fn run_fs(&self, event: &FsEvent) -> Outcome {
+        self.inner.plugins.notify_fs(event);
         self.inner.router.run_fs(event).await
     }
 
     /// Dispatch a provider event: queued for the async workers, as SFTPGo
     /// runs provider actions.
     pub async fn dispatch_provider(&self, event: ProviderEvent) -> Outcome {
+        self.inner.plugins.notify_provider(&event);
         if !self.inner.router.has_provider_hooks(&event) {
             return Outcome {
                 decision: Decision::Allow,
@@ -229,6 +275,7 @@ impl Host {
 
     /// Run every hook of a provider event now and wait for them.
     pub async fn run_provider(&self, event: &ProviderEvent) -> Outcome {
+        self.inner.plugins.notify_provider(event);
         self.inner.router.run_provider(event).await
     }
 
@@ -250,9 +297,16 @@ impl Host {
         self.inner.pool.in_flight()
     }
 
+    /// Send a log event (login, failed login, ...) to the notifier plugins.
+    pub fn notify_log(&self, event: &LogEvent) {
+        self.inner.plugins.notify_log(event);
+    }
+
     /// Stop accepting asynchronous events and wait for the queued and running
-    /// ones (each bounded by its hooks' limits).
+    /// ones (each bounded by its hooks' limits), then flush the notifiers
+    /// (per their retry rules).
     pub async fn shutdown(&self) {
         self.inner.pool.shutdown().await;
+        self.inner.plugins.shutdown().await;
     }
 }

@@ -11,6 +11,8 @@
 //!   answers mean (`pre-*` allow/deny, `pre-delete` "handled");
 //! - [`hook`]: the three hook kinds behind one [`hook::Hook`] trait;
 //! - [`sandbox`]: the wasmtime engine, limits and capabilities for components;
+//! - [`plugin`]: notifier, kms, auth, eventsearcher and ipfilter plugins as
+//!   long-lived components;
 //! - [`config`]: SFTPGo's JSON configuration plus hookhost's extensions;
 //! - [`Host`]: all of it assembled from a configuration.
 //!
@@ -20,7 +22,7 @@
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = Config::from_file("hookhost.json".as_ref())?;
-//! let host = Host::new(config)?;
+//! let host = Host::new(config).await?;
 //! let event = FsEvent::new(FsAction::PreUpload, "alice", "/srv/alice/setup.exe", Protocol::Sftp);
 //! let outcome = host.dispatch_fs(event).await;
 //! if let Decision::Deny(reason) = &outcome.decision {
@@ -37,8 +39,9 @@ pub mod dispatch;
 pub mod event;
 pub mod hook;
 mod host;
+pub mod plugin;
 pub mod sandbox;
 
 pub use config::{Config, ConfigError};
 pub use dispatch::{Decision, HookReport, Outcome};
-pub use host::{Error, Host};
+pub use host::{Error, Host, HostBuilder};

@@ -88,5 +88,5 @@ async fn main() -> ExitCode {
 /// Load and build a host, with the error as the message to print.
 async fn build_host(path: &std::path::Path) -> Result<Host, String> {
     let config = Config::from_file(path).map_err(|e| e.to_string())?;
-    Host::new(config).map_err(|e| e.to_string())
+    Host::new(config).await.map_err(|e| e.to_string())
 }

@@ -165,7 +165,7 @@ async fn bad_configurations_are_refused_naming_the_field() {
         ),
     ];
     for (config, expected) in cases {
-        let err = host_error(config.clone());
+        let err = host_error(config.clone()).await;
         assert!(
             err.contains(expected),
             "for {config}\n  got: {err}\n  expected: {expected}"

@@ -34,7 +34,8 @@ async fn fs_argv_and_env_are_the_references_for_every_action() {
     let host = host(config_with(
         json!([exec_hook("record", all_actions(), json!({}))]),
         json!([]),
-    ));
+    ))
+    .await;
     for &action in FsAction::ALL {
         let mut event = event_in(dir.path(), action);
         match action {
@@ -84,7 +85,8 @@ async fn cloud_backend_quota_and_open_flags_reach_the_env() {
             json!({})
         )]),
         json!([]),
-    ));
+    ))
+    .await;
     let mut upload = event_in(dir.path(), FsAction::Upload);
     upload.fs_provider = FsProvider::S3;
     upload.bucket = Some("my-bucket".into());
@@ -127,7 +129,8 @@ async fn process_environment_is_inherited() {
     let host = host(config_with(
         json!([exec_hook("record", json!(["upload"]), json!({}))]),
         json!([]),
-    ));
+    ))
+    .await;
     let event = event_in(dir.path(), FsAction::Upload);
     host.run_fs(&event).await;
     assert_eq!(
@@ -146,7 +149,8 @@ async fn provider_argv_and_env_are_the_references() {
             json!(["add", "update", "delete"]),
             json!({})
         )]),
-    ));
+    ))
+    .await;
     let user = json!({
         "id": 7, "username": "alice", "status": 1, "expiration_date": 1700000000000u64,
         "home_dir": home.path(), "uid": 1000, "gid": 1001, "password": "$2a$10$secrethash",
@@ -198,7 +202,8 @@ async fn pre_upload_is_allowed_by_exit_0_and_denied_otherwise() {
             json!({})
         )]),
         json!([]),
-    ));
+    ))
+    .await;
     for action in [FsAction::PreUpload, FsAction::PreDownload] {
         let mut event = event_in(dir.path(), action);
         assert_eq!(
@@ -224,7 +229,8 @@ async fn pre_delete_exit_0_means_handled() {
     let host = host(config_with(
         json!([exec_hook("record", json!(["pre-delete"]), json!({}))]),
         json!([]),
-    ));
+    ))
+    .await;
     let mut event = event_in(dir.path(), FsAction::PreDelete);
     assert_eq!(
         host.dispatch_fs(event.clone()).await.decision,
@@ -252,7 +258,8 @@ async fn hanging_hook_is_stopped_at_its_limit_and_denies() {
             json!({"limits": {"timeout_ms": 300}})
         )]),
         json!([]),
-    ));
+    ))
+    .await;
     let start = Instant::now();
     let outcome = host
         .dispatch_fs(FsEvent::new(FsAction::PreUpload, "u", "/x", Protocol::Sftp))
@@ -290,7 +297,8 @@ async fn forking_hook_is_killed_with_its_whole_process_group() {
             json!({"limits": {"timeout_ms": 500}})
         )]),
         json!([]),
-    ));
+    ))
+    .await;
     let event = event_in(dir.path(), FsAction::PreUpload);
     let outcome = host.dispatch_fs(event.clone()).await;
     assert_eq!(
@@ -319,7 +327,8 @@ async fn megabytes_of_output_neither_block_nor_change_the_answer() {
     let host = host(config_with(
         json!([exec_hook("chatty", json!(["pre-upload"]), json!({}))]),
         json!([]),
-    ));
+    ))
+    .await;
     let outcome = host
         .dispatch_fs(FsEvent::new(FsAction::PreUpload, "u", "/x", Protocol::Sftp))
         .await;
@@ -334,7 +343,8 @@ async fn program_missing_at_run_time_is_a_failure_not_a_crash() {
     let host = host(config_with(
         json!([{"hook": program, "execute_on": ["pre-upload"]}]),
         json!([]),
-    ));
+    ))
+    .await;
     std::fs::remove_file(&program).unwrap();
     let outcome = host
         .dispatch_fs(FsEvent::new(FsAction::PreUpload, "u", "/x", Protocol::Sftp))

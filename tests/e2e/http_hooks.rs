@@ -36,7 +36,7 @@ fn event(action: FsAction) -> FsEvent {
 async fn fs_body_is_the_references_for_every_action() {
     let server = Recorder::start(&[], 200).await;
     let all: Vec<&str> = FsAction::ALL.iter().map(|a| a.as_str()).collect();
-    let host = host(http_config(&server.url, json!(all), 0, json!({})));
+    let host = host(http_config(&server.url, json!(all), 0, json!({}))).await;
     for &action in FsAction::ALL {
         let mut ev = event(action);
         match action {
@@ -88,7 +88,8 @@ async fn fs_body_bytes_match_sftpgo() {
         json!(["upload", "pre-upload"]),
         0,
         json!({}),
-    ));
+    ))
+    .await;
     let mut upload = event(FsAction::Upload);
     upload.file_size = 65536;
     upload.fs_provider = FsProvider::S3;
@@ -112,7 +113,7 @@ async fn fs_body_bytes_match_sftpgo() {
 #[tokio::test]
 async fn quota_aborted_upload_has_status_2_and_no_size() {
     let server = Recorder::start(&[], 200).await;
-    let host = host(http_config(&server.url, json!(["upload"]), 0, json!({})));
+    let host = host(http_config(&server.url, json!(["upload"]), 0, json!({}))).await;
     let mut upload = event(FsAction::Upload);
     upload.status = Status::QuotaExceeded;
     upload.file_size = 0;
@@ -130,7 +131,7 @@ async fn provider_post_has_action_in_query_and_object_without_secrets() {
         json!([{"hook": format!("{}/hooks/provider?token=abc", server.url), "execute_on": ["add", "update", "delete"]}]),
     );
     config["http"] = json!({"retry_max": 0});
-    let host = host(config);
+    let host = host(config).await;
     let user = json!({"id": 1, "username": "bob", "password": "plain-secret", "status": 1});
     host.run_provider(&ProviderEvent::new(
         ProviderAction::Update,
@@ -162,7 +163,8 @@ async fn only_status_200_allows_a_pre_upload() {
             json!(["pre-upload"]),
             0,
             json!({}),
-        ));
+        ))
+        .await;
         assert_eq!(
             host.dispatch_fs(event(FsAction::PreUpload)).await.decision,
             expected,
@@ -179,7 +181,8 @@ async fn pre_delete_200_means_handled() {
         json!(["pre-delete"]),
         0,
         json!({}),
-    ));
+    ))
+    .await;
     assert_eq!(
         host.dispatch_fs(event(FsAction::PreDelete)).await.decision,
         Decision::Handled
@@ -198,7 +201,8 @@ async fn retries_5xx_and_429_then_succeeds() {
         json!(["pre-upload"]),
         3,
         json!({}),
-    ));
+    ))
+    .await;
     let outcome = host.dispatch_fs(event(FsAction::PreUpload)).await;
     assert_eq!(outcome.decision, Decision::Allow);
     for _ in 0..4 {
@@ -215,7 +219,8 @@ async fn gives_up_after_retry_max() {
         json!(["pre-upload"]),
         2,
         json!({}),
-    ));
+    ))
+    .await;
     let outcome = host.dispatch_fs(event(FsAction::PreUpload)).await;
     assert_eq!(
         outcome.decision,
@@ -236,7 +241,8 @@ async fn other_4xx_and_501_are_not_retried() {
             json!(["pre-upload"]),
             3,
             json!({}),
-        ));
+        ))
+        .await;
         host.dispatch_fs(event(FsAction::PreUpload)).await;
         server.next().await;
         assert_eq!(server.pending().await, 0, "{status} retried");
@@ -254,7 +260,8 @@ async fn refused_connection_fails_and_denies() {
         json!(["pre-upload"]),
         1,
         json!({}),
-    ));
+    ))
+    .await;
     let outcome = host.dispatch_fs(event(FsAction::PreUpload)).await;
     match &outcome.reports[0].result {
         Err(Failure::Error(message)) => {
@@ -270,7 +277,7 @@ async fn slow_server_is_cut_at_the_hook_limit() {
     let server = Recorder::start_slow(&[], 200, Duration::from_secs(10)).await;
     let mut config = http_config(&server.url, json!(["pre-upload"]), 0, json!({}));
     config["common"]["actions"]["hooks"][0]["limits"] = json!({"timeout_ms": 300});
-    let host = host(config);
+    let host = host(config).await;
     let outcome = host.dispatch_fs(event(FsAction::PreUpload)).await;
     assert_eq!(
         outcome.reports[0].result,
@@ -286,7 +293,8 @@ async fn per_attempt_timeout_comes_from_the_http_section() {
         json!(["pre-upload"]),
         0,
         json!({"timeout": 0.2}),
-    ));
+    ))
+    .await;
     let outcome = host.dispatch_fs(event(FsAction::PreUpload)).await;
     match &outcome.reports[0].result {
         Err(Failure::Error(message)) => assert!(message.contains("timed out"), "{message}"),
@@ -302,7 +310,7 @@ async fn extra_headers_apply_by_url_prefix() {
         {"key": "X-All", "value": "yes"},
         {"key": "X-Other", "value": "no", "url": "http://other.example"}
     ]});
-    let host = host(http_config(&server.url, json!(["upload"]), 0, headers));
+    let host = host(http_config(&server.url, json!(["upload"]), 0, headers)).await;
     host.run_fs(&event(FsAction::Upload)).await;
     let request = server.next().await;
     assert_eq!(request.headers["x-token"], "t0k3n");
@@ -318,7 +326,8 @@ async fn wasm_and_http_answers_are_reported_per_hook() {
         json!(["pre-upload"]),
         0,
         json!({}),
-    ));
+    ))
+    .await;
     let outcome = host.run_fs(&event(FsAction::PreUpload)).await;
     assert_eq!(outcome.reports.len(), 1);
     assert_eq!(outcome.reports[0].hook, "web");
@@ -330,7 +339,7 @@ mod tls {
     use hookhost_tests::tls::TestPki;
 
     async fn pre_upload_through(url: &str, http: Value) -> Result<Answer, Failure> {
-        let host = host(http_config(url, json!(["pre-upload"]), 0, http));
+        let host = host(http_config(url, json!(["pre-upload"]), 0, http)).await;
         host.run_fs(&event(FsAction::PreUpload)).await.reports[0]
             .result
             .clone()

@@ -5,5 +5,6 @@ mod cli;
 mod config;
 mod exec_hooks;
 mod http_hooks;
+mod plugins;
 mod sandbox;
 mod semantics;

@@ -35,7 +35,7 @@ fn probe(args: &[&str], extra: Value) -> Value {
 
 /// Run the probe once and return its single hook result.
 async fn run_probe(args: &[&str], extra: Value) -> Result<Answer, Failure> {
-    let host = host(probe(args, extra));
+    let host = host(probe(args, extra)).await;
     let outcome = host
         .run_fs(&fs_event(FsAction::PreUpload, "/srv/a.txt"))
         .await;
@@ -57,7 +57,7 @@ async fn deny_exe_denies_exe_and_allows_txt() {
         json!([{"hook": wasm("deny-exe"), "execute_on": ["pre-upload"], "grants": {"args": ["exe", "bat"]}}]),
         json!([]),
     );
-    let host = host(config);
+    let host = host(config).await;
     let exe = host
         .dispatch_fs(fs_event(FsAction::PreUpload, "/srv/alice/setup.EXE"))
         .await;
@@ -81,7 +81,7 @@ async fn deny_exe_reads_its_list_from_env() {
         json!([{"hook": wasm("deny-exe"), "execute_on": ["pre-upload"], "grants": {"env": {"DENY_EXTENSIONS": "iso, .img"}}}]),
         json!([]),
     );
-    let host = host(config);
+    let host = host(config).await;
     let iso = host
         .dispatch_fs(fs_event(FsAction::PreUpload, "/srv/disk.iso"))
         .await;
@@ -153,7 +153,7 @@ async fn guest_panic_is_a_trap_carrying_the_panic_message() {
 
 #[tokio::test]
 async fn failing_pre_upload_hook_denies() {
-    let host = host(probe(&["panic"], json!({})));
+    let host = host(probe(&["panic"], json!({}))).await;
     let outcome = host
         .dispatch_fs(fs_event(FsAction::PreUpload, "/srv/a.txt"))
         .await;
@@ -248,7 +248,8 @@ async fn event_file_is_readable_only_when_granted() {
         let host = host(probe(
             &["event-file"],
             json!({"grants": {"event_file": granted}}),
-        ));
+        ))
+        .await;
         let outcome = host.run_fs(&event).await;
         match &outcome.reports[0].result {
             Ok(Answer::Deny(report)) => assert!(report.starts_with(expected), "{report}"),
@@ -291,18 +292,18 @@ async fn bad_components_are_refused_with_the_file_and_reason() {
         (&missing, "fs", "cannot read"),
     ];
     for (path, section, expected) in cases {
-        let err = host_error(wasm_config(path, section));
+        let err = host_error(wasm_config(path, section)).await;
         assert!(err.contains("common.actions.hooks[0].hook"), "{err}");
         assert!(err.contains(&path.display().to_string()), "{err}");
         assert!(err.contains(expected), "{err}");
     }
     // A provider hook configured as an fs hook, and the reverse.
-    let err = host_error(wasm_config(&wasm("provider-echo"), "fs"));
+    let err = host_error(wasm_config(&wasm("provider-echo"), "fs")).await;
     assert!(
         err.contains("does not implement the `fs-hook` world"),
         "{err}"
     );
-    let err = host_error(wasm_config(&wasm("deny-exe"), "provider"));
+    let err = host_error(wasm_config(&wasm("deny-exe"), "provider")).await;
     assert!(err.contains("data_provider.actions.hooks[0].hook"), "{err}");
     assert!(
         err.contains("does not implement the `provider-hook` world"),
@@ -318,7 +319,7 @@ async fn upload_audit_writes_one_line_per_event() {
                 "grants": {"dirs": [{"host": dir.path(), "guest": "/audit", "writable": true}]}}]),
         json!([]),
     );
-    let host = host(config);
+    let host = host(config).await;
     let mut event = fs_event(FsAction::Upload, "/srv/alice/report.pdf");
     event.file_size = 2048;
     assert_eq!(host.run_fs(&event).await.decision, Decision::Allow);
@@ -339,7 +340,7 @@ async fn upload_audit_writes_one_line_per_event() {
 
 #[tokio::test]
 async fn a_good_hook_answers_after_a_hostile_one() {
-    let host = host(probe(&["alloc"], json!({"limits": {"memory_mib": 8}})));
+    let host = host(probe(&["alloc"], json!({"limits": {"memory_mib": 8}}))).await;
     let event = fs_event(FsAction::PreUpload, "/srv/a.txt");
     assert!(matches!(
         host.run_fs(&event).await.decision,
@@ -348,7 +349,8 @@ async fn a_good_hook_answers_after_a_hostile_one() {
     let good = hookhost_tests::host(config_with(
         json!([{"hook": wasm("deny-exe"), "execute_on": ["pre-upload"]}]),
         json!([]),
-    ));
+    ))
+    .await;
     assert_eq!(good.run_fs(&event).await.decision, Decision::Allow);
     // The hostile hook's host still answers too (a fresh instance per event).
     assert!(matches!(

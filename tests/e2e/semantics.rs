@@ -27,7 +27,7 @@ fn slow_upload(dir: &Path) -> FsEvent {
 #[tokio::test]
 async fn async_actions_are_queued_and_shutdown_waits_for_them() {
     let dir = tempfile::tempdir().unwrap();
-    let host = host(config_with(json!([record(json!(["upload"]))]), json!([])));
+    let host = host(config_with(json!([record(json!(["upload"]))]), json!([]))).await;
     let event = slow_upload(dir.path());
     let outcome = host.dispatch_fs(event.clone()).await;
     assert_eq!(outcome.decision, Decision::Queued);
@@ -44,7 +44,7 @@ async fn execute_sync_makes_the_caller_wait() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = config_with(json!([record(json!(["upload"]))]), json!([]));
     config["common"]["actions"]["execute_sync"] = json!(["upload"]);
-    let host = host(config);
+    let host = host(config).await;
     let event = slow_upload(dir.path());
     let outcome = host.dispatch_fs(event.clone()).await;
     assert_eq!(outcome.decision, Decision::Allow);
@@ -57,7 +57,7 @@ async fn failing_sync_notification_is_reported_as_failed() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = config_with(json!([record(json!(["upload"]))]), json!([]));
     config["common"]["actions"]["execute_sync"] = json!(["upload"]);
-    let host = host(config);
+    let host = host(config).await;
     let path = dir.path().join("f");
     let event = FsEvent::new(
         FsAction::Upload,
@@ -77,7 +77,8 @@ async fn pre_actions_are_synchronous_without_execute_sync() {
     let host = host(config_with(
         json!([record(json!(["pre-upload", "pre-download", "pre-delete"]))]),
         json!([]),
-    ));
+    ))
+    .await;
     for action in [
         FsAction::PreUpload,
         FsAction::PreDownload,
@@ -105,7 +106,7 @@ async fn first_refusing_pre_upload_hook_wins_and_later_hooks_are_skipped() {
         {"name": "deny", "hook": wasm("probe"), "execute_on": ["pre-upload"], "grants": {"args": ["deny"]}},
         record(json!(["pre-upload"])),
     ]);
-    let host = host(config_with(hooks, json!([])));
+    let host = host(config_with(hooks, json!([]))).await;
     let path = dir.path().join("f");
     let outcome = host
         .dispatch_fs(FsEvent::new(
@@ -134,7 +135,7 @@ async fn pre_delete_stops_at_the_first_handled() {
         {"name": "mover", "hook": wasm("probe"), "execute_on": ["pre-delete"], "grants": {"args": ["handled"]}},
         {"name": "never", "hook": wasm("probe"), "execute_on": ["pre-delete"], "grants": {"args": ["panic"]}},
     ]);
-    let host = host(config_with(hooks, json!([])));
+    let host = host(config_with(hooks, json!([]))).await;
     let outcome = host
         .dispatch_fs(FsEvent::new(
             FsAction::PreDelete,
@@ -155,7 +156,7 @@ async fn notification_hooks_all_run() {
         {"name": "b", "hook": wasm("probe"), "execute_on": ["rename"], "grants": {"args": ["deny"]}},
         {"name": "c", "hook": wasm("probe"), "execute_on": ["rename"], "grants": {"args": ["allow"]}},
     ]);
-    let host = host(config_with(hooks, json!([])));
+    let host = host(config_with(hooks, json!([]))).await;
     let outcome = host
         .run_fs(&FsEvent::new(
             FsAction::Rename,
@@ -173,7 +174,7 @@ async fn notification_hooks_all_run() {
 
 #[tokio::test]
 async fn unconfigured_actions_run_nothing() {
-    let host = host(config_with(json!([record(json!(["upload"]))]), json!([])));
+    let host = host(config_with(json!([record(json!(["upload"]))]), json!([]))).await;
     let outcome = host
         .dispatch_fs(FsEvent::new(FsAction::PreUpload, "a", "/x", Protocol::Sftp))
         .await;
@@ -190,7 +191,7 @@ async fn provider_hooks_fire_only_for_configured_actions_and_objects() {
     let home = tempfile::tempdir().unwrap();
     let mut config = config_with(json!([]), json!([record(json!(["add"]))]));
     config["data_provider"]["actions"]["execute_for"] = json!(["user", "admin"]);
-    let host = host(config);
+    let host = host(config).await;
     let add = ProviderEvent::new(ProviderAction::Add, ObjectType::User, user(home.path()));
     assert_eq!(host.run_provider(&add).await.reports.len(), 1);
     let delete = ProviderEvent::new(ProviderAction::Delete, ObjectType::User, user(home.path()));
@@ -214,7 +215,7 @@ async fn provider_hooks_fire_only_for_configured_actions_and_objects() {
 #[tokio::test]
 async fn internal_updates_run_no_hook() {
     let home = tempfile::tempdir().unwrap();
-    let host = host(config_with(json!([]), json!([record(json!(["update"]))])));
+    let host = host(config_with(json!([]), json!([record(json!(["update"]))]))).await;
     let last_login =
         ProviderEvent::new(ProviderAction::Update, ObjectType::User, user(home.path())).internal();
     let outcome = host.dispatch_provider(last_login.clone()).await;
@@ -226,7 +227,7 @@ async fn internal_updates_run_no_hook() {
 
 #[tokio::test]
 async fn without_execute_for_provider_hooks_fire_for_users_only() {
-    let host = host(config_with(json!([]), json!([record(json!(["add"]))])));
+    let host = host(config_with(json!([]), json!([record(json!(["add"]))]))).await;
     let folder = ProviderEvent::new(
         ProviderAction::Add,
         ObjectType::Folder,
@@ -246,7 +247,7 @@ async fn wasm_provider_hook_receives_the_sanitized_object() {
          "grants": {"dirs": [{"host": out.path(), "guest": "/out", "writable": true}]}},
         {"name": "failing", "hook": wasm("provider-echo"), "execute_on": ["delete"], "grants": {"args": ["fail"]}},
     ]);
-    let host = host(config_with(json!([]), hooks));
+    let host = host(config_with(json!([]), hooks)).await;
     let event = ProviderEvent::new(
         ProviderAction::Update,
         ObjectType::User,

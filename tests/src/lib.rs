@@ -41,16 +41,35 @@ pub fn config_with(fs_hooks: Value, provider_hooks: Value) -> Value {
 }
 
 /// Validate and build a host (inside the test's Tokio runtime).
-pub fn host(config: Value) -> Host {
+pub async fn host(config: Value) -> Host {
     let config = Config::from_value(config, &repo_root()).unwrap_or_else(|e| panic!("config: {e}"));
-    Host::new(config).unwrap_or_else(|e| panic!("host: {e}"))
+    Host::new(config)
+        .await
+        .unwrap_or_else(|e| panic!("host: {e}"))
+}
+
+/// Build a host whose plugins select their variables from `env` instead of
+/// the process environment.
+pub async fn host_with_env(config: Value, env: &[(&str, &str)]) -> Host {
+    let config = Config::from_value(config, &repo_root()).unwrap_or_else(|e| panic!("config: {e}"));
+    let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+    Host::builder(config)
+        .plugin_env(env)
+        .build()
+        .await
+        .unwrap_or_else(|e| panic!("host: {e}"))
+}
+
+/// A configuration with only `plugins`.
+pub fn plugins_config(plugins: Value) -> Value {
+    json!({"plugins": plugins, "hookhost": test_settings()})
 }
 
 /// Build a host, expecting it to be refused; returns the error text.
-pub fn host_error(config: Value) -> String {
+pub async fn host_error(config: Value) -> String {
     match Config::from_value(config, &repo_root()) {
         Err(err) => err.to_string(),
-        Ok(config) => match Host::new(config) {
+        Ok(config) => match Host::new(config).await {
             Err(err) => err.to_string(),
             Ok(_) => panic!("the configuration was accepted"),
         },
@@ -82,6 +101,12 @@ pub fn hookhost_bin() -> PathBuf {
         bin.display()
     );
     bin
+}
+
+/// sha256 of `bytes` (for checking plugin digests).
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
 }
 
 /// Read a file a hook wrote, as lines.

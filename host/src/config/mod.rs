@@ -19,10 +19,14 @@
 //!   "grants"}` (see [`HookSpec`]);
 //! - `hookhost`: engine, cache and worker settings (see [`HostSettings`]).
 //!
+//! `plugins` is SFTPGo's plugin list, each `cmd` a WebAssembly component
+//! (see [`PluginConfig`]).
+//!
 //! Every error names the file and the field at fault.
 
 mod hooks;
 mod http;
+mod plugins;
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +36,10 @@ pub use hooks::{
     FsActions, FsHookSpec, HookSpec, HookTarget, ProviderActions, ProviderHookSpec, WasmOptions,
 };
 pub use http::{CertificatePair, HeaderRule, HttpClientConfig};
+pub use plugins::{
+    AuthOptions, KmsOptions, NotifierOptions, PLUGIN_CALL_LIMIT, PluginConfig, PluginKind,
+    auth_scope,
+};
 
 use crate::sandbox::WasmSettings;
 
@@ -127,6 +135,8 @@ pub struct Config {
     pub provider_actions: ProviderActions,
     /// `http`.
     pub http: HttpClientConfig,
+    /// `plugins`.
+    pub plugins: Vec<PluginConfig>,
     /// `hookhost`.
     pub settings: HostSettings,
 }
@@ -137,6 +147,7 @@ struct RawConfig {
     common: RawCommon,
     data_provider: RawDataProvider,
     http: HttpClientConfig,
+    plugins: Vec<plugins::RawPlugin>,
     hookhost: HostSettings,
 }
 
@@ -212,12 +223,14 @@ impl Config {
         let provider_actions = hooks::validate_provider(raw.data_provider.actions, &ctx)?;
         hooks::check_unique_names(&fs_actions, &provider_actions)?;
         let http = raw.http.validated(base_dir)?;
+        let plugins = plugins::validate(raw.plugins, base_dir, &settings)?;
         Ok(Config {
             file: None,
             base_dir: base_dir.to_path_buf(),
             fs_actions,
             provider_actions,
             http,
+            plugins,
             settings,
         })
     }

@@ -7,10 +7,12 @@
 
 pub mod exec;
 pub mod json;
+mod log;
 pub mod provider;
 
 use std::fmt;
 
+pub use log::{LogEvent, LogEventKind};
 pub use provider::{ObjectType, ProviderAction, ProviderEvent};
 
 /// Error for a value that does not name a known action, protocol, ...

@@ -232,3 +232,19 @@ impl Hook for HttpHook {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_minimum_up_to_the_maximum() {
+        let client = HttpClient::new(&HttpClientConfig::default()).unwrap();
+        let waits: Vec<u64> = (0..6).map(|n| client.backoff(n, None).as_secs()).collect();
+        assert_eq!(waits, [2, 4, 8, 16, 30, 30]);
+        assert_eq!(
+            client.backoff(1, Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
+    }
+}

@@ -41,4 +41,29 @@ pub mod provider_hook {
     });
 }
 
+/// A plugin world: the shared interfaces it uses reused, its export
+/// generated.
+macro_rules! plugin_world {
+    ($module:ident, $world:literal $(, $shared:literal => $path:ident)*) => {
+        #[doc = concat!("The `", $world, "` world.")]
+        pub mod $module {
+            wasmtime::component::bindgen!({
+                world: $world,
+                path: "../wit",
+                with: {
+                    "hookhost:hooks/log": super::shared::hookhost::hooks::log,
+                    $($shared: super::shared::hookhost::hooks::$path,)*
+                },
+                exports: { default: async },
+            });
+        }
+    };
+}
+
+plugin_world!(notifier_plugin, "notifier-plugin", "hookhost:hooks/types" => types);
+plugin_world!(kms_plugin, "kms-plugin");
+plugin_world!(auth_plugin, "auth-plugin");
+plugin_world!(eventsearcher_plugin, "eventsearcher-plugin");
+plugin_world!(ipfilter_plugin, "ipfilter-plugin");
+
 pub use shared::hookhost::hooks::types as wit;

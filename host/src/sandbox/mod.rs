@@ -18,6 +18,7 @@
 #[allow(missing_docs)]
 pub mod bindings;
 pub mod cache;
+pub mod convert;
 pub mod engine;
 pub mod grants;
 pub mod limits;
@@ -119,9 +120,27 @@ impl Sandbox {
     /// Load and compile a component (or take it from the in-memory or
     /// on-disk cache). Errors name the file and say what is wrong with it.
     pub fn load(&self, path: &Path) -> Result<Component, String> {
+        self.load_checked(path, None)
+    }
+
+    /// Like [`Sandbox::load`], refusing a file whose sha256 is not
+    /// `expected_sha256` (hex) when one is given.
+    pub fn load_checked(
+        &self,
+        path: &Path,
+        expected_sha256: Option<&str>,
+    ) -> Result<Component, String> {
         let wasm =
             std::fs::read(path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
         let sha256 = hex::encode(Sha256::digest(&wasm));
+        if let Some(expected) = expected_sha256
+            && !expected.eq_ignore_ascii_case(&sha256)
+        {
+            return Err(format!(
+                "sha256 mismatch for {}: configured {expected}, file has {sha256}",
+                path.display()
+            ));
+        }
         let mut components = self.components.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(component) = components.get(&sha256) {
             return Ok(component.clone());
@@ -150,10 +169,11 @@ impl Sandbox {
     pub fn prepare<P>(
         &self,
         path: &Path,
+        expected_sha256: Option<&str>,
         world: &str,
         make: impl FnOnce(wasmtime::component::InstancePre<State>) -> wasmtime::Result<P>,
     ) -> Result<P, String> {
-        let component = self.load(path)?;
+        let component = self.load_checked(path, expected_sha256)?;
         let wrong_world = |err: wasmtime::Error| {
             format!(
                 "{} does not implement the `{world}` world: {err:#}",
@@ -208,15 +228,17 @@ impl Sandbox {
     }
 
     /// Run one guest call under `limits`: deadline, fuel, backstop timeout,
-    /// output flushed to the log, errors classified.
-    pub async fn call<R, F>(
+    /// output flushed to the log, errors classified. `context` (a
+    /// pre-instance, a plugin's bindings) is lent to `body` for the call.
+    pub async fn call<C: ?Sized, R, F>(
         &self,
         store: &mut Store<State>,
         limits: &Limits,
+        context: &C,
         body: F,
     ) -> Result<R, Failure>
     where
-        F: for<'a> FnOnce(&'a mut Store<State>) -> CallFuture<'a, R>,
+        F: for<'a> FnOnce(&'a mut Store<State>, &'a C) -> CallFuture<'a, R>,
     {
         store.data_mut().begin_call(Instant::now() + limits.timeout);
         if self.settings.fuel
@@ -226,7 +248,7 @@ impl Sandbox {
         }
         // Check the deadline at the next tick (see `limits`).
         store.set_epoch_deadline(1);
-        let result = tokio::time::timeout(limits.timeout + BACKSTOP, body(store)).await;
+        let result = tokio::time::timeout(limits.timeout + BACKSTOP, body(store, context)).await;
         let state = store.data_mut();
         let failure = match &result {
             Err(_) => Some(Failure::Timeout(limits.timeout)),

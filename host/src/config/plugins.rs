@@ -1,0 +1,426 @@
+//! SFTPGo's `plugins` list, where each `cmd` is a WebAssembly component.
+//!
+//! The keys are SFTPGo's: `type`, `notifier_options`, `kms_options`,
+//! `auth_options`, `cmd`, `args`, `sha256sum`, `auto_mtls`, `env_prefix`,
+//! `env_vars`. hookhost adds `limits` (per call: `timeout_ms`, default 10 s;
+//! `fuel`, `memory_mib`, `output_kib`), `grants.dirs` (preopened
+//! directories; a plugin's args and environment come from `args` and the env
+//! rules), and `notifier_options.retry_interval_ms` (SFTPGo's fixed 30 s).
+//!
+//! Rules taken from SFTPGo: a notifier must select some events; KMS schemes
+//! and encrypted statuses are unique; only one eventsearcher; with several
+//! ipfilters only the last one is used (a warning names the others).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::ConfigError;
+use super::HostSettings;
+use crate::event::{FsAction, LogEventKind, ObjectType, ProviderAction};
+use crate::sandbox::{DirGrant, Limits};
+
+/// Default wall-clock limit of one plugin call.
+pub const PLUGIN_CALL_LIMIT: Duration = Duration::from_secs(10);
+
+#[derive(Deserialize)]
+pub(super) struct RawPlugin {
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    notifier_options: RawNotifierOptions,
+    #[serde(default)]
+    kms_options: KmsOptions,
+    #[serde(default)]
+    auth_options: AuthOptions,
+    #[serde(default)]
+    cmd: String,
+    #[serde(default)]
+    args: Vec<String>,
+    #[serde(default)]
+    sha256sum: String,
+    #[serde(default)]
+    auto_mtls: bool,
+    #[serde(default)]
+    env_prefix: String,
+    #[serde(default)]
+    env_vars: Vec<String>,
+    #[serde(default)]
+    limits: RawPluginLimits,
+    #[serde(default)]
+    grants: RawPluginGrants,
+}
+
+#[derive(Deserialize, Default)]
+struct RawNotifierOptions {
+    #[serde(default)]
+    fs_events: Vec<String>,
+    #[serde(default)]
+    provider_events: Vec<String>,
+    #[serde(default)]
+    provider_objects: Vec<String>,
+    #[serde(default)]
+    log_events: Vec<i64>,
+    #[serde(default)]
+    retry_max_time: u64,
+    #[serde(default)]
+    retry_queue_max_size: usize,
+    #[serde(default)]
+    retry_interval_ms: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPluginLimits {
+    timeout_ms: Option<u64>,
+    fuel: Option<u64>,
+    memory_mib: Option<u64>,
+    output_kib: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPluginGrants {
+    #[serde(default)]
+    dirs: Vec<DirGrant>,
+}
+
+/// `kms_options`: the scheme a KMS plugin serves.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct KmsOptions {
+    /// URL scheme of the KMS secrets it handles (e.g. `awskms`, `mykms`).
+    #[serde(default)]
+    pub scheme: String,
+    /// The secret status it writes (e.g. `AWS`, `MyKMS`).
+    #[serde(default)]
+    pub encrypted_status: String,
+}
+
+/// `auth_options`: which authentications an auth plugin handles.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct AuthOptions {
+    /// Bit mask: 1 password, 2 public key, 4 keyboard-interactive, 8 TLS
+    /// certificate (3 = password and public key, ...).
+    #[serde(default)]
+    pub scope: u32,
+}
+
+/// Auth scope bits, as SFTPGo defines them.
+pub mod auth_scope {
+    /// Password.
+    pub const PASSWORD: u32 = 1;
+    /// Public key.
+    pub const PUBLIC_KEY: u32 = 2;
+    /// Keyboard-interactive.
+    pub const KEYBOARD_INTERACTIVE: u32 = 4;
+    /// TLS certificate.
+    pub const TLS_CERTIFICATE: u32 = 8;
+}
+
+/// `notifier_options`, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotifierOptions {
+    /// File-system actions notified (no `pre-*`).
+    pub fs_events: Vec<FsAction>,
+    /// Provider actions notified.
+    pub provider_events: Vec<ProviderAction>,
+    /// Provider object types notified.
+    pub provider_objects: Vec<ObjectType>,
+    /// Log events notified.
+    pub log_events: Vec<LogEventKind>,
+    /// How old an undelivered event may get before it is dropped; zero: no
+    /// retry at all.
+    pub retry_max_time: Duration,
+    /// Largest retry queue; 0 for no limit.
+    pub retry_queue_max_size: usize,
+    /// How often queued events are re-sent (SFTPGo: 30 s).
+    pub retry_interval: Duration,
+}
+
+/// What kind of plugin, with its options.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PluginKind {
+    /// Receives events.
+    Notifier(NotifierOptions),
+    /// Encrypts and decrypts secrets for a scheme.
+    Kms(KmsOptions),
+    /// Authenticates users.
+    Auth(AuthOptions),
+    /// Searches stored events.
+    EventSearcher,
+    /// Allows or refuses client IPs.
+    IpFilter,
+}
+
+impl PluginKind {
+    /// SFTPGo's name for the type.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PluginKind::Notifier(_) => "notifier",
+            PluginKind::Kms(_) => "kms",
+            PluginKind::Auth(_) => "auth",
+            PluginKind::EventSearcher => "eventsearcher",
+            PluginKind::IpFilter => "ipfilter",
+        }
+    }
+}
+
+/// One plugin, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginConfig {
+    /// Where it is in the configuration (`plugins[2]`).
+    pub field: String,
+    /// Name for logs and metrics: the component's file stem.
+    pub name: String,
+    /// Type and options.
+    pub kind: PluginKind,
+    /// The component.
+    pub cmd: PathBuf,
+    /// Its WASI argv after argv[0].
+    pub args: Vec<String>,
+    /// Expected sha256 of `cmd`, hex.
+    pub sha256sum: Option<String>,
+    /// Accepted for compatibility; in-process components need no transport.
+    pub auto_mtls: bool,
+    /// SFTPGo's `env_prefix` as configured.
+    pub env_prefix: String,
+    /// Extra variable names passed to the plugin.
+    pub env_vars: Vec<String>,
+    /// Per-call limits.
+    pub limits: Limits,
+    /// Preopened directories.
+    pub dirs: Vec<DirGrant>,
+}
+
+fn parse_list<T: std::str::FromStr<Err = crate::event::UnknownName>>(
+    names: &[String],
+    field: &str,
+) -> Result<Vec<T>, ConfigError> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            n.parse::<T>()
+                .map_err(|e| ConfigError::field(format!("{field}[{i}]"), e.to_string()))
+        })
+        .collect()
+}
+
+fn notifier_options(raw: RawNotifierOptions, field: &str) -> Result<NotifierOptions, ConfigError> {
+    let fs_events = parse_list::<FsAction>(&raw.fs_events, &format!("{field}.fs_events"))?;
+    if let Some(i) = fs_events.iter().position(|a| a.is_pre()) {
+        return Err(ConfigError::field(
+            format!("{field}.fs_events[{i}]"),
+            format!(
+                "{} cannot be notified: pre-* actions need a hook, not a notifier",
+                fs_events[i]
+            ),
+        ));
+    }
+    let provider_events =
+        parse_list::<ProviderAction>(&raw.provider_events, &format!("{field}.provider_events"))?;
+    let provider_objects =
+        parse_list::<ObjectType>(&raw.provider_objects, &format!("{field}.provider_objects"))?;
+    let log_events = raw
+        .log_events
+        .iter()
+        .enumerate()
+        .map(|(i, code)| {
+            LogEventKind::from_code(*code).ok_or_else(|| {
+                ConfigError::field(
+                    format!("{field}.log_events[{i}]"),
+                    format!("unknown log event {code}, expected 1 to 5"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let has_events = !fs_events.is_empty()
+        || (!provider_events.is_empty() && !provider_objects.is_empty())
+        || !log_events.is_empty();
+    if !has_events {
+        return Err(ConfigError::field(
+            field,
+            "no events to notify: set fs_events, log_events, or provider_events with provider_objects",
+        ));
+    }
+    let retry_interval = match raw.retry_interval_ms {
+        Some(0) => {
+            return Err(ConfigError::field(
+                format!("{field}.retry_interval_ms"),
+                "must be positive",
+            ));
+        }
+        Some(ms) => Duration::from_millis(ms),
+        None => Duration::from_secs(30),
+    };
+    Ok(NotifierOptions {
+        fs_events,
+        provider_events,
+        provider_objects,
+        log_events,
+        retry_max_time: Duration::from_secs(raw.retry_max_time),
+        retry_queue_max_size: raw.retry_queue_max_size,
+        retry_interval,
+    })
+}
+
+pub(super) fn validate(
+    raw: Vec<RawPlugin>,
+    base_dir: &Path,
+    settings: &HostSettings,
+) -> Result<Vec<PluginConfig>, ConfigError> {
+    let mut plugins = Vec::with_capacity(raw.len());
+    let mut schemes = HashSet::new();
+    let mut statuses = HashSet::new();
+    let mut names = HashSet::new();
+    let mut searcher: Option<String> = None;
+    for (i, raw) in raw.into_iter().enumerate() {
+        let field = format!("plugins[{i}]");
+        let err =
+            |key: &str, message: String| ConfigError::field(format!("{field}.{key}"), message);
+        let kind = match raw.kind.as_str() {
+            "notifier" => PluginKind::Notifier(notifier_options(
+                raw.notifier_options,
+                &format!("{field}.notifier_options"),
+            )?),
+            "kms" => {
+                let kms = raw.kms_options;
+                if kms.scheme.is_empty() || kms.encrypted_status.is_empty() {
+                    return Err(err(
+                        "kms_options",
+                        "a KMS plugin needs a scheme and an encrypted_status".into(),
+                    ));
+                }
+                if !schemes.insert(kms.scheme.clone()) {
+                    return Err(err(
+                        "kms_options.scheme",
+                        format!("duplicated scheme {:?}", kms.scheme),
+                    ));
+                }
+                if !statuses.insert(kms.encrypted_status.clone()) {
+                    return Err(err(
+                        "kms_options.encrypted_status",
+                        format!("duplicated encrypted status {:?}", kms.encrypted_status),
+                    ));
+                }
+                PluginKind::Kms(kms)
+            }
+            "auth" => {
+                let scope = raw.auth_options.scope;
+                if scope == 0 || scope > 15 {
+                    return Err(err(
+                        "auth_options.scope",
+                        format!(
+                            "{scope} is not a scope: combine 1 password, 2 public key, 4 keyboard-interactive, 8 TLS certificate"
+                        ),
+                    ));
+                }
+                PluginKind::Auth(raw.auth_options)
+            }
+            "eventsearcher" => {
+                if let Some(first) = &searcher {
+                    return Err(err(
+                        "type",
+                        format!("only one eventsearcher plugin can be defined ({first} is one)"),
+                    ));
+                }
+                searcher = Some(field.clone());
+                PluginKind::EventSearcher
+            }
+            "ipfilter" => PluginKind::IpFilter,
+            other => {
+                return Err(err(
+                    "type",
+                    format!(
+                        "unknown plugin type {other:?} (expected one of: notifier, kms, auth, eventsearcher, ipfilter)"
+                    ),
+                ));
+            }
+        };
+        if raw.cmd.is_empty() {
+            return Err(err("cmd", "missing: the plugin's .wasm component".into()));
+        }
+        let cmd = base_dir.join(&raw.cmd);
+        let sha256sum = match raw.sha256sum.trim() {
+            "" => None,
+            sum if sum.len() == 64 && sum.chars().all(|c| c.is_ascii_hexdigit()) => {
+                Some(sum.to_ascii_lowercase())
+            }
+            sum => return Err(err("sha256sum", format!("{sum:?} is not a hex sha256"))),
+        };
+        let limits = {
+            let l = raw.limits;
+            let timeout = match l.timeout_ms {
+                Some(0) => return Err(err("limits.timeout_ms", "must be positive".into())),
+                Some(ms) => Duration::from_millis(ms),
+                None => PLUGIN_CALL_LIMIT,
+            };
+            let memory_mib = l.memory_mib.unwrap_or(settings.wasm.default_memory_mib);
+            if memory_mib == 0 || memory_mib > settings.wasm.max_memory_mib {
+                return Err(err(
+                    "limits.memory_mib",
+                    format!(
+                        "must be between 1 and hookhost.wasm.max_memory_mib ({})",
+                        settings.wasm.max_memory_mib
+                    ),
+                ));
+            }
+            Limits {
+                timeout,
+                fuel: l.fuel.unwrap_or(settings.wasm.default_fuel),
+                memory_bytes: memory_mib * 1024 * 1024,
+                output_bytes: usize::try_from(
+                    l.output_kib.unwrap_or(settings.wasm.default_output_kib) * 1024,
+                )
+                .unwrap_or(usize::MAX),
+            }
+        };
+        let mut dirs = raw.grants.dirs;
+        for (d, dir) in dirs.iter_mut().enumerate() {
+            if dir.host.is_relative() {
+                dir.host = base_dir.join(&dir.host);
+            }
+            if !dir.host.is_dir() {
+                return Err(err(
+                    &format!("grants.dirs[{d}].host"),
+                    format!("{} is not a directory", dir.host.display()),
+                ));
+            }
+        }
+        let stem = cmd
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| raw.cmd.clone());
+        let name = if names.insert(stem.clone()) {
+            stem
+        } else {
+            format!("{stem}#{i}")
+        };
+        plugins.push(PluginConfig {
+            field,
+            name,
+            kind,
+            cmd,
+            args: raw.args,
+            sha256sum,
+            auto_mtls: raw.auto_mtls,
+            env_prefix: raw.env_prefix,
+            env_vars: raw.env_vars,
+            limits,
+            dirs,
+        });
+    }
+    let filters: Vec<&PluginConfig> = plugins
+        .iter()
+        .filter(|p| p.kind == PluginKind::IpFilter)
+        .collect();
+    if let Some((last, ignored)) = filters.split_last()
+        && !ignored.is_empty()
+    {
+        let ignored: Vec<&str> = ignored.iter().map(|p| p.field.as_str()).collect();
+        tracing::warn!(used = %last.field, ignored = ?ignored, "several ipfilter plugins: only the last one is used, as in SFTPGo");
+    }
+    Ok(plugins)
+}

@@ -1,0 +1,587 @@
+//! Plugins as WebAssembly components: notifier, kms, auth, eventsearcher,
+//! ipfilter (SFTPGo's plugin types), each a long-lived instance.
+//!
+//! With several plugins of one type, SFTPGo's rules apply:
+//!
+//! - notifiers: every notifier receives the events its options select;
+//! - kms: each plugin serves its `scheme` (encrypt) and `encrypted_status`
+//!   (decrypt); both are unique across plugins;
+//! - auth: a check goes to the first plugin (in configuration order) whose
+//!   `scope` includes it; keyboard-interactive rounds go to the first plugin
+//!   with the keyboard-interactive scope;
+//! - eventsearcher: at most one;
+//! - ipfilter: the last one configured (earlier ones are ignored with a
+//!   warning). A failing filter call (trap, timeout) refuses the IP.
+//!
+//! `auto_mtls` is accepted and has no effect: plugins run in-process, with
+//! no transport to protect.
+
+pub mod env;
+mod instance;
+mod notifier;
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+pub use instance::PluginStats;
+pub use notifier::NotifierStats;
+
+use crate::config::{PluginConfig, PluginKind, auth_scope};
+use crate::event::{FsEvent, LogEvent, ProviderEvent};
+use crate::hook::Failure;
+use crate::sandbox::{Grants, Sandbox};
+use instance::{AuthWorld, IpFilterWorld, KmsWorld, PluginInstance, SearcherWorld};
+use notifier::Notifier;
+
+/// KMS types (SFTPGo's secret and what encryption returns).
+pub mod kms {
+    pub use crate::sandbox::bindings::kms_plugin::exports::hookhost::hooks::kms::{
+        Encrypted, Secret,
+    };
+}
+
+/// Auth types (keyboard-interactive rounds).
+pub mod auth {
+    pub use crate::sandbox::bindings::auth_plugin::exports::hookhost::hooks::auth::{
+        KeyboardRequest, KeyboardResponse,
+    };
+}
+
+/// Event-search types (SFTPGo's filters and results).
+pub mod search {
+    pub use crate::sandbox::bindings::eventsearcher_plugin::exports::hookhost::hooks::eventsearcher::{
+        CommonSearch, FsEventSearch, Order, ProviderEventSearch, SearchResult,
+    };
+}
+
+/// Why a plugin call gave no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PluginError {
+    /// No plugin of that kind (or for that scheme or scope) is configured.
+    #[error("no plugin configured for {0}")]
+    NotConfigured(String),
+    /// The plugin answered with an error (a refused login, an unknown key).
+    #[error("{plugin}: {message}")]
+    Refused {
+        /// The plugin's name.
+        plugin: String,
+        /// Its message.
+        message: String,
+    },
+    /// The call failed (trap, timeout, out of fuel, ...); the instance is
+    /// rebuilt before the next call.
+    #[error("{plugin}: {failure}")]
+    Failed {
+        /// The plugin's name.
+        plugin: String,
+        /// What went wrong.
+        failure: Failure,
+    },
+}
+
+/// Counters of one plugin, for operators and tests.
+#[derive(Clone, Debug)]
+pub struct PluginInfo {
+    /// The plugin's name (its component's file stem).
+    pub name: String,
+    /// SFTPGo's type name.
+    pub kind: &'static str,
+    /// Call counters.
+    pub stats: Arc<PluginStats>,
+    /// Delivery counters (notifiers only).
+    pub notifier: Option<watch::Receiver<NotifierStats>>,
+}
+
+struct Named<W: instance::PluginWorld, O> {
+    name: String,
+    options: O,
+    instance: PluginInstance<W>,
+}
+
+/// The running plugins of a host.
+#[derive(Default)]
+pub struct Plugins {
+    notifiers: Vec<Notifier>,
+    kms: Vec<Named<KmsWorld, crate::config::KmsOptions>>,
+    auths: Vec<Named<AuthWorld, u32>>,
+    searcher: Option<Named<SearcherWorld, ()>>,
+    ipfilter: Option<Named<IpFilterWorld, ()>>,
+}
+
+fn answer<T>(plugin: &str, result: Result<Result<T, String>, Failure>) -> Result<T, PluginError> {
+    match result {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(message)) => Err(PluginError::Refused {
+            plugin: plugin.to_owned(),
+            message,
+        }),
+        Err(failure) => Err(PluginError::Failed {
+            plugin: plugin.to_owned(),
+            failure,
+        }),
+    }
+}
+
+impl Plugins {
+    /// Start every configured plugin. `sandbox` gives the shared engine;
+    /// `host_env` is the environment the env rules select from.
+    pub(crate) async fn start(
+        configs: &[PluginConfig],
+        sandbox: &Arc<Sandbox>,
+        host_env: &[(String, String)],
+    ) -> Result<Plugins, crate::ConfigError> {
+        let mut plugins = Plugins::default();
+        if configs.iter().any(|c| c.auto_mtls) {
+            tracing::info!(
+                "auto_mtls has no effect: plugins run in-process as WebAssembly components"
+            );
+        }
+        for config in configs {
+            let grants = Grants {
+                dirs: config.dirs.clone(),
+                env: env::plugin_env(&config.env_prefix, &config.env_vars, &config.cmd, host_env),
+                args: config.args.clone(),
+                event_file: false,
+            };
+            let name = config.name.clone();
+            let fail = |message: String| {
+                crate::ConfigError::field(format!("{}.cmd", config.field), message)
+            };
+            macro_rules! instance {
+                ($world:ty) => {
+                    PluginInstance::<$world>::start(
+                        &name,
+                        sandbox.clone(),
+                        &config.cmd,
+                        config.sha256sum.as_deref(),
+                        config.limits.clone(),
+                        grants,
+                    )
+                    .await
+                    .map_err(fail)?
+                };
+            }
+            match &config.kind {
+                PluginKind::Notifier(options) => {
+                    let instance = instance!(instance::NotifierWorld);
+                    plugins
+                        .notifiers
+                        .push(Notifier::start(&name, options.clone(), instance));
+                }
+                PluginKind::Kms(options) => plugins.kms.push(Named {
+                    name: name.clone(),
+                    options: options.clone(),
+                    instance: instance!(KmsWorld),
+                }),
+                PluginKind::Auth(options) => plugins.auths.push(Named {
+                    name: name.clone(),
+                    options: options.scope,
+                    instance: instance!(AuthWorld),
+                }),
+                PluginKind::EventSearcher => {
+                    plugins.searcher = Some(Named {
+                        name: name.clone(),
+                        options: (),
+                        instance: instance!(SearcherWorld),
+                    })
+                }
+                PluginKind::IpFilter => {
+                    plugins.ipfilter = Some(Named {
+                        name: name.clone(),
+                        options: (),
+                        instance: instance!(IpFilterWorld),
+                    })
+                }
+            }
+            tracing::info!(plugin = %name, kind = config.kind.as_str(), "plugin started");
+        }
+        Ok(plugins)
+    }
+
+    /// Counters of every plugin.
+    pub fn info(&self) -> Vec<PluginInfo> {
+        let mut info: Vec<PluginInfo> = self
+            .notifiers
+            .iter()
+            .map(|n| PluginInfo {
+                name: n.name().to_owned(),
+                kind: "notifier",
+                stats: n.instance().stats.clone(),
+                notifier: Some(n.stats()),
+            })
+            .collect();
+        let mut add = |name: &str, kind: &'static str, stats: &Arc<PluginStats>| {
+            info.push(PluginInfo {
+                name: name.to_owned(),
+                kind,
+                stats: stats.clone(),
+                notifier: None,
+            })
+        };
+        for p in &self.kms {
+            add(&p.name, "kms", &p.instance.stats);
+        }
+        for p in &self.auths {
+            add(&p.name, "auth", &p.instance.stats);
+        }
+        if let Some(p) = &self.searcher {
+            add(&p.name, "eventsearcher", &p.instance.stats);
+        }
+        if let Some(p) = &self.ipfilter {
+            add(&p.name, "ipfilter", &p.instance.stats);
+        }
+        info
+    }
+
+    /// Whether any notifier is configured.
+    pub fn has_notifiers(&self) -> bool {
+        !self.notifiers.is_empty()
+    }
+
+    /// Send a file-system event to the notifiers that select it (returns at
+    /// once; delivery and retries happen in the background).
+    pub fn notify_fs(&self, event: &FsEvent) {
+        self.notifiers.iter().for_each(|n| n.notify_fs(event));
+    }
+
+    /// Send a provider event to the notifiers that select it.
+    pub fn notify_provider(&self, event: &ProviderEvent) {
+        if !event.internal {
+            self.notifiers.iter().for_each(|n| n.notify_provider(event));
+        }
+    }
+
+    /// Send a log event to the notifiers that select it.
+    pub fn notify_log(&self, event: &LogEvent) {
+        self.notifiers.iter().for_each(|n| n.notify_log(event));
+    }
+
+    /// Encrypt a secret with the KMS plugin serving `scheme`.
+    pub async fn kms_encrypt(
+        &self,
+        scheme: &str,
+        secret: &kms::Secret,
+        url: &str,
+        master_key: &str,
+    ) -> Result<kms::Encrypted, PluginError> {
+        let (secret, url, master_key) = (secret.clone(), url.to_owned(), master_key.to_owned());
+        let plugin = self
+            .kms
+            .iter()
+            .find(|p| p.options.scheme == scheme)
+            .ok_or_else(|| PluginError::NotConfigured(format!("KMS scheme {scheme:?}")))?;
+        let result = plugin
+            .instance
+            .call(move |store, k| {
+                Box::pin(async move {
+                    k.hookhost_hooks_kms()
+                        .call_encrypt(store, &secret, &url, &master_key)
+                        .await
+                })
+            })
+            .await;
+        answer(&plugin.name, result)
+    }
+
+    /// Decrypt a secret with the KMS plugin whose encrypted status it has.
+    pub async fn kms_decrypt(
+        &self,
+        secret: &kms::Secret,
+        url: &str,
+        master_key: &str,
+    ) -> Result<String, PluginError> {
+        let (owned, url, master_key) = (secret.clone(), url.to_owned(), master_key.to_owned());
+        let plugin = self
+            .kms
+            .iter()
+            .find(|p| p.options.encrypted_status == secret.status)
+            .ok_or_else(|| {
+                PluginError::NotConfigured(format!("KMS secrets with status {:?}", secret.status))
+            })?;
+        let result = plugin
+            .instance
+            .call(move |store, k| {
+                Box::pin(async move {
+                    k.hookhost_hooks_kms()
+                        .call_decrypt(store, &owned, &url, &master_key)
+                        .await
+                })
+            })
+            .await;
+        answer(&plugin.name, result)
+    }
+
+    /// Whether an auth plugin handles `scope` (see [`auth_scope`]).
+    pub fn has_auth_scope(&self, scope: u32) -> bool {
+        self.auths.iter().any(|p| p.options & scope != 0)
+    }
+
+    fn auth_for(&self, scope: u32, what: &str) -> Result<&Named<AuthWorld, u32>, PluginError> {
+        self.auths
+            .iter()
+            .find(|p| p.options & scope != 0)
+            .ok_or_else(|| PluginError::NotConfigured(what.to_owned()))
+    }
+
+    /// Check a password. `Ok(Some(user))`: log in this user (JSON);
+    /// `Ok(None)`: log the known user in unchanged; `Err(Refused)`: denied.
+    pub async fn check_user_and_pass(
+        &self,
+        username: &str,
+        password: &str,
+        ip: &str,
+        protocol: &str,
+        user: Option<&str>,
+    ) -> Result<Option<String>, PluginError> {
+        let plugin = self.auth_for(auth_scope::PASSWORD, "password authentication")?;
+        let (username, password, ip, protocol) = (
+            username.to_owned(),
+            password.to_owned(),
+            ip.to_owned(),
+            protocol.to_owned(),
+        );
+        let user = user.map(str::to_owned);
+        let result = plugin
+            .instance
+            .call(move |store, a| {
+                Box::pin(async move {
+                    a.hookhost_hooks_auth()
+                        .call_check_user_and_pass(
+                            store,
+                            &username,
+                            &password,
+                            &ip,
+                            &protocol,
+                            user.as_deref(),
+                        )
+                        .await
+                })
+            })
+            .await;
+        answer(&plugin.name, result)
+    }
+
+    /// Check a public key (in authorized_keys format).
+    pub async fn check_user_and_public_key(
+        &self,
+        username: &str,
+        public_key: &str,
+        ip: &str,
+        protocol: &str,
+        user: Option<&str>,
+    ) -> Result<Option<String>, PluginError> {
+        let (username, public_key, ip, protocol) = (
+            username.to_owned(),
+            public_key.to_owned(),
+            ip.to_owned(),
+            protocol.to_owned(),
+        );
+        let user = user.map(str::to_owned);
+        let plugin = self.auth_for(auth_scope::PUBLIC_KEY, "public key authentication")?;
+        let result = plugin
+            .instance
+            .call(move |store, a| {
+                Box::pin(async move {
+                    a.hookhost_hooks_auth()
+                        .call_check_user_and_public_key(
+                            store,
+                            &username,
+                            &public_key,
+                            &ip,
+                            &protocol,
+                            user.as_deref(),
+                        )
+                        .await
+                })
+            })
+            .await;
+        answer(&plugin.name, result)
+    }
+
+    /// Check a TLS client certificate (PEM).
+    pub async fn check_user_and_tls_cert(
+        &self,
+        username: &str,
+        tls_cert: &str,
+        ip: &str,
+        protocol: &str,
+        user: Option<&str>,
+    ) -> Result<Option<String>, PluginError> {
+        let (username, tls_cert, ip, protocol) = (
+            username.to_owned(),
+            tls_cert.to_owned(),
+            ip.to_owned(),
+            protocol.to_owned(),
+        );
+        let user = user.map(str::to_owned);
+        let plugin = self.auth_for(
+            auth_scope::TLS_CERTIFICATE,
+            "TLS certificate authentication",
+        )?;
+        let result = plugin
+            .instance
+            .call(move |store, a| {
+                Box::pin(async move {
+                    a.hookhost_hooks_auth()
+                        .call_check_user_and_tls_cert(
+                            store,
+                            &username,
+                            &tls_cert,
+                            &ip,
+                            &protocol,
+                            user.as_deref(),
+                        )
+                        .await
+                })
+            })
+            .await;
+        answer(&plugin.name, result)
+    }
+
+    /// Start keyboard-interactive authentication for a user.
+    pub async fn check_user_and_keyboard_interactive(
+        &self,
+        username: &str,
+        ip: &str,
+        protocol: &str,
+        user: Option<&str>,
+    ) -> Result<Option<String>, PluginError> {
+        let (username, ip, protocol) = (username.to_owned(), ip.to_owned(), protocol.to_owned());
+        let user = user.map(str::to_owned);
+        let plugin = self.auth_for(
+            auth_scope::KEYBOARD_INTERACTIVE,
+            "keyboard-interactive authentication",
+        )?;
+        let result = plugin
+            .instance
+            .call(move |store, a| {
+                Box::pin(async move {
+                    a.hookhost_hooks_auth()
+                        .call_check_user_and_keyboard_interactive(
+                            store,
+                            &username,
+                            &ip,
+                            &protocol,
+                            user.as_deref(),
+                        )
+                        .await
+                })
+            })
+            .await;
+        answer(&plugin.name, result)
+    }
+
+    /// One keyboard-interactive round.
+    pub async fn send_keyboard_auth_request(
+        &self,
+        request: &auth::KeyboardRequest,
+    ) -> Result<auth::KeyboardResponse, PluginError> {
+        let request = request.clone();
+        let plugin = self.auth_for(
+            auth_scope::KEYBOARD_INTERACTIVE,
+            "keyboard-interactive authentication",
+        )?;
+        let result = plugin
+            .instance
+            .call(move |store, a| {
+                Box::pin(async move {
+                    a.hookhost_hooks_auth()
+                        .call_send_keyboard_auth_request(store, &request)
+                        .await
+                })
+            })
+            .await;
+        answer(&plugin.name, result)
+    }
+
+    fn searcher(&self) -> Result<&Named<SearcherWorld, ()>, PluginError> {
+        self.searcher
+            .as_ref()
+            .ok_or_else(|| PluginError::NotConfigured("event search".into()))
+    }
+
+    /// Search stored file-system events.
+    pub async fn search_fs_events(
+        &self,
+        filter: &search::FsEventSearch,
+    ) -> Result<search::SearchResult, PluginError> {
+        let filter = filter.clone();
+        let plugin = self.searcher()?;
+        let result = plugin
+            .instance
+            .call(move |store, s| {
+                Box::pin(async move {
+                    s.hookhost_hooks_eventsearcher()
+                        .call_search_fs_events(store, &filter)
+                        .await
+                })
+            })
+            .await;
+        answer(&plugin.name, result)
+    }
+
+    /// Search stored provider events.
+    pub async fn search_provider_events(
+        &self,
+        filter: &search::ProviderEventSearch,
+    ) -> Result<search::SearchResult, PluginError> {
+        let filter = filter.clone();
+        let plugin = self.searcher()?;
+        let result = plugin
+            .instance
+            .call(move |store, s| {
+                Box::pin(async move {
+                    s.hookhost_hooks_eventsearcher()
+                        .call_search_provider_events(store, &filter)
+                        .await
+                })
+            })
+            .await;
+        answer(&plugin.name, result)
+    }
+
+    /// Whether an IP filter is configured.
+    pub fn has_ip_filter(&self) -> bool {
+        self.ipfilter.is_some()
+    }
+
+    /// Check a client IP: `Ok` allows it (also when no filter is configured),
+    /// `Err` refuses it, with the filter's reason or its failure.
+    pub async fn check_ip(&self, ip: &str, protocol: &str) -> Result<(), PluginError> {
+        let Some(plugin) = &self.ipfilter else {
+            return Ok(());
+        };
+        let (ip, protocol) = (ip.to_owned(), protocol.to_owned());
+        let result = plugin
+            .instance
+            .call(move |store, f| {
+                Box::pin(async move {
+                    f.hookhost_hooks_ipfilter()
+                        .call_check_ip(store, &ip, &protocol)
+                        .await
+                })
+            })
+            .await;
+        answer(&plugin.name, result)
+    }
+
+    /// Ask the IP filter to reload its rules.
+    pub async fn reload_ip_filter(&self) -> Result<(), PluginError> {
+        let Some(plugin) = &self.ipfilter else {
+            return Err(PluginError::NotConfigured("IP filtering".into()));
+        };
+        let result = plugin
+            .instance
+            .call(|store, f| Box::pin(f.hookhost_hooks_ipfilter().call_reload(store)))
+            .await;
+        answer(&plugin.name, result)
+    }
+
+    /// Flush the notifiers (per their retry rules) and stop them.
+    pub async fn shutdown(&self) {
+        for notifier in &self.notifiers {
+            notifier.shutdown().await;
+        }
+    }
+}

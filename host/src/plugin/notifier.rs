@@ -1,0 +1,299 @@
+//! Notifier plugins: events filtered by `notifier_options`, delivered by one
+//! worker per plugin, with SFTPGo's retry queue.
+//!
+//! An event the plugin refuses (returns an error) or cannot take (its
+//! instance is down) goes to the retry queue, unless `retry_max_time` is 0,
+//! the event is already older than `retry_max_time`, or the queue holds
+//! `retry_queue_max_size` events (0: no limit); those events are dropped,
+//! counted and logged. Every `retry_interval` (SFTPGo: 30 s) the queue is
+//! re-sent in order; a pass stops at the first failure (the plugin is still
+//! down) and keeps the rest queued. Events outgrowing `retry_max_time`
+//! while queued are dropped and counted. Nothing inside those bounds is
+//! lost: on shutdown the worker delivers what it has and makes one last pass
+//! over the queue before counting the remainder as dropped.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::instance::{NotifierWorld, PluginInstance};
+use crate::config::NotifierOptions;
+use crate::event::{FsEvent, LogEvent, ProviderEvent};
+use crate::sandbox::bindings::wit;
+use crate::sandbox::convert::{to_wit_fs, to_wit_log, to_wit_provider};
+
+/// Events waiting for the worker before their first delivery attempt.
+const INBOX: usize = 4096;
+
+/// Delivery counters of one notifier.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct NotifierStats {
+    /// Events delivered.
+    pub delivered: u64,
+    /// Delivery attempts of queued events.
+    pub retries: u64,
+    /// Events dropped (too old, queue full, retry disabled, or left at shutdown).
+    pub dropped: u64,
+    /// Events in the retry queue now.
+    pub queued: u64,
+}
+
+#[derive(Clone)]
+enum Payload {
+    Fs(wit::FsEvent),
+    Provider(wit::ProviderEvent),
+    Log(wit::LogEvent),
+}
+
+struct Pending {
+    payload: Payload,
+    /// Nanoseconds since the epoch.
+    timestamp: i64,
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+/// State shared by the handle and the worker.
+struct Shared {
+    name: String,
+    options: NotifierOptions,
+    instance: PluginInstance<NotifierWorld>,
+    queue: Mutex<VecDeque<Pending>>,
+    stats: watch::Sender<NotifierStats>,
+}
+
+impl Shared {
+    fn update(&self, change: impl FnOnce(&mut NotifierStats)) {
+        self.stats.send_modify(|stats| {
+            change(stats);
+            stats.queued = self.queue.lock().unwrap_or_else(|e| e.into_inner()).len() as u64;
+        });
+    }
+
+    fn too_old(&self, pending: &Pending) -> bool {
+        let age = Duration::from_nanos(now_ns().saturating_sub(pending.timestamp).max(0) as u64);
+        age > self.options.retry_max_time
+    }
+
+    /// Queue a failed event if the rules allow, else drop it.
+    fn requeue(&self, pending: Pending, why: &str) {
+        let reason = if self.options.retry_max_time.is_zero() {
+            Some("retry is disabled (retry_max_time 0)")
+        } else if self.too_old(&pending) {
+            Some("older than retry_max_time")
+        } else {
+            let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            let max = self.options.retry_queue_max_size;
+            if max > 0 && queue.len() >= max {
+                Some("retry queue full")
+            } else {
+                queue.push_back(pending);
+                None
+            }
+        };
+        match reason {
+            None => self.update(|_| {}),
+            Some(reason) => {
+                tracing::warn!(plugin = %self.name, reason, error = why, "notifier event dropped");
+                self.update(|s| s.dropped += 1);
+            }
+        }
+    }
+
+    async fn send(&self, pending: &Pending) -> Result<(), String> {
+        let payload = pending.payload.clone();
+        let result = self
+            .instance
+            .call(move |store, n| {
+                Box::pin(async move {
+                    let notifier = n.hookhost_hooks_notifier();
+                    match &payload {
+                        Payload::Fs(event) => notifier.call_notify_fs_event(store, event).await,
+                        Payload::Provider(event) => {
+                            notifier.call_notify_provider_event(store, event).await
+                        }
+                        Payload::Log(event) => notifier.call_notify_log_event(store, event).await,
+                    }
+                })
+            })
+            .await;
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(message),
+            Err(failure) => Err(failure.to_string()),
+        }
+    }
+
+    /// First delivery attempt of a new event.
+    async fn deliver(&self, pending: Pending) {
+        match self.send(&pending).await {
+            Ok(()) => self.update(|s| s.delivered += 1),
+            Err(error) => {
+                tracing::warn!(plugin = %self.name, %error, "notifier refused an event; queuing it for retry");
+                self.requeue(pending, &error);
+            }
+        }
+    }
+
+    /// Re-send the queue in order, stopping at the first failure.
+    async fn retry_pass(&self) {
+        let mut batch = std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()));
+        while let Some(pending) = batch.pop_front() {
+            if self.too_old(&pending) {
+                tracing::warn!(plugin = %self.name, "queued notifier event dropped: older than retry_max_time");
+                self.update(|s| s.dropped += 1);
+                continue;
+            }
+            self.update(|s| s.retries += 1);
+            match self.send(&pending).await {
+                Ok(()) => self.update(|s| s.delivered += 1),
+                Err(error) => {
+                    // Still down: keep this one and the rest, in order, ahead
+                    // of anything queued meanwhile.
+                    let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+                    let newer = std::mem::take(&mut *queue);
+                    queue.push_back(pending);
+                    queue.extend(batch);
+                    queue.extend(newer);
+                    drop(queue);
+                    tracing::debug!(plugin = %self.name, %error, "notifier still refusing; retry later");
+                    self.update(|_| {});
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// A running notifier plugin.
+pub(crate) struct Notifier {
+    shared: Arc<Shared>,
+    inbox: std::sync::Mutex<Option<mpsc::Sender<Pending>>>,
+    worker: tokio::sync::Mutex<Option<JoinHandle<()>>>,
+    stats: watch::Receiver<NotifierStats>,
+}
+
+impl Notifier {
+    pub(crate) fn start(
+        name: &str,
+        options: NotifierOptions,
+        instance: PluginInstance<NotifierWorld>,
+    ) -> Self {
+        let (stats_tx, stats_rx) = watch::channel(NotifierStats::default());
+        let interval = options.retry_interval;
+        let shared = Arc::new(Shared {
+            name: name.to_owned(),
+            options,
+            instance,
+            queue: Mutex::new(VecDeque::new()),
+            stats: stats_tx,
+        });
+        let (sender, mut receiver) = mpsc::channel::<Pending>(INBOX);
+        let worker_shared = shared.clone();
+        let worker = tokio::spawn(async move {
+            let shared = worker_shared;
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticker.tick().await;
+            loop {
+                tokio::select! {
+                    next = receiver.recv() => match next {
+                        Some(pending) => shared.deliver(pending).await,
+                        None => break,
+                    },
+                    _ = ticker.tick() => shared.retry_pass().await,
+                }
+            }
+            // Shutdown: the inbox is drained (recv returned None); one last
+            // pass over the queue, then whatever is left is dropped.
+            shared.retry_pass().await;
+            let left =
+                std::mem::take(&mut *shared.queue.lock().unwrap_or_else(|e| e.into_inner())).len();
+            if left > 0 {
+                tracing::warn!(plugin = %shared.name, dropped = left, "notifier events still undelivered at shutdown were dropped");
+                shared.update(|s| s.dropped += left as u64);
+            }
+        });
+        Notifier {
+            shared,
+            inbox: std::sync::Mutex::new(Some(sender)),
+            worker: tokio::sync::Mutex::new(Some(worker)),
+            stats: stats_rx,
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    pub(crate) fn instance(&self) -> &PluginInstance<NotifierWorld> {
+        &self.shared.instance
+    }
+
+    /// Delivery counters, updated as they change.
+    pub(crate) fn stats(&self) -> watch::Receiver<NotifierStats> {
+        self.stats.clone()
+    }
+
+    fn submit(&self, payload: Payload, timestamp: i64) {
+        let pending = Pending { payload, timestamp };
+        let inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let Some(inbox) = inbox else {
+            tracing::warn!(plugin = %self.shared.name, "notifier event after shutdown dropped");
+            self.shared.update(|s| s.dropped += 1);
+            return;
+        };
+        if let Err(err) = inbox.try_send(pending) {
+            // The worker is behind: the event waits in the retry queue.
+            let pending = match err {
+                mpsc::error::TrySendError::Full(p) | mpsc::error::TrySendError::Closed(p) => p,
+            };
+            self.shared.requeue(pending, "notifier inbox full");
+        }
+    }
+
+    pub(crate) fn notify_fs(&self, event: &FsEvent) {
+        if self.shared.options.fs_events.contains(&event.action) {
+            let timestamp = event.timestamp.unwrap_or_else(now_ns);
+            let mut wit_event = to_wit_fs(event);
+            wit_event.timestamp = Some(timestamp);
+            self.submit(Payload::Fs(wit_event), timestamp);
+        }
+    }
+
+    pub(crate) fn notify_provider(&self, event: &ProviderEvent) {
+        let o = &self.shared.options;
+        if o.provider_events.contains(&event.action)
+            && o.provider_objects.contains(&event.object_type)
+        {
+            let timestamp = event.timestamp.unwrap_or_else(now_ns);
+            let mut wit_event = to_wit_provider(event);
+            wit_event.timestamp = Some(timestamp);
+            self.submit(Payload::Provider(wit_event), timestamp);
+        }
+    }
+
+    pub(crate) fn notify_log(&self, event: &LogEvent) {
+        if self.shared.options.log_events.contains(&event.kind) {
+            let timestamp = event.timestamp.unwrap_or_else(now_ns);
+            self.submit(Payload::Log(to_wit_log(event, timestamp)), timestamp);
+        }
+    }
+
+    /// Stop taking events, deliver what is pending (within the rules) and
+    /// wait for the worker.
+    pub(crate) async fn shutdown(&self) {
+        self.inbox.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(worker) = self.worker.lock().await.take() {
+            let _ = worker.await;
+        }
+    }
+}

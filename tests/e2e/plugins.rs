@@ -1,0 +1,689 @@
+//! Plugins as components, through the host API, with the example plugins.
+
+use std::path::Path;
+use std::time::Duration;
+
+use hookhost::Host;
+use hookhost::event::{
+    FsAction, FsEvent, LogEvent, LogEventKind, ObjectType, Protocol, ProviderAction, ProviderEvent,
+};
+use hookhost::hook::Failure;
+use hookhost::plugin::kms::Secret;
+use hookhost::plugin::search::{CommonSearch, FsEventSearch, Order, ProviderEventSearch};
+use hookhost::plugin::{NotifierStats, PluginError};
+use hookhost_tests::guests::wasm;
+use hookhost_tests::{host, host_error, host_with_env, plugins_config, repo_root};
+use serde_json::{Value, json};
+
+fn notifier(dir: &Path, options: Value) -> Value {
+    json!({"type": "notifier", "cmd": wasm("notifier-jsonl"), "args": ["/events"],
+           "notifier_options": options,
+           "grants": {"dirs": [{"host": dir, "guest": "/events", "writable": true}]}})
+}
+
+fn upload(user: &str, path: &str, timestamp: i64) -> FsEvent {
+    let mut event = FsEvent::new(FsAction::Upload, user, path, Protocol::Sftp);
+    event.timestamp = Some(timestamp);
+    event.file_size = 10;
+    event
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64
+}
+
+fn jsonl(path: impl AsRef<Path>) -> Vec<Value> {
+    std::fs::read_to_string(path.as_ref())
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Wait (at most 10 s) until the first notifier's counters satisfy `done`.
+async fn wait_notifier(host: &Host, done: impl FnMut(&NotifierStats) -> bool) -> NotifierStats {
+    let mut stats = host.plugins().info()[0]
+        .notifier
+        .clone()
+        .expect("a notifier");
+    let result = tokio::time::timeout(Duration::from_secs(10), stats.wait_for(done)).await;
+    *result
+        .expect("notifier counters never got there")
+        .expect("notifier running")
+}
+
+#[tokio::test]
+async fn notifier_receives_the_events_its_options_select() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = json!({"fs_events": ["upload"], "provider_events": ["add"], "provider_objects": ["user"],
+                         "log_events": [1, 5], "retry_max_time": 60});
+    let host = host(plugins_config(json!([notifier(dir.path(), options)]))).await;
+    host.dispatch_fs(upload("alice", "/a.txt", 1_000)).await;
+    host.dispatch_fs(FsEvent::new(
+        FsAction::Download,
+        "alice",
+        "/a.txt",
+        Protocol::Sftp,
+    ))
+    .await;
+    host.dispatch_provider(ProviderEvent::new(
+        ProviderAction::Add,
+        ObjectType::User,
+        json!({"username": "bob", "password": "x"}),
+    ))
+    .await;
+    host.dispatch_provider(ProviderEvent::new(
+        ProviderAction::Add,
+        ObjectType::Folder,
+        json!({"name": "f"}),
+    ))
+    .await;
+    host.dispatch_provider(ProviderEvent::new(
+        ProviderAction::Delete,
+        ObjectType::User,
+        json!({"username": "bob"}),
+    ))
+    .await;
+    let login = |kind| LogEvent {
+        kind,
+        protocol: Protocol::Ssh,
+        username: "mallory".into(),
+        ip: "10.0.0.9".into(),
+        message: "wrong password".into(),
+        timestamp: None,
+        role: None,
+    };
+    host.notify_log(&login(LogEventKind::LoginFailed));
+    host.notify_log(&login(LogEventKind::NoLoginTried));
+    host.shutdown().await;
+
+    let fs = jsonl(dir.path().join("fs.jsonl"));
+    assert_eq!(fs.len(), 1);
+    assert_eq!(
+        (
+            fs[0]["action"].as_str(),
+            fs[0]["path"].as_str(),
+            fs[0]["timestamp"].as_i64()
+        ),
+        (Some("upload"), Some("/a.txt"), Some(1_000))
+    );
+    let provider = jsonl(dir.path().join("provider.jsonl"));
+    assert_eq!(provider.len(), 1);
+    assert_eq!(provider[0]["object_name"], "bob");
+    assert!(
+        provider[0]["object_data"].get("password").is_none(),
+        "secrets never reach plugins"
+    );
+    assert!(
+        provider[0]["timestamp"].as_i64().unwrap() > 1_600_000_000_000_000_000,
+        "the host timestamps events"
+    );
+    let log = jsonl(dir.path().join("log.jsonl"));
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        (log[0]["event"].as_i64(), log[0]["ip"].as_str()),
+        (Some(1), Some("10.0.0.9"))
+    );
+}
+
+#[tokio::test]
+async fn notifier_down_then_recovering_gets_every_queued_event_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("paused"), "").unwrap();
+    let options = json!({"fs_events": ["upload"], "retry_max_time": 60, "retry_interval_ms": 50});
+    let host = host(plugins_config(json!([notifier(dir.path(), options)]))).await;
+    let now = now_ns();
+    for i in 0..5 {
+        host.dispatch_fs(upload("alice", &format!("/f{i}"), now + i))
+            .await;
+    }
+    let stats = wait_notifier(&host, |s| s.queued == 5).await;
+    assert_eq!((stats.delivered, stats.dropped), (0, 0));
+    std::fs::remove_file(dir.path().join("paused")).unwrap();
+    let stats = wait_notifier(&host, |s| s.delivered == 5).await;
+    assert_eq!((stats.queued, stats.dropped), (0, 0));
+    let paths: Vec<String> = jsonl(dir.path().join("fs.jsonl"))
+        .iter()
+        .map(|e| e["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        paths,
+        ["/f0", "/f1", "/f2", "/f3", "/f4"],
+        "each event once, in order"
+    );
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn events_older_than_retry_max_time_are_dropped_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("paused"), "").unwrap();
+    let options = json!({"fs_events": ["upload"], "retry_max_time": 1, "retry_interval_ms": 100});
+    let host = host(plugins_config(json!([notifier(dir.path(), options)]))).await;
+    let now = now_ns();
+    for i in 0..3 {
+        host.dispatch_fs(upload("alice", &format!("/f{i}"), now))
+            .await;
+    }
+    // Already too old when it fails: dropped at once.
+    host.dispatch_fs(upload("alice", "/ancient", now - 3_600_000_000_000))
+        .await;
+    let stats = wait_notifier(&host, |s| s.dropped == 4).await;
+    assert_eq!((stats.queued, stats.delivered), (0, 0));
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_full_retry_queue_drops_and_counts_the_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("paused"), "").unwrap();
+    let options = json!({"fs_events": ["upload"], "retry_max_time": 60, "retry_queue_max_size": 2, "retry_interval_ms": 50});
+    let host = host(plugins_config(json!([notifier(dir.path(), options)]))).await;
+    let now = now_ns();
+    for i in 0..5 {
+        host.dispatch_fs(upload("alice", &format!("/f{i}"), now + i))
+            .await;
+    }
+    let stats = wait_notifier(&host, |s| s.queued + s.dropped == 5).await;
+    assert_eq!((stats.queued, stats.dropped), (2, 3));
+    std::fs::remove_file(dir.path().join("paused")).unwrap();
+    let stats = wait_notifier(&host, |s| s.delivered == 2).await;
+    assert_eq!(stats.dropped, 3);
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn retry_max_time_zero_means_no_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("paused"), "").unwrap();
+    let host = host(plugins_config(json!([notifier(
+        dir.path(),
+        json!({"fs_events": ["upload"]})
+    )])))
+    .await;
+    host.dispatch_fs(upload("alice", "/f", now_ns())).await;
+    let stats = wait_notifier(&host, |s| s.dropped == 1).await;
+    assert_eq!(stats.queued, 0);
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn eventsearcher_finds_what_the_notifier_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = json!({"fs_events": ["upload", "delete"], "provider_events": ["add", "update"],
+                         "provider_objects": ["user", "admin"], "retry_max_time": 60});
+    let searcher = json!({"type": "eventsearcher", "cmd": wasm("eventsearcher-jsonl"), "args": ["/events"],
+                          "grants": {"dirs": [{"host": dir.path(), "guest": "/events"}]}});
+    let host = host(plugins_config(json!([
+        notifier(dir.path(), options),
+        searcher
+    ])))
+    .await;
+    for (i, user) in ["alice", "bob", "alice", "alice", "carol"]
+        .iter()
+        .enumerate()
+    {
+        host.dispatch_fs(upload(user, &format!("/{user}/{i}"), 100 + i as i64 / 2))
+            .await;
+    }
+    let mut removal = FsEvent::new(FsAction::Delete, "alice", "/alice/0", Protocol::Ftp);
+    removal.timestamp = Some(500);
+    host.dispatch_fs(removal).await;
+    let mut add = ProviderEvent::new(
+        ProviderAction::Add,
+        ObjectType::Admin,
+        json!({"username": "root"}),
+    );
+    add.timestamp = Some(600);
+    host.dispatch_provider(add).await;
+    let stats = wait_notifier(&host, |s| s.delivered == 7).await;
+    assert_eq!(stats.dropped, 0);
+
+    let common = |limit: u32, order: Order| CommonSearch {
+        start_timestamp: 0,
+        end_timestamp: 0,
+        actions: vec![],
+        username: "alice".into(),
+        ip: String::new(),
+        instance_ids: vec![],
+        exclude_ids: vec![],
+        limit,
+        order,
+        role: String::new(),
+    };
+    let search = |common: CommonSearch| FsEventSearch {
+        common,
+        ssh_cmd: String::new(),
+        protocols: vec![],
+        statuses: vec![],
+        fs_provider: None,
+        bucket: String::new(),
+        endpoint: String::new(),
+    };
+    let plugins = host.plugins();
+    let all = plugins
+        .search_fs_events(&search(common(0, Order::Ascending)))
+        .await
+        .unwrap();
+    let events: Vec<Value> = serde_json::from_str(&all.events).unwrap();
+    let paths: Vec<&str> = events.iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["/alice/0", "/alice/2", "/alice/3", "/alice/0"]);
+
+    // Page through alice's uploads two at a time, newest first.
+    let mut filter = search(common(2, Order::Descending));
+    filter.common.actions = vec!["upload".into()];
+    let first = plugins.search_fs_events(&filter).await.unwrap();
+    let page: Vec<Value> = serde_json::from_str(&first.events).unwrap();
+    assert_eq!(
+        page.iter()
+            .map(|e| e["path"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["/alice/3", "/alice/2"]
+    );
+    let last_ts = page[1]["timestamp"].as_i64().unwrap();
+    filter.common.end_timestamp = last_ts;
+    filter.common.exclude_ids = first.same_ts_at_end.clone();
+    let second = plugins.search_fs_events(&filter).await.unwrap();
+    let page: Vec<Value> = serde_json::from_str(&second.events).unwrap();
+    assert_eq!(
+        page.iter()
+            .map(|e| e["path"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["/alice/0"]
+    );
+
+    let providers = plugins
+        .search_provider_events(&ProviderEventSearch {
+            common: CommonSearch {
+                username: String::new(),
+                ..common(0, Order::Ascending)
+            },
+            object_name: String::new(),
+            object_types: vec!["admin".into()],
+        })
+        .await
+        .unwrap();
+    let events: Vec<Value> = serde_json::from_str(&providers.events).unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["object_name"], "root");
+    host.shutdown().await;
+}
+
+#[tokio::test]
+async fn ipfilter_allows_the_configured_ranges_only() {
+    let filter = json!({"type": "ipfilter", "cmd": wasm("ipfilter-cidr"), "args": ["10.0.0.0/8", "192.168.1.7", "fd00::/8"]});
+    let host = host(plugins_config(json!([filter]))).await;
+    let plugins = host.plugins();
+    for allowed in ["10.1.2.3", "192.168.1.7", "fd12::1", "::ffff:10.9.9.9"] {
+        assert_eq!(plugins.check_ip(allowed, "SSH").await, Ok(()), "{allowed}");
+    }
+    for refused in ["192.168.1.8", "11.0.0.1", "::1"] {
+        match plugins.check_ip(refused, "FTP").await {
+            Err(PluginError::Refused { message, .. }) => {
+                assert!(message.contains("not in an allowed range"), "{message}")
+            }
+            other => panic!("{refused}: {other:?}"),
+        }
+    }
+    assert_eq!(plugins.reload_ip_filter().await, Ok(()));
+}
+
+#[tokio::test]
+async fn without_an_ipfilter_every_ip_is_allowed() {
+    let host = host(plugins_config(json!([]))).await;
+    assert_eq!(host.plugins().check_ip("203.0.113.1", "SSH").await, Ok(()));
+}
+
+fn auth_config() -> Value {
+    plugins_config(
+        json!([{"type": "auth", "cmd": wasm("auth-file"), "args": ["/users/users.json"],
+        "auth_options": {"scope": 7},
+        "grants": {"dirs": [{"host": repo_root().join("tests/fixtures/users"), "guest": "/users"}]}}]),
+    )
+}
+
+#[tokio::test]
+async fn auth_plugin_checks_passwords_against_bcrypt_hashes() {
+    let host = host(auth_config()).await;
+    let plugins = host.plugins();
+    let user = plugins
+        .check_user_and_pass("alice", "correct horse", "10.0.0.1", "SSH", None)
+        .await
+        .unwrap();
+    let user: Value = serde_json::from_str(&user.expect("the user's object")).unwrap();
+    assert_eq!(user["home_dir"], "/srv/sftpgo/alice");
+    assert!(
+        user.get("password").is_none(),
+        "the hash is not handed back"
+    );
+    for (name, password) in [
+        ("alice", "battery staple"),
+        ("nobody", "correct horse"),
+        ("alice", ""),
+    ] {
+        let refused = plugins
+            .check_user_and_pass(name, password, "10.0.0.1", "SSH", None)
+            .await;
+        assert!(
+            matches!(refused, Err(PluginError::Refused { .. })),
+            "{name}/{password}: {refused:?}"
+        );
+    }
+    assert!(plugins.has_auth_scope(1) && plugins.has_auth_scope(2) && plugins.has_auth_scope(4));
+    assert!(!plugins.has_auth_scope(8));
+    let tls = plugins
+        .check_user_and_tls_cert("alice", "PEM", "10.0.0.1", "FTP", None)
+        .await;
+    assert!(matches!(tls, Err(PluginError::NotConfigured(_))), "{tls:?}");
+}
+
+#[tokio::test]
+async fn auth_plugin_checks_public_keys_and_keyboard_interactive() {
+    use hookhost::plugin::auth::KeyboardRequest;
+    let host = host(auth_config()).await;
+    let plugins = host.plugins();
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHookHostTestKeyAliceAAAAAAAAAAAAAAAAAAAA";
+    assert!(
+        plugins
+            .check_user_and_public_key("alice", key, "::1", "SSH", None)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        plugins
+            .check_user_and_public_key("bob", key, "::1", "SSH", None)
+            .await
+            .is_err()
+    );
+    assert!(
+        plugins
+            .check_user_and_keyboard_interactive("alice", "::1", "SSH", None)
+            .await
+            .is_ok()
+    );
+    let request = |step, answers: Vec<String>| KeyboardRequest {
+        request_id: "r1".into(),
+        username: "alice".into(),
+        password: String::new(),
+        ip: "::1".into(),
+        answers,
+        questions: vec![],
+        step,
+    };
+    let first = plugins
+        .send_keyboard_auth_request(&request(1, vec![]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            first.questions.len(),
+            first.echos.as_slice(),
+            first.auth_result
+        ),
+        (1, [false].as_slice(), 0)
+    );
+    let second = plugins
+        .send_keyboard_auth_request(&request(2, vec!["correct horse".into()]))
+        .await
+        .unwrap();
+    assert_eq!(second.auth_result, 1);
+    assert!(
+        plugins
+            .send_keyboard_auth_request(&request(2, vec!["nope".into()]))
+            .await
+            .is_err()
+    );
+}
+
+fn kms_config(env_prefix: &str) -> Value {
+    plugins_config(
+        json!([{"type": "kms", "cmd": wasm("kms-aesgcm"), "env_prefix": env_prefix,
+        "kms_options": {"scheme": "aesgcm", "encrypted_status": "AESGCM"}}]),
+    )
+}
+
+const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+fn secret(status: &str, payload: &str, aad: &str) -> Secret {
+    Secret {
+        status: status.into(),
+        payload: payload.into(),
+        key: String::new(),
+        additional_data: aad.into(),
+        mode: 0,
+    }
+}
+
+#[tokio::test]
+async fn kms_plugin_encrypts_and_decrypts_with_the_key_from_its_env() {
+    let host = host_with_env(
+        kms_config(""),
+        &[("KMS_AESGCM_KEY", KEY), ("UNRELATED", "x")],
+    )
+    .await;
+    let plugins = host.plugins();
+    let sealed = plugins
+        .kms_encrypt("aesgcm", &secret("Plain", "s3cr3t", "alice"), "", "")
+        .await
+        .unwrap();
+    assert!(!sealed.payload.contains("s3cr3t"));
+    let stored = secret("AESGCM", &sealed.payload, "alice");
+    assert_eq!(
+        plugins.kms_decrypt(&stored, "", "").await.unwrap(),
+        "s3cr3t"
+    );
+    let moved = secret("AESGCM", &sealed.payload, "mallory");
+    assert!(matches!(
+        plugins.kms_decrypt(&moved, "", "").await,
+        Err(PluginError::Refused { .. })
+    ));
+    assert!(matches!(
+        plugins
+            .kms_encrypt("awskms", &secret("Plain", "x", ""), "", "")
+            .await,
+        Err(PluginError::NotConfigured(_))
+    ));
+}
+
+#[tokio::test]
+async fn kms_plugin_without_its_env_prefix_gets_no_key() {
+    let host = host_with_env(kms_config("none"), &[("KMS_AESGCM_KEY", KEY)]).await;
+    match host
+        .plugins()
+        .kms_encrypt("aesgcm", &secret("Plain", "x", ""), "", "")
+        .await
+    {
+        Err(PluginError::Refused { message, .. }) => {
+            assert!(message.contains("KMS_AESGCM_KEY is not set"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+fn probe(extra: Value) -> Value {
+    let mut plugin = json!({"type": "ipfilter", "cmd": wasm("plugin-probe")});
+    if let (Value::Object(p), Value::Object(e)) = (&mut plugin, extra) {
+        p.extend(e);
+    }
+    plugins_config(json!([plugin]))
+}
+
+/// The probe's environment variable names, as its `env` behaviour reports.
+async fn probe_env(host: &Host) -> String {
+    match host.plugins().check_ip("env", "SSH").await {
+        Err(PluginError::Refused { message, .. }) => message,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn env_prefix_rules_decide_what_a_plugin_sees() {
+    let env = [
+        ("PLUGIN_PROBE_TOKEN", "1"),
+        ("CUSTOM_A", "2"),
+        ("OTHER", "3"),
+        ("EXTRA", "4"),
+        ("SECRET_KEY", "5"),
+    ];
+    let cases = [
+        (json!({}), "PLUGIN_PROBE_TOKEN"),
+        (json!({"env_vars": ["EXTRA"]}), "EXTRA,PLUGIN_PROBE_TOKEN"),
+        (json!({"env_prefix": "none"}), ""),
+        (
+            json!({"env_prefix": "none", "env_vars": ["EXTRA", "MISSING"]}),
+            "EXTRA",
+        ),
+        (json!({"env_prefix": "CUSTOM_"}), "CUSTOM_A"),
+        (
+            json!({"env_prefix": "*"}),
+            "CUSTOM_A,EXTRA,OTHER,PLUGIN_PROBE_TOKEN,SECRET_KEY",
+        ),
+    ];
+    for (settings, expected) in cases {
+        let host = host_with_env(probe(settings.clone()), &env).await;
+        assert_eq!(probe_env(&host).await, expected, "{settings}");
+    }
+}
+
+#[tokio::test]
+async fn plugin_keeps_state_and_a_trap_rebuilds_it() {
+    let host = host(probe(json!({}))).await;
+    let plugins = host.plugins();
+    let count = || async { plugins.check_ip("count", "SSH").await };
+    assert_eq!(
+        count().await.unwrap_err().to_string(),
+        "plugin_probe: count=1"
+    );
+    assert_eq!(
+        count().await.unwrap_err().to_string(),
+        "plugin_probe: count=2"
+    );
+    match plugins.check_ip("trap", "SSH").await {
+        Err(PluginError::Failed {
+            failure: Failure::Trap(message),
+            ..
+        }) => assert!(message.contains("traps on request"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        count().await.unwrap_err().to_string(),
+        "plugin_probe: count=1",
+        "a fresh instance"
+    );
+    let stats = &plugins.info()[0].stats;
+    assert_eq!(stats.restarts.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(stats.failures.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+#[tokio::test]
+async fn plugin_stuck_in_a_loop_is_stopped_at_its_limit() {
+    let host = host(probe(json!({"limits": {"timeout_ms": 200}}))).await;
+    let plugins = host.plugins();
+    let result = plugins.check_ip("loop", "SSH").await;
+    assert!(
+        matches!(
+            result,
+            Err(PluginError::Failed {
+                failure: Failure::Timeout(_),
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    assert_eq!(
+        plugins.check_ip("127.0.0.1", "SSH").await,
+        Ok(()),
+        "rebuilt and answering"
+    );
+    let fuel = host_error(probe(json!({"limits": {"fuel": 0}}))).await;
+    assert!(
+        fuel.contains("plugins[0].cmd") && fuel.contains("failed to start"),
+        "{fuel}"
+    );
+}
+
+#[tokio::test]
+async fn sha256sum_is_verified_before_loading() {
+    let path = wasm("plugin-probe");
+    let actual = {
+        use std::fmt::Write;
+        let digest = hookhost_tests::sha256(&std::fs::read(&path).unwrap());
+        digest.iter().fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    };
+    assert_eq!(
+        host(probe(json!({"sha256sum": actual.to_uppercase()})))
+            .await
+            .plugins()
+            .check_ip("1.2.3.4", "SSH")
+            .await,
+        Ok(())
+    );
+    let wrong = "0".repeat(64);
+    let err = host_error(probe(json!({"sha256sum": wrong}))).await;
+    assert!(err.contains("plugins[0].cmd"), "{err}");
+    assert!(
+        err.contains(&format!("configured {wrong}")) && err.contains(&format!("file has {actual}")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn bad_plugin_configurations_are_refused_naming_the_field() {
+    let n = wasm("notifier-jsonl");
+    let cases = [
+        (
+            json!([{"type": "notifier", "cmd": n}]),
+            "plugins[0].notifier_options: no events to notify",
+        ),
+        (
+            json!([{"type": "notifier", "cmd": n, "notifier_options": {"fs_events": ["pre-upload"]}}]),
+            "plugins[0].notifier_options.fs_events[0]: pre-upload cannot be notified",
+        ),
+        (
+            json!([{"type": "notifier", "cmd": n, "notifier_options": {"log_events": [9]}}]),
+            "plugins[0].notifier_options.log_events[0]: unknown log event 9",
+        ),
+        (
+            json!([{"type": "notifer", "cmd": n}]),
+            "plugins[0].type: unknown plugin type \"notifer\"",
+        ),
+        (
+            json!([{"type": "kms", "cmd": n, "kms_options": {"scheme": "a", "encrypted_status": "A"}},
+                {"type": "kms", "cmd": n, "kms_options": {"scheme": "a", "encrypted_status": "B"}}]),
+            "plugins[1].kms_options.scheme: duplicated scheme \"a\"",
+        ),
+        (
+            json!([{"type": "auth", "cmd": n, "auth_options": {"scope": 16}}]),
+            "plugins[0].auth_options.scope: 16 is not a scope",
+        ),
+        (
+            json!([{"type": "eventsearcher", "cmd": n}, {"type": "eventsearcher", "cmd": n}]),
+            "plugins[1].type: only one eventsearcher plugin",
+        ),
+        (
+            json!([{"type": "ipfilter", "cmd": n, "sha256sum": "abc"}]),
+            "plugins[0].sha256sum: \"abc\" is not a hex sha256",
+        ),
+        (json!([{"type": "ipfilter", "cmd": n}]), "plugins[0].cmd: "),
+        (json!([{"type": "ipfilter"}]), "plugins[0].cmd: missing"),
+    ];
+    for (plugins, expected) in cases {
+        let err = host_error(plugins_config(plugins.clone())).await;
+        assert!(
+            err.contains(expected),
+            "for {plugins}\n  got: {err}\n  expected: {expected}"
+        );
+    }
+    let wrong_world = host_error(plugins_config(json!([{"type": "ipfilter", "cmd": n}]))).await;
+    assert!(
+        wrong_world.contains("does not implement the `ipfilter-plugin` world"),
+        "{wrong_world}"
+    );
+}
