@@ -222,7 +222,7 @@ pub use bindings::kms_plugin::export_kms;
 /// Auth plugins: [`auth::Auth`] and [`export_auth!`].
 pub mod auth {
     pub use crate::bindings::auth_plugin::exports::hookhost::hooks::auth::{
-        Guest as Auth, KeyboardRequest, KeyboardResponse,
+        CheckPasswordResult, Guest as Auth, KeyboardRequest, KeyboardResponse,
     };
 }
 /// Export an [`auth::Auth`] as the component's `auth-plugin` world.

@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use crate::config::{Config, ConfigError, HookSpec, HookTarget};
 use crate::dispatch::pool::AsyncPool;
-use crate::dispatch::{Decision, Outcome, Router};
+use crate::dispatch::{Decision, Outcome, Route, Router};
 use crate::event::{FsEvent, LogEvent, ProviderEvent};
 use crate::hook::SharedHook;
 use crate::hook::exec::ExecHook;
 use crate::hook::http::{HttpClient, HttpHook};
 use crate::hook::wasm::{WasmHook, World};
+use crate::metrics::Metrics;
 use crate::plugin::Plugins;
 use crate::sandbox::{CacheStats, Limits, Sandbox};
 
@@ -30,6 +31,7 @@ struct Inner {
     router: Router,
     sandbox: Option<Arc<Sandbox>>,
     plugins: Plugins,
+    metrics: Arc<Metrics>,
     pool: AsyncPool,
 }
 
@@ -44,6 +46,7 @@ pub struct Host {
 /// Builds each configured hook, sharing the sandbox and HTTP client.
 struct Builder<'a> {
     config: &'a Config,
+    metrics: &'a Metrics,
     sandbox: Option<Arc<Sandbox>>,
     http: Option<Arc<HttpClient>>,
 }
@@ -67,6 +70,13 @@ impl Builder<'_> {
         }
         let client = HttpClient::new(&self.config.http)?;
         Ok(self.http.insert(Arc::new(client)).clone())
+    }
+
+    /// A hook with its metric handles.
+    fn route(&mut self, spec: &HookSpec, world: World) -> Result<Route, Error> {
+        let hook = self.hook(spec, world)?;
+        let metrics = Arc::new(self.metrics.hook(&spec.name, hook.kind()));
+        Ok(Route::new(hook, metrics))
     }
 
     /// The one place a hook spec becomes a hook of its kind.
@@ -115,6 +125,8 @@ impl Builder<'_> {
 pub struct HostBuilder {
     config: Config,
     plugin_env: Option<Vec<(String, String)>>,
+    metrics: Option<Arc<Metrics>>,
+    sandbox: Option<Arc<Sandbox>>,
 }
 
 impl HostBuilder {
@@ -122,6 +134,21 @@ impl HostBuilder {
     /// instead of the process environment.
     pub fn plugin_env(mut self, vars: impl IntoIterator<Item = (String, String)>) -> Self {
         self.plugin_env = Some(vars.into_iter().collect());
+        self
+    }
+
+    /// Record into `metrics` (e.g. to keep counters across reloads) instead
+    /// of a registry of the host's own.
+    pub fn metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Reuse a running sandbox (its engine, compiled components and instance
+    /// pool) when its settings match this configuration's; a reload then
+    /// neither re-creates the engine nor recompiles unchanged components.
+    pub fn reuse_sandbox(mut self, sandbox: Option<Arc<Sandbox>>) -> Self {
+        self.sandbox = sandbox;
         self
     }
 
@@ -133,9 +160,15 @@ impl HostBuilder {
             (Error::Config(e), Some(file)) => Error::Config(e.in_file(file)),
             (err, _) => err,
         };
+        let metrics = self.metrics.unwrap_or_default();
+        let reusable = self.sandbox.filter(|s| {
+            s.settings() == &config.settings.wasm
+                && s.cache_dir() == config.settings.resolved_cache_dir().as_deref()
+        });
         let mut builder = Builder {
             config: &config,
-            sandbox: None,
+            metrics: &metrics,
+            sandbox: reusable,
             http: None,
         };
         let mut router = Router::default();
@@ -143,14 +176,16 @@ impl HostBuilder {
             if hook.execute_on.is_empty() {
                 tracing::warn!(hook = %hook.spec.name, "hook has no execute_on actions and will never run");
             }
-            let built = builder.hook(&hook.spec, World::Fs).map_err(in_file)?;
+            let built = builder.route(&hook.spec, World::Fs).map_err(in_file)?;
             router.add_fs(built, &hook.execute_on);
         }
         for action in &config.fs_actions.execute_sync {
             router.set_sync(*action);
         }
         for hook in &config.provider_actions.hooks {
-            let built = builder.hook(&hook.spec, World::Provider).map_err(in_file)?;
+            let built = builder
+                .route(&hook.spec, World::Provider)
+                .map_err(in_file)?;
             router.add_provider(built, &hook.execute_on, &hook.execute_for);
         }
         let plugins = if config.plugins.is_empty() {
@@ -176,6 +211,7 @@ impl HostBuilder {
                 sandbox,
                 plugins,
                 pool,
+                metrics,
             }),
         })
     }
@@ -187,6 +223,8 @@ impl Host {
         HostBuilder {
             config,
             plugin_env: None,
+            metrics: None,
+            sandbox: None,
         }
     }
 
@@ -199,6 +237,11 @@ impl Host {
     /// Read, validate and build a configuration file.
     pub async fn from_file(path: &Path) -> Result<Host, Error> {
         Host::new(Config::from_file(path)?).await
+    }
+
+    /// The metrics this host records into.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
     }
 
     /// The plugins: notifiers, KMS, auth, event search, IP filter.

@@ -39,9 +39,13 @@ pub mod dispatch;
 pub mod event;
 pub mod hook;
 mod host;
+pub mod metrics;
 pub mod plugin;
+mod reload;
 pub mod sandbox;
+pub mod serve;
 
 pub use config::{Config, ConfigError};
 pub use dispatch::{Decision, HookReport, Outcome};
 pub use host::{Error, Host, HostBuilder};
+pub use reload::{HostLease, ReloadableHost};

@@ -1,10 +1,10 @@
 //! The `hookhost` command: a thin shell over the library.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use hookhost::{Config, Host};
 
 mod cli;
 
@@ -52,13 +52,50 @@ enum Command {
         #[arg(long, default_value = "user")]
         object_type: String,
     },
+    /// Serve SFTPGo's hook contracts over HTTP (actions, post-connect,
+    /// external auth, check password) plus /healthz and /metrics.
+    Serve {
+        /// Configuration file (SFTPGo JSON format); reloaded on SIGHUP.
+        #[arg(long)]
+        config: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = hookhost::serve::DEFAULT_LISTEN)]
+        listen: SocketAddr,
+        /// File holding the bearer token clients must send (else the
+        /// HOOKHOST_TOKEN environment variable; else no token).
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// Largest request body, in bytes.
+        #[arg(long, default_value_t = hookhost::serve::DEFAULT_MAX_BODY)]
+        max_body_bytes: usize,
+        /// Do not reload when the configuration file changes (SIGHUP still does).
+        #[arg(long)]
+        no_watch: bool,
+    },
+    /// Run as SFTPGo's exec hook: the event comes from SFTPGo's argv and
+    /// SFTPGO_* environment; exit 0 allows (or, for pre-delete, means
+    /// handled), anything else denies.
+    ///
+    /// SFTPGo passes no options, so the configuration comes from --config,
+    /// else $HOOKHOST_CONFIG, else /etc/hookhost/hookhost.json. Installed as a
+    /// `hookhost-exec` symlink, the program behaves as `hookhost exec`.
+    Exec {
+        /// Configuration file (SFTPGo JSON format).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// SFTPGo's arguments (action username path target_path ssh_cmd).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HOOKHOST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -66,27 +103,68 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let args = Args::parse();
-    init_logging(args.log_format);
-    let result = match args.command {
-        Command::Check { config } => cli::check(&config).await,
-        Command::Fire {
-            config,
-            event,
-            provider_action,
-            object_type,
-        } => cli::fire(&config, &event, provider_action.as_deref(), &object_type).await,
+/// `hookhost-exec ARGS...` is `hookhost exec ARGS...`.
+fn invoked_as_exec() -> bool {
+    std::env::args_os()
+        .next()
+        .and_then(|arg0| {
+            PathBuf::from(arg0)
+                .file_name()
+                .map(|n| n == "hookhost-exec")
+        })
+        .unwrap_or(false)
+}
+
+fn main() -> ExitCode {
+    let args = if invoked_as_exec() {
+        Args {
+            log_format: LogFormat::Text,
+            command: Command::Exec {
+                config: None,
+                args: std::env::args().skip(1).collect(),
+            },
+        }
+    } else {
+        Args::parse()
     };
+    init_logging(args.log_format);
+    // One-shot commands start fast on one thread; the server uses them all.
+    let runtime = match args.command {
+        Command::Serve { .. } => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    };
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("hookhost: cannot start the runtime: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async {
+        match args.command {
+            Command::Check { config } => cli::check(&config).await,
+            Command::Fire {
+                config,
+                event,
+                provider_action,
+                object_type,
+            } => cli::fire(&config, &event, provider_action.as_deref(), &object_type).await,
+            Command::Serve {
+                config,
+                listen,
+                token_file,
+                max_body_bytes,
+                no_watch,
+            } => cli::serve(config, listen, token_file, max_body_bytes, !no_watch).await,
+            Command::Exec { config, args } => cli::exec(config, &args).await,
+        }
+    });
     result.unwrap_or_else(|message| {
         eprintln!("hookhost: {message}");
         ExitCode::from(2)
     })
-}
-
-/// Load and build a host, with the error as the message to print.
-async fn build_host(path: &std::path::Path) -> Result<Host, String> {
-    let config = Config::from_file(path).map_err(|e| e.to_string())?;
-    Host::new(config).await.map_err(|e| e.to_string())
 }

@@ -140,3 +140,35 @@ fn check_reports_the_hooks() {
         "{stdout}"
     );
 }
+
+#[test]
+fn the_embedding_example_runs() {
+    // cargo builds examples for `cargo test`, next to the test binaries.
+    let deps = std::env::current_exe().unwrap();
+    let example = deps
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/embed");
+    let out = Command::new(&example)
+        .env("HOOKHOST_LOG", "warn")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (a plain `cargo test` builds the examples)",
+                example.display()
+            )
+        });
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "pre-upload: Allow",
+        "pre-download: Deny(\"deny-downloads: exit status 1\")",
+        "provider add: Allow",
+        "check_ip: allowed",
+        "after reload 2: pre-download: Allow",
+    ] {
+        assert!(stdout.contains(line), "{line:?} missing from:\n{stdout}");
+    }
+}

@@ -77,6 +77,30 @@ fn plain_hook_and_extension_hooks_coexist() {
     assert_eq!(config.fs_actions.hooks[1].execute_on, [FsAction::PreUpload]);
 }
 
+#[test]
+fn one_program_for_both_sections_gets_distinct_names() {
+    let program = exec_fixture("record");
+    let config = json!({
+        "common": {"actions": {"execute_on": ["upload"], "hook": program,
+            "hooks": [{"hook": program, "execute_on": ["download"]}, {"name": "record-2", "hook": "http://x/", "execute_on": ["mkdir"]}]}},
+        "data_provider": {"actions": {"execute_on": ["add"], "hook": program}}});
+    let config = Config::from_value(config, &repo_root()).unwrap();
+    let mut names: Vec<&str> = config
+        .fs_actions
+        .hooks
+        .iter()
+        .map(|h| h.spec.name.as_str())
+        .collect();
+    names.extend(
+        config
+            .provider_actions
+            .hooks
+            .iter()
+            .map(|h| h.spec.name.as_str()),
+    );
+    assert_eq!(names, ["record", "record-3", "record-2", "record-4"]);
+}
+
 /// Each case: a configuration and the field plus words its error must name.
 #[tokio::test]
 async fn bad_configurations_are_refused_naming_the_field() {

@@ -8,3 +8,4 @@ mod http_hooks;
 mod plugins;
 mod sandbox;
 mod semantics;
+mod serve;

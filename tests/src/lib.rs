@@ -4,6 +4,7 @@
 
 pub mod guests;
 pub mod recorder;
+pub mod server;
 pub mod tls;
 
 use std::path::{Path, PathBuf};

@@ -10,12 +10,14 @@
 //!  "grants": {"dirs": [{"host": "/etc/hookhost/users", "guest": "/users"}]}}
 //! ```
 //!
+//! It also answers SFTPGo's check-password hook (status 1 or 0).
+//!
 //! A successful check answers the user's object without its password. The
 //! file is read at each check, so edits apply at once. Keyboard-interactive
 //! authentication asks for the password in one round. TLS certificates are
 //! not supported (the check answers an error).
 
-use hookhost_guest::auth::{Auth, KeyboardRequest, KeyboardResponse};
+use hookhost_guest::auth::{Auth, CheckPasswordResult, KeyboardRequest, KeyboardResponse};
 use serde_json::Value;
 
 const INVALID: &str = "invalid credentials";
@@ -150,6 +152,22 @@ impl Auth for FileAuth {
             }
             step => Err(format!("unexpected keyboard-interactive step {step}")),
         }
+    }
+
+    fn check_password(
+        username: String,
+        password: String,
+        _ip: String,
+        _protocol: String,
+    ) -> Result<CheckPasswordResult, String> {
+        let status = match find(&username) {
+            Ok(user) if password_ok(&user, &password) => 1,
+            _ => 0,
+        };
+        Ok(CheckPasswordResult {
+            status,
+            to_verify: String::new(),
+        })
     }
 }
 

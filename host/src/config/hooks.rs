@@ -97,6 +97,8 @@ pub struct WasmOptions {
 pub struct HookSpec {
     /// Unique name, for logs and metrics.
     pub name: String,
+    /// Whether the configuration gave the name (else it was derived).
+    pub explicit_name: bool,
     /// Where in the configuration it was defined (for error messages).
     pub field: String,
     /// What it runs.
@@ -280,6 +282,7 @@ fn spec(
         .output_kib
         .unwrap_or(ctx.settings.wasm.default_output_kib);
     Ok(HookSpec {
+        explicit_name: raw.name.is_some(),
         name: raw.name.unwrap_or_else(|| default_name(&target)),
         field: field.to_owned(),
         target,
@@ -379,27 +382,43 @@ pub(super) fn validate_provider(
     Ok(ProviderActions { hooks })
 }
 
-/// Hook names label logs and metrics, so they must be unique. Generated
-/// names that collide get a numeric suffix; explicit ones are an error.
-pub(super) fn check_unique_names(
-    fs: &FsActions,
-    provider: &ProviderActions,
+/// Hook names label logs and metrics, so they must be unique. A name
+/// derived from the hook (the same program in both sections, say) gets a
+/// numeric suffix when taken; two explicit equal names are an error.
+pub(super) fn make_names_unique(
+    fs: &mut FsActions,
+    provider: &mut ProviderActions,
 ) -> Result<(), ConfigError> {
-    let mut seen = HashSet::new();
-    for spec in fs
+    let specs: Vec<&mut HookSpec> = fs
         .hooks
+        .iter_mut()
+        .map(|h| &mut h.spec)
+        .chain(provider.hooks.iter_mut().map(|h| &mut h.spec))
+        .collect();
+    let explicit: HashSet<String> = specs
         .iter()
-        .map(|h| &h.spec)
-        .chain(provider.hooks.iter().map(|h| &h.spec))
-    {
-        if !seen.insert(spec.name.clone()) {
-            return Err(ConfigError::field(
-                format!("{}.name", spec.field),
-                format!(
-                    "hook name {:?} is used twice; give each hook a distinct \"name\"",
-                    spec.name
-                ),
-            ));
+        .filter(|s| s.explicit_name)
+        .map(|s| s.name.clone())
+        .collect();
+    let mut seen = HashSet::new();
+    for spec in specs {
+        if spec.explicit_name {
+            if !seen.insert(spec.name.clone()) {
+                return Err(ConfigError::field(
+                    format!("{}.name", spec.field),
+                    format!(
+                        "hook name {:?} is used twice; give each hook a distinct \"name\"",
+                        spec.name
+                    ),
+                ));
+            }
+            continue;
+        }
+        let base = spec.name.clone();
+        let mut n = 1;
+        while explicit.contains(&spec.name) || !seen.insert(spec.name.clone()) {
+            n += 1;
+            spec.name = format!("{base}-{n}");
         }
     }
     Ok(())

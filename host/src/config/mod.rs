@@ -219,9 +219,9 @@ impl Config {
             base_dir,
             settings: &settings,
         };
-        let fs_actions = hooks::validate_fs(raw.common.actions, &ctx)?;
-        let provider_actions = hooks::validate_provider(raw.data_provider.actions, &ctx)?;
-        hooks::check_unique_names(&fs_actions, &provider_actions)?;
+        let mut fs_actions = hooks::validate_fs(raw.common.actions, &ctx)?;
+        let mut provider_actions = hooks::validate_provider(raw.data_provider.actions, &ctx)?;
+        hooks::make_names_unique(&mut fs_actions, &mut provider_actions)?;
         let http = raw.http.validated(base_dir)?;
         let plugins = plugins::validate(raw.plugins, base_dir, &settings)?;
         Ok(Config {

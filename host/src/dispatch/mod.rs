@@ -19,6 +19,7 @@
 pub(crate) mod pool;
 
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
@@ -26,6 +27,26 @@ use serde::Serialize;
 
 use crate::event::{FsAction, FsEvent, ObjectType, ProviderAction, ProviderEvent};
 use crate::hook::{Answer, EventRef, Failure, HookKind, HookResult, SharedHook};
+use crate::metrics::HookMetrics;
+
+/// A hook with its metric handles.
+#[derive(Clone)]
+pub struct Route {
+    hook: SharedHook,
+    metrics: Arc<HookMetrics>,
+}
+
+impl Route {
+    /// Route events to `hook`, recording into `metrics`.
+    pub fn new(hook: SharedHook, metrics: Arc<HookMetrics>) -> Self {
+        Route { hook, metrics }
+    }
+
+    /// The hook.
+    pub fn hook(&self) -> &SharedHook {
+        &self.hook
+    }
+}
 
 /// What the server should do with the operation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -84,16 +105,16 @@ impl Outcome {
 /// Which hooks run for which event.
 #[derive(Default)]
 pub struct Router {
-    fs: [Vec<SharedHook>; FsAction::ALL.len()],
+    fs: [Vec<Route>; FsAction::ALL.len()],
     sync: [bool; FsAction::ALL.len()],
-    provider: [Vec<(SharedHook, Vec<ObjectType>)>; ProviderAction::ALL.len()],
+    provider: [Vec<(Route, Vec<ObjectType>)>; ProviderAction::ALL.len()],
 }
 
 impl Router {
-    /// Run `hook` on `actions`.
-    pub fn add_fs(&mut self, hook: SharedHook, actions: &[FsAction]) {
+    /// Run `route` on `actions`.
+    pub fn add_fs(&mut self, route: Route, actions: &[FsAction]) {
         for action in actions {
-            self.fs[action.index()].push(hook.clone());
+            self.fs[action.index()].push(route.clone());
         }
     }
 
@@ -105,17 +126,17 @@ impl Router {
     /// Run `hook` on `actions` for the object types `objects`.
     pub fn add_provider(
         &mut self,
-        hook: SharedHook,
+        route: Route,
         actions: &[ProviderAction],
         objects: &[ObjectType],
     ) {
         for action in actions {
-            self.provider[action.index()].push((hook.clone(), objects.to_vec()));
+            self.provider[action.index()].push((route.clone(), objects.to_vec()));
         }
     }
 
     /// The hooks configured for an fs action.
-    pub fn fs_hooks(&self, action: FsAction) -> &[SharedHook] {
+    pub fn fs_hooks(&self, action: FsAction) -> &[Route] {
         &self.fs[action.index()]
     }
 
@@ -128,7 +149,7 @@ impl Router {
     pub fn provider_hooks<'a>(
         &'a self,
         event: &'a ProviderEvent,
-    ) -> impl Iterator<Item = &'a SharedHook> + 'a {
+    ) -> impl Iterator<Item = &'a Route> + 'a {
         let hooks: &[_] = if event.internal {
             &[]
         } else {
@@ -162,7 +183,8 @@ impl Router {
 }
 
 /// Run one hook, contain a panic, time it and log its result.
-async fn run_hook(hook: &SharedHook, event: EventRef<'_>) -> HookReport {
+async fn run_hook(route: &Route, event: EventRef<'_>) -> HookReport {
+    let hook = &route.hook;
     let start = Instant::now();
     let result = AssertUnwindSafe(hook.call(event))
         .catch_unwind()
@@ -174,6 +196,7 @@ async fn run_hook(hook: &SharedHook, event: EventRef<'_>) -> HookReport {
         result,
         duration: start.elapsed(),
     };
+    route.metrics.record(&report.result, report.duration);
     log_report(&report, event);
     report
 }
@@ -214,7 +237,7 @@ fn log_report(report: &HookReport, event: EventRef<'_>) {
     }
 }
 
-async fn run_pre_transfer(hooks: &[SharedHook], event: &FsEvent) -> Outcome {
+async fn run_pre_transfer(hooks: &[Route], event: &FsEvent) -> Outcome {
     let mut reports = Vec::with_capacity(hooks.len());
     for hook in hooks {
         let report = run_hook(hook, EventRef::Fs(event)).await;
@@ -231,7 +254,7 @@ async fn run_pre_transfer(hooks: &[SharedHook], event: &FsEvent) -> Outcome {
     Outcome::new(Decision::Allow, reports)
 }
 
-async fn run_pre_delete(hooks: &[SharedHook], event: &FsEvent) -> Outcome {
+async fn run_pre_delete(hooks: &[Route], event: &FsEvent) -> Outcome {
     let mut reports = Vec::with_capacity(hooks.len());
     for hook in hooks {
         let report = run_hook(hook, EventRef::Fs(event)).await;
@@ -251,7 +274,7 @@ async fn run_pre_delete(hooks: &[SharedHook], event: &FsEvent) -> Outcome {
 }
 
 async fn run_notification<'a>(
-    hooks: impl IntoIterator<Item = &'a SharedHook>,
+    hooks: impl IntoIterator<Item = &'a Route>,
     event: EventRef<'_>,
 ) -> Outcome {
     let reports =

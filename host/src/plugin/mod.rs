@@ -44,7 +44,7 @@ pub mod kms {
 /// Auth types (keyboard-interactive rounds).
 pub mod auth {
     pub use crate::sandbox::bindings::auth_plugin::exports::hookhost::hooks::auth::{
-        KeyboardRequest, KeyboardResponse,
+        CheckPasswordResult, KeyboardRequest, KeyboardResponse,
     };
 }
 
@@ -488,6 +488,35 @@ impl Plugins {
                 Box::pin(async move {
                     a.hookhost_hooks_auth()
                         .call_send_keyboard_auth_request(store, &request)
+                        .await
+                })
+            })
+            .await;
+        answer(&plugin.name, result)
+    }
+
+    /// Answer SFTPGo's check-password hook with the first plugin that has
+    /// the password scope.
+    pub async fn check_password(
+        &self,
+        username: &str,
+        password: &str,
+        ip: &str,
+        protocol: &str,
+    ) -> Result<auth::CheckPasswordResult, PluginError> {
+        let plugin = self.auth_for(auth_scope::PASSWORD, "password checks")?;
+        let (username, password, ip, protocol) = (
+            username.to_owned(),
+            password.to_owned(),
+            ip.to_owned(),
+            protocol.to_owned(),
+        );
+        let result = plugin
+            .instance
+            .call(move |store, a| {
+                Box::pin(async move {
+                    a.hookhost_hooks_auth()
+                        .call_check_password(store, &username, &password, &ip, &protocol)
                         .await
                 })
             })

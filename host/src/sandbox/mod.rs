@@ -58,6 +58,7 @@ pub struct Sandbox {
     engine: Engine,
     linker: Linker<State>,
     cache: cache::CompileCache,
+    cache_dir: Option<PathBuf>,
     components: Mutex<HashMap<String, Component>>,
     permits: Arc<Semaphore>,
     settings: WasmSettings,
@@ -82,7 +83,8 @@ impl Sandbox {
         )
         .map_err(anyhow::Error::from)?;
         Ok(Sandbox {
-            cache: cache::CompileCache::new(cache_dir, &engine),
+            cache: cache::CompileCache::new(cache_dir.clone(), &engine),
+            cache_dir,
             engine,
             linker,
             components: Mutex::new(HashMap::new()),
@@ -110,6 +112,11 @@ impl Sandbox {
     /// Whether instances come from the pooling allocator.
     pub fn pooling(&self) -> bool {
         self.pooling
+    }
+
+    /// The on-disk compile cache directory, if any.
+    pub fn cache_dir(&self) -> Option<&Path> {
+        self.cache_dir.as_deref()
     }
 
     /// Compile-cache counters.

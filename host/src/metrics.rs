@@ -1,0 +1,350 @@
+//! Prometheus metrics.
+//!
+//! Hook metrics are created once per hook when a host is built, so
+//! recording an event is an atomic increment, not a label lookup. They live
+//! in a [`Metrics`] that can outlive a host, so counters continue across hot
+//! reloads. Plugin, notifier, cache and queue figures are read from the
+//! running host at scrape time.
+//!
+//! | metric | labels |
+//! |---|---|
+//! | `hookhost_hook_calls_total` | `hook`, `kind`, `outcome` (allow, deny, handled, timeout, out_of_fuel, memory_limit, trap, bad_component, error) |
+//! | `hookhost_hook_duration_seconds` (histogram) | `hook`, `kind` |
+//! | `hookhost_plugin_calls_total`, `_failures_total`, `_restarts_total` | `plugin`, `kind` |
+//! | `hookhost_notifier_delivered_total`, `_retries_total`, `_dropped_total`, `hookhost_notifier_queue_depth` | `plugin` |
+//! | `hookhost_compile_cache_hits_total`, `hookhost_compile_cache_compiled_total` | |
+//! | `hookhost_async_in_flight` | |
+//! | `hookhost_http_requests_total` | `route`, `status` (from `hookhost serve`) |
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+use crate::hook::{Answer, HookKind, HookResult};
+
+/// Outcome labels, in [`outcome_index`] order.
+const OUTCOMES: [&str; 9] = [
+    "allow",
+    "deny",
+    "handled",
+    "timeout",
+    "out_of_fuel",
+    "memory_limit",
+    "trap",
+    "bad_component",
+    "error",
+];
+
+fn outcome_index(result: &HookResult) -> usize {
+    use crate::hook::Failure::*;
+    match result {
+        Ok(Answer::Allow) => 0,
+        Ok(Answer::Deny(_)) => 1,
+        Ok(Answer::Handled) => 2,
+        Err(Timeout(_)) => 3,
+        Err(OutOfFuel) => 4,
+        Err(MemoryLimit(_)) => 5,
+        Err(Trap(_)) => 6,
+        Err(BadComponent(_)) => 7,
+        Err(Error(_)) => 8,
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HookCallLabels {
+    hook: String,
+    kind: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HookLabels {
+    hook: String,
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: &'static str,
+    status: u16,
+}
+
+/// One hook's metric handles.
+#[derive(Debug)]
+pub struct HookMetrics {
+    outcomes: [Counter; OUTCOMES.len()],
+    duration: Histogram,
+}
+
+impl HookMetrics {
+    /// Count one call and its duration.
+    pub fn record(&self, result: &HookResult, duration: Duration) {
+        self.outcomes[outcome_index(result)].inc();
+        self.duration.observe(duration.as_secs_f64());
+    }
+}
+
+/// Figures read from the running host at scrape time.
+pub trait Snapshot: Send + Sync {
+    /// Write the current figures.
+    fn encode(&self, encoder: &mut DescriptorEncoder<'_>) -> Result<(), std::fmt::Error>;
+}
+
+struct SnapshotCollector(Arc<Mutex<Option<Box<dyn Snapshot>>>>);
+
+impl std::fmt::Debug for SnapshotCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SnapshotCollector")
+    }
+}
+
+impl Collector for SnapshotCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        match &*self.0.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(snapshot) => snapshot.encode(&mut encoder),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The metrics registry of a host (or of a server across reloads).
+pub struct Metrics {
+    registry: Registry,
+    hook_calls: Family<HookCallLabels, Counter>,
+    hook_duration: Family<HookLabels, Histogram, fn() -> Histogram>,
+    requests: Family<RequestLabels, Counter>,
+    snapshot: Arc<Mutex<Option<Box<dyn Snapshot>>>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+fn duration_histogram() -> Histogram {
+    // 10 µs to 30 s: from an in-process wasm hook to an exec hook at its limit.
+    Histogram::new([
+        0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 30.0,
+    ])
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// An empty registry with hookhost's metric families.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("hookhost");
+        let hook_calls = Family::<HookCallLabels, Counter>::default();
+        let hook_duration =
+            Family::<HookLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                duration_histogram,
+            );
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register("hook_calls", "Hook calls by outcome", hook_calls.clone());
+        registry.register(
+            "hook_duration_seconds",
+            "Hook call duration",
+            hook_duration.clone(),
+        );
+        registry.register(
+            "http_requests",
+            "Requests served by hookhost serve",
+            requests.clone(),
+        );
+        let snapshot = Arc::new(Mutex::new(None));
+        registry.register_collector(Box::new(SnapshotCollector(snapshot.clone())));
+        Metrics {
+            registry,
+            hook_calls,
+            hook_duration,
+            requests,
+            snapshot,
+        }
+    }
+
+    /// The handles of one hook (created on first use; shared after).
+    pub fn hook(&self, name: &str, kind: HookKind) -> HookMetrics {
+        let kind = kind.as_str();
+        HookMetrics {
+            outcomes: OUTCOMES.map(|outcome| {
+                self.hook_calls
+                    .get_or_create(&HookCallLabels {
+                        hook: name.to_owned(),
+                        kind,
+                        outcome,
+                    })
+                    .clone()
+            }),
+            duration: self
+                .hook_duration
+                .get_or_create(&HookLabels {
+                    hook: name.to_owned(),
+                    kind,
+                })
+                .clone(),
+        }
+    }
+
+    /// Count a request served by `hookhost serve`.
+    pub fn request(&self, route: &'static str, status: u16) {
+        self.requests
+            .get_or_create(&RequestLabels { route, status })
+            .inc();
+    }
+
+    /// Where scrape-time figures come from (the current host).
+    pub fn set_snapshot(&self, snapshot: Box<dyn Snapshot>) {
+        *self.snapshot.lock().unwrap_or_else(|e| e.into_inner()) = Some(snapshot);
+    }
+
+    /// Everything in Prometheus' text format.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+            .expect("writing to a String cannot fail");
+        text
+    }
+}
+
+/// Write a counter family from `(labels, value)` pairs.
+pub(crate) fn encode_counters<L: EncodeLabelSet>(
+    encoder: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    values: impl IntoIterator<Item = (L, u64)>,
+) -> Result<(), std::fmt::Error> {
+    let mut metric =
+        encoder.encode_descriptor(name, help, None, ConstCounter::new(0u64).metric_type())?;
+    for (labels, value) in values {
+        ConstCounter::new(value).encode(metric.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+/// Write a gauge family from `(labels, value)` pairs.
+pub(crate) fn encode_gauges<L: EncodeLabelSet>(
+    encoder: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    values: impl IntoIterator<Item = (L, i64)>,
+) -> Result<(), std::fmt::Error> {
+    let mut metric =
+        encoder.encode_descriptor(name, help, None, ConstGauge::new(0i64).metric_type())?;
+    for (labels, value) in values {
+        ConstGauge::new(value).encode(metric.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PluginLabels {
+    plugin: String,
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NotifierLabels {
+    plugin: String,
+}
+
+impl Snapshot for crate::Host {
+    fn encode(&self, encoder: &mut DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let info = self.plugins().info();
+        let plugin = |p: &crate::plugin::PluginInfo| PluginLabels {
+            plugin: p.name.clone(),
+            kind: p.kind,
+        };
+        let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        encode_counters(
+            encoder,
+            "plugin_calls",
+            "Plugin calls",
+            info.iter().map(|p| (plugin(p), load(&p.stats.calls))),
+        )?;
+        encode_counters(
+            encoder,
+            "plugin_failures",
+            "Plugin calls that trapped or hit a limit",
+            info.iter().map(|p| (plugin(p), load(&p.stats.failures))),
+        )?;
+        encode_counters(
+            encoder,
+            "plugin_restarts",
+            "Plugin instances rebuilt after a failure",
+            info.iter().map(|p| (plugin(p), load(&p.stats.restarts))),
+        )?;
+        let notifiers: Vec<_> = info
+            .iter()
+            .filter_map(|p| {
+                p.notifier.as_ref().map(|n| {
+                    (
+                        NotifierLabels {
+                            plugin: p.name.clone(),
+                        },
+                        *n.borrow(),
+                    )
+                })
+            })
+            .collect();
+        encode_counters(
+            encoder,
+            "notifier_delivered",
+            "Events delivered to notifiers",
+            notifiers.iter().map(|(l, s)| (l.clone(), s.delivered)),
+        )?;
+        encode_counters(
+            encoder,
+            "notifier_retries",
+            "Re-sends of queued notifier events",
+            notifiers.iter().map(|(l, s)| (l.clone(), s.retries)),
+        )?;
+        encode_counters(
+            encoder,
+            "notifier_dropped",
+            "Notifier events dropped",
+            notifiers.iter().map(|(l, s)| (l.clone(), s.dropped)),
+        )?;
+        encode_gauges(
+            encoder,
+            "notifier_queue_depth",
+            "Notifier events waiting for a retry",
+            notifiers.iter().map(|(l, s)| (l.clone(), s.queued as i64)),
+        )?;
+        let cache = self.cache_stats();
+        let hits = ConstCounter::new(cache.hits);
+        hits.encode(encoder.encode_descriptor(
+            "compile_cache_hits",
+            "Components loaded from the compile cache",
+            None,
+            hits.metric_type(),
+        )?)?;
+        let compiled = ConstCounter::new(cache.compiled);
+        compiled.encode(encoder.encode_descriptor(
+            "compile_cache_compiled",
+            "Components compiled",
+            None,
+            compiled.metric_type(),
+        )?)?;
+        let in_flight = ConstGauge::new(self.async_in_flight() as i64);
+        in_flight.encode(encoder.encode_descriptor(
+            "async_in_flight",
+            "Asynchronous hook jobs queued or running",
+            None,
+            in_flight.metric_type(),
+        )?)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,143 @@
+//! [`ReloadableHost`]: a host that can be replaced while it runs.
+//!
+//! A reload builds the new host in the background (the old one keeps
+//! serving), swaps it in, then retires the old host: work that holds a
+//! [`HostLease`] on it finishes first, then its asynchronous hooks drain and
+//! its notifiers flush. A configuration that cannot be built is refused and
+//! the running host stays. Metrics continue across reloads, and the engine,
+//! its instance pool and compiled components are reused when the engine
+//! settings did not change.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use tokio::sync::{Mutex, OwnedRwLockReadGuard, RwLock};
+
+use crate::metrics::Metrics;
+use crate::{Config, Error, Host};
+
+struct Slot {
+    host: Host,
+    generation: u64,
+    gate: Arc<RwLock<()>>,
+}
+
+/// The current host, held for the length of a piece of work (a request).
+pub struct HostLease {
+    slot: Arc<Slot>,
+    _guard: OwnedRwLockReadGuard<()>,
+}
+
+impl Deref for HostLease {
+    type Target = Host;
+    fn deref(&self) -> &Host {
+        &self.slot.host
+    }
+}
+
+/// A host that can be reloaded with a new configuration.
+pub struct ReloadableHost {
+    slot: ArcSwap<Slot>,
+    metrics: Arc<Metrics>,
+    plugin_env: Option<Vec<(String, String)>>,
+    reloading: Mutex<()>,
+}
+
+impl ReloadableHost {
+    /// Build the first host. `plugin_env` overrides the environment plugins
+    /// select from (see [`crate::HostBuilder::plugin_env`]).
+    pub async fn new(
+        config: Config,
+        plugin_env: Option<Vec<(String, String)>>,
+    ) -> Result<Self, Error> {
+        let metrics = Arc::new(Metrics::new());
+        let host = Self::build(config, &metrics, &plugin_env, None).await?;
+        metrics.set_snapshot(Box::new(host.clone()));
+        Ok(ReloadableHost {
+            slot: ArcSwap::from_pointee(Slot {
+                host,
+                generation: 1,
+                gate: Arc::new(RwLock::new(())),
+            }),
+            metrics,
+            plugin_env,
+            reloading: Mutex::new(()),
+        })
+    }
+
+    async fn build(
+        config: Config,
+        metrics: &Arc<Metrics>,
+        plugin_env: &Option<Vec<(String, String)>>,
+        previous: Option<&Host>,
+    ) -> Result<Host, Error> {
+        let mut builder = Host::builder(config)
+            .metrics(metrics.clone())
+            .reuse_sandbox(previous.and_then(|h| h.sandbox().cloned()));
+        if let Some(env) = plugin_env {
+            builder = builder.plugin_env(env.clone());
+        }
+        builder.build().await
+    }
+
+    /// Hold the current host for a piece of work; a reload waits for it
+    /// before retiring that host.
+    pub async fn lease(&self) -> HostLease {
+        let slot = self.slot.load_full();
+        let guard = slot.gate.clone().read_owned().await;
+        HostLease {
+            slot,
+            _guard: guard,
+        }
+    }
+
+    /// The current host (without holding it).
+    pub fn current(&self) -> Host {
+        self.slot.load().host.clone()
+    }
+
+    /// How many configurations have been loaded (1 at start).
+    pub fn generation(&self) -> u64 {
+        self.slot.load().generation
+    }
+
+    /// The metrics all generations record into.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Build a host from `config` and swap it in. On error nothing changes.
+    /// The previous host is retired in the background.
+    pub async fn reload(&self, config: Config) -> Result<u64, Error> {
+        let _one_at_a_time = self.reloading.lock().await;
+        let previous = self.slot.load_full();
+        let host = Self::build(
+            config,
+            &self.metrics,
+            &self.plugin_env,
+            Some(&previous.host),
+        )
+        .await?;
+        self.metrics.set_snapshot(Box::new(host.clone()));
+        let generation = previous.generation + 1;
+        let old = self.slot.swap(Arc::new(Slot {
+            host,
+            generation,
+            gate: Arc::new(RwLock::new(())),
+        }));
+        tokio::spawn(retire(old));
+        Ok(generation)
+    }
+
+    /// Wait for the work in progress, then shut the current host down
+    /// (drain its asynchronous hooks, flush its notifiers).
+    pub async fn shutdown(&self) {
+        retire(self.slot.load_full()).await;
+    }
+}
+
+async fn retire(slot: Arc<Slot>) {
+    let _no_more_leases = slot.gate.write().await;
+    slot.host.shutdown().await;
+}

@@ -1,0 +1,215 @@
+//! `hookhost serve`: an HTTP endpoint whose URLs go straight into SFTPGo's
+//! configuration (`common.actions.hook`, `data_provider.actions.hook`,
+//! `post_connect_hook`, `external_auth_hook`, `check_password_hook`).
+//!
+//! Binds 127.0.0.1 by default. With a token, every route but `/healthz`
+//! needs `Authorization: Bearer <token>` (give SFTPGo the header through its
+//! `http.headers`). SIGHUP (and, unless disabled, a change of the
+//! configuration file) reloads the configuration in the background; a broken
+//! one is refused and logged while the running one stays. SIGTERM or SIGINT
+//! stops accepting, lets in-flight requests finish, drains asynchronous hooks
+//! and flushes notifier queues.
+
+mod routes;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::{Config, ReloadableHost};
+
+/// How `serve` runs.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// The configuration file (reloaded on SIGHUP).
+    pub config: PathBuf,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Bearer token required on every route but `/healthz`.
+    pub token: Option<String>,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Reload when the configuration file changes (checked every 2 s).
+    pub watch_config: bool,
+}
+
+/// The default listen address: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8765";
+/// The default body limit: SFTPGo's bodies are small; 1 MiB is generous.
+pub const DEFAULT_MAX_BODY: usize = 1 << 20;
+
+struct App {
+    host: ReloadableHost,
+    token: Option<String>,
+}
+
+/// Compare without leaking through timing where the first byte differs.
+fn same_token(given: &[u8], expected: &[u8]) -> bool {
+    given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+async fn authorize(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    if let Some(token) = &app.token
+        && request.uri().path() != "/healthz"
+    {
+        let given = request
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if !given.is_some_and(|g| same_token(g.as_bytes(), token.as_bytes())) {
+            let mut response =
+                routes::error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, "Bearer".parse().expect("static header"));
+            return response;
+        }
+    }
+    next.run(request).await
+}
+
+fn route_name(path: &str) -> &'static str {
+    match path {
+        "/v1/actions/fs" => "actions_fs",
+        "/v1/actions/provider" => "actions_provider",
+        "/v1/post-connect" => "post_connect",
+        "/v1/auth/external" => "auth_external",
+        "/v1/auth/check-password" => "auth_check_password",
+        "/healthz" => "healthz",
+        "/metrics" => "metrics",
+        _ => "other",
+    }
+}
+
+async fn count(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let route = route_name(request.uri().path());
+    let response = next.run(request).await;
+    app.host
+        .metrics()
+        .request(route, response.status().as_u16());
+    response
+}
+
+async fn not_found() -> Response {
+    routes::error(StatusCode::NOT_FOUND, "no such route").into_response()
+}
+
+fn router(app: Arc<App>, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/v1/actions/fs", post(routes::fs_action))
+        .route("/v1/actions/provider", post(routes::provider_action))
+        .route("/v1/post-connect", get(routes::post_connect))
+        .route("/v1/auth/external", post(routes::external_auth))
+        .route("/v1/auth/check-password", post(routes::check_password))
+        .route("/healthz", get(routes::healthz))
+        .route("/metrics", get(routes::metrics))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(middleware::from_fn_with_state(app.clone(), authorize))
+        .layer(middleware::from_fn_with_state(app.clone(), count))
+        .with_state(app)
+}
+
+async fn reload(app: &App, path: &Path, why: &str) {
+    let result = match Config::from_file(path) {
+        Ok(config) => app.host.reload(config).await.map_err(|e| e.to_string()),
+        Err(err) => Err(err.to_string()),
+    };
+    match result {
+        Ok(generation) => tracing::info!(generation, why, "configuration reloaded"),
+        Err(err) => {
+            tracing::error!(why, error = %err, "configuration reload refused; the running configuration stays")
+        }
+    }
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Serve until SIGTERM or SIGINT. `ready` gets the bound address once the
+/// server accepts connections.
+pub async fn run(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), String> {
+    let config = Config::from_file(&options.config).map_err(|e| e.to_string())?;
+    let host = ReloadableHost::new(config, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let app = Arc::new(App {
+        host,
+        token: options.token.clone(),
+    });
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+
+    let mut hangup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+    let reloader = {
+        let app = app.clone();
+        let path = options.config.clone();
+        let watch = options.watch_config;
+        tokio::spawn(async move {
+            let mut last_seen = modified(&path);
+            let mut ticker = tokio::time::interval(Duration::from_secs(2));
+            loop {
+                tokio::select! {
+                    _ = hangup.recv() => reload(&app, &path, "SIGHUP").await,
+                    _ = ticker.tick(), if watch => {
+                        let now = modified(&path);
+                        if now != last_seen {
+                            last_seen = now;
+                            reload(&app, &path, "configuration file changed").await;
+                        }
+                    }
+                }
+            }
+        })
+    };
+
+    let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    let stop = async move {
+        tokio::select! {
+            _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
+        }
+    };
+    tracing::info!(%address, token = app.token.is_some(), "serving");
+    ready(address);
+    let served = axum::serve(listener, router(app.clone(), options.max_body_bytes))
+        .with_graceful_shutdown(stop)
+        .await;
+    reloader.abort();
+    // In-flight requests are done; drain asynchronous hooks and notifiers.
+    app.host.shutdown().await;
+    tracing::info!("stopped");
+    served.map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_token;
+
+    #[test]
+    fn token_comparison() {
+        assert!(same_token(b"s3cret", b"s3cret"));
+        assert!(!same_token(b"s3creT", b"s3cret"));
+        assert!(!same_token(b"s3cre", b"s3cret"));
+    }
+}

@@ -1,0 +1,317 @@
+//! The routes: SFTPGo's hook contracts answered by the host.
+//!
+//! Status codes are chosen so SFTPGo reads them right and does not retry
+//! what must not be retried (its client retries 429 and 5xx but 501):
+//!
+//! - `POST /v1/actions/fs`: 200 allow / handled / queued; 403 deny;
+//!   202 for a `pre-delete` nobody handled (any non-200 tells SFTPGo to
+//!   delete the file itself); 424 a synchronous notification failed.
+//! - `POST /v1/actions/provider?action=...`: 200 once queued.
+//! - `GET /v1/post-connect?ip=&protocol=`: 200 accept, 403 reject.
+//! - `POST /v1/auth/external`: 200 with the user JSON, 200 with an empty
+//!   body ("no update"), 403 denied, 424 the plugin failed.
+//! - `POST /v1/auth/check-password`: 200 `{"status", "to_verify"}`, 424 on
+//!   plugin failure.
+//!
+//! Bad input gets 400 (with the field at fault), 413 (body too large) or
+//! 415 (not JSON), with a JSON `{"error": ...}` body.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::App;
+use crate::event::json::{DecodeError, decode_fs_event, from_json};
+use crate::event::{FsAction, ObjectType, ProviderAction, ProviderEvent};
+use crate::plugin::PluginError;
+use crate::{Decision, Outcome};
+
+/// A JSON response.
+fn reply(status: StatusCode, body: Value) -> Response {
+    (
+        status,
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// A 4xx with `{"error": message}`.
+pub(super) fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
+    reply(status, json!({"error": message.to_string()}))
+}
+
+fn bad_request(err: DecodeError) -> Response {
+    error(StatusCode::BAD_REQUEST, err)
+}
+
+/// JSON bodies only: a body with another content type gets 415.
+fn reject_non_json(headers: &HeaderMap) -> Option<Response> {
+    match headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+        Some(ct) if !ct.trim_start().to_ascii_lowercase().starts_with("application/json") => Some(error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("content type {ct:?}: the body must be application/json"),
+        )),
+        _ => None,
+    }
+}
+
+fn decision_json(outcome: &Outcome) -> Value {
+    serde_json::to_value(&outcome.decision).expect("decisions serialize")
+}
+
+pub(super) async fn fs_action(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(response) = reject_non_json(&headers) {
+        return response;
+    }
+    let event = match decode_fs_event(&body) {
+        Ok(event) => event,
+        Err(err) => return bad_request(err),
+    };
+    let action = event.action;
+    let host = app.host.lease().await;
+    let outcome = host.dispatch_fs(event).await;
+    let status = match (&outcome.decision, action) {
+        (Decision::Allow, FsAction::PreDelete) => StatusCode::ACCEPTED,
+        (Decision::Allow | Decision::Handled | Decision::Queued, _) => StatusCode::OK,
+        (Decision::Deny(_), _) => StatusCode::FORBIDDEN,
+        (Decision::Failed(_), _) => StatusCode::FAILED_DEPENDENCY,
+    };
+    reply(status, decision_json(&outcome))
+}
+
+pub(super) async fn provider_action(
+    State(app): State<Arc<App>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(response) = reject_non_json(&headers) {
+        return response;
+    }
+    let Some(action) = query.get("action") else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "action: missing (expected ?action=add|update|delete)",
+        );
+    };
+    let action: ProviderAction = match action.parse() {
+        Ok(action) => action,
+        Err(err) => return error(StatusCode::BAD_REQUEST, format!("action: {err}")),
+    };
+    let object_type: ObjectType = match query
+        .get("object_type")
+        .map(String::as_str)
+        .unwrap_or("user")
+        .parse()
+    {
+        Ok(kind) => kind,
+        Err(err) => return error(StatusCode::BAD_REQUEST, format!("object_type: {err}")),
+    };
+    let object: Value = match from_json(&body) {
+        Ok(object @ Value::Object(_)) => object,
+        Ok(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "body: expected the object as a JSON object",
+            );
+        }
+        Err(err) => return bad_request(err),
+    };
+    let mut event = ProviderEvent::new(action, object_type, object);
+    if let Some(name) = query.get("object_name").filter(|n| !n.is_empty()) {
+        event = event.with_name(name.clone());
+    }
+    event.executor = query.get("username").cloned().filter(|v| !v.is_empty());
+    event.ip = query.get("ip").cloned().filter(|v| !v.is_empty());
+    event.timestamp = query.get("timestamp").and_then(|t| t.parse().ok());
+    let host = app.host.lease().await;
+    let outcome = host.dispatch_provider(event).await;
+    let status = if outcome.decision.is_success() {
+        StatusCode::OK
+    } else {
+        StatusCode::FAILED_DEPENDENCY
+    };
+    reply(status, decision_json(&outcome))
+}
+
+pub(super) async fn post_connect(
+    State(app): State<Arc<App>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(ip) = query.get("ip").filter(|ip| !ip.is_empty()) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "ip: missing (expected ?ip=...&protocol=...)",
+        );
+    };
+    let protocol = query.get("protocol").map(String::as_str).unwrap_or("");
+    let host = app.host.lease().await;
+    match host.plugins().check_ip(ip, protocol).await {
+        Ok(()) => reply(StatusCode::OK, json!({"decision": "allow"})),
+        Err(err) => {
+            tracing::info!(ip = %ip, protocol, reason = %err, "connection refused by the IP filter");
+            reply(
+                StatusCode::FORBIDDEN,
+                json!({"decision": "deny", "reason": err.to_string()}),
+            )
+        }
+    }
+}
+
+/// SFTPGo's external-auth request body.
+#[derive(Deserialize)]
+struct ExternalAuth {
+    username: String,
+    #[serde(default)]
+    ip: String,
+    #[serde(default)]
+    protocol: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    public_key: String,
+    #[serde(default)]
+    keyboard_interactive: String,
+    #[serde(default)]
+    tls_cert: String,
+    #[serde(default)]
+    user: Option<Value>,
+}
+
+fn plugin_failure(err: PluginError) -> Response {
+    match err {
+        PluginError::Refused { .. } | PluginError::NotConfigured(_) => {
+            error(StatusCode::FORBIDDEN, err)
+        }
+        PluginError::Failed { .. } => error(StatusCode::FAILED_DEPENDENCY, err),
+    }
+}
+
+pub(super) async fn external_auth(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(response) = reject_non_json(&headers) {
+        return response;
+    }
+    let request: ExternalAuth = match from_json(&body) {
+        Ok(request) => request,
+        Err(err) => return bad_request(err),
+    };
+    let user = request.user.filter(|u| !u.is_null()).map(|u| u.to_string());
+    let user = user.as_deref();
+    let (name, ip, protocol) = (&request.username, &request.ip, &request.protocol);
+    let host = app.host.lease().await;
+    let plugins = host.plugins();
+    let result = if !request.tls_cert.is_empty() {
+        plugins
+            .check_user_and_tls_cert(name, &request.tls_cert, ip, protocol, user)
+            .await
+    } else if !request.public_key.is_empty() {
+        plugins
+            .check_user_and_public_key(name, &request.public_key, ip, protocol, user)
+            .await
+    } else if !request.keyboard_interactive.is_empty() {
+        plugins
+            .check_user_and_keyboard_interactive(name, ip, protocol, user)
+            .await
+    } else if !request.password.is_empty() {
+        plugins
+            .check_user_and_pass(name, &request.password, ip, protocol, user)
+            .await
+    } else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "body: no credential (password, public_key, keyboard_interactive or tls_cert)",
+        );
+    };
+    match result {
+        Ok(Some(user)) => (
+            StatusCode::OK,
+            [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            user,
+        )
+            .into_response(),
+        Ok(None) => StatusCode::OK.into_response(),
+        Err(err) => {
+            tracing::info!(username = %name, ip = %ip, protocol = %protocol, reason = %err, "external authentication refused");
+            plugin_failure(err)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CheckPassword {
+    username: String,
+    password: String,
+    #[serde(default)]
+    ip: String,
+    #[serde(default)]
+    protocol: String,
+}
+
+pub(super) async fn check_password(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(response) = reject_non_json(&headers) {
+        return response;
+    }
+    let request: CheckPassword = match from_json(&body) {
+        Ok(request) => request,
+        Err(err) => return bad_request(err),
+    };
+    let host = app.host.lease().await;
+    let result = host
+        .plugins()
+        .check_password(
+            &request.username,
+            &request.password,
+            &request.ip,
+            &request.protocol,
+        )
+        .await;
+    match result {
+        Ok(answer) => reply(
+            StatusCode::OK,
+            json!({"status": answer.status, "to_verify": answer.to_verify}),
+        ),
+        Err(PluginError::Refused { .. }) => {
+            reply(StatusCode::OK, json!({"status": 0, "to_verify": ""}))
+        }
+        Err(err) => plugin_failure(err),
+    }
+}
+
+pub(super) async fn healthz(State(app): State<Arc<App>>) -> Response {
+    reply(
+        StatusCode::OK,
+        json!({"status": "ok", "generation": app.host.generation()}),
+    )
+}
+
+pub(super) async fn metrics(State(app): State<Arc<App>>) -> Response {
+    (
+        StatusCode::OK,
+        [(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        )],
+        app.host.metrics().encode(),
+    )
+        .into_response()
+}

@@ -1,0 +1,677 @@
+//! `hookhost serve` as SFTPGo calls it, and `hookhost exec` as SFTPGo runs it.
+
+use std::path::{Path, PathBuf};
+
+use hookhost_tests::guests::wasm;
+use hookhost_tests::server::Server;
+use hookhost_tests::{exec_fixture, hookhost_bin, lines, repo_root, test_settings};
+use serde_json::{Value, json};
+
+/// Write a configuration file into `dir`.
+fn write_config(dir: &Path, config: &Value) -> PathBuf {
+    let path = dir.join("hookhost.json");
+    std::fs::write(&path, serde_json::to_string_pretty(config).unwrap()).unwrap();
+    path
+}
+
+fn deny_exts(exts: &[&str]) -> Value {
+    json!({"name": "deny_exe", "hook": wasm("deny-exe"), "execute_on": ["pre-upload"], "grants": {"args": exts}})
+}
+
+fn config(fs_hooks: Value, provider_hooks: Value, plugins: Value) -> Value {
+    json!({
+        "common": {"actions": {"execute_on": [], "hook": "", "hooks": fs_hooks}},
+        "data_provider": {"actions": {"execute_on": [], "hook": "", "hooks": provider_hooks}},
+        "plugins": plugins,
+        "hookhost": test_settings(),
+    })
+}
+
+fn fs_event(action: &str, user: &str, path: &str) -> String {
+    json!({"action": action, "username": user, "path": path, "fs_provider": 0, "status": 1, "protocol": "SFTP"}).to_string()
+}
+
+fn record(on: &[&str]) -> Value {
+    json!({"hook": exec_fixture("record"), "execute_on": on})
+}
+
+#[tokio::test]
+async fn pre_upload_allow_and_deny_through_wasm_and_exec_hooks() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &config(
+            json!([deny_exts(&["exe"]), record(&["pre-download"])]),
+            json!([]),
+            json!([]),
+        ),
+    );
+    let server = Server::start(&cfg, &[], &[]).await;
+    let (status, body) = server
+        .post(
+            "/v1/actions/fs",
+            fs_event("pre-upload", "alice", "/srv/setup.exe"),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        body,
+        json!({"decision": "deny", "reason": "deny_exe: .exe files are not allowed"})
+    );
+    assert_eq!(
+        server
+            .post(
+                "/v1/actions/fs",
+                fs_event("pre-upload", "alice", "/srv/notes.txt")
+            )
+            .await
+            .0,
+        200
+    );
+    let target = dir.path().join("dl").display().to_string();
+    assert_eq!(
+        server
+            .post("/v1/actions/fs", fs_event("pre-download", "alice", &target))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        server
+            .post(
+                "/v1/actions/fs",
+                fs_event("pre-download", "exit-1", &target)
+            )
+            .await
+            .0,
+        403
+    );
+}
+
+#[tokio::test]
+async fn current_sftpgo_bodies_are_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &config(json!([deny_exts(&["exe"])]), json!([]), json!([])),
+    );
+    let server = Server::start(&cfg, &[], &[]).await;
+    let body = json!({"action": "pre-upload", "username": "alice", "path": "/srv/a.exe", "virtual_path": "/a.exe",
+        "fs_provider": 0, "status": 1, "protocol": "HTTPShare", "ip": "10.1.1.1", "session_id": "abc",
+        "timestamp": 1_700_000_000_000_000_000i64, "role": "", "open_flags": 578});
+    assert_eq!(server.post("/v1/actions/fs", body.to_string()).await.0, 403);
+}
+
+#[tokio::test]
+async fn pre_delete_handled_is_200_and_unhandled_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &config(json!([record(&["pre-delete"])]), json!([]), json!([])),
+    );
+    let server = Server::start(&cfg, &[], &[]).await;
+    let target = dir.path().join("gone").display().to_string();
+    assert_eq!(
+        server
+            .post("/v1/actions/fs", fs_event("pre-delete", "alice", &target))
+            .await
+            .0,
+        200
+    );
+    let (status, body) = server
+        .post("/v1/actions/fs", fs_event("pre-delete", "exit-1", &target))
+        .await;
+    assert_eq!(
+        status, 202,
+        "not handled: SFTPGo must delete the file itself ({body})"
+    );
+}
+
+#[tokio::test]
+async fn provider_route_queues_and_sigterm_drains_async_hooks() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &config(
+            json!([record(&["upload"])]),
+            json!([record(&["add"])]),
+            json!([]),
+        ),
+    );
+    let mut server = Server::start(&cfg, &[], &[]).await;
+    let user = json!({"id": 9, "username": "dora", "home_dir": dir.path(), "password": "secret", "status": 1});
+    let (status, body) = server
+        .post("/v1/actions/provider?action=add", user.to_string())
+        .await;
+    assert_eq!((status, body.as_str()), (200, r#"{"decision":"queued"}"#));
+    let upload = dir.path().join("up").display().to_string();
+    assert_eq!(
+        server
+            .post("/v1/actions/fs", fs_event("upload", "slow-0.5", &upload))
+            .await
+            .0,
+        200
+    );
+    // The upload hook sleeps 0.5 s first: SIGTERM arrives while it runs.
+    server.signal(libc::SIGTERM);
+    assert!(server.wait_exit().await.success());
+    assert_eq!(
+        lines(format!("{upload}.argv"))[0],
+        "upload",
+        "the in-flight async hook finished"
+    );
+    let argv = lines(dir.path().join("provider.argv"));
+    assert_eq!(
+        argv[..3],
+        ["add".to_owned(), "dora".to_owned(), "9".to_owned()]
+    );
+    let env = std::fs::read_to_string(dir.path().join("provider.env")).unwrap();
+    assert!(!env.contains("secret"), "{env}");
+}
+
+#[tokio::test]
+async fn post_connect_answers_with_the_ipfilter() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins =
+        json!([{"type": "ipfilter", "cmd": wasm("ipfilter-cidr"), "args": ["10.0.0.0/8"]}]);
+    let cfg = write_config(dir.path(), &config(json!([]), json!([]), plugins));
+    let server = Server::start(&cfg, &[], &[]).await;
+    assert_eq!(
+        server
+            .get("/v1/post-connect?ip=10.1.2.3&protocol=SSH")
+            .await
+            .0,
+        200
+    );
+    let (status, body) = server.get("/v1/post-connect?ip=8.8.8.8&protocol=FTP").await;
+    assert_eq!(status, 403);
+    assert!(body.contains("not in an allowed range"), "{body}");
+    assert_eq!(server.get("/v1/post-connect?protocol=SSH").await.0, 400);
+}
+
+#[tokio::test]
+async fn external_auth_and_check_password_follow_sftpgo() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = json!([{"type": "auth", "cmd": wasm("auth-file"), "args": ["/users/users.json"],
+        "auth_options": {"scope": 7},
+        "grants": {"dirs": [{"host": repo_root().join("tests/fixtures/users"), "guest": "/users"}]}}]);
+    let cfg = write_config(dir.path(), &config(json!([]), json!([]), plugins));
+    let server = Server::start(&cfg, &[], &[]).await;
+    let login = |extra: Value| {
+        let mut body = json!({"username": "alice", "ip": "10.0.0.1", "protocol": "SSH"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body.to_string()
+    };
+    let (status, body) = server
+        .post(
+            "/v1/auth/external",
+            login(json!({"password": "correct horse"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let user: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(user["username"], "alice");
+    assert!(user.get("password").is_none());
+    assert_eq!(
+        server
+            .post("/v1/auth/external", login(json!({"password": "wrong"})))
+            .await
+            .0,
+        403
+    );
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHookHostTestKeyAliceAAAAAAAAAAAAAAAAAAAA";
+    assert_eq!(
+        server
+            .post("/v1/auth/external", login(json!({"public_key": key})))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        server
+            .post("/v1/auth/external", login(json!({"tls_cert": "PEM"})))
+            .await
+            .0,
+        403,
+        "no plugin with the TLS scope"
+    );
+    assert_eq!(
+        server.post("/v1/auth/external", login(json!({}))).await.0,
+        400
+    );
+
+    let check = |password: &str| {
+        json!({"username": "alice", "password": password, "ip": "10.0.0.1", "protocol": "FTP"})
+            .to_string()
+    };
+    let (status, body) = server
+        .post("/v1/auth/check-password", check("correct horse"))
+        .await;
+    assert_eq!(
+        (status, serde_json::from_str::<Value>(&body).unwrap()),
+        (200, json!({"status": 1, "to_verify": ""}))
+    );
+    let (status, body) = server.post("/v1/auth/check-password", check("nope")).await;
+    assert_eq!(
+        (status, serde_json::from_str::<Value>(&body).unwrap()),
+        (200, json!({"status": 0, "to_verify": ""}))
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_get_4xx_and_the_server_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &config(json!([deny_exts(&["exe"])]), json!([]), json!([])),
+    );
+    let server = Server::start(&cfg, &[], &[]).await;
+    let cases = [
+        (
+            "/v1/actions/fs",
+            "{\"action\": ".to_owned(),
+            400,
+            "EOF while parsing",
+        ),
+        (
+            "/v1/actions/fs",
+            fs_event("uplod", "a", "/x"),
+            400,
+            "action: unknown action \\\"uplod\\\"",
+        ),
+        (
+            "/v1/actions/fs",
+            r#"{"action":"upload","username":"u","protocol":"SFTP","file_size":"big"}"#.to_owned(),
+            400,
+            "file_size: invalid type",
+        ),
+        (
+            "/v1/actions/provider?action=nope",
+            "{}".to_owned(),
+            400,
+            "action: unknown provider action",
+        ),
+        (
+            "/v1/actions/provider",
+            "{}".to_owned(),
+            400,
+            "action: missing",
+        ),
+        (
+            "/v1/actions/provider?action=add&object_type=usr",
+            "{}".to_owned(),
+            400,
+            "object_type: unknown object type",
+        ),
+        (
+            "/v1/actions/provider?action=add",
+            "[1]".to_owned(),
+            400,
+            "expected the object",
+        ),
+        ("/v1/nowhere", "{}".to_owned(), 404, "no such route"),
+    ];
+    for (path, body, status, text) in cases {
+        let (got, reply) = server.post(path, body).await;
+        assert_eq!(got, status, "{path}: {reply}");
+        assert!(reply.contains(text), "{path}: {reply}");
+    }
+    let form = server
+        .client
+        .post(format!("{}/v1/actions/fs", server.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("action=upload")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status().as_u16(), 415);
+    // The server closes the connection after refusing a body this large;
+    // send it on a connection of its own.
+    let big = reqwest::Client::new()
+        .post(format!("{}/v1/actions/fs", server.url))
+        .header("content-type", "application/json")
+        .body("x".repeat(2 << 20))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status().as_u16(), 413);
+    assert_eq!(
+        server
+            .post("/v1/actions/fs", fs_event("pre-upload", "a", "/ok.txt"))
+            .await
+            .0,
+        200,
+        "still serving"
+    );
+}
+
+#[tokio::test]
+async fn metrics_counters_move() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &config(json!([deny_exts(&["exe"])]), json!([]), json!([])),
+    );
+    let server = Server::start(&cfg, &[], &[]).await;
+    for path in ["/a.exe", "/b.exe", "/c.txt"] {
+        server
+            .post("/v1/actions/fs", fs_event("pre-upload", "u", path))
+            .await;
+    }
+    let (status, text) = server.get("/metrics").await;
+    assert_eq!(status, 200);
+    for line in [
+        r#"hookhost_hook_calls_total{hook="deny_exe",kind="wasm",outcome="deny"} 2"#,
+        r#"hookhost_hook_calls_total{hook="deny_exe",kind="wasm",outcome="allow"} 1"#,
+        r#"hookhost_hook_duration_seconds_count{hook="deny_exe",kind="wasm"} 3"#,
+        r#"hookhost_http_requests_total{route="actions_fs",status="403"} 2"#,
+        "hookhost_async_in_flight 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line} missing from\n{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bearer_token_is_required_except_for_healthz() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &config(json!([]), json!([]), json!([])));
+    let server = Server::start(&cfg, &[], &[("HOOKHOST_TOKEN", "t0k3n")]).await;
+    let event = fs_event("upload", "u", "/x");
+    assert_eq!(server.post("/v1/actions/fs", event.clone()).await.0, 401);
+    let with = |token: &str| {
+        server
+            .client
+            .post(format!("{}/v1/actions/fs", server.url))
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {token}"))
+            .body(event.clone())
+            .send()
+    };
+    assert_eq!(with("wrong").await.unwrap().status().as_u16(), 401);
+    assert_eq!(with("t0k3n").await.unwrap().status().as_u16(), 200);
+    assert_eq!(server.get("/healthz").await.0, 200);
+    assert_eq!(server.get("/metrics").await.0, 401);
+}
+
+#[tokio::test]
+async fn sighup_reloads_a_good_config_and_refuses_a_broken_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &config(json!([deny_exts(&["exe"])]), json!([]), json!([])),
+    );
+    let mut server = Server::start(&cfg, &["--no-watch"], &[]).await;
+    async fn status(server: &Server, path: &str) -> u16 {
+        server
+            .post("/v1/actions/fs", fs_event("pre-upload", "u", path))
+            .await
+            .0
+    }
+    assert_eq!(
+        (
+            status(&server, "/a.exe").await,
+            status(&server, "/a.iso").await
+        ),
+        (403, 200)
+    );
+
+    write_config(
+        dir.path(),
+        &config(json!([deny_exts(&["iso"])]), json!([]), json!([])),
+    );
+    server.signal(libc::SIGHUP);
+    server.wait_log("configuration reloaded").await;
+    assert_eq!(
+        (
+            status(&server, "/a.exe").await,
+            status(&server, "/a.iso").await
+        ),
+        (200, 403)
+    );
+    assert!(server.get("/healthz").await.1.contains("\"generation\":2"));
+
+    let mut broken = config(json!([deny_exts(&["exe"])]), json!([]), json!([]));
+    broken["common"]["actions"]["hooks"][0]["execute_on"] = json!(["pre-uplod"]);
+    write_config(dir.path(), &broken);
+    server.signal(libc::SIGHUP);
+    let refusal = server.wait_log("configuration reload refused").await;
+    assert!(
+        refusal.contains("common.actions.hooks[0].execute_on[0]"),
+        "{refusal}"
+    );
+    assert_eq!(
+        (
+            status(&server, "/a.exe").await,
+            status(&server, "/a.iso").await
+        ),
+        (200, 403),
+        "the running configuration stays"
+    );
+}
+
+#[tokio::test]
+async fn a_changed_config_file_is_reloaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &config(json!([deny_exts(&["exe"])]), json!([]), json!([])),
+    );
+    let mut server = Server::start(&cfg, &[], &[]).await;
+    assert_eq!(
+        server
+            .post("/v1/actions/fs", fs_event("pre-upload", "u", "/a.iso"))
+            .await
+            .0,
+        200
+    );
+    // A different mtime is what the watcher looks for; make sure it moves.
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    write_config(
+        dir.path(),
+        &config(json!([deny_exts(&["iso"])]), json!([]), json!([])),
+    );
+    std::fs::File::options()
+        .write(true)
+        .open(&cfg)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    server.wait_log("configuration file changed").await;
+    assert_eq!(
+        server
+            .post("/v1/actions/fs", fs_event("pre-upload", "u", "/a.iso"))
+            .await
+            .0,
+        403
+    );
+}
+
+/// Run `hookhost exec` (or the `hookhost-exec` link) as SFTPGo would.
+fn run_exec(program: &Path, args: &[&str], env: &[(&str, String)]) -> std::process::Output {
+    std::process::Command::new(program)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("HOOKHOST_LOG", "warn")
+        .output()
+        .expect("run hookhost exec")
+}
+
+fn sftpgo_env(
+    action: &str,
+    path: &str,
+    extra: &[(&'static str, &str)],
+) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("SFTPGO_ACTION", action.to_owned()),
+        ("SFTPGO_ACTION_USERNAME", "alice".to_owned()),
+        ("SFTPGO_ACTION_PATH", path.to_owned()),
+        ("SFTPGO_ACTION_TARGET", String::new()),
+        ("SFTPGO_ACTION_SSH_CMD", String::new()),
+        ("SFTPGO_ACTION_FILE_SIZE", "0".to_owned()),
+        ("SFTPGO_ACTION_FS_PROVIDER", "0".to_owned()),
+        ("SFTPGO_ACTION_BUCKET", String::new()),
+        ("SFTPGO_ACTION_ENDPOINT", String::new()),
+        ("SFTPGO_ACTION_STATUS", "1".to_owned()),
+        ("SFTPGO_ACTION_PROTOCOL", "SFTP".to_owned()),
+        ("SFTPGO_ACTION_OPEN_FLAGS", "0".to_owned()),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    env
+}
+
+#[test]
+fn exec_mode_allows_and_denies_as_sftpgo_drives_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let hooks = json!([
+        deny_exts(&["exe"]),
+        {"name": "mover", "hook": wasm("probe"), "execute_on": ["pre-delete"], "grants": {"args": ["handled"]}},
+    ]);
+    let cfg = write_config(dir.path(), &config(hooks, json!([]), json!([])));
+    let bin = hookhost_bin();
+    let cfg_arg = cfg.to_str().unwrap();
+    // The reference: argv and environment.
+    for (path, code) in [("/srv/a.exe", 1), ("/srv/a.txt", 0)] {
+        let out = run_exec(
+            &bin,
+            &[
+                "exec",
+                "--config",
+                cfg_arg,
+                "pre-upload",
+                "alice",
+                path,
+                "",
+                "",
+            ],
+            &sftpgo_env("pre-upload", path, &[]),
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{path}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let denied = run_exec(
+        &bin,
+        &[
+            "exec",
+            "--config",
+            cfg_arg,
+            "pre-upload",
+            "alice",
+            "/srv/a.exe",
+            "",
+            "",
+        ],
+        &[],
+    );
+    assert_eq!(denied.status.code(), Some(1), "argv alone is enough");
+    assert!(String::from_utf8_lossy(&denied.stderr).contains(".exe files are not allowed"));
+
+    // Current releases: no argv, environment only, and SFTPGo runs the
+    // configured program path directly: the hookhost-exec link.
+    let link = dir.path().join("hookhost-exec");
+    std::os::unix::fs::symlink(&bin, &link).unwrap();
+    let with_config = |mut env: Vec<(&'static str, String)>| {
+        env.push(("HOOKHOST_CONFIG", cfg_arg.to_owned()));
+        env
+    };
+    let current = [
+        ("SFTPGO_ACTION_TIMESTAMP", "1700000000000000000"),
+        ("SFTPGO_ACTION_SESSION_ID", "s1"),
+    ];
+    let out = run_exec(
+        &link,
+        &[],
+        &with_config(sftpgo_env("pre-upload", "/srv/x.exe", &current)),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run_exec(
+        &link,
+        &[],
+        &with_config(sftpgo_env("pre-upload", "/srv/x.pdf", &current)),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // pre-delete: exit 0 only when a hook handled the file.
+    let out = run_exec(
+        &link,
+        &[],
+        &with_config(sftpgo_env("pre-delete", "/srv/x.pdf", &[])),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Malformed input denies (fail closed), naming the variable.
+    let out = run_exec(
+        &link,
+        &[],
+        &with_config(sftpgo_env(
+            "pre-upload",
+            "/srv/x.pdf",
+            &[("SFTPGO_ACTION_FILE_SIZE", "big")],
+        )),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SFTPGO_ACTION_FILE_SIZE"));
+}
+
+#[test]
+fn exec_mode_runs_provider_hooks_from_sftpgo_env() {
+    let dir = tempfile::tempdir().unwrap();
+    let provider = json!([{"name": "echo", "hook": wasm("provider-echo"), "execute_on": ["update"],
+        "grants": {"dirs": [{"host": dir.path(), "guest": "/out", "writable": true}]}}]);
+    let cfg = write_config(dir.path(), &config(json!([]), provider, json!([])));
+    let env = [
+        ("SFTPGO_USER_ACTION", "update".to_owned()),
+        (
+            "SFTPGO_USER",
+            json!({"username": "erin", "password": "pw", "status": 1}).to_string(),
+        ),
+        ("HOOKHOST_CONFIG", cfg.display().to_string()),
+    ];
+    let out = run_exec(
+        &hookhost_bin(),
+        &[
+            "exec",
+            "update",
+            "erin",
+            "1",
+            "1",
+            "0",
+            "/home/erin",
+            "0",
+            "0",
+        ],
+        &env,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        lines(dir.path().join("provider.log")),
+        [r#"update user erin {"status":1,"username":"erin"}"#]
+    );
+}
