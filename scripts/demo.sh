@@ -11,7 +11,7 @@ echo "== building hookhost"
 cargo build --quiet --release -p hookhost
 hookhost=target/release/hookhost
 config=examples/config/hookhost.json
-mkdir -p target/demo/audit
+mkdir -p target/demo/audit target/demo/events
 
 echo "== hookhost check --config $config"
 "$hookhost" check --config "$config"
@@ -27,4 +27,30 @@ done
 
 echo
 echo "== audit lines written by the upload-audit hook (target/demo/audit/events.jsonl)"
-cat target/demo/audit/events.jsonl
+tail -n 3 target/demo/audit/events.jsonl
+echo "== events the notifier-jsonl plugin recorded (target/demo/events/fs.jsonl)"
+tail -n 3 target/demo/events/fs.jsonl
+
+if ! command -v curl >/dev/null; then
+  echo "(curl not found: skipping the hookhost serve part)"
+  exit 0
+fi
+echo
+echo "== hookhost serve: the endpoint SFTPGo calls"
+"$hookhost" serve --config "$config" --listen 127.0.0.1:0 > target/demo/serve.out 2> target/demo/serve.log &
+server=$!
+trap 'kill $server 2>/dev/null' EXIT
+for _ in $(seq 1 100); do grep -q listening target/demo/serve.out && break; sleep 0.1; done
+url=$(sed 's/.* on //' target/demo/serve.out)
+echo "listening on $url"
+post() { curl -s -w '  (HTTP %{http_code})\n' -H 'content-type: application/json' --data-binary "@$1" "$url/v1/actions/fs"; }
+echo "-- POST /v1/actions/fs pre-upload setup.exe:"; post examples/events/pre-upload-exe.json
+echo "-- POST /v1/actions/fs pre-upload report.txt:"; post examples/events/pre-upload-txt.json
+echo "-- GET /v1/post-connect from 10.1.2.3 and from 203.0.113.9:"
+curl -s -w '  (HTTP %{http_code})\n' "$url/v1/post-connect?ip=10.1.2.3&protocol=SSH"
+curl -s -w '  (HTTP %{http_code})\n' "$url/v1/post-connect?ip=203.0.113.9&protocol=SSH"
+echo "-- GET /metrics (hook calls):"
+curl -s "$url/metrics" | grep -E '^hookhost_hook_calls_total.* [1-9]'
+kill -TERM $server; wait $server || true
+trap - EXIT
+echo "(server stopped cleanly; its log is in target/demo/serve.log)"
