@@ -49,6 +49,7 @@ struct Builder<'a> {
     metrics: &'a Metrics,
     sandbox: Option<Arc<Sandbox>>,
     http: Option<Arc<HttpClient>>,
+    exec_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl Builder<'_> {
@@ -87,6 +88,7 @@ impl Builder<'_> {
                 program.clone(),
                 spec.timeout,
                 spec.output_bytes,
+                self.exec_slots.clone(),
             )),
             HookTarget::Http(url) => Arc::new(HttpHook::new(
                 &spec.name,
@@ -170,6 +172,9 @@ impl HostBuilder {
             metrics: &metrics,
             sandbox: reusable,
             http: None,
+            exec_slots: Arc::new(tokio::sync::Semaphore::new(
+                config.settings.exec_concurrency,
+            )),
         };
         let mut router = Router::default();
         for hook in &config.fs_actions.hooks {

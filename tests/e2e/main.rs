@@ -4,8 +4,10 @@
 mod cli;
 mod config;
 mod exec_hooks;
+mod hostile;
 mod http_hooks;
 mod plugins;
+mod python;
 mod sandbox;
 mod semantics;
 mod serve;

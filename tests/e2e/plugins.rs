@@ -193,6 +193,15 @@ async fn a_full_retry_queue_drops_and_counts_the_overflow() {
     let stats = wait_notifier(&host, |s| s.delivered == 2).await;
     assert_eq!(stats.dropped, 3);
     host.shutdown().await;
+    let paths: Vec<String> = jsonl(dir.path().join("fs.jsonl"))
+        .iter()
+        .map(|e| e["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        paths,
+        ["/f0", "/f1"],
+        "the queued events, each exactly once; the overflow dropped"
+    );
 }
 
 #[tokio::test]

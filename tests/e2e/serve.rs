@@ -675,3 +675,120 @@ fn exec_mode_runs_provider_hooks_from_sftpgo_env() {
         [r#"update user erin {"status":1,"username":"erin"}"#]
     );
 }
+
+/// xorshift64*: a deterministic stream of pseudo-random numbers.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// A malformed body: random bytes, or a valid body with bytes flipped,
+/// cut short, or fields replaced by values of the wrong type.
+fn garbage(rng: &mut Rng) -> Vec<u8> {
+    let valid = fs_event("pre-upload", "alice", "/srv/a.txt").into_bytes();
+    match rng.below(4) {
+        0 => (0..rng.below(300)).map(|_| rng.next() as u8).collect(),
+        1 => {
+            let mut body = valid;
+            for _ in 0..=rng.below(4) {
+                let i = rng.below(body.len());
+                body[i] = rng.next() as u8;
+            }
+            body
+        }
+        2 => valid[..rng.below(valid.len())].to_vec(),
+        _ => {
+            let mut value: Value = serde_json::from_slice(&valid).unwrap();
+            let keys = [
+                "action",
+                "username",
+                "path",
+                "status",
+                "fs_provider",
+                "file_size",
+                "protocol",
+                "open_flags",
+            ];
+            let wrong = [
+                json!(null),
+                json!([1, 2]),
+                json!({"a": 1}),
+                json!(-1),
+                json!(1e300),
+                json!("x"),
+                json!(true),
+            ];
+            value[keys[rng.below(keys.len())]] = wrong[rng.below(wrong.len())].clone();
+            value.to_string().into_bytes()
+        }
+    }
+}
+
+#[tokio::test]
+async fn random_malformed_requests_never_get_a_5xx_nor_stop_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins =
+        json!([{"type": "ipfilter", "cmd": wasm("ipfilter-cidr"), "args": ["10.0.0.0/8"]}]);
+    let cfg = write_config(
+        dir.path(),
+        &config(
+            json!([deny_exts(&["exe"])]),
+            json!([record(&["add"])]),
+            plugins,
+        ),
+    );
+    let server = Server::start(&cfg, &[], &[]).await;
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let routes = [
+        "/v1/actions/fs",
+        "/v1/actions/provider?action=update",
+        "/v1/auth/external",
+        "/v1/auth/check-password",
+    ];
+    for i in 0..400 {
+        let route = routes[i % routes.len()];
+        let body = garbage(&mut rng);
+        let response = server
+            .client
+            .post(format!("{}{route}", server.url))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{route} {:?}: no answer: {e}",
+                    String::from_utf8_lossy(&body)
+                )
+            });
+        let status = response.status().as_u16();
+        assert!(
+            status < 500,
+            "{route} {:?}: {status}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    for query in ["?ip=%ZZ", "?ip=", "?ip=999.1.1.1&protocol=SSH", "?ip=::::1"] {
+        let status = server.get(&format!("/v1/post-connect{query}")).await.0;
+        assert!(status == 400 || status == 403, "{query}: {status}");
+    }
+    assert_eq!(server.get("/healthz").await.0, 200);
+    assert_eq!(
+        server
+            .post("/v1/actions/fs", fs_event("pre-upload", "alice", "/a.exe"))
+            .await
+            .0,
+        403,
+        "still deciding"
+    );
+}

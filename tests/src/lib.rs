@@ -119,3 +119,32 @@ pub fn lines(path: impl AsRef<Path>) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// Log lines emitted on this thread while `f` runs (formatted, no colour).
+/// The tests run on a current-thread runtime, so this sees the host's logs.
+pub async fn capture_logs<F: std::future::Future>(f: F) -> (F::Output, String) {
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let sink = Sink::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    let output = f.await;
+    drop(guard);
+    let text = String::from_utf8_lossy(&sink.0.lock().unwrap()).into_owned();
+    (output, text)
+}

@@ -66,6 +66,8 @@ impl Server {
             panic!("hookhost serve did not start: {}", log.join("\n"));
         }
         let url = first.trim().rsplit(' ').next().expect("address").to_owned();
+        // reqwest is built without a default crypto provider (as hookhost is).
+        let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
         Server {
             child,
             url,

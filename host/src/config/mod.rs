@@ -85,6 +85,9 @@ pub struct HostSettings {
     /// Asynchronous events waiting for a worker; when full, dispatch waits
     /// (back-pressure) rather than drop an event.
     pub async_queue_size: usize,
+    /// Exec-hook processes running at once; more wait for a slot (within
+    /// their time limit).
+    pub exec_concurrency: usize,
     /// WebAssembly engine settings.
     pub wasm: WasmSettings,
 }
@@ -95,6 +98,7 @@ impl Default for HostSettings {
             cache_dir: None,
             async_workers: 16,
             async_queue_size: 1024,
+            exec_concurrency: 64,
             wasm: WasmSettings::default(),
         }
     }
@@ -196,6 +200,12 @@ impl Config {
         if settings.async_workers == 0 {
             return Err(ConfigError::field(
                 "hookhost.async_workers",
+                "must be at least 1",
+            ));
+        }
+        if settings.exec_concurrency == 0 {
+            return Err(ConfigError::field(
+                "hookhost.exec_concurrency",
                 "must be at least 1",
             ));
         }

@@ -10,11 +10,11 @@
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Semaphore};
 
 use super::{Answer, CappedBuffer, EventRef, Failure, Hook, HookKind, HookResult};
 use crate::event::exec::{fs_args, fs_env, provider_args, provider_env};
@@ -30,22 +30,28 @@ pub struct ExecHook {
     program: PathBuf,
     limit: Duration,
     output_cap: usize,
+    slots: Arc<Semaphore>,
 }
 
 impl ExecHook {
     /// A hook running `program` (an absolute path) under `limit`, keeping at
     /// most `output_cap` bytes of each of stdout and stderr for the log.
+    ///
+    /// `slots` bounds the processes running at once across the host's exec
+    /// hooks; waiting for a slot counts against the limit.
     pub fn new(
         name: impl Into<String>,
         program: PathBuf,
         limit: Duration,
         output_cap: usize,
+        slots: Arc<Semaphore>,
     ) -> Self {
         ExecHook {
             name: name.into(),
             program,
             limit,
             output_cap,
+            slots,
         }
     }
 
@@ -125,6 +131,10 @@ impl Hook for ExecHook {
     }
 
     async fn call(&self, event: EventRef<'_>) -> HookResult {
+        let started = Instant::now();
+        let Ok(Ok(_slot)) = tokio::time::timeout(self.limit, self.slots.acquire()).await else {
+            return Err(Failure::Timeout(self.limit));
+        };
         let mut child = self.command(event).spawn().map_err(|err| {
             Failure::Error(format!("cannot start {}: {err}", self.program.display()))
         })?;
@@ -142,7 +152,8 @@ impl Hook for ExecHook {
                 .map(|r| tokio::spawn(capture(r, stderr.clone()))),
         ];
 
-        let waited = tokio::time::timeout(self.limit, child.wait()).await;
+        let remaining = self.limit.saturating_sub(started.elapsed());
+        let waited = tokio::time::timeout(remaining, child.wait()).await;
         if waited.is_err() {
             guard.kill();
             let _ = child.wait().await;

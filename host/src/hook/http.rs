@@ -10,8 +10,9 @@
 //! each attempt has `timeout`; connection errors, 429 and 5xx (except 501)
 //! are retried up to `retry_max` times, waiting `retry_wait_min * 2^n`
 //! capped at `retry_wait_max` (or the server's `Retry-After` for 429/503);
-//! other statuses are final. The whole call, retries included, stays within
-//! the hook's limit.
+//! other statuses are final. A response whose body is cut off (connection
+//! reset) counts as a connection error. The whole call, retries included,
+//! stays within the hook's limit.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +27,7 @@ use crate::event::json::encode_fs_event;
 /// The shared HTTP client with SFTPGo's retry policy and extra headers.
 pub struct HttpClient {
     client: reqwest::Client,
+    slots: tokio::sync::Semaphore,
     retry_max: u32,
     wait_min: Duration,
     wait_max: Duration,
@@ -87,6 +89,7 @@ impl HttpClient {
         })?;
         Ok(HttpClient {
             client,
+            slots: tokio::sync::Semaphore::new(HTTP_CONCURRENCY),
             retry_max: config.retry_max,
             wait_min: Duration::from_secs(config.retry_wait_min),
             wait_max: Duration::from_secs(config.retry_wait_max),
@@ -108,6 +111,7 @@ impl HttpClient {
     /// POST `body` to `url`, retrying per the policy. Returns the final
     /// status, or the last connection error.
     pub async fn post(&self, url: Url, body: Vec<u8>) -> Result<StatusCode, String> {
+        let _slot = self.slots.acquire().await.map_err(|e| e.to_string())?;
         let body = bytes::Bytes::from(body);
         let mut attempt = 0;
         loop {
@@ -136,12 +140,20 @@ impl HttpClient {
                             .map(Duration::from_secs),
                         _ => None,
                     };
-                    // Read the (small) body so the connection can be reused.
-                    let _ = response.bytes().await;
-                    if !retryable || attempt >= self.retry_max {
-                        return Ok(status);
+                    // Read the (small) body: the connection can then be
+                    // reused, and an answer cut off mid-body is no answer.
+                    match response.bytes().await {
+                        Ok(_) if !retryable || attempt >= self.retry_max => return Ok(status),
+                        Ok(_) => {
+                            tracing::debug!(%url, %status, attempt, "HTTP hook answered a retryable status")
+                        }
+                        Err(err) if attempt >= self.retry_max => {
+                            return Err(format!("the response was cut off: {}", error_chain(&err)));
+                        }
+                        Err(err) => {
+                            tracing::debug!(%url, attempt, error = %error_chain(&err), "HTTP hook response cut off");
+                        }
                     }
-                    tracing::debug!(%url, %status, attempt, "HTTP hook answered a retryable status");
                 }
                 Err(err) => {
                     if attempt >= self.retry_max || err.is_builder() {
@@ -175,6 +187,10 @@ pub struct HttpHook {
     client: Arc<HttpClient>,
     limit: Duration,
 }
+
+/// Requests in flight at once across a host's HTTP hooks: enough for any
+/// real load, and far below the file-descriptor limit of a default process.
+pub const HTTP_CONCURRENCY: usize = 256;
 
 impl HttpHook {
     /// A hook posting to `url` through `client`, the whole call (retries

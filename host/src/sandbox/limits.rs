@@ -100,15 +100,19 @@ pub(crate) fn classify(
     if err.is::<DeadlineExceeded>() {
         return Failure::Timeout(limits.timeout);
     }
+    if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return Failure::Trap(format!("guest exited with status {}", exit.0));
+    }
     let trap = err.downcast_ref::<Trap>().copied();
     match trap {
         Some(Trap::OutOfFuel) => Failure::OutOfFuel,
         Some(Trap::Interrupt) => Failure::Timeout(limits.timeout),
         _ if limiter_hit => Failure::MemoryLimit(limits.memory_bytes),
         _ => {
+            // The root cause, without the wasm backtrace wasmtime attaches.
             let mut message = match trap {
                 Some(trap) => trap.to_string(),
-                None => format!("{err:#}"),
+                None => err.root_cause().to_string(),
             };
             if !stderr_tail.is_empty() {
                 message.push_str("; guest stderr: ");

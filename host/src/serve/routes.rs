@@ -55,10 +55,17 @@ fn bad_request(err: DecodeError) -> Response {
 /// JSON bodies only: a body with another content type gets 415.
 fn reject_non_json(headers: &HeaderMap) -> Option<Response> {
     match headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
-        Some(ct) if !ct.trim_start().to_ascii_lowercase().starts_with("application/json") => Some(error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("content type {ct:?}: the body must be application/json"),
-        )),
+        Some(ct)
+            if !ct
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json") =>
+        {
+            Some(error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("content type {ct:?}: the body must be application/json"),
+            ))
+        }
         _ => None,
     }
 }

@@ -1,0 +1,131 @@
+//! The WIT is language-neutral: a pre-upload hook written in Python, built
+//! with componentize-py from `wit/`, answers like the Rust deny-exe.
+//!
+//! Runs when componentize-py is installed (`.ci/run` installs it with pip);
+//! otherwise it says so and passes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::SystemTime;
+
+use hookhost::event::FsAction;
+use hookhost::hook::Answer;
+use hookhost_tests::guests::wasm;
+use hookhost_tests::{config_with, fs_event, host, repo_root};
+use serde_json::json;
+
+fn newest_input(root: &Path) -> SystemTime {
+    let mut inputs = vec![root.join("examples/python-deny-exe/app.py")];
+    inputs.extend(
+        std::fs::read_dir(root.join("wit"))
+            .unwrap()
+            .map(|e| e.unwrap().path()),
+    );
+    inputs
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .max()
+        .unwrap()
+}
+
+/// The Python component, built when missing or older than its sources;
+/// `None` when componentize-py is not installed.
+fn python_component() -> Option<PathBuf> {
+    static BUILT: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            if Command::new("componentize-py")
+                .arg("--version")
+                .output()
+                .is_err()
+            {
+                return None;
+            }
+            let root = repo_root();
+            let out = root.join("target/python/deny_exe_py.wasm");
+            let fresh = std::fs::metadata(&out)
+                .and_then(|m| m.modified())
+                .is_ok_and(|built| built >= newest_input(&root));
+            if !fresh {
+                std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+                let status = Command::new("componentize-py")
+                    .current_dir(&root)
+                    .args([
+                        "-d",
+                        "wit",
+                        "-w",
+                        "fs-hook",
+                        "componentize",
+                        "--python-path",
+                        "examples/python-deny-exe",
+                        "app",
+                        "-o",
+                    ])
+                    .arg(&out)
+                    .status()
+                    .expect("run componentize-py");
+                assert!(status.success(), "componentize-py failed");
+            }
+            Some(out)
+        })
+        .clone()
+}
+
+#[tokio::test]
+async fn python_hook_answers_like_the_rust_one() {
+    let Some(python) = python_component() else {
+        println!("skipped: componentize-py is not installed (pip install componentize-py)");
+        return;
+    };
+    let grants = json!({"args": ["exe", "iso"], "env": {"DENY_EXTENSIONS": "bat"}});
+    let both = host(config_with(
+        json!([
+            {"name": "python", "hook": python, "execute_on": ["pre-upload"], "limits": {"memory_mib": 256}, "grants": grants},
+            {"name": "rust", "hook": wasm("deny-exe"), "execute_on": ["pre-upload"], "grants": grants},
+        ]),
+        json!([]),
+    ))
+    .await;
+    for (path, denied) in [
+        ("/srv/setup.exe", true),
+        ("/srv/SETUP.EXE", true),
+        ("/srv/disk.iso", true),
+        ("/srv/run.bat", true),
+        ("/srv/notes.txt", false),
+        ("/srv/.exe", false),
+        ("/srv/archive", false),
+    ] {
+        let outcome = both.run_fs(&fs_event(FsAction::PreUpload, path)).await;
+        let answers: Vec<&Answer> = outcome
+            .reports
+            .iter()
+            .map(|r| r.result.as_ref().expect("no failure"))
+            .collect();
+        let python = answers[0];
+        assert_eq!(
+            matches!(python, Answer::Deny(_)),
+            denied,
+            "{path}: {python:?}"
+        );
+        if denied {
+            // The first refusal stops the run: only Python answered.
+            assert_eq!(answers.len(), 1);
+        } else {
+            assert_eq!(answers, [&Answer::Allow, &Answer::Allow], "{path}");
+        }
+    }
+    // Same answers, same reasons.
+    let rust_only = host(config_with(
+        json!([{"name": "rust", "hook": wasm("deny-exe"), "execute_on": ["pre-upload"], "grants": grants}]),
+        json!([])
+    ))
+    .await;
+    let from_rust = rust_only
+        .run_fs(&fs_event(FsAction::PreUpload, "/srv/setup.exe"))
+        .await;
+    let from_python = both
+        .run_fs(&fs_event(FsAction::PreUpload, "/srv/setup.exe"))
+        .await;
+    assert_eq!(from_rust.reports[0].result, from_python.reports[0].result);
+}
