@@ -95,7 +95,7 @@ fn report_json(report: &HookReport) -> Value {
         Err(failure) => (failure.label(), Some(failure.to_string())),
     };
     let mut value = json!({
-        "hook": report.hook,
+        "hook": &*report.hook,
         "kind": report.kind,
         "outcome": outcome,
         "duration_us": report.duration.as_micros() as u64,

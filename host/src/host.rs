@@ -114,6 +114,7 @@ impl Builder<'_> {
                     world,
                     limits,
                     spec.wasm.grants.clone(),
+                    spec.wasm.reuse,
                 )
                 .map_err(|message| ConfigError::field(format!("{}.hook", spec.field), message))?;
                 Arc::new(hook)

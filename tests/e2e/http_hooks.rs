@@ -330,7 +330,7 @@ async fn wasm_and_http_answers_are_reported_per_hook() {
     .await;
     let outcome = host.run_fs(&event(FsAction::PreUpload)).await;
     assert_eq!(outcome.reports.len(), 1);
-    assert_eq!(outcome.reports[0].hook, "web");
+    assert_eq!(&*outcome.reports[0].hook, "web");
     assert_eq!(outcome.reports[0].result, Ok(Answer::Allow));
 }
 

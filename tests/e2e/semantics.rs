@@ -120,7 +120,7 @@ async fn first_refusing_pre_upload_hook_wins_and_later_hooks_are_skipped() {
         outcome.decision,
         Decision::Deny("deny: probe says no".into())
     );
-    let ran: Vec<&str> = outcome.reports.iter().map(|r| r.hook.as_str()).collect();
+    let ran: Vec<&str> = outcome.reports.iter().map(|r| &*r.hook).collect();
     assert_eq!(ran, ["allow", "deny"]);
     assert!(
         !Path::new(&format!("{}.argv", path.display())).exists(),
@@ -145,7 +145,7 @@ async fn pre_delete_stops_at_the_first_handled() {
         ))
         .await;
     assert_eq!(outcome.decision, Decision::Handled);
-    let ran: Vec<&str> = outcome.reports.iter().map(|r| r.hook.as_str()).collect();
+    let ran: Vec<&str> = outcome.reports.iter().map(|r| &*r.hook).collect();
     assert_eq!(ran, ["not-mine", "mover"]);
 }
 

@@ -5,11 +5,19 @@
 //! environment variable (comma-separated, `"grants": {"env": {...}}`). With
 //! neither, it refuses common Windows executables.
 
+use std::sync::OnceLock;
+
 use hookhost_guest::{FsEvent, FsHook, Verdict, log};
 
 const DEFAULT: &[&str] = &["exe", "bat", "cmd", "com", "msi", "scr"];
 
-fn refused_extensions() -> Vec<String> {
+/// The list, read once per instance (a reused instance skips the WASI calls).
+fn refused_extensions() -> &'static [String] {
+    static LIST: OnceLock<Vec<String>> = OnceLock::new();
+    LIST.get_or_init(read_refused_extensions)
+}
+
+fn read_refused_extensions() -> Vec<String> {
     let from_env = std::env::var("DENY_EXTENSIONS").unwrap_or_default();
     let mut list: Vec<String> = std::env::args()
         .skip(1)

@@ -10,6 +10,9 @@
 //!  "limits": {"timeout_ms": 2000, "fuel": 100000000, "memory_mib": 16},
 //!  "grants": {"args": ["exe", "bat"], "dirs": [{"host": "/var/audit", "guest": "/audit", "writable": true}]}}
 //! ```
+//!
+//! `"reuse": {"max_calls": 10000, "pool": 16}` declares a wasm hook
+//! stateless-safe: warm instances are reused (see [`crate::hook::wasm`]).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -20,6 +23,7 @@ use serde::Deserialize;
 
 use super::{ConfigError, HostSettings};
 use crate::event::{FsAction, ObjectType, ProviderAction};
+use crate::hook::wasm::Reuse;
 use crate::sandbox::Grants;
 
 /// SFTPGo's limit for file-system hooks.
@@ -59,6 +63,8 @@ struct RawHook {
     limits: RawLimits,
     #[serde(default)]
     grants: Option<Grants>,
+    #[serde(default)]
+    reuse: Option<Reuse>,
 }
 
 #[derive(Deserialize, Default)]
@@ -90,6 +96,8 @@ pub struct WasmOptions {
     pub memory_mib: Option<u64>,
     /// Capabilities.
     pub grants: Grants,
+    /// Reuse instances (the hook is declared stateless-safe).
+    pub reuse: Option<Reuse>,
 }
 
 /// One hook, validated.
@@ -248,6 +256,15 @@ fn spec(
     wasm_only("limits.fuel", limits.fuel.is_some())?;
     wasm_only("limits.memory_mib", limits.memory_mib.is_some())?;
     wasm_only("grants", raw.grants.is_some())?;
+    wasm_only("reuse", raw.reuse.is_some())?;
+    if let Some(reuse) = &raw.reuse
+        && (reuse.max_calls == 0 || reuse.pool == 0)
+    {
+        return Err(ConfigError::field(
+            format!("{field}.reuse"),
+            "max_calls and pool must be at least 1",
+        ));
+    }
     if let Some(mib) = limits.memory_mib
         && (mib == 0 || mib > ctx.settings.wasm.max_memory_mib)
     {
@@ -292,6 +309,7 @@ fn spec(
             fuel: limits.fuel,
             memory_mib: limits.memory_mib,
             grants,
+            reuse: raw.reuse,
         },
     })
 }
@@ -305,6 +323,7 @@ fn plain(hook: String) -> Option<RawHook> {
         execute_for: None,
         limits: RawLimits::default(),
         grants: None,
+        reuse: None,
     })
 }
 

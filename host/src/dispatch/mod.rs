@@ -33,13 +33,19 @@ use crate::metrics::HookMetrics;
 #[derive(Clone)]
 pub struct Route {
     hook: SharedHook,
+    name: Arc<str>,
     metrics: Arc<HookMetrics>,
 }
 
 impl Route {
     /// Route events to `hook`, recording into `metrics`.
     pub fn new(hook: SharedHook, metrics: Arc<HookMetrics>) -> Self {
-        Route { hook, metrics }
+        let name = Arc::from(hook.name());
+        Route {
+            hook,
+            name,
+            metrics,
+        }
     }
 
     /// The hook.
@@ -77,8 +83,8 @@ impl Decision {
 /// One hook's part in an outcome.
 #[derive(Clone, Debug)]
 pub struct HookReport {
-    /// The hook's name.
-    pub hook: String,
+    /// The hook's name (shared with the configuration, not copied per event).
+    pub hook: Arc<str>,
     /// The hook's kind.
     pub kind: HookKind,
     /// What it answered.
@@ -191,7 +197,7 @@ async fn run_hook(route: &Route, event: EventRef<'_>) -> HookReport {
         .await
         .unwrap_or_else(|_| Err(Failure::Error("the hook implementation panicked".into())));
     let report = HookReport {
-        hook: hook.name().to_owned(),
+        hook: route.name.clone(),
         kind: hook.kind(),
         result,
         duration: start.elapsed(),
@@ -206,7 +212,7 @@ fn log_report(report: &HookReport, event: EventRef<'_>) {
         EventRef::Fs(ev) => (ev.action.as_str(), ev.username.as_str()),
         EventRef::Provider(ev) => (ev.action.as_str(), ev.object_name.as_str()),
     };
-    let hook = report.hook.as_str();
+    let hook = &*report.hook;
     let kind = report.kind.as_str();
     let duration_us = report.duration.as_micros() as u64;
     match &report.result {

@@ -1,13 +1,23 @@
-//! Wasm hooks: a WebAssembly component, a fresh instance per event.
+//! Wasm hooks: a WebAssembly component, by default a fresh instance per
+//! event.
 //!
 //! The component is compiled once and pre-instantiated (imports resolved,
 //! exports checked against the world) when the host is built; each event then
 //! instantiates it in a new store under the hook's [`Limits`] and
 //! [`Grants`], calls its handler, and drops the store.
+//!
+//! A hook whose configuration declares it stateless-safe (`reuse`) keeps a
+//! small pool of warm instances instead: an instance serves up to
+//! `max_calls` events and is dropped after any failure, so a hook that traps
+//! or hits a limit never serves again from a damaged state. Limits still
+//! apply per call.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::sync::OwnedSemaphorePermit;
+use wasmtime::Store;
 
 use super::{Answer, EventRef, Failure, Hook, HookKind, HookResult};
 use crate::event::FsEvent;
@@ -21,6 +31,60 @@ enum Prepared {
     Provider(provider_hook::ProviderHookPre<State>),
 }
 
+/// An instantiated component.
+enum Bound {
+    Fs(fs_hook::FsHook),
+    Provider(provider_hook::ProviderHook),
+}
+
+/// An event in the form the world takes.
+enum Input {
+    Fs(wit::FsEvent),
+    Provider(wit::ProviderEvent),
+}
+
+impl Prepared {
+    async fn instantiate(&self, store: &mut Store<State>) -> wasmtime::Result<Bound> {
+        Ok(match self {
+            Prepared::Fs(pre) => Bound::Fs(pre.instantiate_async(store).await?),
+            Prepared::Provider(pre) => Bound::Provider(pre.instantiate_async(store).await?),
+        })
+    }
+}
+
+/// Call the component's handler. The world and the input always match
+/// (checked before).
+async fn invoke(
+    store: &mut Store<State>,
+    bound: &Bound,
+    input: &Input,
+) -> wasmtime::Result<Answer> {
+    Ok(match (bound, input) {
+        (Bound::Fs(hook), Input::Fs(event)) => {
+            match hook
+                .hookhost_hooks_fs_handler()
+                .call_handle(store, event)
+                .await?
+            {
+                wit::Verdict::Allow => Answer::Allow,
+                wit::Verdict::Deny(reason) => Answer::Deny(reason),
+                wit::Verdict::Handled => Answer::Handled,
+            }
+        }
+        (Bound::Provider(hook), Input::Provider(event)) => {
+            match hook
+                .hookhost_hooks_provider_handler()
+                .call_handle(store, event)
+                .await?
+            {
+                Ok(()) => Answer::Allow,
+                Err(message) => Answer::Deny(message),
+            }
+        }
+        _ => unreachable!("the event family was checked against the world"),
+    })
+}
+
 /// The event family a wasm hook serves (selects its world).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum World {
@@ -30,13 +94,41 @@ pub enum World {
     Provider,
 }
 
-/// A WebAssembly component run once per event.
+/// Instance reuse for a stateless-safe hook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Reuse {
+    /// Events one instance serves before it is replaced.
+    pub max_calls: u32,
+    /// Warm instances kept between events.
+    pub pool: usize,
+}
+
+impl Default for Reuse {
+    fn default() -> Self {
+        Reuse {
+            max_calls: 10_000,
+            pool: 16,
+        }
+    }
+}
+
+/// A warm instance with its pool slot.
+struct Warm {
+    store: Store<State>,
+    bound: Bound,
+    calls: u32,
+    _slot: OwnedSemaphorePermit,
+}
+
+/// A WebAssembly component run for each event.
 pub struct WasmHook {
     name: Arc<str>,
     sandbox: Arc<Sandbox>,
     prepared: Prepared,
     limits: Limits,
     grants: Grants,
+    reuse: Option<(Reuse, Mutex<Vec<Warm>>)>,
 }
 
 impl WasmHook {
@@ -49,6 +141,7 @@ impl WasmHook {
         world: World,
         limits: Limits,
         grants: Grants,
+        reuse: Option<Reuse>,
     ) -> Result<Self, String> {
         let prepared = match world {
             World::Fs => {
@@ -67,11 +160,103 @@ impl WasmHook {
             prepared,
             limits,
             grants,
+            reuse: reuse.map(|r| (r, Mutex::new(Vec::new()))),
         })
     }
 
     fn event_file(&self, event: &FsEvent) -> Option<PathBuf> {
         (self.grants.event_file && !event.path.is_empty()).then(|| PathBuf::from(&event.path))
+    }
+
+    fn input(&self, event: EventRef<'_>) -> Result<Input, Failure> {
+        match (&self.prepared, event) {
+            (Prepared::Fs(_), EventRef::Fs(ev)) => Ok(Input::Fs(to_wit_fs(ev))),
+            (Prepared::Provider(_), EventRef::Provider(ev)) => {
+                Ok(Input::Provider(to_wit_provider(ev)))
+            }
+            (Prepared::Fs(_), EventRef::Provider(_)) => Err(Failure::BadComponent(
+                "an fs-hook component cannot handle provider events".into(),
+            )),
+            (Prepared::Provider(_), EventRef::Fs(_)) => Err(Failure::BadComponent(
+                "a provider-hook component cannot handle fs events".into(),
+            )),
+        }
+    }
+
+    /// Fresh instance: instantiate and call under one deadline, then drop.
+    async fn call_fresh(&self, event_file: Option<PathBuf>, input: Input) -> HookResult {
+        let _slot = self.sandbox.permit().await;
+        let mut store = self
+            .sandbox
+            .new_store(&self.name, &self.limits, &self.grants)?;
+        store.data_mut().event_file = event_file;
+        self.sandbox
+            .call(
+                &mut store,
+                &self.limits,
+                &self.prepared,
+                |store, prepared| {
+                    Box::pin(async move {
+                        let bound = prepared.instantiate(&mut *store).await?;
+                        invoke(store, &bound, &input).await
+                    })
+                },
+            )
+            .await
+    }
+
+    /// Warm instance: take one from the pool (or make one), call, give it
+    /// back unless it failed or served its `max_calls`.
+    async fn call_warm(
+        &self,
+        reuse: &Reuse,
+        idle: &Mutex<Vec<Warm>>,
+        event_file: Option<PathBuf>,
+        input: Input,
+    ) -> HookResult {
+        let taken = idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let mut warm = match taken {
+            Some(warm) => warm,
+            None => {
+                let slot = self.sandbox.permit().await;
+                let mut store = self
+                    .sandbox
+                    .new_store(&self.name, &self.limits, &self.grants)?;
+                let bound = self
+                    .sandbox
+                    .call(
+                        &mut store,
+                        &self.limits,
+                        &self.prepared,
+                        |store, prepared| Box::pin(prepared.instantiate(store)),
+                    )
+                    .await?;
+                Warm {
+                    store,
+                    bound,
+                    calls: 0,
+                    _slot: slot,
+                }
+            }
+        };
+        warm.store.data_mut().event_file = event_file;
+        let result = self
+            .sandbox
+            .call(
+                &mut warm.store,
+                &self.limits,
+                &warm.bound,
+                |store, bound| Box::pin(async move { invoke(store, bound, &input).await }),
+            )
+            .await;
+        warm.calls += 1;
+        if result.is_ok() && warm.calls < reuse.max_calls {
+            let mut idle = idle.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < reuse.pool {
+                idle.push(warm);
+            }
+        }
+        result
     }
 }
 
@@ -90,55 +275,14 @@ impl Hook for WasmHook {
     }
 
     async fn call(&self, event: EventRef<'_>) -> HookResult {
-        let _slot = self.sandbox.permit().await;
-        let mut store = self
-            .sandbox
-            .new_store(&self.name, &self.limits, &self.grants)?;
-        match (&self.prepared, event) {
-            (Prepared::Fs(pre), EventRef::Fs(ev)) => {
-                store.data_mut().event_file = self.event_file(ev);
-                let input = to_wit_fs(ev);
-                let verdict = self
-                    .sandbox
-                    .call(&mut store, &self.limits, pre, |store, pre| {
-                        Box::pin(async move {
-                            let hook = pre.instantiate_async(&mut *store).await?;
-                            hook.hookhost_hooks_fs_handler()
-                                .call_handle(&mut *store, &input)
-                                .await
-                        })
-                    })
-                    .await?;
-                Ok(match verdict {
-                    wit::Verdict::Allow => Answer::Allow,
-                    wit::Verdict::Deny(reason) => Answer::Deny(reason),
-                    wit::Verdict::Handled => Answer::Handled,
-                })
-            }
-            (Prepared::Provider(pre), EventRef::Provider(ev)) => {
-                let input = to_wit_provider(ev);
-                let result = self
-                    .sandbox
-                    .call(&mut store, &self.limits, pre, |store, pre| {
-                        Box::pin(async move {
-                            let hook = pre.instantiate_async(&mut *store).await?;
-                            hook.hookhost_hooks_provider_handler()
-                                .call_handle(&mut *store, &input)
-                                .await
-                        })
-                    })
-                    .await?;
-                Ok(match result {
-                    Ok(()) => Answer::Allow,
-                    Err(message) => Answer::Deny(message),
-                })
-            }
-            (Prepared::Fs(_), EventRef::Provider(_)) => Err(Failure::BadComponent(
-                "an fs-hook component cannot handle provider events".into(),
-            )),
-            (Prepared::Provider(_), EventRef::Fs(_)) => Err(Failure::BadComponent(
-                "a provider-hook component cannot handle fs events".into(),
-            )),
+        let input = self.input(event)?;
+        let event_file = match event {
+            EventRef::Fs(ev) => self.event_file(ev),
+            EventRef::Provider(_) => None,
+        };
+        match &self.reuse {
+            None => self.call_fresh(event_file, input).await,
+            Some((reuse, idle)) => self.call_warm(reuse, idle, event_file, input).await,
         }
     }
 }

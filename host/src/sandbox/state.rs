@@ -108,6 +108,22 @@ impl log::Host for State {
             self.log_dropped += 1;
             return Ok(());
         }
+        let enabled = match level {
+            log::Level::Trace => {
+                tracing::enabled!(target: "hookhost::guest", tracing::Level::TRACE)
+            }
+            log::Level::Debug => {
+                tracing::enabled!(target: "hookhost::guest", tracing::Level::DEBUG)
+            }
+            log::Level::Info => tracing::enabled!(target: "hookhost::guest", tracing::Level::INFO),
+            log::Level::Warn => tracing::enabled!(target: "hookhost::guest", tracing::Level::WARN),
+            log::Level::Error => {
+                tracing::enabled!(target: "hookhost::guest", tracing::Level::ERROR)
+            }
+        };
+        if !enabled {
+            return Ok(());
+        }
         self.log_budget -= 1;
         let hook = &*self.name;
         let message = clip(&message);

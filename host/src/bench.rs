@@ -1,0 +1,653 @@
+//! `hookhost bench`: the same pre-upload check run as a native Rust call (the
+//! floor), a wasm hook (fresh instance, reused instance), an exec hook and an
+//! HTTP hook, in one run, with ratios computed against exec and HTTP; then
+//! start-up, memory per in-flight instance, starvation by a busy hook, and
+//! the cost of epoch and fuel metering.
+//!
+//! Figures are latencies of single events dispatched through the public API
+//! (`Host::dispatch_fs`), one after the other on one thread unless a row
+//! says otherwise. The machine is shared and noisy: read ratios, not
+//! absolutes. `--quick` runs a few events of each kind (a smoke test).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hookhost::event::{FsAction, FsEvent, Protocol};
+use hookhost::hook::wasm::{Reuse, WasmHook, World};
+use hookhost::hook::{EventRef, Hook};
+use hookhost::sandbox::{Grants, Limits, Sandbox, WasmSettings};
+use hookhost::{Config, Decision, Host};
+use serde_json::{Value, json};
+
+/// How much to run.
+struct Sizes {
+    floor: usize,
+    wasm: usize,
+    reused: usize,
+    exec: usize,
+    http: usize,
+    processes: usize,
+    in_flight: usize,
+    metering_runs: usize,
+    loop_iterations: u64,
+    fib: u64,
+}
+
+impl Sizes {
+    fn new(quick: bool) -> Self {
+        if quick {
+            Sizes {
+                floor: 10_000,
+                wasm: 300,
+                reused: 1_000,
+                exec: 20,
+                http: 100,
+                processes: 3,
+                in_flight: 100,
+                metering_runs: 1,
+                loop_iterations: 1_000_000,
+                fib: 15,
+            }
+        } else {
+            Sizes {
+                floor: 1_000_000,
+                wasm: 20_000,
+                reused: 100_000,
+                exec: 500,
+                http: 5_000,
+                processes: 30,
+                in_flight: 1_000,
+                metering_runs: 15,
+                loop_iterations: 50_000_000,
+                fib: 27,
+            }
+        }
+    }
+}
+
+/// Latency figures of one row.
+struct Row {
+    name: String,
+    p50: Duration,
+    p99: Duration,
+    per_second: f64,
+    peak_rss_mib: f64,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Reset the peak-RSS mark (Linux: `5` to clear_refs).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn status_kib(key: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+}
+
+fn row(name: impl Into<String>, mut latencies: Vec<Duration>, elapsed: Duration) -> Row {
+    latencies.sort_unstable();
+    Row {
+        name: name.into(),
+        p50: percentile(&latencies, 0.50),
+        p99: percentile(&latencies, 0.99),
+        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+        peak_rss_mib: status_kib("VmHWM:") / 1024.0,
+    }
+}
+
+fn fmt_duration(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us < 1.0 {
+        format!("{:.0} ns", us * 1000.0)
+    } else if us < 1000.0 {
+        format!("{us:.1} µs")
+    } else {
+        format!("{:.2} ms", us / 1000.0)
+    }
+}
+
+/// Event `i` of a run: every other one is an executable. Built just before
+/// it is dispatched, so the harness holds no large buffers.
+fn event(i: usize, action: FsAction) -> FsEvent {
+    let path = if i.is_multiple_of(2) {
+        format!("/srv/alice/file{i}.exe")
+    } else {
+        format!("/srv/alice/file{i}.txt")
+    };
+    FsEvent::new(action, "alice", path, Protocol::Sftp)
+}
+
+/// The check every row performs: refuse common Windows executables.
+fn refuse_native(path: &str) -> bool {
+    const REFUSED: &[&str] = &["exe", "bat", "cmd", "com", "msi", "scr"];
+    let name = path.rsplit('/').next().unwrap_or("");
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => {
+            REFUSED.iter().any(|r| ext.eq_ignore_ascii_case(r))
+        }
+        _ => false,
+    }
+}
+
+fn floor_row(sizes: &Sizes) -> Row {
+    reset_peak_rss();
+    let mut latencies = Vec::with_capacity(sizes.floor);
+    let started = Instant::now();
+    for i in 0..sizes.floor {
+        let event = event(i, FsAction::PreUpload);
+        let t = Instant::now();
+        std::hint::black_box(refuse_native(std::hint::black_box(&event.path)));
+        latencies.push(t.elapsed());
+    }
+    row("rust call (floor)", latencies, started.elapsed())
+}
+
+fn config(hooks: Value, cache: &Path, wasm: Value) -> Config {
+    let config = json!({
+        "common": {"actions": {"hooks": hooks}},
+        "http": {"retry_max": 0, "timeout": 5},
+        "hookhost": {"cache_dir": cache, "wasm": wasm},
+    });
+    Config::from_value(config, Path::new("/")).expect("benchmark configuration")
+}
+
+/// Dispatch `n` events one after the other, checking every answer.
+async fn sequential(host: &Host, n: usize, action: FsAction) -> (Vec<Duration>, Duration) {
+    let mut latencies = Vec::with_capacity(n);
+    let started = Instant::now();
+    for i in 0..n {
+        let event = event(i, action);
+        let exe = event.path.ends_with(".exe");
+        let t = Instant::now();
+        let outcome = host.dispatch_fs(event).await;
+        latencies.push(t.elapsed());
+        assert_eq!(
+            matches!(outcome.decision, Decision::Deny(_)),
+            exe,
+            "{:?}",
+            outcome.decision
+        );
+    }
+    (latencies, started.elapsed())
+}
+
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// A row of `n` sequential pre-upload events through a host built from `hooks`.
+fn host_row(name: &str, hooks: Value, cache: &Path, n: usize) -> Result<Row, String> {
+    host_row_with(name, hooks, cache, json!({}), n)
+}
+
+/// Like [`host_row`], with engine settings.
+fn host_row_with(
+    name: &str,
+    hooks: Value,
+    cache: &Path,
+    wasm: Value,
+    n: usize,
+) -> Result<Row, String> {
+    current_thread().block_on(async {
+        let host = Host::new(config(hooks, cache, wasm))
+            .await
+            .map_err(|e| e.to_string())?;
+        // Warm up: caches, pools, connections.
+        sequential(&host, n.min(1_000), FsAction::PreUpload).await;
+        reset_peak_rss();
+        let (latencies, elapsed) = sequential(&host, n, FsAction::PreUpload).await;
+        host.shutdown().await;
+        Ok(row(name, latencies, elapsed))
+    })
+}
+
+/// The same wasm row on a two-worker runtime with two callers.
+fn two_core_row(hooks: Value, cache: &Path, n: usize) -> Result<Row, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let host = Host::new(config(hooks, cache, json!({})))
+            .await
+            .map_err(|e| e.to_string())?;
+        sequential(&host, n.min(1_000), FsAction::PreUpload).await;
+        reset_peak_rss();
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..2)
+            .map(|_| {
+                let host = host.clone();
+                tokio::spawn(async move { sequential(&host, n / 2, FsAction::PreUpload).await.0 })
+            })
+            .collect();
+        let mut latencies = Vec::new();
+        for task in tasks {
+            latencies.extend(task.await.map_err(|e| e.to_string())?);
+        }
+        let elapsed = started.elapsed();
+        host.shutdown().await;
+        Ok(row("wasm fresh, 2 cores", latencies, elapsed))
+    })
+}
+
+/// A loopback keep-alive server answering like the check: 403 for
+/// executables, 200 otherwise. Runs on its own thread and runtime.
+fn start_http_server() -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = current_thread();
+        runtime.block_on(async move {
+            let app = axum::Router::new().fallback(|body: axum::body::Bytes| async move {
+                let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let path = event["path"].as_str().unwrap_or("");
+                if refuse_native(path) {
+                    axum::http::StatusCode::FORBIDDEN
+                } else {
+                    axum::http::StatusCode::OK
+                }
+            });
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            tx.send(format!(
+                "http://{}/hook",
+                listener.local_addr().expect("address")
+            ))
+            .expect("send");
+            axum::serve(listener, app).await.expect("serve");
+        });
+    });
+    rx.recv().expect("server address")
+}
+
+/// The check as an exec hook script.
+fn write_exec_script(dir: &Path) -> PathBuf {
+    let script = dir.join("refuse-exe.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\ncase \"$SFTPGO_ACTION_PATH\" in *.exe|*.EXE|*.bat|*.cmd|*.com|*.msi|*.scr) exit 1;; esac\nexit 0\n",
+    )
+    .expect("write the exec hook");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    script
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort_unstable();
+    values[values.len() / 2]
+}
+
+fn time_process(command: &mut Command) -> Duration {
+    let t = Instant::now();
+    let status = command.status().expect("run");
+    let elapsed = t.elapsed();
+    assert!(status.code().is_some(), "{command:?} was killed");
+    elapsed
+}
+
+struct Startup {
+    fire: Duration,
+    exec: Duration,
+    shell: Duration,
+}
+
+fn startup(sizes: &Sizes, dir: &Path, deny_exe: &Path, cache: &Path) -> Startup {
+    let exe = std::env::current_exe().expect("hookhost binary");
+    let cfg = dir.join("startup.json");
+    let hooks = json!([{"hook": deny_exe, "execute_on": ["pre-upload"]}]);
+    std::fs::write(
+        &cfg,
+        json!({"common": {"actions": {"hooks": hooks}}, "hookhost": {"cache_dir": cache}})
+            .to_string(),
+    )
+    .expect("write");
+    let event = dir.join("event.json");
+    std::fs::write(
+        &event,
+        r#"{"action":"pre-upload","username":"u","path":"/srv/a.txt","protocol":"SFTP"}"#,
+    )
+    .expect("write");
+    let fire = || {
+        let mut c = Command::new(&exe);
+        c.args(["fire", "--config"])
+            .arg(&cfg)
+            .arg("--event")
+            .arg(&event)
+            .stdout(std::process::Stdio::null());
+        c.env("HOOKHOST_LOG", "error");
+        c
+    };
+    let exec = || {
+        let mut c = Command::new(&exe);
+        c.args(["exec", "--config"])
+            .arg(&cfg)
+            .args(["pre-upload", "u", "/srv/a.txt", "", ""]);
+        c.env("HOOKHOST_LOG", "error")
+            .env("SFTPGO_ACTION", "pre-upload")
+            .env("SFTPGO_ACTION_PATH", "/srv/a.txt");
+        c.env("SFTPGO_ACTION_USERNAME", "u")
+            .env("SFTPGO_ACTION_PROTOCOL", "SFTP");
+        c
+    };
+    let shell = || {
+        let mut c = Command::new("/bin/sh");
+        c.args([
+            "-c",
+            "case \"$SFTPGO_ACTION_PATH\" in *.exe) exit 1;; esac; exit 0",
+        ]);
+        c.env("SFTPGO_ACTION_PATH", "/srv/a.txt");
+        c
+    };
+    // Warm the compile cache and the page cache.
+    time_process(&mut fire());
+    time_process(&mut exec());
+    let runs = |make: &dyn Fn() -> Command| {
+        median(
+            (0..sizes.processes)
+                .map(|_| time_process(&mut make()))
+                .collect(),
+        )
+    };
+    Startup {
+        fire: runs(&fire),
+        exec: runs(&exec),
+        shell: runs(&shell),
+    }
+}
+
+/// Peak RSS growth while `n` instances of a sleeping hook are in flight.
+fn in_flight_memory(n: usize, probe: &Path, cache: &Path) -> Result<(f64, f64), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let hooks = json!([{"hook": probe, "execute_on": ["pre-upload"], "grants": {"args": ["sleep", "500"]}}]);
+        let host = Host::new(config(hooks, cache, json!({"max_instances": n.max(16)}))).await.map_err(|e| e.to_string())?;
+        host.dispatch_fs(FsEvent::new(FsAction::PreUpload, "u", "/a", Protocol::Sftp)).await;
+        reset_peak_rss();
+        let before = status_kib("VmRSS:");
+        let tasks: Vec<_> = (0..n)
+            .map(|_| {
+                let host = host.clone();
+                tokio::spawn(async move { host.dispatch_fs(FsEvent::new(FsAction::PreUpload, "u", "/a", Protocol::Sftp)).await })
+            })
+            .collect();
+        for task in tasks {
+            let outcome = task.await.map_err(|e| e.to_string())?;
+            assert_eq!(outcome.decision, Decision::Allow);
+        }
+        let peak = status_kib("VmHWM:");
+        host.shutdown().await;
+        let grown = (peak - before).max(0.0) / 1024.0;
+        Ok((grown, grown * 1000.0 / n as f64))
+    })
+}
+
+/// Latency of quick events while a hook burns CPU until its deadline, on a
+/// single-threaded runtime (the worst case: one worker for everything).
+fn starvation(
+    sizes: &Sizes,
+    deny_exe: &Path,
+    probe: &Path,
+    cache: &Path,
+) -> Result<(Duration, Duration), String> {
+    current_thread().block_on(async {
+        let hooks = json!([
+            {"hook": deny_exe, "execute_on": ["pre-upload"]},
+            {"hook": probe, "execute_on": ["pre-download"], "limits": {"timeout_ms": 1500}, "grants": {"args": ["loop"]}},
+        ]);
+        let host = Host::new(config(hooks, cache, json!({"fuel": false}))).await.map_err(|e| e.to_string())?;
+        sequential(&host, 20, FsAction::PreUpload).await;
+        let burner = {
+            let host = host.clone();
+            tokio::spawn(async move { host.dispatch_fs(FsEvent::new(FsAction::PreDownload, "u", "/a", Protocol::Sftp)).await })
+        };
+        tokio::task::yield_now().await;
+        // Measured from a spawned task, as a server's requests are: tasks
+        // take turns; `block_on`'s own future would be polled less often.
+        let n = sizes.wasm.min(2_000);
+        let measured = {
+            let host = host.clone();
+            tokio::spawn(async move { sequential(&host, n, FsAction::PreUpload).await.0 })
+        };
+        let mut latencies = measured.await.map_err(|e| e.to_string())?;
+        let burned = burner.await.map_err(|e| e.to_string())?;
+        assert!(matches!(burned.decision, Decision::Deny(_)), "the burner ends at its deadline");
+        host.shutdown().await;
+        latencies.sort_unstable();
+        Ok((percentile(&latencies, 0.5), percentile(&latencies, 0.99)))
+    })
+}
+
+/// A hook doing `args` work on an engine with the given metering.
+fn metered_hook(
+    probe: &Path,
+    cache: &Path,
+    args: &[String],
+    epoch: bool,
+    fuel: bool,
+) -> Result<WasmHook, String> {
+    let settings = WasmSettings {
+        fuel,
+        epoch_interruption: epoch,
+        max_instances: 4,
+        ..WasmSettings::default()
+    };
+    let sandbox =
+        Arc::new(Sandbox::new(&settings, Some(cache.to_path_buf())).map_err(|e| e.to_string())?);
+    let limits = Limits {
+        timeout: Duration::from_secs(60),
+        fuel: u64::MAX / 2,
+        memory_bytes: 64 << 20,
+        output_bytes: 4096,
+    };
+    let grants = Grants {
+        args: args.to_vec(),
+        ..Grants::default()
+    };
+    let reuse = Some(Reuse {
+        max_calls: u32::MAX,
+        pool: 1,
+    });
+    WasmHook::new("work", sandbox, probe, World::Fs, limits, grants, reuse)
+}
+
+/// Median call time of each metering variant (none, epoch, fuel, both) for
+/// `args` work. Variants are measured in turn, round after round, so drift
+/// of the machine spreads over all of them.
+fn metering(
+    probe: &Path,
+    cache: &Path,
+    args: &[String],
+    runs: usize,
+) -> Result<Vec<Duration>, String> {
+    current_thread().block_on(async {
+        let variants = [(false, false), (true, false), (false, true), (true, true)];
+        let hooks = variants
+            .iter()
+            .map(|(epoch, fuel)| metered_hook(probe, cache, args, *epoch, *fuel))
+            .collect::<Result<Vec<_>, _>>()?;
+        let event = FsEvent::new(FsAction::PreUpload, "u", "/a", Protocol::Sftp);
+        for hook in &hooks {
+            hook.call(EventRef::Fs(&event))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let mut times = vec![Vec::new(); hooks.len()];
+        for _ in 0..runs {
+            for (hook, times) in hooks.iter().zip(&mut times) {
+                let t = Instant::now();
+                hook.call(EventRef::Fs(&event))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                times.push(t.elapsed());
+            }
+        }
+        Ok(times.into_iter().map(median).collect())
+    })
+}
+
+fn print_table(rows: &[Row]) {
+    println!("| path | p50 | p99 | events/s | peak RSS |");
+    println!("|---|---:|---:|---:|---:|");
+    for r in rows {
+        println!(
+            "| {} | {} | {} | {:.0} | {:.0} MiB |",
+            r.name,
+            fmt_duration(r.p50),
+            fmt_duration(r.p99),
+            r.per_second,
+            r.peak_rss_mib
+        );
+    }
+}
+
+/// Run the benchmark and print its tables.
+pub fn run(quick: bool, guests: &Path) -> Result<ExitCode, String> {
+    let guests = std::path::absolute(guests).map_err(|e| format!("{}: {e}", guests.display()))?;
+    let deny_exe = guests.join("deny_exe.wasm");
+    let probe = guests.join("probe.wasm");
+    for needed in [&deny_exe, &probe] {
+        if !needed.is_file() {
+            return Err(format!(
+                "{} is missing: build the guests first (scripts/bench.sh does), or point --guests at them",
+                needed.display()
+            ));
+        }
+    }
+    let sizes = Sizes::new(quick);
+    let scratch = std::env::temp_dir().join(format!("hookhost-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+    let cache = std::env::temp_dir().join("hookhost-bench-cache");
+    let http_url = start_http_server();
+    let script = write_exec_script(&scratch);
+    let wasm_hook = json!([{"hook": deny_exe, "execute_on": ["pre-upload"]}]);
+    let reused_hook = json!([{"hook": deny_exe, "execute_on": ["pre-upload"], "reuse": {"max_calls": 100_000, "pool": 4}}]);
+
+    println!(
+        "hookhost bench{} — {} CPUs",
+        if quick { " --quick" } else { "" },
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!();
+    let rows = vec![
+        floor_row(&sizes),
+        host_row(
+            "wasm hook, fresh instance",
+            wasm_hook.clone(),
+            &cache,
+            sizes.wasm,
+        )?,
+        two_core_row(wasm_hook, &cache, sizes.wasm)?,
+        host_row(
+            "wasm hook, reused instance",
+            reused_hook,
+            &cache,
+            sizes.reused,
+        )?,
+        host_row_with(
+            "wasm fresh, on-demand allocator",
+            json!([{"hook": deny_exe, "execute_on": ["pre-upload"]}]),
+            &cache,
+            json!({"pooling": false}),
+            sizes.wasm,
+        )?,
+        host_row(
+            "exec hook (/bin/sh script)",
+            json!([{"hook": script, "execute_on": ["pre-upload"]}]),
+            &cache,
+            sizes.exec,
+        )?,
+        host_row(
+            "HTTP hook (loopback, keep-alive)",
+            json!([{"hook": http_url, "execute_on": ["pre-upload"]}]),
+            &cache,
+            sizes.http,
+        )?,
+    ];
+    print_table(&rows);
+    let (fresh, reused, exec, http) = (&rows[1], &rows[3], &rows[5], &rows[6]);
+    let ratio = |a: &Row, b: &Row| a.p50.as_secs_f64() / b.p50.as_secs_f64();
+    println!();
+    println!(
+        "p50 ratios, same run: wasm fresh is {:.0}× faster than exec and {:.1}× faster than HTTP; reused {:.0}× / {:.0}×.",
+        ratio(exec, fresh),
+        ratio(http, fresh),
+        ratio(exec, reused),
+        ratio(http, reused)
+    );
+    println!(
+        "throughput: {:.0} events/s on one core, {:.0} on two ({:.2}×).",
+        fresh.per_second,
+        rows[2].per_second,
+        rows[2].per_second / fresh.per_second
+    );
+
+    let start = startup(&sizes, &scratch, &deny_exe, &cache);
+    println!();
+    println!("| start-up (one process per event, warm compile cache) | median |");
+    println!("|---|---:|");
+    println!("| `hookhost fire` | {} |", fmt_duration(start.fire));
+    println!("| `hookhost exec` | {} |", fmt_duration(start.exec));
+    println!(
+        "| `/bin/sh -c` doing the same check | {} |",
+        fmt_duration(start.shell)
+    );
+    println!(
+        "`hookhost exec` adds {} over the shell.",
+        fmt_duration(start.exec.saturating_sub(start.shell))
+    );
+
+    let (grown, per_thousand) = in_flight_memory(sizes.in_flight, &probe, &cache)?;
+    println!();
+    println!(
+        "memory: {} in-flight instances raised RSS by {grown:.0} MiB ({per_thousand:.0} MiB per 1,000).",
+        sizes.in_flight
+    );
+
+    let (p50, p99) = starvation(&sizes, &deny_exe, &probe, &cache)?;
+    println!(
+        "starvation: while a hook burns CPU to its deadline on the same single worker, other events: p50 {}, p99 {}.",
+        fmt_duration(p50),
+        fmt_duration(p99)
+    );
+
+    println!();
+    println!("| metering | loop-heavy | call-heavy |");
+    println!("|---|---:|---:|");
+    let loop_args = vec!["work-loop".to_owned(), sizes.loop_iterations.to_string()];
+    let call_args = vec!["work-calls".to_owned(), sizes.fib.to_string()];
+    let loops = metering(&probe, &cache, &loop_args, sizes.metering_runs)?;
+    let calls = metering(&probe, &cache, &call_args, sizes.metering_runs)?;
+    let pct = |x: Duration, b: Duration| (x.as_secs_f64() / b.as_secs_f64() - 1.0) * 100.0;
+    for (i, label) in ["none", "epoch", "fuel", "epoch + fuel"].iter().enumerate() {
+        println!(
+            "| {label} | {} ({:+.0} %) | {} ({:+.0} %) |",
+            fmt_duration(loops[i]),
+            pct(loops[i], loops[0]),
+            fmt_duration(calls[i]),
+            pct(calls[i], calls[0])
+        );
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Build the guests and hookhost, then run the benchmark (see docs/performance.md).
+#   scripts/bench.sh           full run (about a minute)
+#   scripts/bench.sh --quick   a few events of each kind (smoke test)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rustup target add wasm32-wasip2 >/dev/null
+for workspace in examples tests/fixtures; do
+  CARGO_TARGET_DIR=target/guests cargo build --quiet --release --target wasm32-wasip2 --manifest-path "$workspace/Cargo.toml"
+done
+cargo build --quiet --release -p hookhost
+# RUST_BACKTRACE would make every error value capture a backtrace.
+env -u RUST_BACKTRACE HOOKHOST_LOG=error target/release/hookhost bench --guests target/guests/wasm32-wasip2/release "$@"
