@@ -129,6 +129,19 @@ fn event(i: usize, action: FsAction) -> FsEvent {
     FsEvent::new(action, "alice", path, Protocol::Sftp)
 }
 
+/// Event `i` of an allow-only run: no executables.
+fn allowed_event(i: usize, action: FsAction) -> FsEvent {
+    FsEvent::new(
+        action,
+        "alice",
+        format!("/srv/alice/file{i}.txt"),
+        Protocol::Sftp,
+    )
+}
+
+/// Makes event `i` of a run.
+type MakeEvent = fn(usize, FsAction) -> FsEvent;
+
 /// The check every row performs: refuse common Windows executables.
 fn refuse_native(path: &str) -> bool {
     const REFUSED: &[&str] = &["exe", "bat", "cmd", "com", "msi", "scr"];
@@ -164,11 +177,16 @@ fn config(hooks: Value, cache: &Path, wasm: Value) -> Config {
 }
 
 /// Dispatch `n` events one after the other, checking every answer.
-async fn sequential(host: &Host, n: usize, action: FsAction) -> (Vec<Duration>, Duration) {
+async fn sequential(
+    host: &Host,
+    n: usize,
+    action: FsAction,
+    make: MakeEvent,
+) -> (Vec<Duration>, Duration) {
     let mut latencies = Vec::with_capacity(n);
     let started = Instant::now();
     for i in 0..n {
-        let event = event(i, action);
+        let event = make(i, action);
         let exe = event.path.ends_with(".exe");
         let t = Instant::now();
         let outcome = host.dispatch_fs(event).await;
@@ -192,7 +210,7 @@ fn current_thread() -> tokio::runtime::Runtime {
 
 /// A row of `n` sequential pre-upload events through a host built from `hooks`.
 fn host_row(name: &str, hooks: Value, cache: &Path, n: usize) -> Result<Row, String> {
-    host_row_with(name, hooks, cache, json!({}), n)
+    host_row_with(name, hooks, cache, json!({}), n, event)
 }
 
 /// Like [`host_row`], with engine settings.
@@ -202,15 +220,16 @@ fn host_row_with(
     cache: &Path,
     wasm: Value,
     n: usize,
+    make: MakeEvent,
 ) -> Result<Row, String> {
     current_thread().block_on(async {
         let host = Host::new(config(hooks, cache, wasm))
             .await
             .map_err(|e| e.to_string())?;
         // Warm up: caches, pools, connections.
-        sequential(&host, n.min(1_000), FsAction::PreUpload).await;
+        sequential(&host, n.min(1_000), FsAction::PreUpload, make).await;
         reset_peak_rss();
-        let (latencies, elapsed) = sequential(&host, n, FsAction::PreUpload).await;
+        let (latencies, elapsed) = sequential(&host, n, FsAction::PreUpload, make).await;
         host.shutdown().await;
         Ok(row(name, latencies, elapsed))
     })
@@ -218,6 +237,7 @@ fn host_row_with(
 
 /// The same wasm row on a two-worker runtime with two callers.
 fn two_core_row(hooks: Value, cache: &Path, n: usize) -> Result<Row, String> {
+    let make: MakeEvent = event;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -227,13 +247,15 @@ fn two_core_row(hooks: Value, cache: &Path, n: usize) -> Result<Row, String> {
         let host = Host::new(config(hooks, cache, json!({})))
             .await
             .map_err(|e| e.to_string())?;
-        sequential(&host, n.min(1_000), FsAction::PreUpload).await;
+        sequential(&host, n.min(1_000), FsAction::PreUpload, make).await;
         reset_peak_rss();
         let started = Instant::now();
         let tasks: Vec<_> = (0..2)
             .map(|_| {
                 let host = host.clone();
-                tokio::spawn(async move { sequential(&host, n / 2, FsAction::PreUpload).await.0 })
+                tokio::spawn(
+                    async move { sequential(&host, n / 2, FsAction::PreUpload, make).await.0 },
+                )
             })
             .collect();
         let mut latencies = Vec::new();
@@ -410,13 +432,14 @@ fn starvation(
     probe: &Path,
     cache: &Path,
 ) -> Result<(Duration, Duration), String> {
+    let make: MakeEvent = event;
     current_thread().block_on(async {
         let hooks = json!([
             {"hook": deny_exe, "execute_on": ["pre-upload"]},
             {"hook": probe, "execute_on": ["pre-download"], "limits": {"timeout_ms": 1500}, "grants": {"args": ["loop"]}},
         ]);
         let host = Host::new(config(hooks, cache, json!({"fuel": false}))).await.map_err(|e| e.to_string())?;
-        sequential(&host, 20, FsAction::PreUpload).await;
+        sequential(&host, 20, FsAction::PreUpload, make).await;
         let burner = {
             let host = host.clone();
             tokio::spawn(async move { host.dispatch_fs(FsEvent::new(FsAction::PreDownload, "u", "/a", Protocol::Sftp)).await })
@@ -427,7 +450,7 @@ fn starvation(
         let n = sizes.wasm.min(2_000);
         let measured = {
             let host = host.clone();
-            tokio::spawn(async move { sequential(&host, n, FsAction::PreUpload).await.0 })
+            tokio::spawn(async move { sequential(&host, n, FsAction::PreUpload, make).await.0 })
         };
         let mut latencies = measured.await.map_err(|e| e.to_string())?;
         let burned = burner.await.map_err(|e| e.to_string())?;
@@ -560,9 +583,17 @@ pub fn run(quick: bool, guests: &Path) -> Result<ExitCode, String> {
         two_core_row(wasm_hook, &cache, sizes.wasm)?,
         host_row(
             "wasm hook, reused instance",
-            reused_hook,
+            reused_hook.clone(),
             &cache,
             sizes.reused,
+        )?,
+        host_row_with(
+            "wasm hook, reused, allow path only",
+            reused_hook,
+            &cache,
+            json!({}),
+            sizes.reused,
+            allowed_event,
         )?,
         host_row_with(
             "wasm fresh, on-demand allocator",
@@ -570,6 +601,7 @@ pub fn run(quick: bool, guests: &Path) -> Result<ExitCode, String> {
             &cache,
             json!({"pooling": false}),
             sizes.wasm,
+            event,
         )?,
         host_row(
             "exec hook (/bin/sh script)",
@@ -585,7 +617,7 @@ pub fn run(quick: bool, guests: &Path) -> Result<ExitCode, String> {
         )?,
     ];
     print_table(&rows);
-    let (fresh, reused, exec, http) = (&rows[1], &rows[3], &rows[5], &rows[6]);
+    let (fresh, reused, exec, http) = (&rows[1], &rows[3], &rows[6], &rows[7]);
     let ratio = |a: &Row, b: &Row| a.p50.as_secs_f64() / b.p50.as_secs_f64();
     println!();
     println!(

@@ -172,6 +172,14 @@ async fn bad_configurations_are_refused_naming_the_field() {
             "common.actions.hooks[1].name: hook name \"dup\" is used twice",
         ),
         (
+            json!({"common": {"actions": {"hooks": [{"hook": "http://x/", "execute_on": ["upload"], "reuse": {}}]}}}),
+            "common.actions.hooks[0].reuse: only wasm hooks take this setting",
+        ),
+        (
+            json!({"common": {"actions": {"hooks": [{"hook": "x.wasm", "execute_on": ["upload"], "reuse": {"max_calls": 0}}]}}}),
+            "common.actions.hooks[0].reuse: max_calls and pool must be at least 1",
+        ),
+        (
             json!({"http": {"retry_wait_min": 40}}),
             "http.retry_wait_min: 40 is above retry_wait_max (30)",
         ),

@@ -392,3 +392,43 @@ async fn second_start_uses_the_compile_cache() {
         (0, 1)
     );
 }
+
+/// The answers of the counting probe for `paths`, one event each.
+async fn counts(reuse: Value, paths: &[&str]) -> Vec<String> {
+    let mut hook = json!({"name": "probe", "hook": wasm("probe"), "execute_on": ["pre-upload"], "grants": {"args": ["count"]}});
+    if !reuse.is_null() {
+        hook["reuse"] = reuse;
+    }
+    let host = host(config_with(json!([hook]), json!([]))).await;
+    let mut answers = Vec::new();
+    for path in paths {
+        let outcome = host.run_fs(&fs_event(FsAction::PreUpload, path)).await;
+        answers.push(match &outcome.reports[0].result {
+            Ok(Answer::Deny(report)) => report.trim_start_matches("ok: ").to_owned(),
+            Err(failure) => failure.label().to_owned(),
+            other => format!("{other:?}"),
+        });
+    }
+    answers
+}
+
+#[tokio::test]
+async fn every_event_gets_a_fresh_instance_by_default() {
+    assert_eq!(
+        counts(Value::Null, &["/a", "/b", "/c"]).await,
+        ["count=1", "count=1", "count=1"]
+    );
+}
+
+#[tokio::test]
+async fn reused_instances_are_replaced_after_max_calls_and_after_a_failure() {
+    let reuse = json!({"max_calls": 3, "pool": 1});
+    let answers = counts(reuse, &["/a", "/b", "/c", "/d", "/e", "/panic", "/f", "/g"]).await;
+    assert_eq!(
+        answers,
+        [
+            "count=1", "count=2", "count=3", "count=1", "count=2", "trap", "count=1", "count=2"
+        ],
+        "state carries over only within one instance's max_calls; a trap drops the instance"
+    );
+}
