@@ -235,14 +235,18 @@ fn host_row_with(
     })
 }
 
-/// The same wasm row on a two-worker runtime with two callers.
-fn two_core_row(hooks: Value, cache: &Path, n: usize) -> Result<Row, String> {
-    let make: MakeEvent = event;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+fn two_workers() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+}
+
+/// The same wasm row on a two-worker runtime with two callers.
+fn two_core_row(hooks: Value, cache: &Path, n: usize) -> Result<Row, String> {
+    let make: MakeEvent = event;
+    let runtime = two_workers()?;
     runtime.block_on(async {
         let host = Host::new(config(hooks, cache, json!({})))
             .await
@@ -396,11 +400,7 @@ fn startup(sizes: &Sizes, dir: &Path, deny_exe: &Path, cache: &Path) -> Startup 
 
 /// Peak RSS growth while `n` instances of a sleeping hook are in flight.
 fn in_flight_memory(n: usize, probe: &Path, cache: &Path) -> Result<(f64, f64), String> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let runtime = two_workers()?;
     runtime.block_on(async {
         let hooks = json!([{"hook": probe, "execute_on": ["pre-upload"], "grants": {"args": ["sleep", "500"]}}]);
         let host = Host::new(config(hooks, cache, json!({"max_instances": n.max(16)}))).await.map_err(|e| e.to_string())?;

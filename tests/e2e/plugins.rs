@@ -8,6 +8,7 @@ use hookhost::event::{
     FsAction, FsEvent, LogEvent, LogEventKind, ObjectType, Protocol, ProviderAction, ProviderEvent,
 };
 use hookhost::hook::Failure;
+use hookhost::plugin::Credential::{KeyboardInteractive, Password, PublicKey, TlsCertificate};
 use hookhost::plugin::kms::Secret;
 use hookhost::plugin::search::{CommonSearch, FsEventSearch, Order, ProviderEventSearch};
 use hookhost::plugin::{NotifierStats, PluginError};
@@ -359,7 +360,13 @@ async fn auth_plugin_checks_passwords_against_bcrypt_hashes() {
     let host = host(auth_config()).await;
     let plugins = host.plugins();
     let user = plugins
-        .check_user_and_pass("alice", "correct horse", "10.0.0.1", "SSH", None)
+        .authenticate(
+            "alice",
+            Password("correct horse".into()),
+            "10.0.0.1",
+            "SSH",
+            None,
+        )
         .await
         .unwrap();
     let user: Value = serde_json::from_str(&user.expect("the user's object")).unwrap();
@@ -374,7 +381,7 @@ async fn auth_plugin_checks_passwords_against_bcrypt_hashes() {
         ("alice", ""),
     ] {
         let refused = plugins
-            .check_user_and_pass(name, password, "10.0.0.1", "SSH", None)
+            .authenticate(name, Password(password.into()), "10.0.0.1", "SSH", None)
             .await;
         assert!(
             matches!(refused, Err(PluginError::Refused { .. })),
@@ -384,7 +391,13 @@ async fn auth_plugin_checks_passwords_against_bcrypt_hashes() {
     assert!(plugins.has_auth_scope(1) && plugins.has_auth_scope(2) && plugins.has_auth_scope(4));
     assert!(!plugins.has_auth_scope(8));
     let tls = plugins
-        .check_user_and_tls_cert("alice", "PEM", "10.0.0.1", "FTP", None)
+        .authenticate(
+            "alice",
+            TlsCertificate("PEM".into()),
+            "10.0.0.1",
+            "FTP",
+            None,
+        )
         .await;
     assert!(matches!(tls, Err(PluginError::NotConfigured(_))), "{tls:?}");
 }
@@ -397,20 +410,20 @@ async fn auth_plugin_checks_public_keys_and_keyboard_interactive() {
     let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHookHostTestKeyAliceAAAAAAAAAAAAAAAAAAAA";
     assert!(
         plugins
-            .check_user_and_public_key("alice", key, "::1", "SSH", None)
+            .authenticate("alice", PublicKey(key.into()), "::1", "SSH", None)
             .await
             .unwrap()
             .is_some()
     );
     assert!(
         plugins
-            .check_user_and_public_key("bob", key, "::1", "SSH", None)
+            .authenticate("bob", PublicKey(key.into()), "::1", "SSH", None)
             .await
             .is_err()
     );
     assert!(
         plugins
-            .check_user_and_keyboard_interactive("alice", "::1", "SSH", None)
+            .authenticate("alice", KeyboardInteractive, "::1", "SSH", None)
             .await
             .is_ok()
     );

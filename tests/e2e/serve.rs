@@ -587,52 +587,32 @@ fn exec_mode_allows_and_denies_as_sftpgo_drives_it() {
         ("SFTPGO_ACTION_TIMESTAMP", "1700000000000000000"),
         ("SFTPGO_ACTION_SESSION_ID", "s1"),
     ];
-    let out = run_exec(
-        &link,
-        &[],
-        &with_config(sftpgo_env("pre-upload", "/srv/x.exe", &current)),
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = run_exec(
-        &link,
-        &[],
-        &with_config(sftpgo_env("pre-upload", "/srv/x.pdf", &current)),
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // pre-delete: exit 0 only when a hook handled the file.
-    let out = run_exec(
-        &link,
-        &[],
-        &with_config(sftpgo_env("pre-delete", "/srv/x.pdf", &[])),
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // Malformed input denies (fail closed), naming the variable.
-    let out = run_exec(
-        &link,
-        &[],
-        &with_config(sftpgo_env(
+    let malformed = [("SFTPGO_ACTION_FILE_SIZE", "big")];
+    for (action, path, extra, code, says) in [
+        (
+            "pre-upload",
+            "/srv/x.exe",
+            &current[..],
+            1,
+            ".exe files are not allowed",
+        ),
+        ("pre-upload", "/srv/x.pdf", &current[..], 0, ""),
+        // pre-delete: exit 0 only when a hook handled the file.
+        ("pre-delete", "/srv/x.pdf", &[][..], 0, ""),
+        // Malformed input denies (fail closed), naming the variable.
+        (
             "pre-upload",
             "/srv/x.pdf",
-            &[("SFTPGO_ACTION_FILE_SIZE", "big")],
-        )),
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("SFTPGO_ACTION_FILE_SIZE"));
+            &malformed[..],
+            2,
+            "SFTPGO_ACTION_FILE_SIZE",
+        ),
+    ] {
+        let out = run_exec(&link, &[], &with_config(sftpgo_env(action, path, extra)));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{action} {path}: {stderr}");
+        assert!(stderr.contains(says), "{action} {path}: {stderr}");
+    }
 }
 
 #[test]

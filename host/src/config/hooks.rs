@@ -160,7 +160,9 @@ pub(super) struct Context<'a> {
     pub(super) settings: &'a HostSettings,
 }
 
-fn parse_names<T: std::str::FromStr<Err = crate::event::UnknownName>>(
+/// A list of event/action/object names, each checked; an unknown one is
+/// reported as `field[i]`.
+pub(super) fn parse_names<T: std::str::FromStr<Err = crate::event::UnknownName>>(
     names: &[String],
     field: &str,
 ) -> Result<Vec<T>, ConfigError> {

@@ -194,22 +194,9 @@ pub struct PluginConfig {
     pub dirs: Vec<DirGrant>,
 }
 
-fn parse_list<T: std::str::FromStr<Err = crate::event::UnknownName>>(
-    names: &[String],
-    field: &str,
-) -> Result<Vec<T>, ConfigError> {
-    names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            n.parse::<T>()
-                .map_err(|e| ConfigError::field(format!("{field}[{i}]"), e.to_string()))
-        })
-        .collect()
-}
-
 fn notifier_options(raw: RawNotifierOptions, field: &str) -> Result<NotifierOptions, ConfigError> {
-    let fs_events = parse_list::<FsAction>(&raw.fs_events, &format!("{field}.fs_events"))?;
+    let fs_events =
+        super::hooks::parse_names::<FsAction>(&raw.fs_events, &format!("{field}.fs_events"))?;
     if let Some(i) = fs_events.iter().position(|a| a.is_pre()) {
         return Err(ConfigError::field(
             format!("{field}.fs_events[{i}]"),
@@ -219,10 +206,14 @@ fn notifier_options(raw: RawNotifierOptions, field: &str) -> Result<NotifierOpti
             ),
         ));
     }
-    let provider_events =
-        parse_list::<ProviderAction>(&raw.provider_events, &format!("{field}.provider_events"))?;
-    let provider_objects =
-        parse_list::<ObjectType>(&raw.provider_objects, &format!("{field}.provider_objects"))?;
+    let provider_events = super::hooks::parse_names::<ProviderAction>(
+        &raw.provider_events,
+        &format!("{field}.provider_events"),
+    )?;
+    let provider_objects = super::hooks::parse_names::<ObjectType>(
+        &raw.provider_objects,
+        &format!("{field}.provider_objects"),
+    )?;
     let log_events = raw
         .log_events
         .iter()

@@ -55,6 +55,38 @@ pub mod search {
     };
 }
 
+/// What a login presents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credential {
+    /// A password.
+    Password(String),
+    /// A public key, in authorized_keys format.
+    PublicKey(String),
+    /// A TLS client certificate, PEM.
+    TlsCertificate(String),
+    /// The start of keyboard-interactive authentication (its rounds go
+    /// through [`Plugins::send_keyboard_auth_request`]).
+    KeyboardInteractive,
+}
+
+impl Credential {
+    /// The auth scope that handles it, and its name for errors.
+    fn scope(&self) -> (u32, &'static str) {
+        match self {
+            Credential::Password(_) => (auth_scope::PASSWORD, "password authentication"),
+            Credential::PublicKey(_) => (auth_scope::PUBLIC_KEY, "public key authentication"),
+            Credential::TlsCertificate(_) => (
+                auth_scope::TLS_CERTIFICATE,
+                "TLS certificate authentication",
+            ),
+            Credential::KeyboardInteractive => (
+                auth_scope::KEYBOARD_INTERACTIVE,
+                "keyboard-interactive authentication",
+            ),
+        }
+    }
+}
+
 /// Why a plugin call gave no answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PluginError {
@@ -97,6 +129,19 @@ struct Named<W: instance::PluginWorld, O> {
     name: String,
     options: O,
     instance: PluginInstance<W>,
+}
+
+impl<W: instance::PluginWorld, O> Named<W, O> {
+    /// Call the plugin; an error string from the guest is its refusal.
+    async fn ask<T, F>(&self, body: F) -> Result<T, PluginError>
+    where
+        F: for<'a> FnOnce(
+            &'a mut wasmtime::Store<crate::sandbox::State>,
+            &'a W::Bindings,
+        ) -> crate::sandbox::CallFuture<'a, Result<T, String>>,
+    {
+        answer(&self.name, self.instance.call(body).await)
+    }
 }
 
 /// The running plugins of a host.
@@ -271,17 +316,15 @@ impl Plugins {
             .iter()
             .find(|p| p.options.scheme == scheme)
             .ok_or_else(|| PluginError::NotConfigured(format!("KMS scheme {scheme:?}")))?;
-        let result = plugin
-            .instance
-            .call(move |store, k| {
+        plugin
+            .ask(move |store, k| {
                 Box::pin(async move {
                     k.hookhost_hooks_kms()
                         .call_encrypt(store, &secret, &url, &master_key)
                         .await
                 })
             })
-            .await;
-        answer(&plugin.name, result)
+            .await
     }
 
     /// Decrypt a secret with the KMS plugin whose encrypted status it has.
@@ -299,17 +342,15 @@ impl Plugins {
             .ok_or_else(|| {
                 PluginError::NotConfigured(format!("KMS secrets with status {:?}", secret.status))
             })?;
-        let result = plugin
-            .instance
-            .call(move |store, k| {
+        plugin
+            .ask(move |store, k| {
                 Box::pin(async move {
                     k.hookhost_hooks_kms()
                         .call_decrypt(store, &owned, &url, &master_key)
                         .await
                 })
             })
-            .await;
-        answer(&plugin.name, result)
+            .await
     }
 
     /// Whether an auth plugin handles `scope` (see [`auth_scope`]).
@@ -324,152 +365,51 @@ impl Plugins {
             .ok_or_else(|| PluginError::NotConfigured(what.to_owned()))
     }
 
-    /// Check a password. `Ok(Some(user))`: log in this user (JSON);
-    /// `Ok(None)`: log the known user in unchanged; `Err(Refused)`: denied.
-    pub async fn check_user_and_pass(
+    /// Authenticate a login with the first plugin whose scope covers the
+    /// credential. `Ok(Some(user))`: log in this user (JSON); `Ok(None)`:
+    /// log the known user (`user`) in unchanged; `Err(Refused)`: denied.
+    pub async fn authenticate(
         &self,
         username: &str,
-        password: &str,
+        credential: Credential,
         ip: &str,
         protocol: &str,
         user: Option<&str>,
     ) -> Result<Option<String>, PluginError> {
-        let plugin = self.auth_for(auth_scope::PASSWORD, "password authentication")?;
-        let (username, password, ip, protocol) = (
-            username.to_owned(),
-            password.to_owned(),
-            ip.to_owned(),
-            protocol.to_owned(),
-        );
-        let user = user.map(str::to_owned);
-        let result = plugin
-            .instance
-            .call(move |store, a| {
-                Box::pin(async move {
-                    a.hookhost_hooks_auth()
-                        .call_check_user_and_pass(
-                            store,
-                            &username,
-                            &password,
-                            &ip,
-                            &protocol,
-                            user.as_deref(),
-                        )
-                        .await
-                })
-            })
-            .await;
-        answer(&plugin.name, result)
-    }
-
-    /// Check a public key (in authorized_keys format).
-    pub async fn check_user_and_public_key(
-        &self,
-        username: &str,
-        public_key: &str,
-        ip: &str,
-        protocol: &str,
-        user: Option<&str>,
-    ) -> Result<Option<String>, PluginError> {
-        let (username, public_key, ip, protocol) = (
-            username.to_owned(),
-            public_key.to_owned(),
-            ip.to_owned(),
-            protocol.to_owned(),
-        );
-        let user = user.map(str::to_owned);
-        let plugin = self.auth_for(auth_scope::PUBLIC_KEY, "public key authentication")?;
-        let result = plugin
-            .instance
-            .call(move |store, a| {
-                Box::pin(async move {
-                    a.hookhost_hooks_auth()
-                        .call_check_user_and_public_key(
-                            store,
-                            &username,
-                            &public_key,
-                            &ip,
-                            &protocol,
-                            user.as_deref(),
-                        )
-                        .await
-                })
-            })
-            .await;
-        answer(&plugin.name, result)
-    }
-
-    /// Check a TLS client certificate (PEM).
-    pub async fn check_user_and_tls_cert(
-        &self,
-        username: &str,
-        tls_cert: &str,
-        ip: &str,
-        protocol: &str,
-        user: Option<&str>,
-    ) -> Result<Option<String>, PluginError> {
-        let (username, tls_cert, ip, protocol) = (
-            username.to_owned(),
-            tls_cert.to_owned(),
-            ip.to_owned(),
-            protocol.to_owned(),
-        );
-        let user = user.map(str::to_owned);
-        let plugin = self.auth_for(
-            auth_scope::TLS_CERTIFICATE,
-            "TLS certificate authentication",
-        )?;
-        let result = plugin
-            .instance
-            .call(move |store, a| {
-                Box::pin(async move {
-                    a.hookhost_hooks_auth()
-                        .call_check_user_and_tls_cert(
-                            store,
-                            &username,
-                            &tls_cert,
-                            &ip,
-                            &protocol,
-                            user.as_deref(),
-                        )
-                        .await
-                })
-            })
-            .await;
-        answer(&plugin.name, result)
-    }
-
-    /// Start keyboard-interactive authentication for a user.
-    pub async fn check_user_and_keyboard_interactive(
-        &self,
-        username: &str,
-        ip: &str,
-        protocol: &str,
-        user: Option<&str>,
-    ) -> Result<Option<String>, PluginError> {
+        let (scope, what) = credential.scope();
+        let plugin = self.auth_for(scope, what)?;
         let (username, ip, protocol) = (username.to_owned(), ip.to_owned(), protocol.to_owned());
         let user = user.map(str::to_owned);
-        let plugin = self.auth_for(
-            auth_scope::KEYBOARD_INTERACTIVE,
-            "keyboard-interactive authentication",
-        )?;
-        let result = plugin
-            .instance
-            .call(move |store, a| {
+        plugin
+            .ask(move |store, a| {
                 Box::pin(async move {
-                    a.hookhost_hooks_auth()
-                        .call_check_user_and_keyboard_interactive(
-                            store,
-                            &username,
-                            &ip,
-                            &protocol,
-                            user.as_deref(),
-                        )
-                        .await
+                    let auth = a.hookhost_hooks_auth();
+                    let (name, ip, protocol, user) = (&username, &ip, &protocol, user.as_deref());
+                    match &credential {
+                        Credential::Password(password) => {
+                            auth.call_check_user_and_pass(store, name, password, ip, protocol, user)
+                                .await
+                        }
+                        Credential::PublicKey(key) => {
+                            auth.call_check_user_and_public_key(
+                                store, name, key, ip, protocol, user,
+                            )
+                            .await
+                        }
+                        Credential::TlsCertificate(pem) => {
+                            auth.call_check_user_and_tls_cert(store, name, pem, ip, protocol, user)
+                                .await
+                        }
+                        Credential::KeyboardInteractive => {
+                            auth.call_check_user_and_keyboard_interactive(
+                                store, name, ip, protocol, user,
+                            )
+                            .await
+                        }
+                    }
                 })
             })
-            .await;
-        answer(&plugin.name, result)
+            .await
     }
 
     /// One keyboard-interactive round.
@@ -482,17 +422,15 @@ impl Plugins {
             auth_scope::KEYBOARD_INTERACTIVE,
             "keyboard-interactive authentication",
         )?;
-        let result = plugin
-            .instance
-            .call(move |store, a| {
+        plugin
+            .ask(move |store, a| {
                 Box::pin(async move {
                     a.hookhost_hooks_auth()
                         .call_send_keyboard_auth_request(store, &request)
                         .await
                 })
             })
-            .await;
-        answer(&plugin.name, result)
+            .await
     }
 
     /// Answer SFTPGo's check-password hook with the first plugin that has
@@ -511,17 +449,15 @@ impl Plugins {
             ip.to_owned(),
             protocol.to_owned(),
         );
-        let result = plugin
-            .instance
-            .call(move |store, a| {
+        plugin
+            .ask(move |store, a| {
                 Box::pin(async move {
                     a.hookhost_hooks_auth()
                         .call_check_password(store, &username, &password, &ip, &protocol)
                         .await
                 })
             })
-            .await;
-        answer(&plugin.name, result)
+            .await
     }
 
     fn searcher(&self) -> Result<&Named<SearcherWorld, ()>, PluginError> {
@@ -537,17 +473,15 @@ impl Plugins {
     ) -> Result<search::SearchResult, PluginError> {
         let filter = filter.clone();
         let plugin = self.searcher()?;
-        let result = plugin
-            .instance
-            .call(move |store, s| {
+        plugin
+            .ask(move |store, s| {
                 Box::pin(async move {
                     s.hookhost_hooks_eventsearcher()
                         .call_search_fs_events(store, &filter)
                         .await
                 })
             })
-            .await;
-        answer(&plugin.name, result)
+            .await
     }
 
     /// Search stored provider events.
@@ -557,17 +491,15 @@ impl Plugins {
     ) -> Result<search::SearchResult, PluginError> {
         let filter = filter.clone();
         let plugin = self.searcher()?;
-        let result = plugin
-            .instance
-            .call(move |store, s| {
+        plugin
+            .ask(move |store, s| {
                 Box::pin(async move {
                     s.hookhost_hooks_eventsearcher()
                         .call_search_provider_events(store, &filter)
                         .await
                 })
             })
-            .await;
-        answer(&plugin.name, result)
+            .await
     }
 
     /// Whether an IP filter is configured.
@@ -582,17 +514,15 @@ impl Plugins {
             return Ok(());
         };
         let (ip, protocol) = (ip.to_owned(), protocol.to_owned());
-        let result = plugin
-            .instance
-            .call(move |store, f| {
+        plugin
+            .ask(move |store, f| {
                 Box::pin(async move {
                     f.hookhost_hooks_ipfilter()
                         .call_check_ip(store, &ip, &protocol)
                         .await
                 })
             })
-            .await;
-        answer(&plugin.name, result)
+            .await
     }
 
     /// Ask the IP filter to reload its rules.
@@ -600,11 +530,9 @@ impl Plugins {
         let Some(plugin) = &self.ipfilter else {
             return Err(PluginError::NotConfigured("IP filtering".into()));
         };
-        let result = plugin
-            .instance
-            .call(|store, f| Box::pin(f.hookhost_hooks_ipfilter().call_reload(store)))
-            .await;
-        answer(&plugin.name, result)
+        plugin
+            .ask(|store, f| Box::pin(f.hookhost_hooks_ipfilter().call_reload(store)))
+            .await
     }
 
     /// Flush the notifiers (per their retry rules) and stop them.

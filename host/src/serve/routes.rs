@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 use super::App;
 use crate::event::json::{DecodeError, decode_fs_event, from_json};
 use crate::event::{FsAction, ObjectType, ProviderAction, ProviderEvent};
-use crate::plugin::PluginError;
+use crate::plugin::{Credential, PluginError};
 use crate::{Decision, Outcome};
 
 /// A JSON response.
@@ -52,22 +52,28 @@ fn bad_request(err: DecodeError) -> Response {
     error(StatusCode::BAD_REQUEST, err)
 }
 
-/// JSON bodies only: a body with another content type gets 415.
-fn reject_non_json(headers: &HeaderMap) -> Option<Response> {
-    match headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
-        Some(ct)
-            if !ct
-                .trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/json") =>
-        {
-            Some(error(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("content type {ct:?}: the body must be application/json"),
-            ))
-        }
-        _ => None,
+/// The body of a JSON route, decoded: a body with another content type gets
+/// 415, one that does not decode gets 400 naming the field at fault.
+// The error is the reply itself, built once per bad request: boxing it
+// would buy nothing.
+#[allow(clippy::result_large_err)]
+fn json_body<'a, T>(
+    headers: &HeaderMap,
+    body: &'a [u8],
+    decode: impl FnOnce(&'a [u8]) -> Result<T, DecodeError>,
+) -> Result<T, Response> {
+    if let Some(ct) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok())
+        && !ct
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("application/json")
+    {
+        return Err(error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("content type {ct:?}: the body must be application/json"),
+        ));
     }
+    decode(body).map_err(bad_request)
 }
 
 fn decision_json(outcome: &Outcome) -> Value {
@@ -78,14 +84,8 @@ pub(super) async fn fs_action(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    if let Some(response) = reject_non_json(&headers) {
-        return response;
-    }
-    let event = match decode_fs_event(&body) {
-        Ok(event) => event,
-        Err(err) => return bad_request(err),
-    };
+) -> Result<Response, Response> {
+    let event = json_body(&headers, &body, decode_fs_event)?;
     let action = event.action;
     let host = app.host.lease().await;
     let outcome = host.dispatch_fs(event).await;
@@ -95,7 +95,7 @@ pub(super) async fn fs_action(
         (Decision::Deny(_), _) => StatusCode::FORBIDDEN,
         (Decision::Failed(_), _) => StatusCode::FAILED_DEPENDENCY,
     };
-    reply(status, decision_json(&outcome))
+    Ok(reply(status, decision_json(&outcome)))
 }
 
 pub(super) async fn provider_action(
@@ -103,39 +103,23 @@ pub(super) async fn provider_action(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    if let Some(response) = reject_non_json(&headers) {
-        return response;
-    }
-    let Some(action) = query.get("action") else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "action: missing (expected ?action=add|update|delete)",
-        );
-    };
-    let action: ProviderAction = match action.parse() {
-        Ok(action) => action,
-        Err(err) => return error(StatusCode::BAD_REQUEST, format!("action: {err}")),
-    };
-    let object_type: ObjectType = match query
+) -> Result<Response, Response> {
+    let object: Value = json_body(&headers, &body, from_json)?;
+    let bad = |message: String| error(StatusCode::BAD_REQUEST, message);
+    let action: ProviderAction = query
+        .get("action")
+        .ok_or_else(|| bad("action: missing (expected ?action=add|update|delete)".into()))?
+        .parse()
+        .map_err(|err| bad(format!("action: {err}")))?;
+    let object_type: ObjectType = query
         .get("object_type")
         .map(String::as_str)
         .unwrap_or("user")
         .parse()
-    {
-        Ok(kind) => kind,
-        Err(err) => return error(StatusCode::BAD_REQUEST, format!("object_type: {err}")),
-    };
-    let object: Value = match from_json(&body) {
-        Ok(object @ Value::Object(_)) => object,
-        Ok(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "body: expected the object as a JSON object",
-            );
-        }
-        Err(err) => return bad_request(err),
-    };
+        .map_err(|err| bad(format!("object_type: {err}")))?;
+    if !object.is_object() {
+        return Err(bad("body: expected the object as a JSON object".into()));
+    }
     let mut event = ProviderEvent::new(action, object_type, object);
     if let Some(name) = query.get("object_name").filter(|n| !n.is_empty()) {
         event = event.with_name(name.clone());
@@ -150,7 +134,7 @@ pub(super) async fn provider_action(
     } else {
         StatusCode::FAILED_DEPENDENCY
     };
-    reply(status, decision_json(&outcome))
+    Ok(reply(status, decision_json(&outcome)))
 }
 
 pub(super) async fn post_connect(
@@ -210,42 +194,31 @@ pub(super) async fn external_auth(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    if let Some(response) = reject_non_json(&headers) {
-        return response;
-    }
-    let request: ExternalAuth = match from_json(&body) {
-        Ok(request) => request,
-        Err(err) => return bad_request(err),
-    };
+) -> Result<Response, Response> {
+    let request: ExternalAuth = json_body(&headers, &body, from_json)?;
     let user = request.user.filter(|u| !u.is_null()).map(|u| u.to_string());
     let user = user.as_deref();
     let (name, ip, protocol) = (&request.username, &request.ip, &request.protocol);
     let host = app.host.lease().await;
-    let plugins = host.plugins();
-    let result = if !request.tls_cert.is_empty() {
-        plugins
-            .check_user_and_tls_cert(name, &request.tls_cert, ip, protocol, user)
-            .await
+    let credential = if !request.tls_cert.is_empty() {
+        Credential::TlsCertificate(request.tls_cert)
     } else if !request.public_key.is_empty() {
-        plugins
-            .check_user_and_public_key(name, &request.public_key, ip, protocol, user)
-            .await
+        Credential::PublicKey(request.public_key)
     } else if !request.keyboard_interactive.is_empty() {
-        plugins
-            .check_user_and_keyboard_interactive(name, ip, protocol, user)
-            .await
+        Credential::KeyboardInteractive
     } else if !request.password.is_empty() {
-        plugins
-            .check_user_and_pass(name, &request.password, ip, protocol, user)
-            .await
+        Credential::Password(request.password)
     } else {
-        return error(
+        return Err(error(
             StatusCode::BAD_REQUEST,
             "body: no credential (password, public_key, keyboard_interactive or tls_cert)",
-        );
+        ));
     };
-    match result {
+    let result = host
+        .plugins()
+        .authenticate(name, credential, ip, protocol, user)
+        .await;
+    Ok(match result {
         Ok(Some(user)) => (
             StatusCode::OK,
             [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
@@ -257,7 +230,7 @@ pub(super) async fn external_auth(
             tracing::info!(username = %name, ip = %ip, protocol = %protocol, reason = %err, "external authentication refused");
             plugin_failure(err)
         }
-    }
+    })
 }
 
 #[derive(Deserialize)]
@@ -274,14 +247,8 @@ pub(super) async fn check_password(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    if let Some(response) = reject_non_json(&headers) {
-        return response;
-    }
-    let request: CheckPassword = match from_json(&body) {
-        Ok(request) => request,
-        Err(err) => return bad_request(err),
-    };
+) -> Result<Response, Response> {
+    let request: CheckPassword = json_body(&headers, &body, from_json)?;
     let host = app.host.lease().await;
     let result = host
         .plugins()
@@ -292,7 +259,7 @@ pub(super) async fn check_password(
             &request.protocol,
         )
         .await;
-    match result {
+    Ok(match result {
         Ok(answer) => reply(
             StatusCode::OK,
             json!({"status": answer.status, "to_verify": answer.to_verify}),
@@ -301,7 +268,7 @@ pub(super) async fn check_password(
             reply(StatusCode::OK, json!({"status": 0, "to_verify": ""}))
         }
         Err(err) => plugin_failure(err),
-    }
+    })
 }
 
 pub(super) async fn healthz(State(app): State<Arc<App>>) -> Response {
