@@ -11,6 +11,7 @@ echo "== building hookhost"
 cargo build --quiet --release -p hookhost
 hookhost=target/release/hookhost
 config=examples/config/hookhost.json
+rm -rf target/demo  # each run shows only what it did
 mkdir -p target/demo/audit target/demo/events
 
 echo "== hookhost check --config $config"
