@@ -1,5 +1,6 @@
 //! `hookhost bench`: the same pre-upload check run as a native Rust call (the
-//! floor), a wasm hook (fresh instance, reused instance), an exec hook and an
+//! floor), a wasm hook (fresh instance, reused instance; the std `deny-exe`
+//! and a `no_std` guest importing no WASI), an exec hook and an
 //! HTTP hook, in one run, with ratios computed against exec and HTTP; then
 //! start-up, memory per in-flight instance, starvation by a busy hook, and
 //! the cost of epoch and fuel metering.
@@ -548,8 +549,9 @@ fn print_table(rows: &[Row]) {
 pub fn run(quick: bool, guests: &Path) -> Result<ExitCode, String> {
     let guests = std::path::absolute(guests).map_err(|e| format!("{}: {e}", guests.display()))?;
     let deny_exe = guests.join("deny_exe.wasm");
+    let minimal_deny = guests.join("minimal_deny.wasm");
     let probe = guests.join("probe.wasm");
-    for needed in [&deny_exe, &probe] {
+    for needed in [&deny_exe, &minimal_deny, &probe] {
         if !needed.is_file() {
             return Err(format!(
                 "{} is missing: build the guests first (scripts/bench.sh does), or point --guests at them",
@@ -581,6 +583,12 @@ pub fn run(quick: bool, guests: &Path) -> Result<ExitCode, String> {
             sizes.wasm,
         )?,
         two_core_row(wasm_hook, &cache, sizes.wasm)?,
+        host_row(
+            "wasm fresh, no_std guest",
+            json!([{"hook": minimal_deny, "execute_on": ["pre-upload"]}]),
+            &cache,
+            sizes.wasm,
+        )?,
         host_row(
             "wasm hook, reused instance",
             reused_hook.clone(),
@@ -617,7 +625,7 @@ pub fn run(quick: bool, guests: &Path) -> Result<ExitCode, String> {
         )?,
     ];
     print_table(&rows);
-    let (fresh, reused, exec, http) = (&rows[1], &rows[3], &rows[6], &rows[7]);
+    let (fresh, minimal, reused, exec, http) = (&rows[1], &rows[3], &rows[4], &rows[7], &rows[8]);
     let ratio = |a: &Row, b: &Row| a.p50.as_secs_f64() / b.p50.as_secs_f64();
     println!();
     println!(
@@ -626,6 +634,12 @@ pub fn run(quick: bool, guests: &Path) -> Result<ExitCode, String> {
         ratio(http, fresh),
         ratio(exec, reused),
         ratio(http, reused)
+    );
+    println!(
+        "the no_std guest, fresh: {:.0}× faster than exec, {:.1}× faster than HTTP, {:.2}× the time of the std guest.",
+        ratio(exec, minimal),
+        ratio(http, minimal),
+        ratio(minimal, fresh)
     );
     println!(
         "throughput: {:.0} events/s on one core, {:.0} on two ({:.2}×).",

@@ -75,6 +75,41 @@ async fn deny_exe_denies_exe_and_allows_txt() {
     assert!(matches!(bat.decision, Decision::Deny(_)));
 }
 
+/// The `no_std` benchmark guest (no WASI imports, bump allocator) gives
+/// deny-exe's default answers, event after event on fresh instances.
+#[tokio::test]
+async fn no_std_guest_answers_like_deny_exe() {
+    let config = config_with(
+        json!([
+            {"name": "std", "hook": wasm("deny-exe"), "execute_on": ["pre-upload"]},
+            {"name": "no_std", "hook": wasm("minimal-deny"), "execute_on": ["pre-download"]},
+        ]),
+        json!([]),
+    );
+    let host = host(config).await;
+    for path in [
+        "/srv/a/setup.EXE",
+        "/srv/a/notes.txt",
+        "/srv/a/.exe",
+        "/srv/a/x.msi",
+        "/srv/a/noext",
+    ] {
+        let std = host.dispatch_fs(fs_event(FsAction::PreUpload, path)).await;
+        let no_std = host
+            .dispatch_fs(fs_event(FsAction::PreDownload, path))
+            .await;
+        let reason = |d: &Decision| match d {
+            Decision::Deny(r) => Some(r.split_once(": ").unwrap().1.to_owned()),
+            _ => None,
+        };
+        assert_eq!(reason(&std.decision), reason(&no_std.decision), "{path}");
+        assert_eq!(
+            matches!(std.decision, Decision::Allow),
+            reason(&std.decision).is_none()
+        );
+    }
+}
+
 #[tokio::test]
 async fn deny_exe_reads_its_list_from_env() {
     let config = config_with(

@@ -1,8 +1,9 @@
 //! Guest components, built from source for wasm32-wasip2.
 //!
-//! The first call builds the `examples/` and `tests/fixtures/` workspaces
-//! (cargo skips the work when nothing changed) into `target/guests`; later
-//! calls in the same run reuse the result.
+//! The first call builds the guest workspaces (`examples/`, `tests/fixtures/`
+//! and the `no_std` `tests/fixtures/minimal-deny/`) into `target/guests`
+//! (cargo skips the work when nothing changed); later calls in the same run
+//! reuse the result.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -12,11 +13,14 @@ use crate::repo_root;
 
 static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
 
+/// Every workspace of guests (scripts/bench.sh builds the same list).
+const GUEST_WORKSPACES: [&str; 3] = ["examples", "tests/fixtures", "tests/fixtures/minimal-deny"];
+
 fn build_all() -> Result<PathBuf, String> {
     let root = repo_root();
     let target_dir = root.join("target/guests");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    for workspace in ["examples", "tests/fixtures"] {
+    for workspace in GUEST_WORKSPACES {
         let manifest = root.join(workspace).join("Cargo.toml");
         let output = Command::new(&cargo)
             .args([
