@@ -130,12 +130,29 @@ async fn notifier_receives_the_events_its_options_select() {
     );
 }
 
-#[tokio::test]
-async fn notifier_down_then_recovering_gets_every_queued_event_once() {
+/// A host whose notifier plugin (`options`) starts paused: its deliveries
+/// fail until the `paused` file in the returned directory is removed.
+async fn paused_notifier(options: Value) -> (tempfile::TempDir, Host) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("paused"), "").unwrap();
-    let options = json!({"fs_events": ["upload"], "retry_max_time": 60, "retry_interval_ms": 50});
     let host = host(plugins_config(json!([notifier(dir.path(), options)]))).await;
+    (dir, host)
+}
+
+/// The paths of the fs events the notifier in `dir` delivered, in order.
+fn delivered_paths(dir: &Path) -> Vec<String> {
+    jsonl(dir.join("fs.jsonl"))
+        .iter()
+        .map(|e| e["path"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn notifier_down_then_recovering_gets_every_queued_event_once() {
+    let (dir, host) = paused_notifier(
+        json!({"fs_events": ["upload"], "retry_max_time": 60, "retry_interval_ms": 50}),
+    )
+    .await;
     let now = now_ns();
     for i in 0..5 {
         host.dispatch_fs(upload("alice", &format!("/f{i}"), now + i))
@@ -146,10 +163,7 @@ async fn notifier_down_then_recovering_gets_every_queued_event_once() {
     std::fs::remove_file(dir.path().join("paused")).unwrap();
     let stats = wait_notifier(&host, |s| s.delivered == 5).await;
     assert_eq!((stats.queued, stats.dropped), (0, 0));
-    let paths: Vec<String> = jsonl(dir.path().join("fs.jsonl"))
-        .iter()
-        .map(|e| e["path"].as_str().unwrap().to_owned())
-        .collect();
+    let paths = delivered_paths(dir.path());
     assert_eq!(
         paths,
         ["/f0", "/f1", "/f2", "/f3", "/f4"],
@@ -160,10 +174,10 @@ async fn notifier_down_then_recovering_gets_every_queued_event_once() {
 
 #[tokio::test]
 async fn events_older_than_retry_max_time_are_dropped_and_counted() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("paused"), "").unwrap();
-    let options = json!({"fs_events": ["upload"], "retry_max_time": 1, "retry_interval_ms": 100});
-    let host = host(plugins_config(json!([notifier(dir.path(), options)]))).await;
+    let (_dir, host) = paused_notifier(
+        json!({"fs_events": ["upload"], "retry_max_time": 1, "retry_interval_ms": 100}),
+    )
+    .await;
     let now = now_ns();
     for i in 0..3 {
         host.dispatch_fs(upload("alice", &format!("/f{i}"), now))
@@ -179,10 +193,7 @@ async fn events_older_than_retry_max_time_are_dropped_and_counted() {
 
 #[tokio::test]
 async fn a_full_retry_queue_drops_and_counts_the_overflow() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("paused"), "").unwrap();
-    let options = json!({"fs_events": ["upload"], "retry_max_time": 60, "retry_queue_max_size": 2, "retry_interval_ms": 50});
-    let host = host(plugins_config(json!([notifier(dir.path(), options)]))).await;
+    let (dir, host) = paused_notifier(json!({"fs_events": ["upload"], "retry_max_time": 60, "retry_queue_max_size": 2, "retry_interval_ms": 50})).await;
     let now = now_ns();
     for i in 0..5 {
         host.dispatch_fs(upload("alice", &format!("/f{i}"), now + i))
@@ -194,10 +205,7 @@ async fn a_full_retry_queue_drops_and_counts_the_overflow() {
     let stats = wait_notifier(&host, |s| s.delivered == 2).await;
     assert_eq!(stats.dropped, 3);
     host.shutdown().await;
-    let paths: Vec<String> = jsonl(dir.path().join("fs.jsonl"))
-        .iter()
-        .map(|e| e["path"].as_str().unwrap().to_owned())
-        .collect();
+    let paths = delivered_paths(dir.path());
     assert_eq!(
         paths,
         ["/f0", "/f1"],

@@ -18,6 +18,11 @@ fn deny_exts(exts: &[&str]) -> Value {
     json!({"name": "deny_exe", "hook": wasm("deny-exe"), "execute_on": ["pre-upload"], "grants": {"args": exts}})
 }
 
+/// A configuration with only the deny-exe hook, refusing `exts`.
+fn deny_config(exts: &[&str]) -> Value {
+    config(json!([deny_exts(exts)]), json!([]), json!([]))
+}
+
 fn config(fs_hooks: Value, provider_hooks: Value, plugins: Value) -> Value {
     json!({
         "common": {"actions": {"execute_on": [], "hook": "", "hooks": fs_hooks}},
@@ -29,6 +34,14 @@ fn config(fs_hooks: Value, provider_hooks: Value, plugins: Value) -> Value {
 
 fn fs_event(action: &str, user: &str, path: &str) -> String {
     json!({"action": action, "username": user, "path": path, "fs_provider": 0, "status": 1, "protocol": "SFTP"}).to_string()
+}
+
+/// The HTTP status `server` answers a pre-upload of `path` with.
+async fn pre_upload(server: &Server, path: &str) -> u16 {
+    server
+        .post("/v1/actions/fs", fs_event("pre-upload", "u", path))
+        .await
+        .0
 }
 
 fn record(on: &[&str]) -> Value {
@@ -92,10 +105,7 @@ async fn pre_upload_allow_and_deny_through_wasm_and_exec_hooks() {
 #[tokio::test]
 async fn current_sftpgo_bodies_are_accepted() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &config(json!([deny_exts(&["exe"])]), json!([]), json!([])),
-    );
+    let cfg = write_config(dir.path(), &deny_config(&["exe"]));
     let server = Server::start(&cfg, &[], &[]).await;
     let body = json!({"action": "pre-upload", "username": "alice", "path": "/srv/a.exe", "virtual_path": "/a.exe",
         "fs_provider": 0, "status": 1, "protocol": "HTTPShare", "ip": "10.1.1.1", "session_id": "abc",
@@ -264,10 +274,7 @@ async fn external_auth_and_check_password_follow_sftpgo() {
 #[tokio::test]
 async fn bad_requests_get_4xx_and_the_server_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &config(json!([deny_exts(&["exe"])]), json!([]), json!([])),
-    );
+    let cfg = write_config(dir.path(), &deny_config(&["exe"]));
     let server = Server::start(&cfg, &[], &[]).await;
     let cases = [
         (
@@ -338,28 +345,16 @@ async fn bad_requests_get_4xx_and_the_server_keeps_serving() {
         .await
         .unwrap();
     assert_eq!(big.status().as_u16(), 413);
-    assert_eq!(
-        server
-            .post("/v1/actions/fs", fs_event("pre-upload", "a", "/ok.txt"))
-            .await
-            .0,
-        200,
-        "still serving"
-    );
+    assert_eq!(pre_upload(&server, "/ok.txt").await, 200, "still serving");
 }
 
 #[tokio::test]
 async fn metrics_counters_move() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &config(json!([deny_exts(&["exe"])]), json!([]), json!([])),
-    );
+    let cfg = write_config(dir.path(), &deny_config(&["exe"]));
     let server = Server::start(&cfg, &[], &[]).await;
     for path in ["/a.exe", "/b.exe", "/c.txt"] {
-        server
-            .post("/v1/actions/fs", fs_event("pre-upload", "u", path))
-            .await;
+        pre_upload(&server, path).await;
     }
     let (status, text) = server.get("/metrics").await;
     assert_eq!(status, 200);
@@ -402,41 +397,29 @@ async fn bearer_token_is_required_except_for_healthz() {
 #[tokio::test]
 async fn sighup_reloads_a_good_config_and_refuses_a_broken_one() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &config(json!([deny_exts(&["exe"])]), json!([]), json!([])),
-    );
+    let cfg = write_config(dir.path(), &deny_config(&["exe"]));
     let mut server = Server::start(&cfg, &["--no-watch"], &[]).await;
-    async fn status(server: &Server, path: &str) -> u16 {
-        server
-            .post("/v1/actions/fs", fs_event("pre-upload", "u", path))
-            .await
-            .0
-    }
     assert_eq!(
         (
-            status(&server, "/a.exe").await,
-            status(&server, "/a.iso").await
+            pre_upload(&server, "/a.exe").await,
+            pre_upload(&server, "/a.iso").await
         ),
         (403, 200)
     );
 
-    write_config(
-        dir.path(),
-        &config(json!([deny_exts(&["iso"])]), json!([]), json!([])),
-    );
+    write_config(dir.path(), &deny_config(&["iso"]));
     server.signal(libc::SIGHUP);
     server.wait_log("configuration reloaded").await;
     assert_eq!(
         (
-            status(&server, "/a.exe").await,
-            status(&server, "/a.iso").await
+            pre_upload(&server, "/a.exe").await,
+            pre_upload(&server, "/a.iso").await
         ),
         (200, 403)
     );
     assert!(server.get("/healthz").await.1.contains("\"generation\":2"));
 
-    let mut broken = config(json!([deny_exts(&["exe"])]), json!([]), json!([]));
+    let mut broken = deny_config(&["exe"]);
     broken["common"]["actions"]["hooks"][0]["execute_on"] = json!(["pre-uplod"]);
     write_config(dir.path(), &broken);
     server.signal(libc::SIGHUP);
@@ -447,8 +430,8 @@ async fn sighup_reloads_a_good_config_and_refuses_a_broken_one() {
     );
     assert_eq!(
         (
-            status(&server, "/a.exe").await,
-            status(&server, "/a.iso").await
+            pre_upload(&server, "/a.exe").await,
+            pre_upload(&server, "/a.iso").await
         ),
         (200, 403),
         "the running configuration stays"
@@ -458,24 +441,12 @@ async fn sighup_reloads_a_good_config_and_refuses_a_broken_one() {
 #[tokio::test]
 async fn a_changed_config_file_is_reloaded() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &config(json!([deny_exts(&["exe"])]), json!([]), json!([])),
-    );
+    let cfg = write_config(dir.path(), &deny_config(&["exe"]));
     let mut server = Server::start(&cfg, &[], &[]).await;
-    assert_eq!(
-        server
-            .post("/v1/actions/fs", fs_event("pre-upload", "u", "/a.iso"))
-            .await
-            .0,
-        200
-    );
+    assert_eq!(pre_upload(&server, "/a.iso").await, 200);
     // A different mtime is what the watcher looks for; make sure it moves.
     let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
-    write_config(
-        dir.path(),
-        &config(json!([deny_exts(&["iso"])]), json!([]), json!([])),
-    );
+    write_config(dir.path(), &deny_config(&["iso"]));
     std::fs::File::options()
         .write(true)
         .open(&cfg)
@@ -483,13 +454,7 @@ async fn a_changed_config_file_is_reloaded() {
         .set_modified(later)
         .unwrap();
     server.wait_log("configuration file changed").await;
-    assert_eq!(
-        server
-            .post("/v1/actions/fs", fs_event("pre-upload", "u", "/a.iso"))
-            .await
-            .0,
-        403
-    );
+    assert_eq!(pre_upload(&server, "/a.iso").await, 403);
 }
 
 /// Run `hookhost exec` (or the `hookhost-exec` link) as SFTPGo would.
@@ -763,12 +728,5 @@ async fn random_malformed_requests_never_get_a_5xx_nor_stop_the_server() {
         assert!(status == 400 || status == 403, "{query}: {status}");
     }
     assert_eq!(server.get("/healthz").await.0, 200);
-    assert_eq!(
-        server
-            .post("/v1/actions/fs", fs_event("pre-upload", "alice", "/a.exe"))
-            .await
-            .0,
-        403,
-        "still deciding"
-    );
+    assert_eq!(pre_upload(&server, "/a.exe").await, 403, "still deciding");
 }
