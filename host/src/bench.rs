@@ -530,7 +530,7 @@ fn metering(
     })
 }
 
-fn print_table(rows: &[Row]) {
+fn print_table(rows: &[&Row]) {
     println!("| path | p50 | p99 | events/s | peak RSS |");
     println!("|---|---:|---:|---:|---:|");
     for r in rows {
@@ -574,78 +574,86 @@ pub fn run(quick: bool, guests: &Path) -> Result<ExitCode, String> {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!();
-    let rows = vec![
-        floor_row(&sizes),
-        host_row(
-            "wasm hook, fresh instance",
-            wasm_hook.clone(),
-            &cache,
-            sizes.wasm,
-        )?,
-        two_core_row(wasm_hook, &cache, sizes.wasm)?,
-        host_row(
-            "wasm fresh, no_std guest",
-            json!([{"hook": minimal_deny, "execute_on": ["pre-upload"]}]),
-            &cache,
-            sizes.wasm,
-        )?,
-        host_row(
-            "wasm hook, reused instance",
-            reused_hook.clone(),
-            &cache,
-            sizes.reused,
-        )?,
-        host_row_with(
-            "wasm hook, reused, allow path only",
-            reused_hook,
-            &cache,
-            json!({}),
-            sizes.reused,
-            allowed_event,
-        )?,
-        host_row_with(
-            "wasm fresh, on-demand allocator",
-            json!([{"hook": deny_exe, "execute_on": ["pre-upload"]}]),
-            &cache,
-            json!({"pooling": false}),
-            sizes.wasm,
-            event,
-        )?,
-        host_row(
-            "exec hook (/bin/sh script)",
-            json!([{"hook": script, "execute_on": ["pre-upload"]}]),
-            &cache,
-            sizes.exec,
-        )?,
-        host_row(
-            "HTTP hook (loopback, keep-alive)",
-            json!([{"hook": http_url, "execute_on": ["pre-upload"]}]),
-            &cache,
-            sizes.http,
-        )?,
-    ];
-    print_table(&rows);
-    let (fresh, minimal, reused, exec, http) = (&rows[1], &rows[3], &rows[4], &rows[7], &rows[8]);
+    // Rows run in the order they are printed.
+    let floor = floor_row(&sizes);
+    let fresh = host_row(
+        "wasm hook, fresh instance",
+        wasm_hook.clone(),
+        &cache,
+        sizes.wasm,
+    )?;
+    let two_cores = two_core_row(wasm_hook, &cache, sizes.wasm)?;
+    let minimal = host_row(
+        "wasm fresh, no_std guest",
+        json!([{"hook": minimal_deny, "execute_on": ["pre-upload"]}]),
+        &cache,
+        sizes.wasm,
+    )?;
+    let reused = host_row(
+        "wasm hook, reused instance",
+        reused_hook.clone(),
+        &cache,
+        sizes.reused,
+    )?;
+    let reused_allow = host_row_with(
+        "wasm hook, reused, allow path only",
+        reused_hook,
+        &cache,
+        json!({}),
+        sizes.reused,
+        allowed_event,
+    )?;
+    let on_demand = host_row_with(
+        "wasm fresh, on-demand allocator",
+        json!([{"hook": deny_exe, "execute_on": ["pre-upload"]}]),
+        &cache,
+        json!({"pooling": false}),
+        sizes.wasm,
+        event,
+    )?;
+    let exec = host_row(
+        "exec hook (/bin/sh script)",
+        json!([{"hook": script, "execute_on": ["pre-upload"]}]),
+        &cache,
+        sizes.exec,
+    )?;
+    let http = host_row(
+        "HTTP hook (loopback, keep-alive)",
+        json!([{"hook": http_url, "execute_on": ["pre-upload"]}]),
+        &cache,
+        sizes.http,
+    )?;
+    print_table(&[
+        &floor,
+        &fresh,
+        &two_cores,
+        &minimal,
+        &reused,
+        &reused_allow,
+        &on_demand,
+        &exec,
+        &http,
+    ]);
     let ratio = |a: &Row, b: &Row| a.p50.as_secs_f64() / b.p50.as_secs_f64();
     println!();
     println!(
         "p50 ratios, same run: wasm fresh is {:.0}× faster than exec and {:.1}× faster than HTTP; reused {:.0}× / {:.0}×.",
-        ratio(exec, fresh),
-        ratio(http, fresh),
-        ratio(exec, reused),
-        ratio(http, reused)
+        ratio(&exec, &fresh),
+        ratio(&http, &fresh),
+        ratio(&exec, &reused),
+        ratio(&http, &reused)
     );
     println!(
         "the no_std guest, fresh: {:.0}× faster than exec, {:.1}× faster than HTTP, {:.2}× the time of the std guest.",
-        ratio(exec, minimal),
-        ratio(http, minimal),
-        ratio(minimal, fresh)
+        ratio(&exec, &minimal),
+        ratio(&http, &minimal),
+        ratio(&minimal, &fresh)
     );
     println!(
         "throughput: {:.0} events/s on one core, {:.0} on two ({:.2}×).",
         fresh.per_second,
-        rows[2].per_second,
-        rows[2].per_second / fresh.per_second
+        two_cores.per_second,
+        two_cores.per_second / fresh.per_second
     );
 
     let start = startup(&sizes, &scratch, &deny_exe, &cache);
