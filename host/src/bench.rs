@@ -1,6 +1,6 @@
 //! `hookhost bench`: the same pre-upload check run as a native Rust call (the
 //! floor), a wasm hook (fresh instance, reused instance; the std `deny-exe`
-//! and a `no_std` guest importing no WASI), an exec hook and an
+//! and a `no_std` guest importing no function at all), an exec hook and an
 //! HTTP hook, in one run, with ratios computed against exec and HTTP; then
 //! start-up, memory per in-flight instance, starvation by a busy hook, and
 //! the cost of epoch and fuel metering.
@@ -209,30 +209,77 @@ fn current_thread() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-/// A row of `n` sequential pre-upload events through a host built from `hooks`.
-fn host_row(name: &str, hooks: Value, cache: &Path, n: usize) -> Result<Row, String> {
-    host_row_with(name, hooks, cache, json!({}), n, event)
-}
-
-/// Like [`host_row`], with engine settings.
-fn host_row_with(
-    name: &str,
+/// One row measured by [`interleaved`]: `n` pre-upload events through a
+/// host built from `hooks` and engine settings `wasm`.
+struct Case {
+    name: &'static str,
     hooks: Value,
-    cache: &Path,
     wasm: Value,
     n: usize,
     make: MakeEvent,
-) -> Result<Row, String> {
+}
+
+impl Case {
+    fn new(name: &'static str, hooks: Value, n: usize) -> Self {
+        Case {
+            name,
+            hooks,
+            wasm: json!({}),
+            n,
+            make: event,
+        }
+    }
+}
+
+/// Rounds each row is split into by [`interleaved`].
+const ROUNDS: usize = 10;
+
+/// Measure `cases` on one thread, round by round: each round runs a tenth of
+/// every row's events, so a neighbour's load on the shared machine hits all
+/// rows alike and the ratios between them stay meaningful. A row's peak RSS
+/// is the process's peak while that row's events ran.
+fn interleaved(cases: &[Case], cache: &Path) -> Result<Vec<Row>, String> {
     current_thread().block_on(async {
-        let host = Host::new(config(hooks, cache, wasm))
-            .await
-            .map_err(|e| e.to_string())?;
-        // Warm up: caches, pools, connections.
-        sequential(&host, n.min(1_000), FsAction::PreUpload, make).await;
-        reset_peak_rss();
-        let (latencies, elapsed) = sequential(&host, n, FsAction::PreUpload, make).await;
-        host.shutdown().await;
-        Ok(row(name, latencies, elapsed))
+        let mut hosts = Vec::with_capacity(cases.len());
+        for case in cases {
+            let host = Host::new(config(case.hooks.clone(), cache, case.wasm.clone()))
+                .await
+                .map_err(|e| format!("{}: {e}", case.name))?;
+            // Warm up: caches, pools, connections.
+            sequential(&host, case.n.min(1_000), FsAction::PreUpload, case.make).await;
+            hosts.push(host);
+        }
+        let mut latencies = vec![Vec::new(); cases.len()];
+        let mut elapsed = vec![Duration::ZERO; cases.len()];
+        let mut peak_kib = vec![0.0_f64; cases.len()];
+        for round in 0..ROUNDS {
+            for (i, (case, host)) in cases.iter().zip(&hosts).enumerate() {
+                // The last round takes the remainder.
+                let n = if round + 1 == ROUNDS {
+                    case.n - case.n / ROUNDS * (ROUNDS - 1)
+                } else {
+                    case.n / ROUNDS
+                };
+                reset_peak_rss();
+                let (chunk, took) = sequential(host, n, FsAction::PreUpload, case.make).await;
+                peak_kib[i] = peak_kib[i].max(status_kib("VmHWM:"));
+                latencies[i].extend(chunk);
+                elapsed[i] += took;
+            }
+        }
+        for host in &hosts {
+            host.shutdown().await;
+        }
+        Ok(cases
+            .iter()
+            .zip(latencies)
+            .zip(elapsed)
+            .zip(peak_kib)
+            .map(|(((case, latencies), elapsed), peak)| Row {
+                peak_rss_mib: peak / 1024.0,
+                ..row(case.name, latencies, elapsed)
+            })
+            .collect())
     })
 }
 
@@ -574,80 +621,78 @@ pub fn run(quick: bool, guests: &Path) -> Result<ExitCode, String> {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!();
-    // Rows run in the order they are printed.
+    // The floor and the two-core row run on their own; the other rows are
+    // measured interleaved, round by round (see `interleaved`).
     let floor = floor_row(&sizes);
-    let fresh = host_row(
-        "wasm hook, fresh instance",
-        wasm_hook.clone(),
+    let two_cores = two_core_row(wasm_hook.clone(), &cache, sizes.wasm)?;
+    let on_demand = Case {
+        wasm: json!({"pooling": false}),
+        ..Case::new(
+            "wasm fresh, on-demand allocator",
+            wasm_hook.clone(),
+            sizes.wasm,
+        )
+    };
+    let reused_allow = Case {
+        make: allowed_event,
+        ..Case::new(
+            "wasm hook, reused, allow path only",
+            reused_hook.clone(),
+            sizes.reused,
+        )
+    };
+    let rows = interleaved(
+        &[
+            Case::new("wasm hook, fresh instance", wasm_hook, sizes.wasm),
+            Case::new(
+                "wasm fresh, no_std guest, no imports",
+                json!([{"hook": minimal_deny, "execute_on": ["pre-upload"]}]),
+                sizes.wasm,
+            ),
+            Case::new("wasm hook, reused instance", reused_hook, sizes.reused),
+            reused_allow,
+            on_demand,
+            Case::new(
+                "exec hook (/bin/sh script)",
+                json!([{"hook": script, "execute_on": ["pre-upload"]}]),
+                sizes.exec,
+            ),
+            Case::new(
+                "HTTP hook (loopback, keep-alive)",
+                json!([{"hook": http_url, "execute_on": ["pre-upload"]}]),
+                sizes.http,
+            ),
+        ],
         &cache,
-        sizes.wasm,
     )?;
-    let two_cores = two_core_row(wasm_hook, &cache, sizes.wasm)?;
-    let minimal = host_row(
-        "wasm fresh, no_std guest",
-        json!([{"hook": minimal_deny, "execute_on": ["pre-upload"]}]),
-        &cache,
-        sizes.wasm,
-    )?;
-    let reused = host_row(
-        "wasm hook, reused instance",
-        reused_hook.clone(),
-        &cache,
-        sizes.reused,
-    )?;
-    let reused_allow = host_row_with(
-        "wasm hook, reused, allow path only",
-        reused_hook,
-        &cache,
-        json!({}),
-        sizes.reused,
-        allowed_event,
-    )?;
-    let on_demand = host_row_with(
-        "wasm fresh, on-demand allocator",
-        json!([{"hook": deny_exe, "execute_on": ["pre-upload"]}]),
-        &cache,
-        json!({"pooling": false}),
-        sizes.wasm,
-        event,
-    )?;
-    let exec = host_row(
-        "exec hook (/bin/sh script)",
-        json!([{"hook": script, "execute_on": ["pre-upload"]}]),
-        &cache,
-        sizes.exec,
-    )?;
-    let http = host_row(
-        "HTTP hook (loopback, keep-alive)",
-        json!([{"hook": http_url, "execute_on": ["pre-upload"]}]),
-        &cache,
-        sizes.http,
-    )?;
+    let [fresh, minimal, reused, reused_allow, on_demand, exec, http] = &rows[..] else {
+        unreachable!("one row per case")
+    };
     print_table(&[
         &floor,
-        &fresh,
+        fresh,
         &two_cores,
-        &minimal,
-        &reused,
-        &reused_allow,
-        &on_demand,
-        &exec,
-        &http,
+        minimal,
+        reused,
+        reused_allow,
+        on_demand,
+        exec,
+        http,
     ]);
     let ratio = |a: &Row, b: &Row| a.p50.as_secs_f64() / b.p50.as_secs_f64();
     println!();
     println!(
         "p50 ratios, same run: wasm fresh is {:.0}× faster than exec and {:.1}× faster than HTTP; reused {:.0}× / {:.0}×.",
-        ratio(&exec, &fresh),
-        ratio(&http, &fresh),
-        ratio(&exec, &reused),
-        ratio(&http, &reused)
+        ratio(exec, fresh),
+        ratio(http, fresh),
+        ratio(exec, reused),
+        ratio(http, reused)
     );
     println!(
-        "the no_std guest, fresh: {:.0}× faster than exec, {:.1}× faster than HTTP, {:.2}× the time of the std guest.",
-        ratio(&exec, &minimal),
-        ratio(&http, &minimal),
-        ratio(&minimal, &fresh)
+        "the no_std guest without imports, fresh: {:.0}× faster than exec, {:.1}× faster than HTTP, {:.2}× the time of the std guest.",
+        ratio(exec, minimal),
+        ratio(http, minimal),
+        ratio(minimal, fresh)
     );
     println!(
         "throughput: {:.0} events/s on one core, {:.0} on two ({:.2}×).",

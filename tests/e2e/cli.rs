@@ -49,7 +49,7 @@ fn bench_quick_runs_and_prints_its_tables() {
     for row in [
         "| rust call (floor) |",
         "| wasm hook, fresh instance |",
-        "| wasm fresh, no_std guest |",
+        "| wasm fresh, no_std guest, no imports |",
         "| wasm hook, reused instance |",
         "| exec hook (/bin/sh script) |",
         "| HTTP hook (loopback, keep-alive) |",

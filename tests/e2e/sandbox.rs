@@ -10,6 +10,7 @@ use hookhost::sandbox::{Sandbox, WasmSettings};
 use hookhost_tests::guests::wasm;
 use hookhost_tests::{config_with, fs_event, host, host_error};
 use serde_json::{Value, json};
+use wasmtime::component::types::ComponentItem;
 
 /// A config running the probe guest on pre-upload with `args` and `extra`
 /// hook settings.
@@ -108,6 +109,53 @@ async fn no_std_guest_answers_like_deny_exe() {
             reason(&std.decision).is_none()
         );
     }
+}
+
+/// Names of the functions a component imports, as `interface#function`.
+fn imported_functions(sandbox: &Sandbox, name: &str) -> Vec<String> {
+    let engine = sandbox.engine();
+    let mut functions = Vec::new();
+    for (interface, item) in sandbox
+        .load(&wasm(name))
+        .unwrap()
+        .component_type()
+        .imports(engine)
+    {
+        match item.ty {
+            ComponentItem::ComponentInstance(instance) => functions.extend(
+                instance
+                    .exports(engine)
+                    .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentFunc(_)))
+                    .map(|(function, _)| format!("{interface}#{function}")),
+            ),
+            ComponentItem::ComponentFunc(_) => functions.push(interface.to_owned()),
+            _ => {}
+        }
+    }
+    functions
+}
+
+/// The benchmark's floor row relies on this guest importing no function
+/// (an import passing strings would add core instances to every event);
+/// it still imports the types-only `types` interface.
+#[tokio::test]
+async fn no_std_guest_imports_no_function() {
+    let settings = WasmSettings {
+        max_instances: 4,
+        ..WasmSettings::default()
+    };
+    let sandbox = Sandbox::new(&settings, None).unwrap();
+    assert_eq!(
+        imported_functions(&sandbox, "minimal-deny"),
+        Vec::<String>::new()
+    );
+    let std_imports = imported_functions(&sandbox, "deny-exe");
+    assert!(
+        std_imports
+            .iter()
+            .any(|f| f == "hookhost:hooks/log@0.1.0#log"),
+        "{std_imports:?}"
+    );
 }
 
 #[tokio::test]
