@@ -16,14 +16,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::Store;
 
 use super::{Answer, EventRef, Failure, Hook, HookKind, HookResult};
 use crate::event::FsEvent;
 use crate::sandbox::bindings::{fs_hook, provider_hook, wit};
 use crate::sandbox::convert::{to_wit_fs, to_wit_provider};
-use crate::sandbox::{Grants, Limits, Sandbox, State};
+use crate::sandbox::{Grants, Limits, Live, Sandbox, State};
 
 /// Which world a component implements, pre-instantiated.
 enum Prepared {
@@ -113,12 +112,10 @@ impl Default for Reuse {
     }
 }
 
-/// A warm instance with its pool slot.
+/// A warm instance and the events it served.
 struct Warm {
-    store: Store<State>,
-    bound: Bound,
+    live: Live<Bound>,
     calls: u32,
-    _slot: OwnedSemaphorePermit,
 }
 
 /// A WebAssembly component run for each event.
@@ -217,37 +214,27 @@ impl WasmHook {
         let taken = idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let mut warm = match taken {
             Some(warm) => warm,
-            None => {
-                let slot = self.sandbox.permit().await;
-                let mut store = self
+            None => Warm {
+                live: self
                     .sandbox
-                    .new_store(&self.name, &self.limits, &self.grants)?;
-                let bound = self
-                    .sandbox
-                    .call(
-                        &mut store,
+                    .instantiate(
+                        &self.name,
                         &self.limits,
+                        &self.grants,
                         &self.prepared,
                         |store, prepared| Box::pin(prepared.instantiate(store)),
                     )
-                    .await?;
-                Warm {
-                    store,
-                    bound,
-                    calls: 0,
-                    _slot: slot,
-                }
-            }
+                    .await?,
+                calls: 0,
+            },
         };
-        warm.store.data_mut().event_file = event_file;
+        let Live { store, bound, .. } = &mut warm.live;
+        store.data_mut().event_file = event_file;
         let result = self
             .sandbox
-            .call(
-                &mut warm.store,
-                &self.limits,
-                &warm.bound,
-                |store, bound| Box::pin(async move { invoke(store, bound, &input).await }),
-            )
+            .call(store, &self.limits, &*bound, |store, bound| {
+                Box::pin(async move { invoke(store, bound, &input).await })
+            })
             .await;
         warm.calls += 1;
         if result.is_ok() && warm.calls < reuse.max_calls {

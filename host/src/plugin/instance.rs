@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::{Mutex, OwnedSemaphorePermit};
+use tokio::sync::Mutex;
 use wasmtime::Store;
 use wasmtime::component::InstancePre;
 
@@ -17,7 +17,7 @@ use crate::hook::Failure;
 use crate::sandbox::bindings::{
     auth_plugin, eventsearcher_plugin, ipfilter_plugin, kms_plugin, notifier_plugin,
 };
-use crate::sandbox::{CallFuture, Grants, Limits, Sandbox, State};
+use crate::sandbox::{CallFuture, Grants, Limits, Live, Sandbox, State};
 
 /// A world a plugin implements.
 pub(crate) trait PluginWorld: Send + Sync + 'static {
@@ -91,12 +91,6 @@ pub struct PluginStats {
     pub restarts: AtomicU64,
 }
 
-struct Live<B> {
-    store: Store<State>,
-    bindings: B,
-    _slot: OwnedSemaphorePermit,
-}
-
 pub(crate) struct PluginInstance<W: PluginWorld> {
     name: Arc<str>,
     sandbox: Arc<Sandbox>,
@@ -137,19 +131,15 @@ impl<W: PluginWorld> PluginInstance<W> {
     }
 
     async fn instantiate(&self) -> Result<Live<W::Bindings>, Failure> {
-        let slot = self.sandbox.permit().await;
-        let mut store = self
-            .sandbox
-            .new_store(&self.name, &self.limits, &self.grants)?;
-        let bindings = self
-            .sandbox
-            .call(&mut store, &self.limits, &self.pre, W::instantiate)
-            .await?;
-        Ok(Live {
-            store,
-            bindings,
-            _slot: slot,
-        })
+        self.sandbox
+            .instantiate(
+                &self.name,
+                &self.limits,
+                &self.grants,
+                &self.pre,
+                W::instantiate,
+            )
+            .await
     }
 
     /// Call the plugin: rebuild the instance first if a previous call
@@ -175,13 +165,8 @@ impl<W: PluginWorld> PluginInstance<W> {
                 }
             }
         }
-        let Live {
-            store, bindings, ..
-        } = live.as_mut().expect("an instance is live here");
-        let result = self
-            .sandbox
-            .call(store, &self.limits, &*bindings, body)
-            .await;
+        let Live { store, bound, .. } = live.as_mut().expect("an instance is live here");
+        let result = self.sandbox.call(store, &self.limits, &*bound, body).await;
         if let Err(failure) = &result {
             self.stats.failures.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(plugin = %self.name, error = %failure, "plugin call failed; the instance is rebuilt before the next call");

@@ -53,6 +53,17 @@ const BACKSTOP: Duration = Duration::from_secs(1);
 /// A future borrowing the store for the length of one guest call.
 pub type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>;
 
+/// An instance kept across calls (a plugin, a reused hook instance): its
+/// store, what instantiating it gave (`bound`: bindings or exports) and the
+/// pool slot it holds.
+pub struct Live<B> {
+    /// The instance's store.
+    pub store: Store<State>,
+    /// What instantiation returned.
+    pub bound: B,
+    _slot: OwnedSemaphorePermit,
+}
+
 /// The shared WebAssembly runtime of a host.
 pub struct Sandbox {
     engine: Engine,
@@ -232,6 +243,30 @@ impl Sandbox {
             }
         });
         Ok(store)
+    }
+
+    /// Instantiate a guest to keep: wait for a pool slot, build its store
+    /// from `limits` and `grants`, and run `instantiate` (given `context`,
+    /// e.g. a pre-instance) under the same limits as a call.
+    pub async fn instantiate<C: ?Sized, B, F>(
+        &self,
+        name: &Arc<str>,
+        limits: &Limits,
+        grants: &Grants,
+        context: &C,
+        instantiate: F,
+    ) -> Result<Live<B>, Failure>
+    where
+        F: for<'a> FnOnce(&'a mut Store<State>, &'a C) -> CallFuture<'a, B>,
+    {
+        let slot = self.permit().await;
+        let mut store = self.new_store(name, limits, grants)?;
+        let bound = self.call(&mut store, limits, context, instantiate).await?;
+        Ok(Live {
+            store,
+            bound,
+            _slot: slot,
+        })
     }
 
     /// Run one guest call under `limits`: deadline, fuel, backstop timeout,
