@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the guests and hookhost, then run the benchmark (see docs/performance.md).
-#   scripts/bench.sh           full run (about a minute)
+#   scripts/bench.sh           full run (about two minutes)
 #   scripts/bench.sh --quick   a few events of each kind (smoke test)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -229,6 +229,15 @@ impl Case {
             make: event,
         }
     }
+
+    /// The case's host, warmed up (caches, pools, connections).
+    async fn warm_host(&self, cache: &Path) -> Result<Host, String> {
+        let host = Host::new(config(self.hooks.clone(), cache, self.wasm.clone()))
+            .await
+            .map_err(|e| format!("{}: {e}", self.name))?;
+        sequential(&host, self.n.min(1_000), FsAction::PreUpload, self.make).await;
+        Ok(host)
+    }
 }
 
 /// Rounds each row is split into by [`interleaved`].
@@ -242,12 +251,7 @@ fn interleaved(cases: &[Case], cache: &Path) -> Result<Vec<Row>, String> {
     current_thread().block_on(async {
         let mut hosts = Vec::with_capacity(cases.len());
         for case in cases {
-            let host = Host::new(config(case.hooks.clone(), cache, case.wasm.clone()))
-                .await
-                .map_err(|e| format!("{}: {e}", case.name))?;
-            // Warm up: caches, pools, connections.
-            sequential(&host, case.n.min(1_000), FsAction::PreUpload, case.make).await;
-            hosts.push(host);
+            hosts.push(case.warm_host(cache).await?);
         }
         let mut latencies = vec![Vec::new(); cases.len()];
         let mut elapsed = vec![Duration::ZERO; cases.len()];
@@ -255,11 +259,12 @@ fn interleaved(cases: &[Case], cache: &Path) -> Result<Vec<Row>, String> {
         for round in 0..ROUNDS {
             for (i, (case, host)) in cases.iter().zip(&hosts).enumerate() {
                 // The last round takes the remainder.
-                let n = if round + 1 == ROUNDS {
-                    case.n - case.n / ROUNDS * (ROUNDS - 1)
+                let remainder = if round + 1 == ROUNDS {
+                    case.n % ROUNDS
                 } else {
-                    case.n / ROUNDS
+                    0
                 };
+                let n = case.n / ROUNDS + remainder;
                 reset_peak_rss();
                 let (chunk, took) = sequential(host, n, FsAction::PreUpload, case.make).await;
                 peak_kib[i] = peak_kib[i].max(status_kib("VmHWM:"));
@@ -291,15 +296,12 @@ fn two_workers() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| e.to_string())
 }
 
-/// The same wasm row on a two-worker runtime with two callers.
-fn two_core_row(hooks: Value, cache: &Path, n: usize) -> Result<Row, String> {
-    let make: MakeEvent = event;
+/// `case` on a two-worker runtime with two callers.
+fn two_core_row(case: &Case, cache: &Path) -> Result<Row, String> {
+    let (n, make) = (case.n, case.make);
     let runtime = two_workers()?;
     runtime.block_on(async {
-        let host = Host::new(config(hooks, cache, json!({})))
-            .await
-            .map_err(|e| e.to_string())?;
-        sequential(&host, n.min(1_000), FsAction::PreUpload, make).await;
+        let host = case.warm_host(cache).await?;
         reset_peak_rss();
         let started = Instant::now();
         let tasks: Vec<_> = (0..2)
@@ -316,7 +318,7 @@ fn two_core_row(hooks: Value, cache: &Path, n: usize) -> Result<Row, String> {
         }
         let elapsed = started.elapsed();
         host.shutdown().await;
-        Ok(row("wasm fresh, 2 cores", latencies, elapsed))
+        Ok(row(case.name, latencies, elapsed))
     })
 }
 
@@ -624,7 +626,10 @@ pub fn run(quick: bool, guests: &Path) -> Result<ExitCode, String> {
     // The floor and the two-core row run on their own; the other rows are
     // measured interleaved, round by round (see `interleaved`).
     let floor = floor_row(&sizes);
-    let two_cores = two_core_row(wasm_hook.clone(), &cache, sizes.wasm)?;
+    let two_cores = two_core_row(
+        &Case::new("wasm fresh, 2 cores", wasm_hook.clone(), sizes.wasm),
+        &cache,
+    )?;
     let on_demand = Case {
         wasm: json!({"pooling": false}),
         ..Case::new(

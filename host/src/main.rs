@@ -94,7 +94,7 @@ enum Command {
         /// A few events of each kind: a smoke test, not a measurement.
         #[arg(long)]
         quick: bool,
-        /// Directory with deny_exe.wasm and probe.wasm.
+        /// Directory with deny_exe.wasm, minimal_deny.wasm and probe.wasm.
         #[arg(long, default_value = "target/guests/wasm32-wasip2/release")]
         guests: PathBuf,
     },
