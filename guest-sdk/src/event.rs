@@ -16,12 +16,15 @@ impl FsAction {
             FsAction::SshCmd => "ssh_cmd",
             FsAction::Mkdir => "mkdir",
             FsAction::Rmdir => "rmdir",
+            FsAction::FirstUpload => "first-upload",
+            FsAction::FirstDownload => "first-download",
+            FsAction::Copy => "copy",
         }
     }
 }
 
 impl FsProvider {
-    /// SFTPGo's numeric code (0 local ... 5 sftp).
+    /// SFTPGo's numeric code (0 local ... 5 sftp, 6 http).
     pub fn code(&self) -> u32 {
         match self {
             FsProvider::Local => 0,
@@ -30,6 +33,7 @@ impl FsProvider {
             FsProvider::AzureBlob => 3,
             FsProvider::LocalEncrypted => 4,
             FsProvider::Sftp => 5,
+            FsProvider::HttpFs => 6,
             FsProvider::Other(code) => *code,
         }
     }
@@ -104,8 +108,10 @@ impl FsEvent {
         (!stem.is_empty() && !ext.is_empty()).then(|| ext.to_ascii_lowercase())
     }
 
-    /// The event as SFTPGo's HTTP hook body (the reference's fields and
-    /// inclusion rules), plus `timestamp`, `ip` and `session_id` when set.
+    /// The event as JSON: the reference's fields and inclusion rules, plus
+    /// `virtual_path`, `virtual_target_path`, `timestamp`, `ip`,
+    /// `session_id`, `role` and `elapsed` when set (the status in the
+    /// reference numbering).
     pub fn to_json(&self) -> String {
         let mut out = String::from("{");
         let mut field = |name: &str, value: String| {
@@ -122,6 +128,12 @@ impl FsEvent {
         field("path", quote(&self.path));
         if let Some(target) = &self.target_path {
             field("target_path", quote(target));
+        }
+        if let Some(path) = &self.virtual_path {
+            field("virtual_path", quote(path));
+        }
+        if let Some(target) = &self.virtual_target_path {
+            field("virtual_target_path", quote(target));
         }
         if let Some(cmd) = &self.ssh_cmd {
             field("ssh_cmd", quote(cmd));
@@ -149,6 +161,12 @@ impl FsEvent {
         }
         if let Some(id) = &self.session_id {
             field("session_id", quote(id));
+        }
+        if let Some(role) = &self.role {
+            field("role", quote(role));
+        }
+        if self.elapsed != 0 {
+            field("elapsed", self.elapsed.to_string());
         }
         out.push('}');
         out

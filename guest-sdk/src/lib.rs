@@ -93,9 +93,9 @@ pub mod bindings {
             world: "fs-hook",
             path: "../wit",
             with: {
-                "hookhost:hooks/types@0.1.0": crate::bindings::shared::hookhost::hooks::types,
-                "hookhost:hooks/log@0.1.0": crate::bindings::shared::hookhost::hooks::log,
-                "hookhost:hooks/event-file@0.1.0": crate::bindings::shared::hookhost::hooks::event_file,
+                "hookhost:hooks/types@0.2.0": crate::bindings::shared::hookhost::hooks::types,
+                "hookhost:hooks/log@0.2.0": crate::bindings::shared::hookhost::hooks::log,
+                "hookhost:hooks/event-file@0.2.0": crate::bindings::shared::hookhost::hooks::event_file,
             },
             pub_export_macro: true,
             export_macro_name: "export_fs_hook",
@@ -114,7 +114,7 @@ pub mod bindings {
                     world: $world,
                     path: "../wit",
                     with: {
-                        "hookhost:hooks/log@0.1.0": crate::bindings::shared::hookhost::hooks::log,
+                        "hookhost:hooks/log@0.2.0": crate::bindings::shared::hookhost::hooks::log,
                         $($shared: crate::bindings::shared::hookhost::hooks::$path,)*
                     },
                     pub_export_macro: true,
@@ -131,7 +131,7 @@ pub mod bindings {
         "notifier-plugin",
         "export_notifier",
         "hookhost_guest::bindings::notifier_plugin",
-        "hookhost:hooks/types@0.1.0" => types
+        "hookhost:hooks/types@0.2.0" => types
     );
     plugin_world!(
         kms_plugin,
@@ -164,8 +164,8 @@ pub mod bindings {
             world: "provider-hook",
             path: "../wit",
             with: {
-                "hookhost:hooks/types@0.1.0": crate::bindings::shared::hookhost::hooks::types,
-                "hookhost:hooks/log@0.1.0": crate::bindings::shared::hookhost::hooks::log,
+                "hookhost:hooks/types@0.2.0": crate::bindings::shared::hookhost::hooks::types,
+                "hookhost:hooks/log@0.2.0": crate::bindings::shared::hookhost::hooks::log,
             },
             pub_export_macro: true,
             export_macro_name: "export_provider_hook",

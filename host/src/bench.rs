@@ -561,7 +561,7 @@ fn metering(
             .collect::<Result<Vec<_>, _>>()?;
         let event = FsEvent::new(FsAction::PreUpload, "u", "/a", Protocol::Sftp);
         for hook in &hooks {
-            hook.call(EventRef::Fs(&event))
+            hook.call(EventRef::Fs(&event), &hookhost::event::Contract::REFERENCE)
                 .await
                 .map_err(|e| e.to_string())?;
         }
@@ -569,7 +569,7 @@ fn metering(
         for _ in 0..runs {
             for (hook, times) in hooks.iter().zip(&mut times) {
                 let t = Instant::now();
-                hook.call(EventRef::Fs(&event))
+                hook.call(EventRef::Fs(&event), &hookhost::event::Contract::REFERENCE)
                     .await
                     .map_err(|e| e.to_string())?;
                 times.push(t.elapsed());

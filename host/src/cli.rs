@@ -4,9 +4,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use hookhost::dispatch::Reply;
 use hookhost::event::exec::decode_fs_exec;
-use hookhost::event::json::decode_fs_event;
-use hookhost::event::{FsAction, ObjectType, ProviderAction, ProviderEvent};
+use hookhost::event::json::decode_fs_event_as;
+use hookhost::event::provider::decode_provider_exec;
+use hookhost::event::{Contract, ObjectType, ProviderAction, ProviderEvent, VersionSetting};
 use hookhost::hook::{Answer, HookKind};
 use hookhost::serve::ServeOptions;
 use hookhost::{Config, Decision, HookReport, Host, Outcome};
@@ -31,8 +33,14 @@ pub async fn check(config: &Path) -> Result<ExitCode, String> {
             .count()
     };
     let stats = host.cache_stats();
+    let cache_dir = host
+        .config()
+        .settings
+        .resolved_cache_dir()
+        .map(|dir| dir.display().to_string())
+        .unwrap_or_else(|| "off".into());
     println!(
-        "{}: ok, hooks: {} exec, {} http, {} wasm; compile cache: {} hits, {} compiled",
+        "{}: ok, hooks: {} exec, {} http, {} wasm; compile cache: {} hits, {} compiled (in {cache_dir})",
         config.display(),
         count(HookKind::Exec),
         count(HookKind::Http),
@@ -40,8 +48,42 @@ pub async fn check(config: &Path) -> Result<ExitCode, String> {
         stats.hits,
         stats.compiled,
     );
+    println!("{}", era(host.sftpgo_version()));
+    warn_unfired_actions(host.config());
     host.shutdown().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The contract `check` says is in force.
+fn era(versions: VersionSetting) -> String {
+    match versions {
+        VersionSetting::Auto => format!(
+            "sftpgo_version: auto (events in the reference's form: the contract of {}; in today's form, with timestamp/session_id/virtual_path: {})",
+            Contract::REFERENCE,
+            Contract::NEWEST
+        ),
+        VersionSetting::Pinned(version) => {
+            format!(
+                "sftpgo_version: {version} (pinned: every event in the contract of SFTPGo {version})"
+            )
+        }
+    }
+}
+
+/// A pinned release that never fires an action a hook waits for.
+fn warn_unfired_actions(config: &Config) {
+    let VersionSetting::Pinned(version) = config.settings.sftpgo_version else {
+        return;
+    };
+    let contract = Contract::of(version);
+    for hook in &config.fs_actions.hooks {
+        for action in hook.execute_on.iter().filter(|a| !a.fired_by(&contract)) {
+            eprintln!(
+                "hookhost: warning: {}: SFTPGo {version} never fires {action}",
+                hook.spec.field
+            );
+        }
+    }
 }
 
 fn kind_of(target: &hookhost::config::HookTarget) -> HookKind {
@@ -62,7 +104,9 @@ pub async fn fire(
     let host = build_host(config).await?;
     let (action, outcome) = match provider_action {
         None => {
-            let ev = decode_fs_event(&body).map_err(|e| format!("{}: {e}", event.display()))?;
+            let versions = host.sftpgo_version();
+            let ev = decode_fs_event_as(&body, versions)
+                .map_err(|e| format!("{}: {e}", event.display()))?;
             (ev.action.as_str().to_owned(), host.run_fs(&ev).await)
         }
         Some(action) => {
@@ -72,9 +116,8 @@ pub async fn fire(
             let object_type: ObjectType = object_type
                 .parse()
                 .map_err(|e| format!("--object-type: {e}"))?;
-            let object: Value =
-                serde_json::from_slice(&body).map_err(|e| format!("{}: {e}", event.display()))?;
-            let ev = ProviderEvent::new(action, object_type, object);
+            let ev = ProviderEvent::from_json(action, object_type, &body)
+                .map_err(|e| format!("{}: {e}", event.display()))?;
             (action.as_str().to_owned(), host.run_provider(&ev).await)
         }
     };
@@ -118,6 +161,7 @@ pub async fn serve(
     config: PathBuf,
     listen: SocketAddr,
     token_file: Option<PathBuf>,
+    env_token: Option<String>,
     max_body_bytes: usize,
     watch_config: bool,
 ) -> Result<ExitCode, String> {
@@ -128,7 +172,7 @@ pub async fn serve(
                 .trim()
                 .to_owned(),
         ),
-        None => std::env::var("HOOKHOST_TOKEN").ok(),
+        None => env_token,
     }
     .filter(|t| !t.is_empty());
     let options = ServeOptions {
@@ -155,66 +199,33 @@ fn exec_config(config: Option<PathBuf>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/etc/hookhost/hookhost.json"))
 }
 
-/// The provider event SFTPGo describes in the environment, if it is one:
-/// the reference's `SFTPGO_USER_ACTION`/`SFTPGO_USER`, or current releases'
-/// `SFTPGO_PROVIDER_*` variables.
-fn provider_event_from_env() -> Result<Option<ProviderEvent>, String> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let Some(action) = var("SFTPGO_PROVIDER_ACTION").or_else(|| var("SFTPGO_USER_ACTION")) else {
-        return Ok(None);
-    };
-    let action: ProviderAction = action
-        .parse()
-        .map_err(|e| format!("SFTPGO_USER_ACTION: {e}"))?;
-    let object_type: ObjectType = var("SFTPGO_PROVIDER_OBJECT_TYPE")
-        .unwrap_or_else(|| "user".to_owned())
-        .parse()
-        .map_err(|e| format!("SFTPGO_PROVIDER_OBJECT_TYPE: {e}"))?;
-    let (name, json) = match var("SFTPGO_PROVIDER_OBJECT") {
-        Some(json) => ("SFTPGO_PROVIDER_OBJECT", json),
-        None => (
-            "SFTPGO_USER",
-            var("SFTPGO_USER").unwrap_or_else(|| "{}".to_owned()),
-        ),
-    };
-    let object: Value = serde_json::from_str(&json).map_err(|e| format!("{name}: {e}"))?;
-    let mut event = ProviderEvent::new(action, object_type, object);
-    if let Some(object_name) = var("SFTPGO_PROVIDER_OBJECT_NAME") {
-        event = event.with_name(object_name);
-    }
-    Ok(Some(event))
-}
-
 pub async fn exec(config: Option<PathBuf>, args: &[String]) -> Result<ExitCode, String> {
     let path = exec_config(config);
     let mut config = Config::from_file(&path).map_err(|e| e.to_string())?;
     // One event per process: skip reserving an instance pool.
     config.settings.wasm.pooling = false;
+    let versions = config.settings.sftpgo_version;
+    let var = |name: &str| std::env::var(name).ok();
+    // Decode before building: bad input is refused without compiling.
+    let provider = decode_provider_exec(var).map_err(|e| e.to_string())?;
+    let fs = match provider {
+        Some(_) => None,
+        None => Some(decode_fs_exec(var, args, versions).map_err(|e| e.to_string())?),
+    };
     let host = Host::new(config).await.map_err(|e| e.to_string())?;
-    let (pre_delete, outcome) = match provider_event_from_env()? {
-        Some(event) => (false, host.run_provider(&event).await),
-        None => {
-            let event =
-                decode_fs_exec(|name| std::env::var(name).ok(), args).map_err(|e| e.to_string())?;
-            (
-                event.action == FsAction::PreDelete,
-                host.run_fs(&event).await,
-            )
-        }
+    let outcome = match (&provider, &fs) {
+        (Some(event), _) => host.run_provider(event).await,
+        (None, Some(event)) => host.run_fs(event).await,
+        (None, None) => unreachable!("one of the two was decoded"),
     };
     host.shutdown().await;
-    let allowed = match &outcome.decision {
-        Decision::Handled => true,
-        // For pre-delete, exit 0 means "handled": SFTPGo would skip its delete.
-        Decision::Allow | Decision::Queued => !pre_delete,
-        Decision::Deny(reason) | Decision::Failed(reason) => {
-            eprintln!("hookhost: {reason}");
-            false
-        }
-    };
-    Ok(if allowed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    if let Decision::Deny(reason) | Decision::Failed(reason) = &outcome.decision {
+        eprintln!("hookhost: {reason}");
+    }
+    // Exit 0 is what SFTPGo reads as the hook's success (for a pre-delete
+    // before 2.5: "handled, do not delete").
+    Ok(match outcome.reply() {
+        Reply::Success => ExitCode::SUCCESS,
+        Reply::NotHandled | Reply::Denied | Reply::Failed => ExitCode::from(1),
     })
 }

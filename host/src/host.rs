@@ -2,15 +2,17 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::{Config, ConfigError, HookSpec, HookTarget};
 use crate::dispatch::pool::AsyncPool;
 use crate::dispatch::{Decision, Outcome, Route, Router};
-use crate::event::{FsEvent, LogEvent, ProviderEvent};
+use crate::event::{Contract, FsEvent, LogEvent, ProviderEvent, VersionSetting};
 use crate::hook::SharedHook;
-use crate::hook::exec::ExecHook;
+use crate::hook::exec::{ExecHook, ProgramLimits};
 use crate::hook::http::{HttpClient, HttpHook};
 use crate::hook::wasm::{WasmHook, World};
+use crate::loopguard::LoopGuard;
 use crate::metrics::Metrics;
 use crate::plugin::Plugins;
 use crate::sandbox::{CacheStats, Limits, Sandbox};
@@ -28,6 +30,9 @@ pub enum Error {
 
 struct Inner {
     config: Config,
+    versions: VersionSetting,
+    /// Whether a request contradicting a pinned version was logged.
+    contradiction_logged: AtomicBool,
     router: Router,
     sandbox: Option<Arc<Sandbox>>,
     plugins: Plugins,
@@ -86,7 +91,11 @@ impl Builder<'_> {
             HookTarget::Exec(program) => Arc::new(ExecHook::new(
                 &spec.name,
                 program.clone(),
-                spec.timeout,
+                ProgramLimits {
+                    reference_limit: spec.reference_limit,
+                    command: spec.command.clone(),
+                    cap: spec.timeout_cap,
+                },
                 spec.output_bytes,
                 self.exec_slots.clone(),
             )),
@@ -94,13 +103,13 @@ impl Builder<'_> {
                 &spec.name,
                 url.clone(),
                 self.http()?,
-                spec.timeout,
+                spec.timeout_cap,
             )),
             HookTarget::Wasm(path) => {
                 let sandbox = self.sandbox()?;
                 let settings = &self.config.settings.wasm;
                 let limits = Limits {
-                    timeout: spec.timeout,
+                    timeout: spec.wasm_timeout(),
                     fuel: spec.wasm.fuel.unwrap_or(settings.default_fuel),
                     memory_bytes: spec.wasm.memory_mib.unwrap_or(settings.default_memory_mib)
                         * 1024
@@ -130,9 +139,19 @@ pub struct HostBuilder {
     plugin_env: Option<Vec<(String, String)>>,
     metrics: Option<Arc<Metrics>>,
     sandbox: Option<Arc<Sandbox>>,
+    loop_guard: LoopGuard,
 }
 
 impl HostBuilder {
+    /// What counts as this hookhost (by default: the running program): a
+    /// configured hook that points at it is skipped, with a warning naming
+    /// its key, so one `sftpgo.json` can hold SFTPGo's `hook` (pointing at
+    /// hookhost) and hookhost's own `hooks`.
+    pub fn loop_guard(mut self, guard: LoopGuard) -> Self {
+        self.loop_guard = guard;
+        self
+    }
+
     /// The variables the plugins' `env_prefix`/`env_vars` rules select from,
     /// instead of the process environment.
     pub fn plugin_env(mut self, vars: impl IntoIterator<Item = (String, String)>) -> Self {
@@ -178,7 +197,20 @@ impl HostBuilder {
             )),
         };
         let mut router = Router::default();
+        let is_self = |spec: &HookSpec| match self.loop_guard.points_at_self(&spec.target) {
+            Some(why) => {
+                tracing::warn!(
+                    key = %format!("{}.hook", spec.field),
+                    "{why}: skipped (it is SFTPGo's way to reach hookhost; hookhost runs the `hooks` of the section)"
+                );
+                true
+            }
+            None => false,
+        };
         for hook in &config.fs_actions.hooks {
+            if is_self(&hook.spec) {
+                continue;
+            }
             if hook.execute_on.is_empty() {
                 tracing::warn!(hook = %hook.spec.name, "hook has no execute_on actions and will never run");
             }
@@ -189,6 +221,9 @@ impl HostBuilder {
             router.set_sync(*action);
         }
         for hook in &config.provider_actions.hooks {
+            if is_self(&hook.spec) {
+                continue;
+            }
             let built = builder
                 .route(&hook.spec, World::Provider)
                 .map_err(in_file)?;
@@ -212,6 +247,8 @@ impl HostBuilder {
         );
         Ok(Host {
             inner: Arc::new(Inner {
+                versions: config.settings.sftpgo_version,
+                contradiction_logged: AtomicBool::new(false),
                 config,
                 router,
                 sandbox,
@@ -231,6 +268,7 @@ impl Host {
             plugin_env: None,
             metrics: None,
             sandbox: None,
+            loop_guard: LoopGuard::for_this_process(),
         }
     }
 
@@ -274,71 +312,101 @@ impl Host {
         self.inner.sandbox.as_ref()
     }
 
+    /// The `hookhost.sftpgo_version` this host runs with.
+    pub fn sftpgo_version(&self) -> VersionSetting {
+        self.inner.versions
+    }
+
+    /// The contract an event of this form is handled in; a form that
+    /// contradicts a pinned version is logged (once).
+    fn contract(&self, current_form: bool) -> Contract {
+        let versions = self.inner.versions;
+        if versions.contradicts(current_form)
+            && !self
+                .inner
+                .contradiction_logged
+                .swap(true, Ordering::Relaxed)
+        {
+            let form = if current_form {
+                "today's (it has timestamp, session_id or virtual_path)"
+            } else {
+                "the reference's (no timestamp, session_id or virtual_path)"
+            };
+            tracing::warn!(
+                sftpgo_version = %versions,
+                "an event in {form} form contradicts the pinned hookhost.sftpgo_version; it is handled as SFTPGo {versions} (logged once)"
+            );
+        }
+        versions.contract(current_form)
+    }
+
     /// Dispatch a file-system event as the server would: `pre-*` and
     /// `execute_sync` actions run now and return their decision; other
     /// actions are queued for the async workers ([`Decision::Queued`]).
+    /// The event is handled in the contract of the SFTPGo release it came
+    /// from (see [`crate::event::version`]).
     ///
-    /// Notifier plugins receive non-`pre-*` events as well.
+    /// Notifier plugins receive every event their options select, `pre-*`
+    /// included, first (as SFTPGo notifies them).
     pub async fn dispatch_fs(&self, event: FsEvent) -> Outcome {
+        let contract = self.contract(event.is_current_form());
         self.inner.plugins.notify_fs(&event);
         let router = &self.inner.router;
         if router.fs_hooks(event.action).is_empty() {
-            return Outcome {
-                decision: Decision::Allow,
-                reports: Vec::new(),
-            };
+            return Outcome::new(Decision::Allow, Vec::new(), contract);
         }
         if router.is_sync(event.action) {
-            return router.run_fs(&event).await;
+            return router.run_fs(&event, contract).await;
         }
         let inner = self.inner.clone();
-        self.queue(Box::pin(async move {
-            inner.router.run_fs(&event).await;
-        }))
+        self.queue(
+            Box::pin(async move {
+                inner.router.run_fs(&event, contract).await;
+            }),
+            contract,
+        )
         .await
     }
 
     /// Run every hook of a file-system event now and wait for them, whatever
     /// the action's mode (used by `hookhost fire` and `hookhost exec`).
     pub async fn run_fs(&self, event: &FsEvent) -> Outcome {
+        let contract = self.contract(event.is_current_form());
         self.inner.plugins.notify_fs(event);
-        self.inner.router.run_fs(event).await
+        self.inner.router.run_fs(event, contract).await
     }
 
     /// Dispatch a provider event: queued for the async workers, as SFTPGo
     /// runs provider actions.
     pub async fn dispatch_provider(&self, event: ProviderEvent) -> Outcome {
+        let contract = self.contract(event.is_current_form());
         self.inner.plugins.notify_provider(&event);
         if !self.inner.router.has_provider_hooks(&event) {
-            return Outcome {
-                decision: Decision::Allow,
-                reports: Vec::new(),
-            };
+            return Outcome::new(Decision::Allow, Vec::new(), contract);
         }
         let inner = self.inner.clone();
-        self.queue(Box::pin(async move {
-            inner.router.run_provider(&event).await;
-        }))
+        self.queue(
+            Box::pin(async move {
+                inner.router.run_provider(&event, contract).await;
+            }),
+            contract,
+        )
         .await
     }
 
     /// Run every hook of a provider event now and wait for them.
     pub async fn run_provider(&self, event: &ProviderEvent) -> Outcome {
+        let contract = self.contract(event.is_current_form());
         self.inner.plugins.notify_provider(event);
-        self.inner.router.run_provider(event).await
+        self.inner.router.run_provider(event, contract).await
     }
 
-    async fn queue(&self, job: crate::dispatch::pool::Job) -> Outcome {
-        match self.inner.pool.submit(job).await {
-            Ok(()) => Outcome {
-                decision: Decision::Queued,
-                reports: Vec::new(),
-            },
-            Err(_) => Outcome {
-                decision: Decision::Failed("the host is shutting down".into()),
-                reports: Vec::new(),
-            },
-        }
+    async fn queue(&self, job: crate::dispatch::pool::Job, contract: Contract) -> Outcome {
+        let decision = match self.inner.pool.submit(job).await {
+            Ok(()) => Decision::Queued,
+            Err(_) => Decision::Failed("the host is shutting down".into()),
+        };
+        Outcome::new(decision, Vec::new(), contract)
     }
 
     /// Asynchronous jobs queued or running.

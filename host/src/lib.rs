@@ -39,6 +39,7 @@ pub mod dispatch;
 pub mod event;
 pub mod hook;
 mod host;
+pub mod loopguard;
 pub mod metrics;
 pub mod plugin;
 mod reload;

@@ -73,18 +73,20 @@ enum Command {
         #[arg(long)]
         no_watch: bool,
     },
-    /// Run as SFTPGo's exec hook: the event comes from SFTPGo's argv and
-    /// SFTPGO_* environment; exit 0 allows (or, for pre-delete, means
-    /// handled), anything else denies.
+    /// Run as SFTPGo's exec hook: the event comes from SFTPGo's
+    /// SFTPGO_* environment (and, from SFTPGo 2.1, its argv); exit 0 is
+    /// success as that SFTPGo reads it (allowed; for a pre-delete from an
+    /// SFTPGo before 2.5: handled), 1 denied or failed, 2 bad input.
     ///
-    /// SFTPGo passes no options, so the configuration comes from --config,
-    /// else $HOOKHOST_CONFIG, else /etc/hookhost/hookhost.json. Installed as a
-    /// `hookhost-exec` symlink, the program behaves as `hookhost exec`.
+    /// The configuration comes from --config (SFTPGo 2.4+ can pass it with
+    /// `command.commands[].args`), else $HOOKHOST_CONFIG (`command.env`),
+    /// else /etc/hookhost/hookhost.json. Installed as a `hookhost-exec`
+    /// symlink, the program behaves as `hookhost exec`.
     Exec {
         /// Configuration file (SFTPGo JSON format).
         #[arg(long)]
         config: Option<PathBuf>,
-        /// SFTPGo's arguments (action username path target_path ssh_cmd).
+        /// SFTPGo 2.1's arguments (action username path target_path ssh_cmd).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -126,14 +128,40 @@ fn invoked_as_exec() -> bool {
         .unwrap_or(false)
 }
 
+/// `hookhost-exec [--config FILE] [SFTPGo 2.1 argv]`: everything but a
+/// leading `--config` is SFTPGo's.
+fn exec_args(mut args: Vec<String>) -> Command {
+    let mut config = None;
+    if let Some(first) = args.first() {
+        if let Some(path) = first.strip_prefix("--config=") {
+            config = Some(PathBuf::from(path));
+            args.remove(0);
+        } else if first == "--config" && args.len() > 1 {
+            config = Some(PathBuf::from(args.remove(1)));
+            args.remove(0);
+        }
+    }
+    Command::Exec { config, args }
+}
+
+/// Take hookhost's own secrets out of the process environment, so that no
+/// program it starts and no plugin can inherit them. Returns the token.
+fn take_secrets_from_env() -> Option<String> {
+    let token = std::env::var("HOOKHOST_TOKEN").ok();
+    for name in hookhost::config::HOST_SECRET_VARS {
+        // SAFETY: called first thing in main, before any thread exists, so
+        // nothing reads the environment concurrently.
+        unsafe { std::env::remove_var(name) };
+    }
+    token
+}
+
 fn main() -> ExitCode {
+    let env_token = take_secrets_from_env();
     let args = if invoked_as_exec() {
         Args {
             log_format: LogFormat::Text,
-            command: Command::Exec {
-                config: None,
-                args: std::env::args().skip(1).collect(),
-            },
+            command: exec_args(std::env::args().skip(1).collect()),
         }
     } else {
         Args::parse()
@@ -177,7 +205,17 @@ fn main() -> ExitCode {
                 token_file,
                 max_body_bytes,
                 no_watch,
-            } => cli::serve(config, listen, token_file, max_body_bytes, !no_watch).await,
+            } => {
+                cli::serve(
+                    config,
+                    listen,
+                    token_file,
+                    env_token,
+                    max_body_bytes,
+                    !no_watch,
+                )
+                .await
+            }
             Command::Exec { config, args } => cli::exec(config, &args).await,
             Command::Bench { .. } => unreachable!("run above"),
         }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use tokio::sync::{Mutex, OwnedRwLockReadGuard, RwLock};
 
+use crate::loopguard::LoopGuard;
 use crate::metrics::Metrics;
 use crate::{Config, Error, Host};
 
@@ -41,6 +42,7 @@ pub struct ReloadableHost {
     slot: ArcSwap<Slot>,
     metrics: Arc<Metrics>,
     plugin_env: Option<Vec<(String, String)>>,
+    loop_guard: LoopGuard,
     reloading: Mutex<()>,
 }
 
@@ -51,8 +53,18 @@ impl ReloadableHost {
         config: Config,
         plugin_env: Option<Vec<(String, String)>>,
     ) -> Result<Self, Error> {
+        Self::with_loop_guard(config, plugin_env, LoopGuard::for_this_process()).await
+    }
+
+    /// Like [`ReloadableHost::new`], recognising hooks that point back at
+    /// this hookhost with `loop_guard` (see [`crate::HostBuilder::loop_guard`]).
+    pub async fn with_loop_guard(
+        config: Config,
+        plugin_env: Option<Vec<(String, String)>>,
+        loop_guard: LoopGuard,
+    ) -> Result<Self, Error> {
         let metrics = Arc::new(Metrics::new());
-        let host = Self::build(config, &metrics, &plugin_env, None).await?;
+        let host = Self::build(config, &metrics, &plugin_env, &loop_guard, None).await?;
         metrics.set_snapshot(Box::new(host.clone()));
         Ok(ReloadableHost {
             slot: ArcSwap::from_pointee(Slot {
@@ -62,6 +74,7 @@ impl ReloadableHost {
             }),
             metrics,
             plugin_env,
+            loop_guard,
             reloading: Mutex::new(()),
         })
     }
@@ -70,10 +83,12 @@ impl ReloadableHost {
         config: Config,
         metrics: &Arc<Metrics>,
         plugin_env: &Option<Vec<(String, String)>>,
+        loop_guard: &LoopGuard,
         previous: Option<&Host>,
     ) -> Result<Host, Error> {
         let mut builder = Host::builder(config)
             .metrics(metrics.clone())
+            .loop_guard(loop_guard.clone())
             .reuse_sandbox(previous.and_then(|h| h.sandbox().cloned()));
         if let Some(env) = plugin_env {
             builder = builder.plugin_env(env.clone());
@@ -116,6 +131,7 @@ impl ReloadableHost {
             config,
             &self.metrics,
             &self.plugin_env,
+            &self.loop_guard,
             Some(&previous.host),
         )
         .await?;

@@ -14,7 +14,8 @@ use hookhost::Config;
 use hookhost::event::exec::{decode_fs_exec, fs_args, fs_env};
 use hookhost::event::json::{decode_fs_event, encode_fs_event};
 use hookhost::event::{
-    FsAction, FsEvent, FsProvider, ObjectType, Protocol, ProviderAction, ProviderEvent, Status,
+    Contract, FsAction, FsEvent, FsProvider, ObjectType, Protocol, ProviderAction, ProviderEvent,
+    Status, VersionSetting,
 };
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -90,6 +91,44 @@ fn reference_event() -> impl Strategy<Value = FsEvent> {
         )
 }
 
+/// An event with every field today's SFTPGo sends.
+fn current_event() -> impl Strategy<Value = FsEvent> {
+    (
+        reference_event(),
+        text(),
+        some_text(),
+        some_text(),
+        some_text(),
+        0i64..i64::MAX,
+        some_text(),
+        0i64..i64::MAX,
+        proptest::collection::btree_map("[a-z]{1,8}", text(), 0..3),
+    )
+        .prop_map(
+            |(
+                mut event,
+                virtual_path,
+                virtual_target,
+                ip,
+                session,
+                ts,
+                role,
+                elapsed,
+                metadata,
+            )| {
+                event.virtual_path = Some(virtual_path);
+                event.virtual_target_path = virtual_target;
+                event.ip = ip;
+                event.session_id = session;
+                event.timestamp = Some(ts);
+                event.role = role;
+                event.elapsed = elapsed;
+                event.metadata = metadata;
+                event
+            },
+        )
+}
+
 /// Arbitrary JSON, a few levels deep.
 fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -157,13 +196,27 @@ proptest! {
 
     #[test]
     fn json_body_round_trips(event in reference_event()) {
-        let decoded = decode_fs_event(&encode_fs_event(&event)).unwrap();
+        let decoded = decode_fs_event(&encode_fs_event(&event, &Contract::REFERENCE)).unwrap();
         prop_assert_eq!(decoded, event);
     }
 
     #[test]
+    fn todays_json_body_round_trips(event in current_event()) {
+        let decoded = decode_fs_event(&encode_fs_event(&event, &Contract::NEWEST)).unwrap();
+        prop_assert_eq!(decoded, event);
+    }
+
+    #[test]
+    fn todays_env_round_trips(event in current_event()) {
+        let env: HashMap<&str, String> = fs_env(&event, &Contract::NEWEST).into_iter().collect();
+        let decoded = decode_fs_exec(|name| env.get(name).cloned(), &[], VersionSetting::Auto).unwrap();
+        prop_assert_eq!(&decoded, &event);
+        prop_assert!(fs_args(&event, &Contract::NEWEST).is_empty());
+    }
+
+    #[test]
     fn json_body_is_go_compatible(event in reference_event()) {
-        let body = encode_fs_event(&event);
+        let body = encode_fs_event(&event, &Contract::REFERENCE);
         prop_assert_eq!(body.last(), Some(&b'\n'));
         for byte in [b'<', b'>', b'&'] {
             prop_assert!(!body.contains(&byte), "HTML characters are escaped");
@@ -175,18 +228,18 @@ proptest! {
 
     #[test]
     fn exec_argv_and_env_round_trip(event in reference_event()) {
-        let env: HashMap<&str, String> = fs_env(&event).into_iter().collect();
-        let decoded = decode_fs_exec(|name| env.get(name).cloned(), &[]).unwrap();
+        let env: HashMap<&str, String> = fs_env(&event, &Contract::REFERENCE).into_iter().collect();
+        let decoded = decode_fs_exec(|name| env.get(name).cloned(), &[], VersionSetting::Auto).unwrap();
         prop_assert_eq!(&decoded, &event);
-        let args = fs_args(&event).to_vec();
-        let from_argv = decode_fs_exec(|_| None, &args).unwrap();
+        let args = fs_args(&event, &Contract::REFERENCE);
+        let from_argv = decode_fs_exec(|_| None, &args, VersionSetting::Auto).unwrap();
         prop_assert_eq!((from_argv.action, &from_argv.username, &from_argv.path), (event.action, &event.username, &event.path));
     }
 
     #[test]
     fn exec_decoder_never_panics(vars in proptest::collection::hash_map("SFTPGO_ACTION[A-Z_]{0,12}", text(), 0..14),
                                  args in proptest::collection::vec(text(), 0..7)) {
-        let _ = decode_fs_exec(|name| vars.get(name).cloned(), &args);
+        let _ = decode_fs_exec(|name| vars.get(name).cloned(), &args, VersionSetting::Auto);
     }
 
     #[test]

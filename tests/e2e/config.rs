@@ -41,8 +41,8 @@ fn real_world_sftpgo_json_loads_as_it_is() {
     assert_eq!(provider.execute_for, [ObjectType::User, ObjectType::Admin]);
     assert_eq!(config.http.retry_max, 3);
     assert_eq!(config.http.headers[0].key, "X-SFTPGo-Node");
-    assert_eq!(fs.hooks[0].spec.timeout.as_secs(), 30);
-    assert_eq!(provider.spec.timeout.as_secs(), 15);
+    assert_eq!(fs.hooks[0].spec.reference_limit.as_secs(), 30);
+    assert_eq!(provider.spec.reference_limit.as_secs(), 15);
 }
 
 #[test]
@@ -145,12 +145,28 @@ async fn bad_configurations_are_refused_naming_the_field() {
             "common.actions.execute_on: invalid type",
         ),
         (
-            json!({"common": {"actions": {"hooks": [{"hook": "http://x/", "execute_on": ["upload"], "limits": {"timeout_ms": 60000}}]}}}),
+            json!({"common": {"actions": {"hooks": [{"hook": "x.wasm", "execute_on": ["upload"], "limits": {"timeout_ms": 60000}}]}}}),
             "common.actions.hooks[0].limits.timeout_ms: 60000 is above this section's limit of 30000 ms",
         ),
         (
-            json!({"data_provider": {"actions": {"hooks": [{"hook": "http://x/", "execute_on": ["add"], "limits": {"timeout_ms": 20000}}]}}}),
+            json!({"data_provider": {"actions": {"hooks": [{"hook": "x.wasm", "execute_on": ["add"], "limits": {"timeout_ms": 20000}}]}}}),
             "data_provider.actions.hooks[0].limits.timeout_ms: 20000 is above this section's limit of 15000 ms",
+        ),
+        (
+            json!({"common": {"actions": {"hooks": [{"hook": "http://x/", "execute_on": ["upload"], "limits": {"timeout_ms": 300001}}]}}}),
+            "common.actions.hooks[0].limits.timeout_ms: 300001 is above the longest SFTPGo lets a hook run, of 300000 ms",
+        ),
+        (
+            json!({"command": {"timeout": 0}}),
+            "command.timeout: 0 is not a timeout SFTPGo accepts (1 to 300 seconds)",
+        ),
+        (
+            json!({"command": {"commands": [{"path": "/bin/true", "env": ["NO_EQUALS"]}]}}),
+            "command.commands[0].env[0]: \"NO_EQUALS\" is not of the form KEY=VALUE",
+        ),
+        (
+            json!({"hookhost": {"sftpgo_version": "2.0"}}),
+            "hookhost.sftpgo_version: \"2.0\": hookhost speaks the contracts of SFTPGo 2.1 and later",
         ),
         (
             json!({"common": {"actions": {"hooks": [{"hook": "http://x/", "execute_on": ["upload"], "limits": {"fuel": 10}}]}}}),
@@ -234,5 +250,8 @@ fn hook_limit_can_only_be_lowered() {
         json!([]),
     );
     let config = Config::from_value(config, &repo_root()).unwrap();
-    assert_eq!(config.fs_actions.hooks[0].spec.timeout.as_millis(), 1500);
+    assert_eq!(
+        config.fs_actions.hooks[0].spec.timeout_cap,
+        Some(std::time::Duration::from_millis(1500))
+    );
 }

@@ -673,8 +673,8 @@ async fn bad_plugin_configurations_are_refused_naming_the_field() {
             "plugins[0].notifier_options: no events to notify",
         ),
         (
-            json!([{"type": "notifier", "cmd": n, "notifier_options": {"fs_events": ["pre-upload"]}}]),
-            "plugins[0].notifier_options.fs_events[0]: pre-upload cannot be notified",
+            json!([{"type": "notifier", "cmd": n, "notifier_options": {"fs_events": ["pre-uplaod"]}}]),
+            "plugins[0].notifier_options.fs_events[0]: unknown action \"pre-uplaod\"",
         ),
         (
             json!([{"type": "notifier", "cmd": n, "notifier_options": {"log_events": [9]}}]),

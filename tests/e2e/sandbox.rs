@@ -153,7 +153,7 @@ async fn no_std_guest_imports_no_function() {
     assert!(
         std_imports
             .iter()
-            .any(|f| f == "hookhost:hooks/log@0.1.0#log"),
+            .any(|f| f == "hookhost:hooks/log@0.2.0#log"),
         "{std_imports:?}"
     );
 }

@@ -617,7 +617,7 @@ fn exec_mode_runs_provider_hooks_from_sftpgo_env() {
     );
     assert_eq!(
         lines(dir.path().join("provider.log")),
-        [r#"update user erin {"status":1,"username":"erin"}"#]
+        [r#"update user erin {"username":"erin","status":1}"#]
     );
 }
 

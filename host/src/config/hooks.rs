@@ -21,15 +21,21 @@ use std::time::Duration;
 use reqwest::Url;
 use serde::Deserialize;
 
+use super::command::{CommandConfig, CommandHook, ProgramCommand};
 use super::{ConfigError, HostSettings};
 use crate::event::{FsAction, ObjectType, ProviderAction};
 use crate::hook::wasm::Reuse;
 use crate::sandbox::Grants;
 
-/// SFTPGo's limit for file-system hooks.
+/// The reference's (SFTPGo 2.1's) limit for file-system programs, and the
+/// default limit of wasm file-system hooks.
 pub const FS_HOOK_LIMIT: Duration = Duration::from_secs(30);
-/// SFTPGo's limit for provider hooks.
+/// The reference's limit for provider programs, and the default limit of
+/// wasm provider hooks.
 pub const PROVIDER_HOOK_LIMIT: Duration = Duration::from_secs(15);
+/// The longest any SFTPGo release lets a program run (`command.timeout`'s
+/// upper bound): the ceiling of a program's or URL's own `timeout_ms`.
+pub const LONGEST_HOOK_LIMIT: Duration = Duration::from_secs(300);
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -111,12 +117,29 @@ pub struct HookSpec {
     pub field: String,
     /// What it runs.
     pub target: HookTarget,
-    /// Wall-clock limit: the section's (30 s fs, 15 s provider) or lower.
-    pub timeout: Duration,
+    /// The hook's own wall-clock cap (`limits.timeout_ms`), if any. A wasm
+    /// hook without one gets `reference_limit`; a program runs under
+    /// SFTPGo's limit for it (see `command`), capped by this; a URL runs
+    /// under the `http` section's per-attempt timeout and retries, capped by
+    /// this.
+    pub timeout_cap: Option<Duration>,
+    /// SFTPGo 2.1's limit for programs of this section (30 s fs, 15 s
+    /// provider).
+    pub reference_limit: Duration,
+    /// What the `command` section gives this program (exec hooks; applies
+    /// from SFTPGo 2.3 on).
+    pub command: ProgramCommand,
     /// Bytes of stdout/stderr kept for the log.
     pub output_bytes: usize,
     /// Wasm-only options.
     pub wasm: WasmOptions,
+}
+
+impl HookSpec {
+    /// A wasm hook's wall-clock limit.
+    pub fn wasm_timeout(&self) -> Duration {
+        self.timeout_cap.unwrap_or(self.reference_limit)
+    }
 }
 
 /// A file-system hook and the actions it runs on.
@@ -158,7 +181,25 @@ pub struct ProviderActions {
 pub(super) struct Context<'a> {
     pub(super) base_dir: &'a Path,
     pub(super) settings: &'a HostSettings,
+    pub(super) command: &'a CommandConfig,
 }
+
+/// Which section a hook is in: its reference limit and its name in
+/// `command.commands[].hook`.
+#[derive(Clone, Copy)]
+struct Section {
+    limit: Duration,
+    command_hook: CommandHook,
+}
+
+const FS_SECTION: Section = Section {
+    limit: FS_HOOK_LIMIT,
+    command_hook: CommandHook::FsActions,
+};
+const PROVIDER_SECTION: Section = Section {
+    limit: PROVIDER_HOOK_LIMIT,
+    command_hook: CommandHook::ProviderActions,
+};
 
 /// A list of event/action/object names, each checked; an unknown one is
 /// reported as `field[i]`.
@@ -220,30 +261,46 @@ fn default_name(target: &HookTarget) -> String {
 fn spec(
     raw: RawHook,
     field: &str,
-    section_limit: Duration,
+    section: Section,
     ctx: &Context<'_>,
 ) -> Result<HookSpec, ConfigError> {
     let target = target(&raw.hook, &format!("{field}.hook"), ctx.base_dir)?;
     let is_wasm = matches!(target, HookTarget::Wasm(_));
     let limits = raw.limits;
-    let timeout = match limits.timeout_ms {
-        None => section_limit,
+    // A wasm hook's limit is hookhost's own (the section's, or lower); a
+    // program's or URL's cap may go as high as SFTPGo ever lets a hook run.
+    let ceiling = if is_wasm {
+        section.limit
+    } else {
+        LONGEST_HOOK_LIMIT
+    };
+    let timeout_cap = match limits.timeout_ms {
+        None => None,
         Some(0) => {
             return Err(ConfigError::field(
                 format!("{field}.limits.timeout_ms"),
                 "must be positive",
             ));
         }
-        Some(ms) if Duration::from_millis(ms) > section_limit => {
+        Some(ms) if Duration::from_millis(ms) > ceiling => {
+            let whose = if is_wasm {
+                "this section's limit"
+            } else {
+                "the longest SFTPGo lets a hook run,"
+            };
             return Err(ConfigError::field(
                 format!("{field}.limits.timeout_ms"),
                 format!(
-                    "{ms} is above this section's limit of {} ms; a hook may only lower it",
-                    section_limit.as_millis()
+                    "{ms} is above {whose} of {} ms; a hook may only lower it",
+                    ceiling.as_millis()
                 ),
             ));
         }
-        Some(ms) => Duration::from_millis(ms),
+        Some(ms) => Some(Duration::from_millis(ms)),
+    };
+    let command = match &target {
+        HookTarget::Exec(_) => ctx.command.for_program(&raw.hook, section.command_hook),
+        _ => ProgramCommand::default(),
     };
     let wasm_only = |key: &str, set: bool| {
         if set && !is_wasm {
@@ -305,7 +362,9 @@ fn spec(
         name: raw.name.unwrap_or_else(|| default_name(&target)),
         field: field.to_owned(),
         target,
-        timeout,
+        timeout_cap,
+        reference_limit: section.limit,
+        command,
         output_bytes: usize::try_from(output_kib.saturating_mul(1024)).unwrap_or(usize::MAX),
         wasm: WasmOptions {
             fuel: limits.fuel,
@@ -362,7 +421,7 @@ pub(super) fn validate_fs(raw: RawFsActions, ctx: &Context<'_>) -> Result<FsActi
             None => execute_on.clone(),
         };
         hooks.push(FsHookSpec {
-            spec: spec(entry, &field, FS_HOOK_LIMIT, ctx)?,
+            spec: spec(entry, &field, FS_SECTION, ctx)?,
             execute_on: on,
         });
     }
@@ -395,7 +454,7 @@ pub(super) fn validate_provider(
             None => execute_for.clone(),
         };
         hooks.push(ProviderHookSpec {
-            spec: spec(entry, &field, PROVIDER_HOOK_LIMIT, ctx)?,
+            spec: spec(entry, &field, PROVIDER_SECTION, ctx)?,
             execute_on: on,
             execute_for: for_,
         });

@@ -6,7 +6,9 @@
 //!
 //! - `common.actions`: `execute_on`, `execute_sync`, `hook`;
 //! - `data_provider.actions`: `execute_on`, `execute_for`, `hook`;
-//! - `http`: the HTTP client used by HTTP hooks (see [`HttpClientConfig`]).
+//! - `http`: the HTTP client used by HTTP hooks (see [`HttpClientConfig`]);
+//! - `command`: timeouts, environment and arguments of programs (see
+//!   [`CommandConfig`]), applied from SFTPGo 2.3 on.
 //!
 //! A `hook` is an absolute program path (exec hook), an `http://` or
 //! `https://` URL (HTTP hook), or a path ending in `.wasm` (wasm hook,
@@ -24,6 +26,7 @@
 //!
 //! Every error names the file and the field at fault.
 
+mod command;
 mod hooks;
 mod http;
 mod plugins;
@@ -32,6 +35,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use command::{CommandConfig, CommandEntry, CommandHook, ProgramCommand};
 pub use hooks::{
     FsActions, FsHookSpec, HookSpec, HookTarget, ProviderActions, ProviderHookSpec, WasmOptions,
 };
@@ -41,7 +45,12 @@ pub use plugins::{
     auth_scope,
 };
 
+use crate::event::VersionSetting;
 use crate::sandbox::WasmSettings;
+
+/// hookhost's own secrets in its environment: never passed to a hook or a
+/// plugin, whatever their rules say.
+pub const HOST_SECRET_VARS: &[&str] = &["HOOKHOST_TOKEN"];
 
 /// A configuration that cannot be used, with the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,9 +85,15 @@ impl ConfigError {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HostSettings {
+    /// The SFTPGo release in front of hookhost: `auto` (each event tells)
+    /// or a version such as `2.1`, `2.4`, `2.7` (see
+    /// [`crate::event::version`]).
+    pub sftpgo_version: VersionSetting,
     /// Directory of the compile cache. Unset: `$HOOKHOST_CACHE_DIR`, else
-    /// `$XDG_CACHE_HOME/hookhost`, else `~/.cache/hookhost`. Empty string:
-    /// no on-disk cache.
+    /// `$XDG_CACHE_HOME/hookhost`, else `$HOME/.cache/hookhost`, else (a
+    /// cleared environment, as SFTPGo gives its programs) `.cache/hookhost`
+    /// under the user's home directory from the password database, else
+    /// `/var/tmp/hookhost-<uid>`. Empty string: no on-disk cache.
     pub cache_dir: Option<PathBuf>,
     /// Tasks running asynchronous hooks at once.
     pub async_workers: usize,
@@ -95,6 +110,7 @@ pub struct HostSettings {
 impl Default for HostSettings {
     fn default() -> Self {
         HostSettings {
+            sftpgo_version: VersionSetting::Auto,
             cache_dir: None,
             async_workers: 16,
             async_queue_size: 1024,
@@ -124,6 +140,62 @@ fn default_cache_dir() -> Option<PathBuf> {
     env("HOOKHOST_CACHE_DIR")
         .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("hookhost")))
         .or_else(|| env("HOME").map(|d| d.join(".cache").join("hookhost")))
+        .or_else(|| {
+            passwd_home()
+                .filter(|home| home != Path::new("/") && writable(home))
+                .map(|home| home.join(".cache").join("hookhost"))
+        })
+        .or_else(|| {
+            // SAFETY: getuid has no preconditions and cannot fail.
+            let uid = unsafe { libc::getuid() };
+            Some(PathBuf::from(format!("/var/tmp/hookhost-{uid}")))
+        })
+}
+
+/// Whether this process may create entries in `dir` (where `.cache` would
+/// go).
+fn writable(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let cache = dir.join(".cache");
+    let probe = if cache.is_dir() {
+        cache
+    } else {
+        dir.to_path_buf()
+    };
+    let Ok(path) = std::ffi::CString::new(probe.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `path` is a valid NUL-terminated string for the call.
+    unsafe { libc::access(path.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+}
+
+/// The home directory of the user running hookhost, from the password
+/// database: what a program started with an empty environment (SFTPGo's
+/// hooks since 2.4) has instead of `$HOME`.
+fn passwd_home() -> Option<PathBuf> {
+    use std::ffi::CStr;
+    use std::os::unix::ffi::OsStrExt;
+    let mut buffer = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: an all-zero passwd is a valid value for getpwuid_r to fill.
+    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call; getpwuid_r writes the
+    // entry's strings into `buffer`, which outlives their use below.
+    let rc = unsafe {
+        libc::getpwuid_r(
+            libc::getuid(),
+            &mut entry,
+            buffer.as_mut_ptr(),
+            buffer.len(),
+            &mut found,
+        )
+    };
+    if rc != 0 || found.is_null() || entry.pw_dir.is_null() {
+        return None;
+    }
+    // SAFETY: pw_dir points at a NUL-terminated string inside `buffer`.
+    let dir = unsafe { CStr::from_ptr(entry.pw_dir) };
+    Some(PathBuf::from(std::ffi::OsStr::from_bytes(dir.to_bytes())))
 }
 
 /// A validated configuration.
@@ -139,6 +211,8 @@ pub struct Config {
     pub provider_actions: ProviderActions,
     /// `http`.
     pub http: HttpClientConfig,
+    /// `command`.
+    pub command: CommandConfig,
     /// `plugins`.
     pub plugins: Vec<PluginConfig>,
     /// `hookhost`.
@@ -151,6 +225,7 @@ struct RawConfig {
     common: RawCommon,
     data_provider: RawDataProvider,
     http: HttpClientConfig,
+    command: command::RawCommandConfig,
     plugins: Vec<plugins::RawPlugin>,
     hookhost: HostSettings,
 }
@@ -225,9 +300,11 @@ impl Config {
                 ),
             ));
         }
+        let command = command::validate(raw.command)?;
         let ctx = hooks::Context {
             base_dir,
             settings: &settings,
+            command: &command,
         };
         let mut fs_actions = hooks::validate_fs(raw.common.actions, &ctx)?;
         let mut provider_actions = hooks::validate_provider(raw.data_provider.actions, &ctx)?;
@@ -240,6 +317,7 @@ impl Config {
             fs_actions,
             provider_actions,
             http,
+            command,
             plugins,
             settings,
         })

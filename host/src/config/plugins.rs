@@ -122,7 +122,7 @@ pub mod auth_scope {
 /// `notifier_options`, validated.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NotifierOptions {
-    /// File-system actions notified (no `pre-*`).
+    /// File-system actions notified (`pre-*` included, as SFTPGo does).
     pub fs_events: Vec<FsAction>,
     /// Provider actions notified.
     pub provider_events: Vec<ProviderAction>,
@@ -195,17 +195,10 @@ pub struct PluginConfig {
 }
 
 fn notifier_options(raw: RawNotifierOptions, field: &str) -> Result<NotifierOptions, ConfigError> {
+    // pre-* events included: SFTPGo notifies them too, before running the
+    // hook that decides them.
     let fs_events =
         super::hooks::parse_names::<FsAction>(&raw.fs_events, &format!("{field}.fs_events"))?;
-    if let Some(i) = fs_events.iter().position(|a| a.is_pre()) {
-        return Err(ConfigError::field(
-            format!("{field}.fs_events[{i}]"),
-            format!(
-                "{} cannot be notified: pre-* actions need a hook, not a notifier",
-                fs_events[i]
-            ),
-        ));
-    }
     let provider_events = super::hooks::parse_names::<ProviderAction>(
         &raw.provider_events,
         &format!("{field}.provider_events"),

@@ -6,15 +6,27 @@
 //!   failure: timeout, trap, unreachable URL, ...) denies the operation and
 //!   the rest are skipped. Failing closed is deliberate: a broken policy hook
 //!   must not let files through.
-//! - `pre-delete`: always synchronous. Hooks run in order until one answers
-//!   "handled" (exit 0, HTTP 200, or a wasm `handled`): the file is already
-//!   deleted or moved, so the server must neither delete it nor fire
-//!   `delete`. Otherwise (including failures) the server deletes the file
-//!   itself, as SFTPGo does when the hook fails.
+//! - `pre-delete`: always synchronous; what the answers mean depends on the
+//!   SFTPGo release ([`Contract`]):
+//!   - from 2.5 (today): like `pre-upload`, the first hook that does not
+//!     allow (a deny, a program's non-zero exit, a URL's non-200, any
+//!     failure) denies the delete. A wasm `handled` means the hook already
+//!     removed or moved the file: the later hooks are skipped and the delete
+//!     is allowed (SFTPGo finds the file gone, counts it deleted and fires
+//!     `delete`).
+//!   - before 2.5 (the reference): hooks run in order until one answers
+//!     "handled" (exit 0, HTTP 200, or a wasm `handled`): the file is
+//!     already deleted or moved, so the server must neither delete it nor
+//!     fire `delete`. Otherwise (including failures) the server deletes the
+//!     file itself. A delete cannot be refused.
 //! - every other action: asynchronous unless listed in `execute_sync`. Its
 //!   hooks run concurrently; a deny or failure is logged and, when
-//!   synchronous, reported as [`Decision::Failed`].
+//!   synchronous, reported as [`Decision::Failed`] (for a synchronous
+//!   `upload`, SFTPGo 2.4 and later then removes the file).
 //! - provider events: always asynchronous, as in SFTPGo.
+//!
+//! [`Outcome::reply`] is the one place that says how a decision is told to
+//! the server; the fronts (`serve`, `hookhost exec`) only spell it.
 
 pub(crate) mod pool;
 
@@ -25,7 +37,9 @@ use std::time::{Duration, Instant};
 use futures::FutureExt;
 use serde::Serialize;
 
-use crate::event::{FsAction, FsEvent, ObjectType, ProviderAction, ProviderEvent};
+use crate::event::{
+    Change, Contract, FsAction, FsEvent, ObjectType, ProviderAction, ProviderEvent,
+};
 use crate::hook::{Answer, EventRef, Failure, HookKind, HookResult, SharedHook};
 use crate::metrics::HookMetrics;
 
@@ -93,6 +107,22 @@ pub struct HookReport {
     pub duration: Duration,
 }
 
+/// How the server is told a decision, in the terms of its contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// The hook succeeded (SFTPGo reads HTTP 200 or exit status 0): the
+    /// operation proceeds; for a reference-era `pre-delete`, the file was
+    /// handled.
+    Success,
+    /// A reference-era `pre-delete` no hook handled: anything but success,
+    /// so SFTPGo deletes the file itself.
+    NotHandled,
+    /// Refused.
+    Denied,
+    /// A synchronous hook failed.
+    Failed,
+}
+
 /// The result of dispatching one event.
 #[derive(Clone, Debug)]
 pub struct Outcome {
@@ -100,11 +130,31 @@ pub struct Outcome {
     pub decision: Decision,
     /// The hooks that ran (empty for queued events), in the order they ran.
     pub reports: Vec<HookReport>,
+    /// The SFTPGo release the event was handled as coming from.
+    pub contract: Contract,
+    /// A reference-era pre-delete, where only "handled" is success.
+    legacy_pre_delete: bool,
 }
 
 impl Outcome {
-    fn new(decision: Decision, reports: Vec<HookReport>) -> Self {
-        Outcome { decision, reports }
+    pub(crate) fn new(decision: Decision, reports: Vec<HookReport>, contract: Contract) -> Self {
+        Outcome {
+            decision,
+            reports,
+            contract,
+            legacy_pre_delete: false,
+        }
+    }
+
+    /// How to tell the server (see [`Reply`]).
+    pub fn reply(&self) -> Reply {
+        match &self.decision {
+            Decision::Handled | Decision::Queued => Reply::Success,
+            Decision::Allow if self.legacy_pre_delete => Reply::NotHandled,
+            Decision::Allow => Reply::Success,
+            Decision::Deny(_) => Reply::Denied,
+            Decision::Failed(_) => Reply::Failed,
+        }
     }
 }
 
@@ -172,27 +222,36 @@ impl Router {
         self.provider_hooks(event).next().is_some()
     }
 
-    /// Run an fs event's hooks now and decide.
-    pub async fn run_fs(&self, event: &FsEvent) -> Outcome {
+    /// Run an fs event's hooks now and decide, in the contract of the SFTPGo
+    /// release it came from.
+    pub async fn run_fs(&self, event: &FsEvent, contract: Contract) -> Outcome {
         let hooks = self.fs_hooks(event.action);
         match event.action {
-            FsAction::PreUpload | FsAction::PreDownload => run_pre_transfer(hooks, event).await,
-            FsAction::PreDelete => run_pre_delete(hooks, event).await,
-            _ => run_notification(hooks, EventRef::Fs(event)).await,
+            FsAction::PreUpload | FsAction::PreDownload => run_pre(hooks, event, contract).await,
+            FsAction::PreDelete if contract.has(Change::PreDeleteCanDeny) => {
+                run_pre(hooks, event, contract).await
+            }
+            FsAction::PreDelete => run_legacy_pre_delete(hooks, event, contract).await,
+            _ => run_notification(hooks, EventRef::Fs(event), contract).await,
         }
     }
 
     /// Run a provider event's hooks now.
-    pub async fn run_provider(&self, event: &ProviderEvent) -> Outcome {
-        run_notification(self.provider_hooks(event), EventRef::Provider(event)).await
+    pub async fn run_provider(&self, event: &ProviderEvent, contract: Contract) -> Outcome {
+        run_notification(
+            self.provider_hooks(event),
+            EventRef::Provider(event),
+            contract,
+        )
+        .await
     }
 }
 
 /// Run one hook, contain a panic, time it and log its result.
-async fn run_hook(route: &Route, event: EventRef<'_>) -> HookReport {
+async fn run_hook(route: &Route, event: EventRef<'_>, contract: &Contract) -> HookReport {
     let hook = &route.hook;
     let start = Instant::now();
-    let result = AssertUnwindSafe(hook.call(event))
+    let result = AssertUnwindSafe(hook.call(event, contract))
         .catch_unwind()
         .await
         .unwrap_or_else(|_| Err(Failure::Error("the hook implementation panicked".into())));
@@ -243,48 +302,64 @@ fn log_report(report: &HookReport, event: EventRef<'_>) {
     }
 }
 
-async fn run_pre_transfer(hooks: &[Route], event: &FsEvent) -> Outcome {
+/// `pre-upload`, `pre-download`, and today's `pre-delete`: the first hook
+/// that does not allow decides; a `handled` (a pre-delete hook that removed
+/// the file itself) ends the run, allowed.
+async fn run_pre(hooks: &[Route], event: &FsEvent, contract: Contract) -> Outcome {
     let mut reports = Vec::with_capacity(hooks.len());
     for hook in hooks {
-        let report = run_hook(hook, EventRef::Fs(event)).await;
-        let refusal = match &report.result {
-            Ok(Answer::Allow | Answer::Handled) => None,
-            Ok(Answer::Deny(reason)) => Some(format!("{}: {reason}", report.hook)),
-            Err(failure) => Some(format!("{}: {failure}", report.hook)),
+        let report = run_hook(hook, EventRef::Fs(event), &contract).await;
+        let decided = match &report.result {
+            Ok(Answer::Allow) => None,
+            Ok(Answer::Handled) if event.action == FsAction::PreDelete => Some(Decision::Handled),
+            Ok(Answer::Handled) => None,
+            Ok(Answer::Deny(reason)) => Some(Decision::Deny(format!("{}: {reason}", report.hook))),
+            Err(failure) => Some(Decision::Deny(format!("{}: {failure}", report.hook))),
         };
         reports.push(report);
-        if let Some(reason) = refusal {
-            return Outcome::new(Decision::Deny(reason), reports);
+        if let Some(decision) = decided {
+            return Outcome::new(decision, reports, contract);
         }
     }
-    Outcome::new(Decision::Allow, reports)
+    Outcome::new(Decision::Allow, reports, contract)
 }
 
-async fn run_pre_delete(hooks: &[Route], event: &FsEvent) -> Outcome {
+/// The reference's `pre-delete`: "handled" or not; it cannot be refused.
+async fn run_legacy_pre_delete(hooks: &[Route], event: &FsEvent, contract: Contract) -> Outcome {
     let mut reports = Vec::with_capacity(hooks.len());
+    let mut decision = Decision::Allow;
     for hook in hooks {
-        let report = run_hook(hook, EventRef::Fs(event)).await;
+        let report = run_hook(hook, EventRef::Fs(event), &contract).await;
         let handled = matches!(report.result, Ok(Answer::Handled));
         if matches!(report.result, Ok(Answer::Deny(_))) && report.kind == HookKind::Wasm {
             tracing::warn!(
                 hook = %report.hook,
-                "a pre-delete hook cannot refuse a delete (SFTPGo's contract has no refusal); the server deletes the file"
+                %contract,
+                "a pre-delete hook cannot refuse a delete before SFTPGo 2.5; the server deletes the file"
             );
         }
         reports.push(report);
         if handled {
-            return Outcome::new(Decision::Handled, reports);
+            decision = Decision::Handled;
+            break;
         }
     }
-    Outcome::new(Decision::Allow, reports)
+    let mut outcome = Outcome::new(decision, reports, contract);
+    outcome.legacy_pre_delete = true;
+    outcome
 }
 
 async fn run_notification<'a>(
     hooks: impl IntoIterator<Item = &'a Route>,
     event: EventRef<'_>,
+    contract: Contract,
 ) -> Outcome {
-    let reports =
-        futures::future::join_all(hooks.into_iter().map(|hook| run_hook(hook, event))).await;
+    let reports = futures::future::join_all(
+        hooks
+            .into_iter()
+            .map(|hook| run_hook(hook, event, &contract)),
+    )
+    .await;
     let problems: Vec<String> = reports
         .iter()
         .filter_map(|r| match &r.result {
@@ -298,5 +373,5 @@ async fn run_notification<'a>(
     } else {
         Decision::Failed(problems.join("; "))
     };
-    Outcome::new(decision, reports)
+    Outcome::new(decision, reports, contract)
 }

@@ -1,20 +1,23 @@
 //! SFTPGo's JSON body for file-system events.
 //!
-//! [`encode_fs_event`] writes the body the reference sends to an HTTP hook:
-//! the same fields, the same inclusion rules, the same bytes as Go's
-//! `json.Encoder` (HTML-safe escaping and a trailing newline).
+//! [`encode_fs_event`] writes the body an SFTPGo release sends to an HTTP
+//! hook: that release's fields, inclusion rules and `status` numbering, in
+//! its field order, with the bytes of Go's `json.Encoder` (HTML-safe
+//! escaping and a trailing newline).
 //!
-//! [`decode_fs_event`] reads what a server POSTs. It accepts the reference
-//! body and the richer body of current SFTPGo releases (`virtual_path`,
-//! `timestamp`, `ip`, `session_id`, `role`, `elapsed`, `metadata`, ...).
-//! Current releases number `status` differently (1 ok, 2 error, 3 quota
-//! instead of 0 error, 1 ok, 2 quota); a body that carries any field only
-//! current releases send is read in their numbering, and hooks always
-//! receive the reference numbering.
+//! [`decode_fs_event_as`] reads what a server POSTs: the reference body or
+//! the richer body of today's releases (`virtual_path`, `timestamp`, `ip`,
+//! `session_id`, `role`, `elapsed`, `metadata`, ...). `status` is read in
+//! the numbering of the release the [`VersionSetting`] names; in `auto`, a
+//! body carrying any field only today's releases send is read in theirs.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{FsAction, FsEvent, FsProvider, Protocol, Status, non_empty};
+use super::{
+    Change, Contract, FsAction, FsEvent, FsProvider, Protocol, Status, VersionSetting, non_empty,
+};
 
 /// A body that could not be decoded; the message names the offending field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,7 +71,7 @@ struct Body {
     protocol: String,
     #[serde(default)]
     open_flags: i32,
-    // Sent only by current SFTPGo releases.
+    // Sent only by today's SFTPGo releases.
     #[serde(default)]
     timestamp: Option<i64>,
     #[serde(default)]
@@ -84,54 +87,60 @@ struct Body {
     #[serde(default)]
     elapsed: Option<i64>,
     #[serde(default)]
-    metadata: Option<serde_json::Value>,
+    metadata: Option<BTreeMap<String, String>>,
 }
 
 impl Body {
-    /// Whether the body comes from a current SFTPGo release (which numbers
-    /// `status` 1 ok / 2 error / 3 quota).
+    /// Whether the body comes from a release after 2.1 (any field 2.1 does
+    /// not send).
     fn is_current_format(&self) -> bool {
         self.timestamp.is_some()
             || self.session_id.is_some()
             || self.virtual_path.is_some()
             || self.virtual_target_path.is_some()
+            || self.ip.is_some()
             || self.role.is_some()
             || self.elapsed.is_some()
             || self.metadata.is_some()
     }
 }
 
-/// Decode the JSON body SFTPGo POSTs to an HTTP hook (reference or current).
+/// Decode the JSON body SFTPGo POSTs to an HTTP hook, from whichever release
+/// sent it (`status` numbering told by the body's form).
 pub fn decode_fs_event(bytes: &[u8]) -> Result<FsEvent, DecodeError> {
+    decode_fs_event_as(bytes, VersionSetting::Auto)
+}
+
+/// Decode the JSON body SFTPGo POSTs to an HTTP hook, reading `status` in
+/// the numbering of the release `setting` names.
+pub fn decode_fs_event_as(bytes: &[u8], setting: VersionSetting) -> Result<FsEvent, DecodeError> {
     let body: Body = from_json(bytes)?;
     let action = body
         .action
         .parse::<FsAction>()
         .map_err(|e| DecodeError::new("action", e.to_string()))?;
-    let current = body.is_current_format();
+    let contract = setting.contract(body.is_current_format());
     let status = match body.status {
         None => Status::Ok,
-        Some(code) => {
-            let decoded = if current {
-                Status::from_current_code(code)
+        Some(code) => Status::from_code_in(code, &contract).ok_or_else(|| {
+            let expected = if contract.has(Change::StatusRenumbered) {
+                format!("1 (ok), 2 (error) or 3 (quota exceeded), the numbering of {contract}")
             } else {
-                Status::from_reference_code(code)
+                format!("0 (error), 1 (ok) or 2 (quota exceeded), the numbering of {contract}")
             };
-            decoded.ok_or_else(|| {
-                let expected = if current {
-                    "1 (ok), 2 (error) or 3 (quota exceeded) in the numbering of current SFTPGo releases"
-                } else {
-                    "0 (error), 1 (ok) or 2 (quota exceeded)"
-                };
-                DecodeError::new("status", format!("unknown status {code}, expected {expected}"))
-            })?
-        }
+            DecodeError::new(
+                "status",
+                format!("unknown status {code}, expected {expected}"),
+            )
+        })?,
     };
     Ok(FsEvent {
         action,
         username: body.username,
         path: body.path,
         target_path: non_empty(body.target_path),
+        virtual_path: body.virtual_path,
+        virtual_target_path: non_empty(body.virtual_target_path),
         ssh_cmd: non_empty(body.ssh_cmd),
         file_size: body.file_size,
         fs_provider: FsProvider::from_code(body.fs_provider),
@@ -143,6 +152,9 @@ pub fn decode_fs_event(bytes: &[u8]) -> Result<FsEvent, DecodeError> {
         timestamp: body.timestamp,
         ip: non_empty(body.ip),
         session_id: non_empty(body.session_id),
+        role: non_empty(body.role),
+        elapsed: body.elapsed.unwrap_or(0),
+        metadata: body.metadata.unwrap_or_default(),
     })
 }
 
@@ -169,28 +181,105 @@ struct ReferenceBody<'a> {
     open_flags: Option<i32>,
 }
 
-/// Encode an event as the reference's HTTP hook body.
+/// The body of releases from 2.2 on: SFTPGo SDK's `notifier.FsEvent`, in
+/// its field order. A field the release does not have yet is `None`.
+#[derive(Serialize)]
+struct CurrentBody<'a> {
+    action: &'a str,
+    username: &'a str,
+    path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_path: Option<&'a str>,
+    virtual_path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    virtual_target_path: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ssh_cmd: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file_size: Option<i64>,
+    fs_provider: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bucket: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endpoint: Option<&'a str>,
+    status: i32,
+    protocol: &'a str,
+    ip: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_id: Option<&'a str>,
+    timestamp: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    open_flags: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    elapsed: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<&'a BTreeMap<String, String>>,
+}
+
+/// Nanoseconds since the Unix epoch, now.
+pub(crate) fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Encode an event as the HTTP hook body of the release of `contract`.
 ///
-/// Inclusion rules: `target_path`, `ssh_cmd`, `bucket` and `endpoint` only
-/// when set; `file_size` only when greater than 0; `open_flags` only when
-/// non-zero. The bytes match Go's `json.Encoder`: `<`, `>`, `&`, U+2028 and
-/// U+2029 are escaped and the document ends with a newline.
-pub fn encode_fs_event(event: &FsEvent) -> Vec<u8> {
-    let body = ReferenceBody {
+/// The reference (2.1): `target_path`, `ssh_cmd`, `bucket` and `endpoint`
+/// only when set, `file_size` only when greater than 0, `open_flags` only
+/// when non-zero, `status` 0 error / 1 ok / 2 quota. From 2.2 on, SFTPGo
+/// SDK's `FsEvent`: `virtual_path`, `ip` and `timestamp` always (a missing
+/// timestamp is now), the fields of later releases as they arrived, Go's
+/// `omitempty` for the optional ones, `status` 1 ok / 2 error / 3 quota.
+/// The bytes match Go's `json.Encoder`: `<`, `>`, `&`, U+2028 and U+2029
+/// are escaped and the document ends with a newline.
+pub fn encode_fs_event(event: &FsEvent, contract: &Contract) -> Vec<u8> {
+    fn opt(value: &Option<String>) -> Option<&str> {
+        value.as_deref().filter(|v| !v.is_empty())
+    }
+    if !contract.has(Change::VirtualPathIpTimestamp) {
+        return go_json(&ReferenceBody {
+            action: event.action.as_str(),
+            username: &event.username,
+            path: &event.path,
+            target_path: opt(&event.target_path),
+            ssh_cmd: opt(&event.ssh_cmd),
+            file_size: (event.file_size > 0).then_some(event.file_size),
+            fs_provider: event.fs_provider.code(),
+            bucket: opt(&event.bucket),
+            endpoint: opt(&event.endpoint),
+            status: event.status.code_in(contract),
+            protocol: event.protocol.as_str(),
+            open_flags: (event.open_flags != 0).then_some(event.open_flags),
+        });
+    }
+    let since = |change: Change| contract.has(change);
+    go_json(&CurrentBody {
         action: event.action.as_str(),
         username: &event.username,
         path: &event.path,
-        target_path: event.target_path.as_deref(),
-        ssh_cmd: event.ssh_cmd.as_deref(),
-        file_size: (event.file_size > 0).then_some(event.file_size),
+        target_path: opt(&event.target_path),
+        virtual_path: event.virtual_path.as_deref().unwrap_or(""),
+        virtual_target_path: opt(&event.virtual_target_path),
+        ssh_cmd: opt(&event.ssh_cmd),
+        file_size: (event.file_size != 0).then_some(event.file_size),
         fs_provider: event.fs_provider.code(),
-        bucket: event.bucket.as_deref(),
-        endpoint: event.endpoint.as_deref(),
-        status: event.status.code(),
+        bucket: opt(&event.bucket),
+        endpoint: opt(&event.endpoint),
+        status: event.status.code_in(contract),
         protocol: event.protocol.as_str(),
+        ip: event.ip.as_deref().unwrap_or(""),
+        session_id: since(Change::SessionId).then(|| event.session_id.as_deref().unwrap_or("")),
+        timestamp: event.timestamp.unwrap_or_else(now_ns),
         open_flags: (event.open_flags != 0).then_some(event.open_flags),
-    };
-    go_json(&body)
+        role: opt(&event.role).filter(|_| since(Change::Role)),
+        elapsed: (event.elapsed != 0 && since(Change::Elapsed)).then_some(event.elapsed),
+        metadata: (!event.metadata.is_empty() && since(Change::Metadata))
+            .then_some(&event.metadata),
+    })
 }
 
 /// Serialize like Go's `json.NewEncoder(w).Encode(v)`: `json.Marshal` plus
@@ -247,7 +336,7 @@ mod tests {
 
     #[test]
     fn encodes_reference_fields_in_order_with_go_newline() {
-        let body = encode_fs_event(&upload());
+        let body = encode_fs_event(&upload(), &Contract::REFERENCE);
         assert_eq!(
             String::from_utf8(body).unwrap(),
             "{\"action\":\"upload\",\"username\":\"alice\",\"path\":\"/srv/alice/a.txt\",\"file_size\":42,\"fs_provider\":0,\"status\":1,\"protocol\":\"SFTP\"}\n"
@@ -258,7 +347,7 @@ mod tests {
     fn omits_zero_size_and_includes_rename_target() {
         let mut ev = FsEvent::new(FsAction::Rename, "bob", "/a", Protocol::Ftp);
         ev.target_path = Some("/b".into());
-        let text = String::from_utf8(encode_fs_event(&ev)).unwrap();
+        let text = String::from_utf8(encode_fs_event(&ev, &Contract::REFERENCE)).unwrap();
         assert!(text.contains("\"target_path\":\"/b\""));
         assert!(!text.contains("file_size"));
         assert!(!text.contains("ssh_cmd"));
@@ -268,7 +357,7 @@ mod tests {
     #[test]
     fn escapes_html_characters_like_go() {
         let ev = FsEvent::new(FsAction::Delete, "a&b", "/x<y>\u{2028}", Protocol::Dav);
-        let text = String::from_utf8(encode_fs_event(&ev)).unwrap();
+        let text = String::from_utf8(encode_fs_event(&ev, &Contract::REFERENCE)).unwrap();
         assert!(text.contains(r#""username":"a\u0026b""#), "{text}");
         assert!(text.contains(r#""path":"/x\u003cy\u003e\u2028""#), "{text}");
     }
@@ -279,7 +368,10 @@ mod tests {
         ev.status = Status::QuotaExceeded;
         ev.fs_provider = FsProvider::S3;
         ev.bucket = Some("bkt".into());
-        assert_eq!(decode_fs_event(&encode_fs_event(&ev)).unwrap(), ev);
+        assert_eq!(
+            decode_fs_event(&encode_fs_event(&ev, &Contract::REFERENCE)).unwrap(),
+            ev
+        );
     }
 
     #[test]
@@ -290,7 +382,7 @@ mod tests {
             "metadata":{"k":"v"}}"#;
         let ev = decode_fs_event(body).unwrap();
         assert_eq!(ev.status, Status::QuotaExceeded);
-        assert_eq!(ev.fs_provider, FsProvider::Other(6));
+        assert_eq!(ev.fs_provider, FsProvider::HttpFs);
         assert_eq!(ev.protocol, Protocol::Other("HTTPShare".into()));
         assert_eq!(ev.ip.as_deref(), Some("10.0.0.1"));
         assert_eq!(ev.timestamp, Some(1_700_000_000_000_000_000));

@@ -1,19 +1,24 @@
 //! The event model: what a server reports, independent of how it is encoded.
 //!
-//! The types follow SFTPGo's "custom actions" contract. The sibling modules
-//! encode and decode them: [`json`] (the HTTP hook body), [`exec`] (argv and
-//! environment of an exec hook), [`provider`] (data-provider objects and the
-//! removal of their secrets).
+//! The types follow SFTPGo's "custom actions" contract, as it stands today
+//! (a superset of the reference's). The sibling modules encode and decode
+//! them, each in the contract of the SFTPGo release at the other end
+//! ([`version`]): [`json`] (the HTTP hook body), [`exec`] (argv and
+//! environment of an exec hook), [`provider`] (data-provider objects and how
+//! SFTPGo hides their secrets).
 
 pub mod exec;
 pub mod json;
 mod log;
 pub mod provider;
+pub mod version;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 pub use log::{LogEvent, LogEventKind};
 pub use provider::{ObjectType, ProviderAction, ProviderEvent};
+pub use version::{Change, Contract, SftpgoVersion, VersionSetting};
 
 /// Error for a value that does not name a known action, protocol, ...
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,6 +91,9 @@ named_enum! {
         SshCmd = "ssh_cmd",
         Mkdir = "mkdir",
         Rmdir = "rmdir",
+        FirstUpload = "first-upload",
+        FirstDownload = "first-download",
+        Copy = "copy",
     }
 }
 
@@ -97,6 +105,18 @@ impl FsAction {
             self,
             FsAction::PreDownload | FsAction::PreUpload | FsAction::PreDelete
         )
+    }
+
+    /// Whether the SFTPGo release of `contract` fires this action.
+    pub fn fired_by(self, contract: &Contract) -> bool {
+        match self {
+            FsAction::Mkdir | FsAction::Rmdir => contract.has(Change::MkdirRmdirEvents),
+            FsAction::FirstUpload | FsAction::FirstDownload => {
+                contract.has(Change::FirstUploadDownloadEvents)
+            }
+            FsAction::Copy => contract.has(Change::CopyEvents),
+            _ => true,
+        }
     }
 }
 
@@ -116,6 +136,8 @@ pub enum FsProvider {
     LocalEncrypted,
     /// 5: SFTP.
     Sftp,
+    /// 6: HTTP (SFTPGo 2.4 and later).
+    HttpFs,
     /// A code this version does not know, kept as received.
     Other(u32),
 }
@@ -130,6 +152,7 @@ impl FsProvider {
             FsProvider::AzureBlob => 3,
             FsProvider::LocalEncrypted => 4,
             FsProvider::Sftp => 5,
+            FsProvider::HttpFs => 6,
             FsProvider::Other(code) => code,
         }
     }
@@ -143,31 +166,55 @@ impl FsProvider {
             3 => FsProvider::AzureBlob,
             4 => FsProvider::LocalEncrypted,
             5 => FsProvider::Sftp,
+            6 => FsProvider::HttpFs,
             other => FsProvider::Other(other),
         }
     }
 }
 
-/// Outcome of the reported operation (`status`).
+/// Outcome of the reported operation (`status`). SFTPGo numbered it
+/// differently over time (see [`Status::code_in`]); the model holds the
+/// meaning, not a number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Status {
-    /// Reference code 0.
+    /// Reference code 0, today's 2.
     GenericError,
-    /// Reference code 1.
+    /// Code 1 in every release.
     #[default]
     Ok,
-    /// Reference code 2: the upload hit the quota; with file size 0 the
-    /// partial file has already been removed.
+    /// Reference code 2, today's 3: the upload hit the quota; with file size
+    /// 0 the partial file has already been removed.
     QuotaExceeded,
 }
 
 impl Status {
-    /// The code hooks receive (the reference numbering: 0 error, 1 ok, 2 quota).
+    /// The reference numbering: 0 error, 1 ok, 2 quota.
     pub fn code(self) -> i32 {
         match self {
             Status::GenericError => 0,
             Status::Ok => 1,
             Status::QuotaExceeded => 2,
+        }
+    }
+
+    /// The code the SFTPGo release of `contract` uses.
+    pub fn code_in(self, contract: &Contract) -> i32 {
+        if !contract.has(Change::StatusRenumbered) {
+            return self.code();
+        }
+        match self {
+            Status::Ok => 1,
+            Status::GenericError => 2,
+            Status::QuotaExceeded => 3,
+        }
+    }
+
+    /// Decode a code in the numbering of the release of `contract`.
+    pub fn from_code_in(code: i64, contract: &Contract) -> Option<Self> {
+        if contract.has(Change::StatusRenumbered) {
+            Self::from_current_code(code)
+        } else {
+            Self::from_reference_code(code)
         }
     }
 
@@ -246,7 +293,8 @@ impl fmt::Display for Protocol {
     }
 }
 
-/// One file-system event: SFTPGo's action notification.
+/// One file-system event: SFTPGo's action notification, with every field
+/// today's releases send (the reference sends a subset).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FsEvent {
     /// What happened.
@@ -255,11 +303,18 @@ pub struct FsEvent {
     pub username: String,
     /// Full filesystem path; can be empty for some SSH commands.
     pub path: String,
-    /// Target of a rename or of the `sftpgo-copy` SSH command.
+    /// Target of a rename or copy, or of the `sftpgo-copy` SSH command.
     pub target_path: Option<String>,
+    /// The path as the user sees it (today's releases; `Some("")` when the
+    /// server sent it empty).
+    pub virtual_path: Option<String>,
+    /// The target as the user sees it.
+    pub virtual_target_path: Option<String>,
     /// The SSH command, for `ssh_cmd`.
     pub ssh_cmd: Option<String>,
-    /// File size in bytes (0 when unknown or not applicable).
+    /// File size in bytes (0 when unknown or not applicable). On
+    /// `pre-upload` it is the size of the file being overwritten (0 for a
+    /// new file), not the size of the upload.
     pub file_size: i64,
     /// Storage backend.
     pub fs_provider: FsProvider,
@@ -279,6 +334,12 @@ pub struct FsEvent {
     pub ip: Option<String>,
     /// Protocol session id, when the server sent it.
     pub session_id: Option<String>,
+    /// The user's role (SFTPGo 2.5 and later).
+    pub role: Option<String>,
+    /// Duration of the operation in milliseconds (0 when not sent).
+    pub elapsed: i64,
+    /// Object metadata from storage backends that expose it (downloads).
+    pub metadata: BTreeMap<String, String>,
 }
 
 impl FsEvent {
@@ -295,6 +356,8 @@ impl FsEvent {
             username: username.into(),
             path: path.into(),
             target_path: None,
+            virtual_path: None,
+            virtual_target_path: None,
             ssh_cmd: None,
             file_size: 0,
             fs_provider: FsProvider::Local,
@@ -306,7 +369,17 @@ impl FsEvent {
             timestamp: None,
             ip: None,
             session_id: None,
+            role: None,
+            elapsed: 0,
+            metadata: BTreeMap::new(),
         }
+    }
+
+    /// Whether the event has the form of today's SFTPGo (it carries a
+    /// `timestamp`, `session_id` or `virtual_path`, which 2.1 never sends):
+    /// what [`VersionSetting::Auto`] goes by.
+    pub fn is_current_form(&self) -> bool {
+        self.timestamp.is_some() || self.session_id.is_some() || self.virtual_path.is_some()
     }
 }
 

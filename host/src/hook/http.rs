@@ -1,18 +1,22 @@
-//! HTTP hooks: a POST per event, through the global HTTP client.
+//! HTTP hooks: a POST per event, through the global HTTP client, as the
+//! SFTPGo release of the event's [`Contract`] sends it.
 //!
-//! File-system events are posted as the reference's JSON body. Provider
-//! events are posted to `<hook>?action=<action>` (the hook URL's own query
-//! is kept; `object_type` and `object_name` are added too, as current SFTPGo
-//! releases do) with the object's JSON as the body. Only status 200 is
-//! success.
+//! File-system events are posted as that release's JSON body. Provider
+//! events are posted with the object's JSON as the body to the hook URL
+//! with, in its query, `action` (the reference) or `action`, `username`
+//! (the executor), `ip`, `object_type`, `object_name`, `role` (when set,
+//! 2.5+) and `timestamp` (ns) — merged with the URL's own query and
+//! re-encoded as Go's `url.Values.Encode` does (keys sorted). Only status
+//! 200 is success.
 //!
 //! The client follows SFTPGo's `http` section (go-retryablehttp's policy):
 //! each attempt has `timeout`; connection errors, 429 and 5xx (except 501)
 //! are retried up to `retry_max` times, waiting `retry_wait_min * 2^n`
 //! capped at `retry_wait_max` (or the server's `Retry-After` for 429/503);
 //! other statuses are final. A response whose body is cut off (connection
-//! reset) counts as a connection error. The whole call, retries included,
-//! stays within the hook's limit.
+//! reset) counts as a connection error. That policy is what bounds an HTTP
+//! hook, as in SFTPGo (the 30 s / 15 s limits are for programs); a hook's
+//! own `limits.timeout_ms` caps the whole call, retries included.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +26,8 @@ use reqwest::{StatusCode, Url};
 
 use super::{Answer, EventRef, Failure, Hook, HookKind, HookResult};
 use crate::config::{ConfigError, HttpClientConfig};
-use crate::event::json::encode_fs_event;
+use crate::event::json::{encode_fs_event, now_ns};
+use crate::event::{Change, Contract, ProviderEvent};
 
 /// The shared HTTP client with SFTPGo's retry policy and extra headers.
 pub struct HttpClient {
@@ -180,12 +185,70 @@ fn error_chain(err: &dyn std::error::Error) -> String {
     text
 }
 
+/// Go's `url.QueryEscape`: unreserved bytes as they are, space as `+`,
+/// everything else `%XX` (upper-case hex).
+fn go_query_escape(text: &str, out: &mut String) {
+    for &byte in text.as_bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+}
+
+/// `url` with `pairs` added to its query the way SFTPGo does it: parse the
+/// URL's query, add the pairs, `Encode` (sorted by key, stable for equal
+/// keys).
+fn with_go_query(url: &Url, pairs: &[(&str, String)]) -> Url {
+    let mut all: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    all.extend(pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut query = String::new();
+    for (i, (key, value)) in all.iter().enumerate() {
+        if i > 0 {
+            query.push('&');
+        }
+        go_query_escape(key, &mut query);
+        query.push('=');
+        go_query_escape(value, &mut query);
+    }
+    let mut url = url.clone();
+    url.set_query((!query.is_empty()).then_some(query.as_str()));
+    url
+}
+
+/// The URL a provider event is posted to in `contract`.
+pub fn provider_url(hook: &Url, event: &ProviderEvent, contract: &Contract) -> Url {
+    let mut pairs = vec![("action", event.action.as_str().to_owned())];
+    if contract.has(Change::ProviderCurrentForm) {
+        pairs.extend([
+            ("username", event.executor_or_system().to_owned()),
+            ("ip", event.ip.clone().unwrap_or_default()),
+            ("object_type", event.object_type.as_str().to_owned()),
+            ("object_name", event.object_name.clone()),
+        ]);
+        if let Some(role) = event.role.as_ref().filter(|r| !r.is_empty())
+            && contract.has(Change::Role)
+        {
+            pairs.push(("role", role.clone()));
+        }
+        pairs.push((
+            "timestamp",
+            event.timestamp.unwrap_or_else(now_ns).to_string(),
+        ));
+    }
+    with_go_query(hook, &pairs)
+}
+
 /// A URL posted to once per event.
 pub struct HttpHook {
     name: String,
     url: Url,
     client: Arc<HttpClient>,
-    limit: Duration,
+    cap: Option<Duration>,
 }
 
 /// Requests in flight at once across a host's HTTP hooks: enough for any
@@ -193,33 +256,29 @@ pub struct HttpHook {
 pub const HTTP_CONCURRENCY: usize = 256;
 
 impl HttpHook {
-    /// A hook posting to `url` through `client`, the whole call (retries
-    /// included) bounded by `limit`.
+    /// A hook posting to `url` through `client`; `cap`, when set, bounds the
+    /// whole call (retries included).
     pub fn new(
         name: impl Into<String>,
         url: Url,
         client: Arc<HttpClient>,
-        limit: Duration,
+        cap: Option<Duration>,
     ) -> Self {
         HttpHook {
             name: name.into(),
             url,
             client,
-            limit,
+            cap,
         }
     }
 
-    fn request(&self, event: EventRef<'_>) -> (Url, Vec<u8>) {
+    fn request(&self, event: EventRef<'_>, contract: &Contract) -> (Url, Vec<u8>) {
         match event {
-            EventRef::Fs(ev) => (self.url.clone(), encode_fs_event(ev)),
-            EventRef::Provider(ev) => {
-                let mut url = self.url.clone();
-                url.query_pairs_mut()
-                    .append_pair("action", ev.action.as_str())
-                    .append_pair("object_type", ev.object_type.as_str())
-                    .append_pair("object_name", &ev.object_name);
-                (url, ev.object_json.as_bytes().to_vec())
-            }
+            EventRef::Fs(ev) => (self.url.clone(), encode_fs_event(ev, contract)),
+            EventRef::Provider(ev) => (
+                provider_url(&self.url, ev, contract),
+                ev.object_json.as_bytes().to_vec(),
+            ),
         }
     }
 }
@@ -234,17 +293,18 @@ impl Hook for HttpHook {
         HookKind::Http
     }
 
-    fn limit(&self) -> Duration {
-        self.limit
-    }
-
-    async fn call(&self, event: EventRef<'_>) -> HookResult {
-        let (url, body) = self.request(event);
-        match tokio::time::timeout(self.limit, self.client.post(url, body)).await {
-            Err(_) => Err(Failure::Timeout(self.limit)),
-            Ok(Err(err)) => Err(Failure::Error(err)),
-            Ok(Ok(StatusCode::OK)) => Ok(event.success_answer()),
-            Ok(Ok(status)) => Ok(Answer::Deny(format!("HTTP status {}", status.as_u16()))),
+    async fn call(&self, event: EventRef<'_>, contract: &Contract) -> HookResult {
+        let (url, body) = self.request(event, contract);
+        let posted = match self.cap {
+            Some(cap) => tokio::time::timeout(cap, self.client.post(url, body))
+                .await
+                .map_err(|_| Failure::Timeout(cap))?,
+            None => self.client.post(url, body).await,
+        };
+        match posted {
+            Err(err) => Err(Failure::Error(err)),
+            Ok(StatusCode::OK) => Ok(event.success_answer(contract)),
+            Ok(status) => Ok(Answer::Deny(format!("HTTP status {}", status.as_u16()))),
         }
     }
 }
@@ -252,6 +312,16 @@ impl Hook for HttpHook {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_is_merged_and_encoded_as_go_does() {
+        let url = Url::parse("http://h/p?token=a%20b&z=1").unwrap();
+        let merged = with_go_query(&url, &[("action", "add".into()), ("ip", "::1 *~".into())]);
+        assert_eq!(
+            merged.as_str(),
+            "http://h/p?action=add&ip=%3A%3A1+%2A~&token=a+b&z=1"
+        );
+    }
 
     #[test]
     fn backoff_doubles_from_the_minimum_up_to_the_maximum() {

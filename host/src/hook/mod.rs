@@ -1,8 +1,10 @@
 //! The three hook kinds behind one trait.
 //!
-//! A hook receives one event and answers ([`Answer`]) or fails
-//! ([`Failure`]). What an answer means for the operation (allow, deny,
-//! handled) is decided by [`crate::dispatch`], not by the hook.
+//! A hook receives one event, with the [`Contract`] of the SFTPGo release
+//! the event came from, and answers ([`Answer`]) or fails ([`Failure`]).
+//! A program or URL hook is called exactly as that release would call it.
+//! What an answer means for the operation (allow, deny, handled) is decided
+//! by [`crate::dispatch`], not by the hook.
 //!
 //! - [`exec`]: an external program, called with SFTPGo's argv and env;
 //! - [`http`]: an HTTP POST with SFTPGo's JSON body;
@@ -17,7 +19,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::event::{FsAction, FsEvent, ProviderEvent};
+use crate::event::{Change, Contract, FsAction, FsEvent, ProviderEvent};
 
 /// The kind of a hook.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -108,11 +110,16 @@ pub enum EventRef<'a> {
 }
 
 impl EventRef<'_> {
-    /// The answer that success means for this event: `Handled` for a
-    /// pre-delete (SFTPGo's contract for exec and HTTP hooks), else `Allow`.
-    pub fn success_answer(&self) -> Answer {
+    /// The answer a program's exit 0 or a URL's 200 means for this event in
+    /// `contract`: `Handled` for a pre-delete before SFTPGo 2.5 (the hook
+    /// deleted or moved the file), else `Allow`.
+    pub fn success_answer(&self, contract: &Contract) -> Answer {
         match self {
-            EventRef::Fs(ev) if ev.action == FsAction::PreDelete => Answer::Handled,
+            EventRef::Fs(ev)
+                if ev.action == FsAction::PreDelete && !contract.has(Change::PreDeleteCanDeny) =>
+            {
+                Answer::Handled
+            }
             _ => Answer::Allow,
         }
     }
@@ -131,11 +138,9 @@ pub trait Hook: Send + Sync + 'static {
     /// The hook's kind.
     fn kind(&self) -> HookKind;
 
-    /// The wall-clock limit this hook runs under.
-    fn limit(&self) -> Duration;
-
-    /// Run the hook for one event.
-    async fn call(&self, event: EventRef<'_>) -> HookResult;
+    /// Run the hook for one event, which came from the SFTPGo release of
+    /// `contract`.
+    async fn call(&self, event: EventRef<'_>, contract: &Contract) -> HookResult;
 }
 
 /// A shared, type-erased hook.

@@ -14,12 +14,10 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use wasmtime::Store;
 
 use super::{Answer, EventRef, Failure, Hook, HookKind, HookResult};
-use crate::event::FsEvent;
+use crate::event::{Contract, FsEvent};
 use crate::sandbox::bindings::{fs_hook, provider_hook, wit};
 use crate::sandbox::convert::{to_wit_fs, to_wit_provider};
 use crate::sandbox::{Grants, Limits, Live, Sandbox, State};
@@ -38,7 +36,7 @@ enum Bound {
 
 /// An event in the form the world takes.
 enum Input {
-    Fs(wit::FsEvent),
+    Fs(Box<wit::FsEvent>),
     Provider(wit::ProviderEvent),
 }
 
@@ -167,7 +165,7 @@ impl WasmHook {
 
     fn input(&self, event: EventRef<'_>) -> Result<Input, Failure> {
         match (&self.prepared, event) {
-            (Prepared::Fs(_), EventRef::Fs(ev)) => Ok(Input::Fs(to_wit_fs(ev))),
+            (Prepared::Fs(_), EventRef::Fs(ev)) => Ok(Input::Fs(Box::new(to_wit_fs(ev)))),
             (Prepared::Provider(_), EventRef::Provider(ev)) => {
                 Ok(Input::Provider(to_wit_provider(ev)))
             }
@@ -257,11 +255,7 @@ impl Hook for WasmHook {
         HookKind::Wasm
     }
 
-    fn limit(&self) -> Duration {
-        self.limits.timeout
-    }
-
-    async fn call(&self, event: EventRef<'_>) -> HookResult {
+    async fn call(&self, event: EventRef<'_>, _contract: &Contract) -> HookResult {
         let input = self.input(event)?;
         let event_file = match event {
             EventRef::Fs(ev) => self.event_file(ev),

@@ -9,6 +9,9 @@
 //! - any other value: that prefix.
 //!
 //! `env_vars` adds the named variables when the host has them.
+//!
+//! hookhost's own secrets (`HOOKHOST_TOKEN`) are never passed, whatever the
+//! rules say.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -41,6 +44,7 @@ pub fn plugin_env(
     };
     host_env
         .iter()
+        .filter(|(key, _)| !crate::config::HOST_SECRET_VARS.contains(&key.as_str()))
         .filter(|(key, _)| by_prefix(key) || env_vars.iter().any(|name| name == key))
         .cloned()
         .collect()
@@ -57,6 +61,7 @@ mod tests {
             ("MYKMS_KEY", "k"),
             ("HOME", "/root"),
             ("AWS_SECRET_ACCESS_KEY", "leak-me-not"),
+            ("HOOKHOST_TOKEN", "never"),
         ]
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -99,6 +104,10 @@ mod tests {
     fn star_passes_everything_and_explicit_prefix_selects() {
         let cmd = Path::new("p.wasm");
         assert_eq!(plugin_env("*", &[], cmd, &host_env()).len(), 5);
+        assert!(
+            plugin_env("HOOKHOST_", &["HOOKHOST_TOKEN".into()], cmd, &host_env()).is_empty(),
+            "hookhost's token never reaches a plugin"
+        );
         assert_eq!(
             keys(plugin_env("MYKMS_", &[], cmd, &host_env())),
             ["MYKMS_KEY"]

@@ -25,7 +25,8 @@ use crate::event::{FsEvent, LogEvent, ProviderEvent};
 use crate::sandbox::bindings::wit;
 use crate::sandbox::convert::{to_wit_fs, to_wit_log, to_wit_provider};
 
-/// Events waiting for the worker before their first delivery attempt.
+/// Events waiting for the worker before their first delivery attempt;
+/// more wait in tasks of their own (see [`Notifier::submit`]).
 const INBOX: usize = 4096;
 
 /// Delivery counters of one notifier.
@@ -39,11 +40,13 @@ pub struct NotifierStats {
     pub dropped: u64,
     /// Events in the retry queue now.
     pub queued: u64,
+    /// New events waiting for room in the inbox (the worker is behind).
+    pub waiting: u64,
 }
 
 #[derive(Clone)]
 enum Payload {
-    Fs(wit::FsEvent),
+    Fs(Box<wit::FsEvent>),
     Provider(wit::ProviderEvent),
     Log(wit::LogEvent),
 }
@@ -251,12 +254,17 @@ impl Notifier {
             self.shared.update(|s| s.dropped += 1);
             return;
         };
-        if let Err(err) = inbox.try_send(pending) {
-            // The worker is behind: the event waits in the retry queue.
-            let pending = match err {
-                mpsc::error::TrySendError::Full(p) | mpsc::error::TrySendError::Closed(p) => p,
-            };
-            self.shared.requeue(pending, "notifier inbox full");
+        if let Err(mpsc::error::TrySendError::Full(pending)) = inbox.try_send(pending) {
+            // The worker is behind. As SFTPGo does (a goroutine per event
+            // waiting for a sending slot), the event waits for room rather
+            // than being dropped before its first attempt; the caller does
+            // not wait. Shutdown waits for these too (they hold the inbox).
+            self.shared.update(|s| s.waiting += 1);
+            let shared = self.shared.clone();
+            tokio::spawn(async move {
+                let _ = inbox.send(pending).await;
+                shared.update(|s| s.waiting -= 1);
+            });
         }
     }
 
@@ -265,7 +273,7 @@ impl Notifier {
             let timestamp = event.timestamp.unwrap_or_else(now_ns);
             let mut wit_event = to_wit_fs(event);
             wit_event.timestamp = Some(timestamp);
-            self.submit(Payload::Fs(wit_event), timestamp);
+            self.submit(Payload::Fs(Box::new(wit_event)), timestamp);
         }
     }
 

@@ -18,10 +18,15 @@ pub fn to_wit_fs(ev: &FsEvent) -> wit::FsEvent {
             A::SshCmd => wit::FsAction::SshCmd,
             A::Mkdir => wit::FsAction::Mkdir,
             A::Rmdir => wit::FsAction::Rmdir,
+            A::FirstUpload => wit::FsAction::FirstUpload,
+            A::FirstDownload => wit::FsAction::FirstDownload,
+            A::Copy => wit::FsAction::Copy,
         },
         username: ev.username.clone(),
         path: ev.path.clone(),
         target_path: ev.target_path.clone(),
+        virtual_path: ev.virtual_path.clone(),
+        virtual_target_path: ev.virtual_target_path.clone(),
         ssh_cmd: ev.ssh_cmd.clone(),
         file_size: ev.file_size,
         fs_provider: match ev.fs_provider {
@@ -31,6 +36,7 @@ pub fn to_wit_fs(ev: &FsEvent) -> wit::FsEvent {
             P::AzureBlob => wit::FsProvider::AzureBlob,
             P::LocalEncrypted => wit::FsProvider::LocalEncrypted,
             P::Sftp => wit::FsProvider::Sftp,
+            P::HttpFs => wit::FsProvider::HttpFs,
             P::Other(code) => wit::FsProvider::Other(code),
         },
         bucket: ev.bucket.clone(),
@@ -45,6 +51,13 @@ pub fn to_wit_fs(ev: &FsEvent) -> wit::FsEvent {
         timestamp: ev.timestamp,
         ip: ev.ip.clone(),
         session_id: ev.session_id.clone(),
+        role: ev.role.clone(),
+        elapsed: ev.elapsed,
+        metadata: ev
+            .metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     }
 }
 
@@ -75,6 +88,7 @@ pub fn to_wit_provider(ev: &ProviderEvent) -> wit::ProviderEvent {
         executor: ev.executor.clone(),
         ip: ev.ip.clone(),
         timestamp: ev.timestamp,
+        role: ev.role.clone(),
     }
 }
 

@@ -26,6 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::signal::unix::{SignalKind, signal};
 
+use crate::loopguard::LoopGuard;
 use crate::{Config, ReloadableHost};
 
 /// How `serve` runs.
@@ -147,17 +148,20 @@ fn modified(path: &Path) -> Option<SystemTime> {
 /// server accepts connections.
 pub async fn run(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), String> {
     let config = Config::from_file(&options.config).map_err(|e| e.to_string())?;
-    let host = ReloadableHost::new(config, None)
+    // Bound first: a hook pointing at this very address is recognised and
+    // skipped (one sftpgo.json for SFTPGo and hookhost).
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let guard = LoopGuard::for_this_process().listening_on(address);
+    let host = ReloadableHost::with_loop_guard(config, None, guard)
         .await
         .map_err(|e| e.to_string())?;
     let app = Arc::new(App {
         host,
         token: options.token.clone(),
     });
-    let listener = tokio::net::TcpListener::bind(options.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
-    let address = listener.local_addr().map_err(|e| e.to_string())?;
 
     let mut hangup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
     let reloader = {

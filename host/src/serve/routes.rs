@@ -4,9 +4,13 @@
 //! what must not be retried (its client retries 429 and 5xx but 501):
 //!
 //! - `POST /v1/actions/fs`: 200 allow / handled / queued; 403 deny;
-//!   202 for a `pre-delete` nobody handled (any non-200 tells SFTPGo to
-//!   delete the file itself); 424 a synchronous notification failed.
-//! - `POST /v1/actions/provider?action=...`: 200 once queued.
+//!   424 a synchronous notification failed. For a `pre-delete` from an
+//!   SFTPGo before 2.5, 202 when no hook handled the file (any non-200 tells
+//!   that SFTPGo to delete it itself); from 2.5 on, 200 allows the delete
+//!   and 403 refuses it. See [`Reply`].
+//! - `POST /v1/actions/provider?action=...`: 200 once queued; today's
+//!   query (`username`, `ip`, `object_type`, `object_name`, `role`,
+//!   `timestamp`) is read.
 //! - `GET /v1/post-connect?ip=&protocol=`: 200 accept, 403 reject.
 //! - `POST /v1/auth/external`: 200 with the user JSON, 200 with an empty
 //!   body ("no update"), 403 denied, 424 the plugin failed.
@@ -28,10 +32,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::App;
-use crate::event::json::{DecodeError, decode_fs_event, from_json};
-use crate::event::{FsAction, ObjectType, ProviderAction, ProviderEvent};
+use crate::Outcome;
+use crate::dispatch::Reply;
+use crate::event::json::{DecodeError, decode_fs_event_as, from_json};
+use crate::event::{ObjectType, ProviderAction, ProviderEvent};
 use crate::plugin::{Credential, PluginError};
-use crate::{Decision, Outcome};
 
 /// A JSON response.
 fn reply(status: StatusCode, body: Value) -> Response {
@@ -80,22 +85,27 @@ fn decision_json(outcome: &Outcome) -> Value {
     serde_json::to_value(&outcome.decision).expect("decisions serialize")
 }
 
+/// The HTTP status that tells SFTPGo `reply`. None is one SFTPGo's client
+/// retries (429, 5xx), so an answer is never re-run by a retry.
+fn status_of(reply: Reply) -> StatusCode {
+    match reply {
+        Reply::Success => StatusCode::OK,
+        Reply::NotHandled => StatusCode::ACCEPTED,
+        Reply::Denied => StatusCode::FORBIDDEN,
+        Reply::Failed => StatusCode::FAILED_DEPENDENCY,
+    }
+}
+
 pub(super) async fn fs_action(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Response> {
-    let event = json_body(&headers, &body, decode_fs_event)?;
-    let action = event.action;
     let host = app.host.lease().await;
+    let versions = host.sftpgo_version();
+    let event = json_body(&headers, &body, |body| decode_fs_event_as(body, versions))?;
     let outcome = host.dispatch_fs(event).await;
-    let status = match (&outcome.decision, action) {
-        (Decision::Allow, FsAction::PreDelete) => StatusCode::ACCEPTED,
-        (Decision::Allow | Decision::Handled | Decision::Queued, _) => StatusCode::OK,
-        (Decision::Deny(_), _) => StatusCode::FORBIDDEN,
-        (Decision::Failed(_), _) => StatusCode::FAILED_DEPENDENCY,
-    };
-    Ok(reply(status, decision_json(&outcome)))
+    Ok(reply(status_of(outcome.reply()), decision_json(&outcome)))
 }
 
 pub(super) async fn provider_action(
@@ -104,7 +114,6 @@ pub(super) async fn provider_action(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Response> {
-    let object: Value = json_body(&headers, &body, from_json)?;
     let bad = |message: String| error(StatusCode::BAD_REQUEST, message);
     let action: ProviderAction = query
         .get("action")
@@ -117,24 +126,27 @@ pub(super) async fn provider_action(
         .unwrap_or("user")
         .parse()
         .map_err(|err| bad(format!("object_type: {err}")))?;
-    if !object.is_object() {
-        return Err(bad("body: expected the object as a JSON object".into()));
-    }
-    let mut event = ProviderEvent::new(action, object_type, object);
+    let mut event = json_body(&headers, &body, |body| {
+        ProviderEvent::from_json(action, object_type, body)
+    })?;
     if let Some(name) = query.get("object_name").filter(|n| !n.is_empty()) {
         event = event.with_name(name.clone());
     }
-    event.executor = query.get("username").cloned().filter(|v| !v.is_empty());
-    event.ip = query.get("ip").cloned().filter(|v| !v.is_empty());
-    event.timestamp = query.get("timestamp").and_then(|t| t.parse().ok());
+    // Today's SFTPGo always sends the executor (possibly `__system__`) and
+    // the IP, even empty: their presence marks its form.
+    event.executor = query.get("username").cloned();
+    event.ip = query.get("ip").cloned();
+    event.role = query.get("role").cloned().filter(|v| !v.is_empty());
+    event.timestamp = match query.get("timestamp") {
+        None => None,
+        Some(text) => Some(
+            text.parse()
+                .map_err(|_| bad(format!("timestamp: not an integer: {text:?}")))?,
+        ),
+    };
     let host = app.host.lease().await;
     let outcome = host.dispatch_provider(event).await;
-    let status = if outcome.decision.is_success() {
-        StatusCode::OK
-    } else {
-        StatusCode::FAILED_DEPENDENCY
-    };
-    Ok(reply(status, decision_json(&outcome)))
+    Ok(reply(status_of(outcome.reply()), decision_json(&outcome)))
 }
 
 pub(super) async fn post_connect(
