@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod contracts;
 mod exec_hooks;
 mod hostile;
 mod http_hooks;
@@ -11,3 +12,4 @@ mod python;
 mod sandbox;
 mod semantics;
 mod serve;
+mod today;

@@ -214,6 +214,58 @@ async fn a_full_retry_queue_drops_and_counts_the_overflow() {
 }
 
 #[tokio::test]
+async fn a_burst_beyond_the_inbox_waits_instead_of_being_dropped() {
+    // 6,000 events in one go, with no retry at all: before SFTPGo-like
+    // back-pressure, the 1,904 that found the inbox full were dropped on
+    // their first try.
+    let dir = tempfile::tempdir().unwrap();
+    let host = host(plugins_config(json!([notifier(
+        dir.path(),
+        json!({"fs_events": ["upload"]})
+    )])))
+    .await;
+    let now = now_ns();
+    for i in 0..6000 {
+        host.dispatch_fs(upload("alice", &format!("/f{i}"), now + i))
+            .await;
+    }
+    let stats = wait_notifier(&host, |s| s.delivered == 6000).await;
+    assert_eq!((stats.dropped, stats.waiting), (0, 0));
+    host.shutdown().await;
+    assert_eq!(delivered_paths(dir.path()).len(), 6000);
+}
+
+#[tokio::test]
+async fn pre_actions_are_notified_as_sftpgo_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = host(plugins_config(json!([notifier(
+        dir.path(),
+        json!({"fs_events": ["pre-upload", "pre-delete", "first-upload", "copy"]})
+    )])))
+    .await;
+    for action in [
+        FsAction::PreUpload,
+        FsAction::PreDelete,
+        FsAction::FirstUpload,
+        FsAction::Copy,
+        FsAction::Upload,
+    ] {
+        let event = FsEvent::new(action, "alice", "/f", Protocol::Sftp);
+        host.dispatch_fs(event).await;
+    }
+    wait_notifier(&host, |s| s.delivered == 4).await;
+    host.shutdown().await;
+    let actions: Vec<String> = jsonl(dir.path().join("fs.jsonl"))
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        actions,
+        ["pre-upload", "pre-delete", "first-upload", "copy"]
+    );
+}
+
+#[tokio::test]
 async fn retry_max_time_zero_means_no_retry() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("paused"), "").unwrap();

@@ -23,15 +23,35 @@ pub struct Server {
 }
 
 impl Server {
-    /// Start `hookhost serve --config <config>` with `args` and `env`.
+    /// Start `hookhost serve --config <config>` with `args` and `env`, on an
+    /// ephemeral loopback port.
     pub async fn start(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        Self::start_on("127.0.0.1:0", config, args, env).await
+    }
+
+    /// A loopback port free right now (for a configuration that must name
+    /// the server's own address before it starts).
+    pub fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("an ephemeral port")
+            .port()
+    }
+
+    /// Start `hookhost serve` listening on `listen`.
+    pub async fn start_on(
+        listen: &str,
+        config: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let mut child = Command::new(hookhost_bin())
             .args([
                 "--log-format",
                 "json",
                 "serve",
                 "--listen",
-                "127.0.0.1:0",
+                listen,
                 "--config",
             ])
             .arg(config)

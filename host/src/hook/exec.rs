@@ -227,3 +227,33 @@ impl Hook for ExecHook {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::SftpgoVersion;
+
+    #[test]
+    fn a_program_is_timed_as_its_release_times_it() {
+        let limits = ProgramLimits {
+            reference_limit: Duration::from_secs(15),
+            command: ProgramCommand {
+                timeout: Duration::from_secs(120),
+                ..ProgramCommand::default()
+            },
+            cap: None,
+        };
+        let at = |v: &str| limits.limit(&Contract::of(v.parse::<SftpgoVersion>().unwrap()));
+        assert_eq!(at("2.2"), Duration::from_secs(15), "fixed before 2.3");
+        assert_eq!(at("2.3"), Duration::from_secs(120), "`command` from 2.3");
+        let capped = ProgramLimits {
+            cap: Some(Duration::from_secs(5)),
+            ..limits
+        };
+        assert_eq!(
+            capped.limit(&Contract::NEWEST),
+            Duration::from_secs(5),
+            "the hook's own cap only lowers it"
+        );
+    }
+}

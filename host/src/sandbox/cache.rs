@@ -90,6 +90,7 @@ impl CompileCache {
             match unsafe { Component::deserialize_file(engine, entry) } {
                 Ok(component) => {
                     self.hits.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(entry = %entry.display(), "component loaded from the compile cache");
                     return Ok(component);
                 }
                 Err(err) => {
@@ -99,6 +100,7 @@ impl CompileCache {
         }
         let component = Component::from_binary(engine, wasm)?;
         self.compiled.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(sha256, cache = ?entry, "component compiled");
         if let Some(entry) = &entry
             && let Err(err) = store(entry, &component)
         {
