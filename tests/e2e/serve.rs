@@ -1,18 +1,11 @@
 //! `hookhost serve` as SFTPGo calls it, and `hookhost exec` as SFTPGo runs it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use hookhost_tests::guests::wasm;
 use hookhost_tests::server::Server;
-use hookhost_tests::{exec_fixture, hookhost_bin, lines, repo_root, test_settings};
+use hookhost_tests::{exec_fixture, hookhost_bin, lines, repo_root, test_settings, write_config};
 use serde_json::{Value, json};
-
-/// Write a configuration file into `dir`.
-fn write_config(dir: &Path, config: &Value) -> PathBuf {
-    let path = dir.join("hookhost.json");
-    std::fs::write(&path, serde_json::to_string_pretty(config).unwrap()).unwrap();
-    path
-}
 
 fn deny_exts(exts: &[&str]) -> Value {
     json!({"name": "deny_exe", "hook": wasm("deny-exe"), "execute_on": ["pre-upload"], "grants": {"args": exts}})

@@ -2,19 +2,13 @@
 //! today's requests, answering so that SFTPGo reads them right; one
 //! `sftpgo.json` for both; `hookhost exec` in SFTPGo's cleared environment.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use hookhost_tests::guests::wasm;
 use hookhost_tests::server::Server;
-use hookhost_tests::{exec_fixture, hookhost_bin, lines, test_settings};
+use hookhost_tests::{exec_fixture, hookhost_bin, lines, test_settings, write_config};
 use serde_json::{Value, json};
-
-fn write_config(dir: &Path, config: &Value) -> PathBuf {
-    let path = dir.join("hookhost.json");
-    std::fs::write(&path, serde_json::to_string_pretty(config).unwrap()).unwrap();
-    path
-}
 
 /// A configuration with `hooks` in `common.actions` and a `command` section
 /// that gives the record-all program a RECORD_DIR.

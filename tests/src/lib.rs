@@ -77,6 +77,13 @@ pub async fn host_error(config: Value) -> String {
     }
 }
 
+/// Write `config` as `hookhost.json` into `dir`; returns its path.
+pub fn write_config(dir: &Path, config: &Value) -> PathBuf {
+    let path = dir.join("hookhost.json");
+    std::fs::write(&path, serde_json::to_string_pretty(config).unwrap()).unwrap();
+    path
+}
+
 /// A simple SFTP event.
 pub fn fs_event(action: FsAction, path: &str) -> FsEvent {
     FsEvent::new(action, "alice", path, Protocol::Sftp)
