@@ -8,7 +8,7 @@
 //!
 //! | metric | labels |
 //! |---|---|
-//! | `hookhost_hook_calls_total` | `hook`, `kind`, `outcome` (allow, deny, handled, timeout, out_of_fuel, memory_limit, trap, bad_component, error) |
+//! | `hookhost_hook_calls_total` | `hook`, `kind`, `outcome` (allow, deny, handled, timeout, out_of_fuel, memory_limit, memory_budget, trap, bad_component, error) |
 //! | `hookhost_hook_duration_seconds` (histogram) | `hook`, `kind` |
 //! | `hookhost_plugin_calls_total`, `_failures_total`, `_restarts_total` | `plugin`, `kind` |
 //! | `hookhost_notifier_delivered_total`, `_retries_total`, `_dropped_total`, `hookhost_notifier_queue_depth` | `plugin` |
@@ -31,13 +31,14 @@ use prometheus_client::registry::Registry;
 use crate::hook::{Answer, HookKind, HookResult};
 
 /// Outcome labels, in [`outcome_index`] order.
-const OUTCOMES: [&str; 9] = [
+const OUTCOMES: [&str; 10] = [
     "allow",
     "deny",
     "handled",
     "timeout",
     "out_of_fuel",
     "memory_limit",
+    "memory_budget",
     "trap",
     "bad_component",
     "error",
@@ -52,9 +53,10 @@ fn outcome_index(result: &HookResult) -> usize {
         Err(Timeout(_)) => 3,
         Err(OutOfFuel) => 4,
         Err(MemoryLimit(_)) => 5,
-        Err(Trap(_)) => 6,
-        Err(BadComponent(_)) => 7,
-        Err(Error(_)) => 8,
+        Err(MemoryBudget(_)) => 6,
+        Err(Trap(_)) => 7,
+        Err(BadComponent(_)) => 8,
+        Err(Error(_)) => 9,
     }
 }
 

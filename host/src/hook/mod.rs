@@ -71,6 +71,10 @@ pub enum Failure {
     /// A wasm hook tried to grow its memory past its limit and failed.
     #[error("memory limit of {} MiB reached", .0 / (1024 * 1024))]
     MemoryLimit(u64),
+    /// A wasm hook tried to grow its memory while the host's memory budget
+    /// for all running guests was used up.
+    #[error("the host's memory budget of {} MiB for running guests is used up", .0 / (1024 * 1024))]
+    MemoryBudget(u64),
     /// A wasm hook trapped (guest panic, stack overflow, unreachable, ...).
     #[error("trap: {0}")]
     Trap(String),
@@ -90,6 +94,7 @@ impl Failure {
             Failure::Timeout(_) => "timeout",
             Failure::OutOfFuel => "out_of_fuel",
             Failure::MemoryLimit(_) => "memory_limit",
+            Failure::MemoryBudget(_) => "memory_budget",
             Failure::Trap(_) => "trap",
             Failure::BadComponent(_) => "bad_component",
             Failure::Error(_) => "error",

@@ -14,13 +14,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use wasmtime::Store;
 
 use super::{Answer, EventRef, Failure, Hook, HookKind, HookResult};
 use crate::event::{Contract, FsEvent};
 use crate::sandbox::bindings::{fs_hook, provider_hook, wit};
 use crate::sandbox::convert::{to_wit_fs, to_wit_provider};
-use crate::sandbox::{Grants, Limits, Live, Sandbox, State};
+use crate::sandbox::{Grants, Limits, Live, Sandbox, Share, State};
 
 /// Which world a component implements, pre-instantiated.
 enum Prepared {
@@ -120,6 +121,8 @@ struct Warm {
 pub struct WasmHook {
     name: Arc<str>,
     sandbox: Arc<Sandbox>,
+    /// This hook's share of the instance pool.
+    share: Share,
     prepared: Prepared,
     limits: Limits,
     grants: Grants,
@@ -127,8 +130,9 @@ pub struct WasmHook {
 }
 
 impl WasmHook {
-    /// Load `path` and check it implements `world`. The error names the file
-    /// and what is wrong (missing, not a component, wrong world).
+    /// Load `path` and check it implements `world` and can be instantiated
+    /// within `limits`. The error names the file and what is wrong (missing,
+    /// not a component, wrong world, needs more memory than allowed).
     pub fn new(
         name: &str,
         sandbox: Arc<Sandbox>,
@@ -138,6 +142,15 @@ impl WasmHook {
         grants: Grants,
         reuse: Option<Reuse>,
     ) -> Result<Self, String> {
+        let initial = crate::sandbox::initial_memory_bytes(&sandbox.load(path)?);
+        if initial > limits.memory_bytes {
+            return Err(format!(
+                "{} needs {} MiB of memory to start, above its limit of {} MiB (limits.memory_mib)",
+                path.display(),
+                initial.div_ceil(1 << 20),
+                limits.memory_bytes >> 20
+            ));
+        }
         let prepared = match world {
             World::Fs => {
                 Prepared::Fs(sandbox.prepare(path, None, "fs-hook", fs_hook::FsHookPre::new)?)
@@ -151,6 +164,7 @@ impl WasmHook {
         };
         Ok(WasmHook {
             name: Arc::from(name),
+            share: sandbox.new_share(),
             sandbox,
             prepared,
             limits,
@@ -178,9 +192,19 @@ impl WasmHook {
         }
     }
 
-    /// Fresh instance: instantiate and call under one deadline, then drop.
-    async fn call_fresh(&self, event_file: Option<PathBuf>, input: Input) -> HookResult {
-        let _slot = self.sandbox.permit().await;
+    /// Fresh instance: wait for a slot, instantiate and call, all under one
+    /// deadline, then drop.
+    async fn call_fresh(
+        &self,
+        deadline: Instant,
+        event_file: Option<PathBuf>,
+        input: Input,
+    ) -> HookResult {
+        let _slot = self
+            .sandbox
+            .slot(Some(&self.share), deadline)
+            .await
+            .ok_or(Failure::Timeout(self.limits.timeout))?;
         let mut store = self
             .sandbox
             .new_store(&self.name, &self.limits, &self.grants)?;
@@ -189,6 +213,7 @@ impl WasmHook {
             .call(
                 &mut store,
                 &self.limits,
+                deadline,
                 &self.prepared,
                 |store, prepared| {
                     Box::pin(async move {
@@ -206,6 +231,7 @@ impl WasmHook {
         &self,
         reuse: &Reuse,
         idle: &Mutex<Vec<Warm>>,
+        deadline: Instant,
         event_file: Option<PathBuf>,
         input: Input,
     ) -> HookResult {
@@ -219,8 +245,10 @@ impl WasmHook {
                         &self.name,
                         &self.limits,
                         &self.grants,
+                        Some(&self.share),
+                        deadline,
                         &self.prepared,
-                        |store, prepared| Box::pin(prepared.instantiate(store)),
+                        |store, prepared: &Prepared| Box::pin(prepared.instantiate(store)),
                     )
                     .await?,
                 calls: 0,
@@ -230,7 +258,7 @@ impl WasmHook {
         store.data_mut().event_file = event_file;
         let result = self
             .sandbox
-            .call(store, &self.limits, &*bound, |store, bound| {
+            .call(store, &self.limits, deadline, &*bound, |store, bound| {
                 Box::pin(async move { invoke(store, bound, &input).await })
             })
             .await;
@@ -256,14 +284,19 @@ impl Hook for WasmHook {
     }
 
     async fn call(&self, event: EventRef<'_>, _contract: &Contract) -> HookResult {
+        // The limit runs from here: waiting for a slot counts against it.
+        let deadline = Instant::now() + self.limits.timeout;
         let input = self.input(event)?;
         let event_file = match event {
             EventRef::Fs(ev) => self.event_file(ev),
             EventRef::Provider(_) => None,
         };
         match &self.reuse {
-            None => self.call_fresh(event_file, input).await,
-            Some((reuse, idle)) => self.call_warm(reuse, idle, event_file, input).await,
+            None => self.call_fresh(deadline, event_file, input).await,
+            Some((reuse, idle)) => {
+                self.call_warm(reuse, idle, deadline, event_file, input)
+                    .await
+            }
         }
     }
 }

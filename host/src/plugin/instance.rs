@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use tokio::sync::Mutex;
 use wasmtime::Store;
@@ -136,6 +137,8 @@ impl<W: PluginWorld> PluginInstance<W> {
                 &self.name,
                 &self.limits,
                 &self.grants,
+                None,
+                Instant::now() + self.limits.timeout,
                 &self.pre,
                 W::instantiate,
             )
@@ -166,7 +169,11 @@ impl<W: PluginWorld> PluginInstance<W> {
             }
         }
         let Live { store, bound, .. } = live.as_mut().expect("an instance is live here");
-        let result = self.sandbox.call(store, &self.limits, &*bound, body).await;
+        let deadline = Instant::now() + self.limits.timeout;
+        let result = self
+            .sandbox
+            .call(store, &self.limits, deadline, &*bound, body)
+            .await;
         if let Err(failure) = &result {
             self.stats.failures.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(plugin = %self.name, error = %failure, "plugin call failed; the instance is rebuilt before the next call");

@@ -20,8 +20,15 @@ pub struct WasmSettings {
     /// (e.g. a small `ulimit -v`).
     pub pooling: bool,
     /// Guest instances alive at once (pool size). Calls beyond it wait for a
-    /// free slot instead of failing.
+    /// free slot, within their deadline, instead of failing.
     pub max_instances: u32,
+    /// The share of `max_instances` one hook may hold at once, so that a
+    /// flood of one hook's events cannot starve the others. Unset: half the
+    /// pool.
+    pub max_instances_per_hook: Option<u32>,
+    /// Linear memory all running guests may commit together, in MiB: a
+    /// growth past it is refused (the guest fails with `memory_budget`).
+    pub memory_budget_mib: u64,
     /// Ceiling for any guest's memory limit, in MiB (the pool's slot size).
     pub max_memory_mib: u64,
     /// Epoch tick in milliseconds: how often running guests check their
@@ -47,6 +54,8 @@ impl Default for WasmSettings {
             fuel: true,
             pooling: true,
             max_instances: 1000,
+            max_instances_per_hook: None,
+            memory_budget_mib: 2048,
             max_memory_mib: 1024,
             epoch_tick_ms: 1,
             // About ten seconds of busy CPU for compiled code: generous for
@@ -60,10 +69,25 @@ impl Default for WasmSettings {
     }
 }
 
+/// The largest `max_memory_mib`: a 32-bit linear memory cannot pass 4 GiB.
+pub const MAX_MEMORY_MIB: u64 = 4096;
+
 impl WasmSettings {
     /// The largest memory limit a guest may be given, in bytes.
     pub fn max_memory_bytes(&self) -> u64 {
-        self.max_memory_mib * MIB
+        self.max_memory_mib.min(MAX_MEMORY_MIB) * MIB
+    }
+
+    /// Instances one hook may hold at once.
+    pub fn instances_per_hook(&self) -> u32 {
+        self.max_instances_per_hook
+            .unwrap_or(self.max_instances / 2)
+            .clamp(1, self.max_instances.max(1))
+    }
+
+    /// The memory budget of all running guests, in bytes.
+    pub fn memory_budget_bytes(&self) -> u64 {
+        self.memory_budget_mib.saturating_mul(MIB)
     }
 }
 
@@ -80,19 +104,24 @@ fn base_config(settings: &WasmSettings) -> Config {
 }
 
 fn pooling(settings: &WasmSettings) -> PoolingAllocationConfig {
+    use super::limits::{MAX_CORE_INSTANCES, MAX_MEMORIES, MAX_TABLES};
     let n = settings.max_instances.max(1);
+    let per = |count: usize| u32::try_from(count).expect("small constants");
     let mut pool = PoolingAllocationConfig::new();
+    // Every total is `max_instances` times what one instance may hold (the
+    // store limits of `limits`, checked per component at load too): however
+    // a component is built, the instances the sandbox admits always fit, so
+    // one hook's crafted component cannot exhaust the pool for the others.
+    // A Rust component instantiates 3 core modules, a Python one 14. Pool
+    // sizes are virtual reservations, committed only when used.
     pool.total_component_instances(n)
-        // A Rust component instantiates its main module plus a couple of
-        // shim modules; other toolchains use more. Pool sizes are virtual
-        // reservations, committed only when used.
-        .total_core_instances(n.saturating_mul(8))
-        .total_memories(n.saturating_mul(2))
-        .total_tables(n.saturating_mul(4))
+        .total_core_instances(n.saturating_mul(per(MAX_CORE_INSTANCES)))
+        .total_memories(n.saturating_mul(per(MAX_MEMORIES)))
+        .total_tables(n.saturating_mul(per(MAX_TABLES)))
         .total_stacks(n)
-        .max_core_instances_per_component(64)
-        .max_memories_per_component(8)
-        .max_tables_per_component(32)
+        .max_core_instances_per_component(per(MAX_CORE_INSTANCES))
+        .max_memories_per_component(per(MAX_MEMORIES))
+        .max_tables_per_component(per(MAX_TABLES))
         .max_memory_size(usize::try_from(settings.max_memory_bytes()).unwrap_or(usize::MAX));
     // Resetting a slot for its next instance is the largest cost of a fresh
     // instance per event. By default wasmtime madvises the whole memory
@@ -127,10 +156,12 @@ pub(crate) fn build_engine(settings: &WasmSettings) -> anyhow::Result<(Engine, b
 }
 
 /// Advance the engine's epoch every `tick`. The thread holds only a weak
-/// reference and ends once the engine is dropped.
-pub(crate) fn start_epoch_ticker(engine: &Engine, tick: Duration) {
+/// reference and ends once the engine is dropped. Without a ticker no
+/// deadline would fire inside wasm code, so failing to start one is an
+/// error, not a warning.
+pub(crate) fn start_epoch_ticker(engine: &Engine, tick: Duration) -> std::io::Result<()> {
     let weak = engine.weak();
-    let spawned = std::thread::Builder::new()
+    std::thread::Builder::new()
         .name("hookhost-epoch".into())
         .spawn(move || {
             loop {
@@ -140,10 +171,6 @@ pub(crate) fn start_epoch_ticker(engine: &Engine, tick: Duration) {
                     None => break,
                 }
             }
-        });
-    if let Err(err) = spawned {
-        // Without a ticker no deadline would ever fire: guests would only be
-        // stopped by the Tokio backstop timeout. Say so loudly.
-        tracing::error!(error = %err, "cannot start the epoch ticker thread");
-    }
+        })
+        .map(drop)
 }

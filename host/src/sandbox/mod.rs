@@ -7,6 +7,12 @@
 //! budget, runs the guest, and turns any error into a [`Failure`]. Long-lived
 //! plugin instances reuse their store and go through the same `call`.
 //!
+//! Admission: an instance holds a [`Slot`] while it lives: a place in its
+//! hook's [`Share`] (at most `max_instances_per_hook` at once) and one in
+//! the pool (`max_instances`). Waiting for a slot counts against the
+//! caller's deadline. With the store limits of [`limits`], the instances
+//! admitted always fit the pooling allocator, whatever their components.
+//!
 //! - [`engine`]: engine configuration and the epoch ticker;
 //! - [`cache`]: on-disk cache of compiled components;
 //! - [`limits`]: limits and failure classification;
@@ -40,28 +46,34 @@ use wasmtime::{Engine, Store, UpdateDeadline};
 pub use cache::CacheStats;
 pub use engine::WasmSettings;
 pub use grants::{DirGrant, Grants};
-pub use limits::{DeadlineExceeded, Limiter, Limits};
+pub use limits::{DeadlineExceeded, Limiter, Limits, MemoryBudget};
 pub use state::State;
 
 use crate::hook::Failure;
 use output::OutputCapture;
 
-/// How far past its limit a call may run before the Tokio backstop drops it
-/// (only reached when a guest is stuck in a host call that ignores epochs).
-const BACKSTOP: Duration = Duration::from_secs(1);
-
 /// A future borrowing the store for the length of one guest call.
 pub type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>;
 
+/// One hook's (or plugin's) share of the instance pool.
+pub type Share = Arc<Semaphore>;
+
+/// The right to keep one instance alive: a place in its share and in the
+/// pool, given back on drop.
+pub struct Slot {
+    _share: Option<OwnedSemaphorePermit>,
+    _pool: OwnedSemaphorePermit,
+}
+
 /// An instance kept across calls (a plugin, a reused hook instance): its
 /// store, what instantiating it gave (`bound`: bindings or exports) and the
-/// pool slot it holds.
+/// slot it holds.
 pub struct Live<B> {
     /// The instance's store.
     pub store: Store<State>,
     /// What instantiation returned.
     pub bound: B,
-    _slot: OwnedSemaphorePermit,
+    _slot: Slot,
 }
 
 /// The shared WebAssembly runtime of a host.
@@ -72,6 +84,7 @@ pub struct Sandbox {
     cache_dir: Option<PathBuf>,
     components: Mutex<HashMap<String, Component>>,
     permits: Arc<Semaphore>,
+    budget: Arc<MemoryBudget>,
     settings: WasmSettings,
     pooling: bool,
 }
@@ -85,7 +98,8 @@ impl Sandbox {
         engine::start_epoch_ticker(
             &engine,
             Duration::from_millis(settings.epoch_tick_ms.max(1)),
-        );
+        )
+        .map_err(|err| anyhow::anyhow!("cannot start the epoch ticker thread: {err}"))?;
         let mut linker = Linker::<State>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
         bindings::shared::HostImports::add_to_linker::<_, wasmtime::component::HasSelf<State>>(
@@ -100,6 +114,7 @@ impl Sandbox {
             linker,
             components: Mutex::new(HashMap::new()),
             permits: Arc::new(Semaphore::new(settings.max_instances.max(1) as usize)),
+            budget: Arc::new(MemoryBudget::new(settings.memory_budget_bytes())),
             settings: settings.clone(),
             pooling,
         })
@@ -135,6 +150,17 @@ impl Sandbox {
         self.cache.stats()
     }
 
+    /// The memory budget of all running guests.
+    pub fn memory_budget(&self) -> &MemoryBudget {
+        &self.budget
+    }
+
+    /// A new share of the pool for one hook: at most
+    /// `max_instances_per_hook` of its instances live at once.
+    pub fn new_share(&self) -> Share {
+        Arc::new(Semaphore::new(self.settings.instances_per_hook() as usize))
+    }
+
     /// Load and compile a component (or take it from the in-memory or
     /// on-disk cache). Errors name the file and say what is wrong with it.
     pub fn load(&self, path: &Path) -> Result<Component, String> {
@@ -159,9 +185,8 @@ impl Sandbox {
                 path.display()
             ));
         }
-        let mut components = self.components.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(component) = components.get(&sha256) {
-            return Ok(component.clone());
+        if let Some(component) = self.cached(&sha256) {
+            return Ok(component);
         }
         if wasmparser_is_core_module(&wasm) {
             return Err(format!(
@@ -169,6 +194,9 @@ impl Sandbox {
                 path.display()
             ));
         }
+        // Compiled without the lock held: other loads go on meanwhile (two
+        // loads of one new component may both compile it; the cache keeps
+        // one).
         let component = self
             .cache
             .load(&self.engine, &wasm, &sha256)
@@ -178,8 +206,21 @@ impl Sandbox {
                     path.display()
                 )
             })?;
-        components.insert(sha256, component.clone());
+        check_fits(&component).map_err(|why| format!("{} {why}", path.display()))?;
+        self.components
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(sha256)
+            .or_insert(component.clone());
         Ok(component)
+    }
+
+    fn cached(&self, sha256: &str) -> Option<Component> {
+        self.components
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(sha256)
+            .cloned()
     }
 
     /// Check a component against a world: its imports must all be provided
@@ -205,13 +246,27 @@ impl Sandbox {
         make(pre).map_err(wrong_world)
     }
 
-    /// Wait for a free instance slot (the pool never overflows; callers queue).
-    pub async fn permit(&self) -> OwnedSemaphorePermit {
-        self.permits
-            .clone()
-            .acquire_owned()
+    /// Wait, until `deadline` at the latest, for a place in `share` (if
+    /// any) and in the pool. `None` when the deadline passed first.
+    pub async fn slot(&self, share: Option<&Share>, deadline: Instant) -> Option<Slot> {
+        let deadline = tokio::time::Instant::from_std(deadline);
+        let share = match share {
+            Some(share) => Some(
+                tokio::time::timeout_at(deadline, share.clone().acquire_owned())
+                    .await
+                    .ok()?
+                    .expect("shares are never closed"),
+            ),
+            None => None,
+        };
+        let pool = tokio::time::timeout_at(deadline, self.permits.clone().acquire_owned())
             .await
-            .expect("the permit semaphore is never closed")
+            .ok()?
+            .expect("the pool semaphore is never closed");
+        Some(Slot {
+            _share: share,
+            _pool: pool,
+        })
     }
 
     /// A fresh store for one guest: WASI context from `grants`, memory
@@ -229,7 +284,7 @@ impl Sandbox {
         let state = State::new(
             name.clone(),
             wasi,
-            Limiter::new(limits.memory_bytes),
+            Limiter::new(limits.memory_bytes, self.budget.clone()),
             stdout,
             stderr,
         );
@@ -245,23 +300,32 @@ impl Sandbox {
         Ok(store)
     }
 
-    /// Instantiate a guest to keep: wait for a pool slot, build its store
-    /// from `limits` and `grants`, and run `instantiate` (given `context`,
-    /// e.g. a pre-instance) under the same limits as a call.
+    /// Instantiate a guest to keep: wait (until `deadline`) for a slot in
+    /// `share` and the pool, build its store from `limits` and `grants`, and
+    /// run `instantiate` (given `context`, e.g. a pre-instance) under the
+    /// same limits as a call, by the same deadline.
+    #[allow(clippy::too_many_arguments)]
     pub async fn instantiate<C: ?Sized, B, F>(
         &self,
         name: &Arc<str>,
         limits: &Limits,
         grants: &Grants,
+        share: Option<&Share>,
+        deadline: Instant,
         context: &C,
         instantiate: F,
     ) -> Result<Live<B>, Failure>
     where
         F: for<'a> FnOnce(&'a mut Store<State>, &'a C) -> CallFuture<'a, B>,
     {
-        let slot = self.permit().await;
+        let slot = self
+            .slot(share, deadline)
+            .await
+            .ok_or(Failure::Timeout(limits.timeout))?;
         let mut store = self.new_store(name, limits, grants)?;
-        let bound = self.call(&mut store, limits, context, instantiate).await?;
+        let bound = self
+            .call(&mut store, limits, deadline, context, instantiate)
+            .await?;
         Ok(Live {
             store,
             bound,
@@ -269,20 +333,30 @@ impl Sandbox {
         })
     }
 
-    /// Run one guest call under `limits`: deadline, fuel, backstop timeout,
-    /// output flushed to the log, errors classified. `context` (a
+    /// How long past a deadline the Tokio timeout waits before dropping a
+    /// call: long enough for the epoch callback to trap a guest running
+    /// wasm (which reports it cleanly), short enough that a guest parked in
+    /// a host call is stopped at its deadline too.
+    fn backstop(&self) -> Duration {
+        Duration::from_millis(2 * self.settings.epoch_tick_ms.max(1) + 5)
+    }
+
+    /// Run one guest call under `limits`, ending by `deadline`: fuel,
+    /// deadline (epochs, then a Tokio timeout for a guest parked in a host
+    /// call), output flushed to the log, errors classified. `context` (a
     /// pre-instance, a plugin's bindings) is lent to `body` for the call.
     pub async fn call<C: ?Sized, R, F>(
         &self,
         store: &mut Store<State>,
         limits: &Limits,
+        deadline: Instant,
         context: &C,
         body: F,
     ) -> Result<R, Failure>
     where
         F: for<'a> FnOnce(&'a mut Store<State>, &'a C) -> CallFuture<'a, R>,
     {
-        store.data_mut().begin_call(Instant::now() + limits.timeout);
+        store.data_mut().begin_call(deadline);
         if self.settings.fuel
             && let Err(err) = store.set_fuel(limits.fuel)
         {
@@ -290,14 +364,19 @@ impl Sandbox {
         }
         // Check the deadline at the next tick (see `limits`).
         store.set_epoch_deadline(1);
-        let result = tokio::time::timeout(limits.timeout + BACKSTOP, body(store, context)).await;
+        let stop = tokio::time::Instant::from_std(deadline + self.backstop());
+        let result = tokio::time::timeout_at(stop, body(store, context)).await;
         let state = store.data_mut();
         let failure = match &result {
-            Err(_) => Some(Failure::Timeout(limits.timeout)),
+            Err(_) => {
+                tracing::debug!(hook = %state.name, "stopped at its deadline inside a host call");
+                Some(Failure::Timeout(limits.timeout))
+            }
             Ok(Err(err)) => Some(limits::classify(
                 err,
                 state.limiter.hit,
                 limits,
+                &self.budget,
                 &state.stderr.tail(300),
             )),
             Ok(Ok(_)) => None,
@@ -309,6 +388,39 @@ impl Sandbox {
             _ => unreachable!("a failure is computed for every error"),
         }
     }
+}
+
+/// Refuse at load a component no instance of which could ever be created
+/// within the store limits of [`limits`].
+fn check_fits(component: &Component) -> Result<(), String> {
+    let Some(needs) = component.resources_required() else {
+        return Err("imports core modules: a hookhost guest must bring its own".into());
+    };
+    if needs.num_memories as usize > limits::MAX_MEMORIES {
+        return Err(format!(
+            "needs {} linear memories; a guest may have at most {}",
+            needs.num_memories,
+            limits::MAX_MEMORIES
+        ));
+    }
+    if needs.num_tables as usize > limits::MAX_TABLES {
+        return Err(format!(
+            "needs {} tables; a guest may have at most {}",
+            needs.num_tables,
+            limits::MAX_TABLES
+        ));
+    }
+    Ok(())
+}
+
+/// The memory one instance of `component` needs just to be created, in
+/// bytes: at least its largest initial memory.
+pub fn initial_memory_bytes(component: &Component) -> u64 {
+    component
+        .resources_required()
+        .and_then(|needs| needs.max_initial_memory_size)
+        .unwrap_or(0)
+        .saturating_mul(64 * 1024)
 }
 
 /// A core module starts with version 1 in its preamble; a component with the

@@ -60,7 +60,7 @@ impl State {
     /// Reset per-call counters before a call.
     pub(crate) fn begin_call(&mut self, deadline: Instant) {
         self.deadline = deadline;
-        self.limiter.hit = false;
+        self.limiter.hit = None;
         self.log_budget = LOG_LINES_PER_CALL;
         self.log_dropped = 0;
     }

@@ -1,0 +1,320 @@
+//! The hardening of issue 15: what a hostile guest, a hostile client and a
+//! bad configuration used to break, each with the guarantee that holds now.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use hookhost::event::FsAction;
+use hookhost::hook::{Answer, Failure};
+use hookhost::sandbox::{Grants, Limits, Sandbox, WasmSettings};
+use hookhost::{Config, Host};
+use hookhost_tests::guests::wasm;
+use hookhost_tests::{config_with, fs_event, host, repo_root, test_settings};
+use serde_json::{Value, json};
+
+/// A component of `empty` core instances of an empty module, `tables` of a
+/// module with one table and `memories` of a module with one memory of
+/// `pages` pages.
+fn crafted(empty: usize, tables: usize, memories: usize, pages: u32) -> Vec<u8> {
+    let mut text = format!(
+        "(component (core module $e) (core module $t (table 1 funcref)) (core module $m (memory {pages}))"
+    );
+    for i in 0..empty {
+        text.push_str(&format!("(core instance $e{i} (instantiate $e))"));
+    }
+    for i in 0..tables {
+        text.push_str(&format!("(core instance $t{i} (instantiate $t))"));
+    }
+    for i in 0..memories {
+        text.push_str(&format!("(core instance $m{i} (instantiate $m))"));
+    }
+    text.push(')');
+    wat::parse_str(&text).expect("valid WAT")
+}
+
+fn write_component(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let path = dir.join(format!("{name}.wasm"));
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn settings(max_instances: u32, pooling: bool) -> WasmSettings {
+    WasmSettings {
+        max_instances,
+        pooling,
+        ..WasmSettings::default()
+    }
+}
+
+fn limits(memory_mib: u64, timeout: Duration) -> Limits {
+    Limits {
+        timeout,
+        fuel: 1_000_000_000,
+        memory_bytes: memory_mib << 20,
+        output_bytes: 4096,
+    }
+}
+
+#[test]
+fn a_component_that_can_never_fit_is_refused_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let three_memories = write_component(dir.path(), "mem3", &crafted(0, 0, 3, 1));
+    let forty_cores = write_component(dir.path(), "cores40", &crafted(40, 0, 0, 1));
+    for pooling in [true, false] {
+        let sandbox = Sandbox::new(&settings(4, pooling), None).unwrap();
+        let err = sandbox.load(&three_memories).unwrap_err();
+        assert!(err.contains("memories"), "pooling={pooling}: {err}");
+        if pooling {
+            let err = sandbox.load(&forty_cores).unwrap_err();
+            assert!(err.contains("40 core module instances"), "{err}");
+        }
+    }
+}
+
+async fn instantiate(
+    sandbox: &Sandbox,
+    component: &std::path::Path,
+    limits: &Limits,
+    share: Option<&hookhost::sandbox::Share>,
+) -> Result<hookhost::sandbox::Live<wasmtime::component::Instance>, Failure> {
+    let component = sandbox.load(component).unwrap();
+    let pre = sandbox.linker().instantiate_pre(&component).unwrap();
+    let name: Arc<str> = Arc::from("crafted");
+    sandbox
+        .instantiate(
+            &name,
+            limits,
+            &Grants::default(),
+            share,
+            Instant::now() + limits.timeout,
+            &pre,
+            |store, pre| Box::pin(pre.instantiate_async(store)),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn memory_mib_bounds_the_instance_as_a_whole_in_both_allocators() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two core instances with 10 MiB each: 20 MiB for a 16 MiB guest.
+    let two_by_ten = write_component(dir.path(), "two", &crafted(0, 0, 2, 160));
+    let one_by_ten = write_component(dir.path(), "one", &crafted(0, 0, 1, 160));
+    for pooling in [true, false] {
+        let sandbox = Sandbox::new(&settings(4, pooling), None).unwrap();
+        let limits = limits(16, Duration::from_secs(5));
+        match instantiate(&sandbox, &two_by_ten, &limits, None).await {
+            Err(Failure::MemoryLimit(bytes)) => assert_eq!(bytes, 16 << 20),
+            Err(other) => panic!("pooling={pooling}: {other:?}"),
+            Ok(_) => panic!("pooling={pooling}: 20 MiB fit a 16 MiB limit"),
+        }
+        assert!(instantiate(&sandbox, &one_by_ten, &limits, None).await.is_ok());
+        assert_eq!(sandbox.memory_budget().used(), 0, "all released");
+    }
+}
+
+#[tokio::test]
+async fn a_store_cannot_create_more_core_instances_than_allowed_without_pooling() {
+    let dir = tempfile::tempdir().unwrap();
+    let forty_cores = write_component(dir.path(), "cores40", &crafted(40, 0, 0, 1));
+    let sandbox = Sandbox::new(&settings(4, false), None).unwrap();
+    let result = instantiate(
+        &sandbox,
+        &forty_cores,
+        &limits(16, Duration::from_secs(5)),
+        None,
+    )
+    .await;
+    assert!(result.is_err(), "40 core instances were created");
+}
+
+/// A host on `sandbox` (16 pooled instances) with deny-exe on pre-upload.
+async fn good_host(sandbox: Arc<Sandbox>) -> Host {
+    let mut config = config_with(
+        json!([{"name": "good", "hook": wasm("deny-exe"), "execute_on": ["pre-upload"], "grants": {"args": ["exe"]}}]),
+        json!([]),
+    );
+    config["hookhost"]["cache_dir"] = json!("");
+    config["hookhost"]["wasm"] = json!({"max_instances": 16});
+    let config = Config::from_value(config, &repo_root()).unwrap();
+    Host::builder(config)
+        .reuse_sandbox(Some(sandbox))
+        .build()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_a_crafted_component_cannot_exhaust_the_pool_for_other_hooks() {
+    let dir = tempfile::tempdir().unwrap();
+    // 12 core instances, 10 tables and 2 memories each: before, 7 of these
+    // took every table slot of a 16-instance pool.
+    let heavy = write_component(dir.path(), "heavy", &crafted(0, 10, 2, 1));
+    let settings = settings(16, true);
+    let sandbox = Arc::new(Sandbox::new(&settings, None).unwrap());
+    let host = good_host(sandbox.clone()).await;
+    let share = sandbox.new_share();
+    let (held_tx, mut held_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (release_tx, release_rx) = tokio::sync::watch::channel(false);
+    let mut flood = Vec::new();
+    for _ in 0..40 {
+        let (sandbox, share, heavy) = (sandbox.clone(), share.clone(), heavy.clone());
+        let (held_tx, mut release_rx) = (held_tx.clone(), release_rx.clone());
+        flood.push(tokio::spawn(async move {
+            let limits = limits(16, Duration::from_secs(30));
+            let live = instantiate(&sandbox, &heavy, &limits, Some(&share)).await?;
+            let _ = held_tx.send(());
+            let _ = release_rx.wait_for(|released| *released).await;
+            drop(live);
+            Ok::<(), Failure>(())
+        }));
+    }
+    // The flood holds its whole share (half the pool).
+    for _ in 0..settings.instances_per_hook() {
+        held_rx.recv().await.unwrap();
+    }
+    let started = Instant::now();
+    let outcome = host
+        .dispatch_fs(fs_event(FsAction::PreUpload, "/srv/a.exe"))
+        .await;
+    assert_eq!(
+        outcome.reports[0].result,
+        Ok(Answer::Deny(".exe files are not allowed".into())),
+        "the other hook answers, from its own share"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    release_tx.send(true).unwrap();
+    for task in flood {
+        task.await.unwrap().expect("every crafted instance was admitted in turn");
+    }
+}
+
+fn probe(mode: &[&str], limits: Value) -> Value {
+    json!({"name": "probe", "hook": wasm("probe"), "execute_on": ["pre-upload"],
+           "limits": limits, "grants": {"args": mode}})
+}
+
+#[tokio::test]
+async fn a_guest_parked_in_a_host_call_is_stopped_at_its_deadline() {
+    let host = host(config_with(
+        json!([probe(&["sleep", "5000"], json!({"timeout_ms": 200}))]),
+        json!([]),
+    ))
+    .await;
+    let started = Instant::now();
+    let outcome = host
+        .dispatch_fs(fs_event(FsAction::PreUpload, "/a"))
+        .await;
+    let took = started.elapsed();
+    assert_eq!(
+        outcome.reports[0].result,
+        Err(Failure::Timeout(Duration::from_millis(200)))
+    );
+    // Before: stopped by a 1 s backstop.
+    assert!(took < Duration::from_millis(400), "took {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_for_a_slot_counts_against_the_deadline() {
+    let mut config = config_with(
+        json!([probe(&["sleep", "150"], json!({"timeout_ms": 200}))]),
+        json!([]),
+    );
+    config["hookhost"]["wasm"]["max_instances_per_hook"] = json!(1);
+    let host = host(config).await;
+    let started = Instant::now();
+    let outcomes = futures::future::join_all((0..6).map(|_| {
+        let host = host.clone();
+        async move { host.dispatch_fs(fs_event(FsAction::PreUpload, "/a")).await }
+    }))
+    .await;
+    let took = started.elapsed();
+    let timeouts = outcomes
+        .iter()
+        .filter(|o| o.reports[0].result == Err(Failure::Timeout(Duration::from_millis(200))))
+        .count();
+    // One at a time: the first answers at 150 ms, the others run out of
+    // time waiting; nobody answers after its 200 ms.
+    assert!(timeouts >= 4, "{outcomes:?}");
+    assert!(took < Duration::from_millis(500), "took {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_hook_cannot_starve_another() {
+    let mut config = config_with(
+        json!([
+            {"name": "slow", "hook": wasm("probe"), "execute_on": ["pre-upload"], "grants": {"args": ["sleep", "300"]}},
+            {"name": "good", "hook": wasm("deny-exe"), "execute_on": ["pre-download"], "grants": {"args": ["exe"]}},
+        ]),
+        json!([]),
+    );
+    config["hookhost"]["wasm"]["max_instances"] = json!(4);
+    let host = host(config).await;
+    let done = Arc::new(AtomicUsize::new(0));
+    let flood: Vec<_> = (0..20)
+        .map(|_| {
+            let (host, done) = (host.clone(), done.clone());
+            tokio::spawn(async move {
+                host.dispatch_fs(fs_event(FsAction::PreUpload, "/a")).await;
+                done.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    tokio::task::yield_now().await;
+    let outcome = host
+        .dispatch_fs(fs_event(FsAction::PreDownload, "/a.exe"))
+        .await;
+    assert!(matches!(outcome.reports[0].result, Ok(Answer::Deny(_))));
+    // The slow hook holds only its share (2 of 4 slots): the good hook
+    // answered before any slow event (300 ms each) finished. Before, the
+    // flood held all 4 and the good hook waited for one to end.
+    assert_eq!(done.load(Ordering::SeqCst), 0);
+    for task in flood {
+        task.await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_global_memory_budget_bounds_all_running_guests() {
+    let mut config = config_with(
+        json!([probe(&["alloc-hold", "20", "300"], json!({"memory_mib": 32}))]),
+        json!([]),
+    );
+    config["hookhost"]["wasm"]["memory_budget_mib"] = json!(48);
+    let host = host(config).await;
+    let outcomes = futures::future::join_all((0..4).map(|_| {
+        let host = host.clone();
+        async move { host.dispatch_fs(fs_event(FsAction::PreUpload, "/a")).await }
+    }))
+    .await;
+    let budget = outcomes
+        .iter()
+        .filter(|o| o.reports[0].result == Err(Failure::MemoryBudget(48 << 20)))
+        .count();
+    let allowed = outcomes
+        .iter()
+        .filter(|o| o.reports[0].result == Ok(Answer::Allow))
+        .count();
+    assert!(budget >= 1 && allowed >= 1, "{outcomes:?}");
+    assert_eq!(budget + allowed, 4, "{outcomes:?}");
+    assert_eq!(host.sandbox().unwrap().memory_budget().used(), 0);
+}
+
+#[tokio::test]
+async fn a_panic_after_a_refused_growth_keeps_its_message() {
+    let host = host(config_with(
+        json!([probe(&["panic-after-oom"], json!({"memory_mib": 16}))]),
+        json!([]),
+    ))
+    .await;
+    let outcome = host
+        .dispatch_fs(fs_event(FsAction::PreUpload, "/a"))
+        .await;
+    match &outcome.reports[0].result {
+        Err(Failure::Trap(message)) => {
+            assert!(message.contains("probe's own panic (refused=true)"), "{message}");
+            assert!(message.contains("memory limit refused a growth"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
