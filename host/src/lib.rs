@@ -45,6 +45,7 @@ pub mod plugin;
 mod reload;
 pub mod sandbox;
 pub mod serve;
+pub mod text;
 
 pub use config::{Config, ConfigError};
 pub use dispatch::{Decision, HookReport, Outcome};

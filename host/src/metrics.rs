@@ -258,6 +258,11 @@ struct PluginLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClippedLabels {
+    what: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct NotifierLabels {
     plugin: String,
 }
@@ -340,6 +345,19 @@ impl Snapshot for crate::Host {
             None,
             compiled.metric_type(),
         )?)?;
+        encode_counters(
+            encoder,
+            "clipped",
+            "Texts from guests and clients clipped to their cap (process-wide)",
+            crate::text::clipped().into_iter().map(|(what, n)| {
+                (
+                    ClippedLabels {
+                        what: what.as_str(),
+                    },
+                    n,
+                )
+            }),
+        )?;
         let in_flight = ConstGauge::new(self.async_in_flight() as i64);
         in_flight.encode(encoder.encode_descriptor(
             "async_in_flight",

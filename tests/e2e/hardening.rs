@@ -108,7 +108,11 @@ async fn memory_mib_bounds_the_instance_as_a_whole_in_both_allocators() {
             Err(other) => panic!("pooling={pooling}: {other:?}"),
             Ok(_) => panic!("pooling={pooling}: 20 MiB fit a 16 MiB limit"),
         }
-        assert!(instantiate(&sandbox, &one_by_ten, &limits, None).await.is_ok());
+        assert!(
+            instantiate(&sandbox, &one_by_ten, &limits, None)
+                .await
+                .is_ok()
+        );
         assert_eq!(sandbox.memory_budget().used(), 0, "all released");
     }
 }
@@ -185,7 +189,9 @@ async fn a_flood_of_a_crafted_component_cannot_exhaust_the_pool_for_other_hooks(
     assert!(started.elapsed() < Duration::from_secs(2));
     release_tx.send(true).unwrap();
     for task in flood {
-        task.await.unwrap().expect("every crafted instance was admitted in turn");
+        task.await
+            .unwrap()
+            .expect("every crafted instance was admitted in turn");
     }
 }
 
@@ -202,9 +208,7 @@ async fn a_guest_parked_in_a_host_call_is_stopped_at_its_deadline() {
     ))
     .await;
     let started = Instant::now();
-    let outcome = host
-        .dispatch_fs(fs_event(FsAction::PreUpload, "/a"))
-        .await;
+    let outcome = host.dispatch_fs(fs_event(FsAction::PreUpload, "/a")).await;
     let took = started.elapsed();
     assert_eq!(
         outcome.reports[0].result,
@@ -277,7 +281,10 @@ async fn a_flooding_hook_cannot_starve_another() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_global_memory_budget_bounds_all_running_guests() {
     let mut config = config_with(
-        json!([probe(&["alloc-hold", "20", "300"], json!({"memory_mib": 32}))]),
+        json!([probe(
+            &["alloc-hold", "20", "300"],
+            json!({"memory_mib": 32})
+        )]),
         json!([]),
     );
     config["hookhost"]["wasm"]["memory_budget_mib"] = json!(48);
@@ -307,14 +314,120 @@ async fn a_panic_after_a_refused_growth_keeps_its_message() {
         json!([]),
     ))
     .await;
-    let outcome = host
-        .dispatch_fs(fs_event(FsAction::PreUpload, "/a"))
-        .await;
+    let outcome = host.dispatch_fs(fs_event(FsAction::PreUpload, "/a")).await;
     match &outcome.reports[0].result {
         Err(Failure::Trap(message)) => {
-            assert!(message.contains("probe's own panic (refused=true)"), "{message}");
-            assert!(message.contains("memory limit refused a growth"), "{message}");
+            assert!(
+                message.contains("probe's own panic (refused=true)"),
+                "{message}"
+            );
+            assert!(
+                message.contains("memory limit refused a growth"),
+                "{message}"
+            );
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn event_file_refuses_fifos_and_devices_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path for mkfifo(3).
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let host = host(config_with(
+        json!([{"name": "reader", "hook": wasm("probe"), "execute_on": ["pre-upload"],
+                "limits": {"timeout_ms": 2000}, "grants": {"args": ["event-file"], "event_file": true}}]),
+        json!([]),
+    ))
+    .await;
+    let started = Instant::now();
+    // Before: each event left a thread blocked in open(2) for good, and
+    // after ~512 of them every filesystem call of every hook timed out.
+    for path in std::iter::repeat_n(fifo.to_str().unwrap(), 600).chain(["/dev/zero"]) {
+        let outcome = host.dispatch_fs(fs_event(FsAction::PreUpload, path)).await;
+        match &outcome.reports[0].result {
+            Ok(Answer::Deny(reason)) => {
+                assert!(reason.contains("not a regular file"), "{path}: {reason}")
+            }
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[tokio::test]
+async fn a_huge_deny_reason_is_clipped_before_it_reaches_answers_and_logs() {
+    let host = host(config_with(
+        json!([probe(&["big-deny", "60"], json!({"memory_mib": 256}))]),
+        json!([]),
+    ))
+    .await;
+    let (outcome, logs) =
+        hookhost_tests::capture_logs(host.dispatch_fs(fs_event(FsAction::PreUpload, "/a"))).await;
+    let hookhost::Decision::Deny(reason) = &outcome.decision else {
+        panic!("{:?}", outcome.decision)
+    };
+    // Before: all 60 MiB went into the 403 body and one log line.
+    assert!(reason.len() < 5000, "{} bytes", reason.len());
+    assert!(
+        reason.ends_with("more bytes]"),
+        "{}",
+        &reason[reason.len() - 40..]
+    );
+    assert!(logs.len() < 20_000, "{} bytes of log", logs.len());
+    let reasons = hookhost::text::clipped()[0];
+    assert!(
+        reasons.0 == hookhost::text::Clip::Reason && reasons.1 > 0,
+        "clipping is counted"
+    );
+}
+
+#[tokio::test]
+async fn a_guests_log_volume_per_call_is_capped() {
+    let host = host(config_with(
+        json!([probe(&["log-big", "2000", "10000"], json!({}))]),
+        json!([]),
+    ))
+    .await;
+    let (outcome, logs) =
+        hookhost_tests::capture_logs(host.dispatch_fs(fs_event(FsAction::PreUpload, "/a"))).await;
+    assert_eq!(outcome.reports[0].result, Ok(Answer::Allow));
+    // Before: 2,000 lines of 10 KB message + 10 KB field, ~8 MB per event.
+    assert!(logs.len() < 200_000, "{} bytes of log", logs.len());
+    assert!(logs.contains("dropped_lines="), "the rest is counted");
+}
+
+#[test]
+fn text_logs_cannot_be_forged_by_a_guest() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = hookhost_tests::write_config(
+        dir.path(),
+        &config_with(json!([probe(&["forge-log"], json!({}))]), json!([])),
+    );
+    let event = dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        r#"{"action":"pre-upload","username":"u","path":"/a","protocol":"SFTP"}"#,
+    )
+    .unwrap();
+    let out = std::process::Command::new(hookhost_tests::hookhost_bin())
+        .args(["fire", "--config"])
+        .arg(&config)
+        .arg("--event")
+        .arg(&event)
+        .env("HOOKHOST_LOG", "info")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("forged line"), "{stderr}");
+    assert!(
+        !stderr
+            .lines()
+            .any(|l| l.starts_with("2026-01-01T00:00:00Z")),
+        "a guest forged a log line: {stderr}"
+    );
+    assert!(!stderr.contains('\x1b'), "a raw escape reached the log");
 }

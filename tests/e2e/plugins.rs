@@ -173,20 +173,24 @@ async fn notifier_down_then_recovering_gets_every_queued_event_once() {
 }
 
 #[tokio::test]
-async fn events_older_than_retry_max_time_are_dropped_and_counted() {
+async fn queued_events_age_by_the_hosts_clock_not_the_clients_timestamp() {
     let (_dir, host) = paused_notifier(
         json!({"fs_events": ["upload"], "retry_max_time": 1, "retry_interval_ms": 100}),
     )
     .await;
     let now = now_ns();
-    for i in 0..3 {
-        host.dispatch_fs(upload("alice", &format!("/f{i}"), now))
+    let hour = 3_600_000_000_000;
+    // Dated now, an hour ago and an hour ahead: all three are queued (a
+    // past date is no reason to drop an event before any retry) ...
+    for (i, ts) in [now, now - hour, now + hour].into_iter().enumerate() {
+        host.dispatch_fs(upload("alice", &format!("/f{i}"), ts))
             .await;
     }
-    // Already too old when it fails: dropped at once.
-    host.dispatch_fs(upload("alice", "/ancient", now - 3_600_000_000_000))
-        .await;
-    let stats = wait_notifier(&host, |s| s.dropped == 4).await;
+    let stats = wait_notifier(&host, |s| s.queued == 3).await;
+    assert_eq!(stats.dropped, 0);
+    // ... and all three age out after retry_max_time of hookhost's time (a
+    // future date would have kept one queued forever).
+    let stats = wait_notifier(&host, |s| s.dropped == 3).await;
     assert_eq!((stats.queued, stats.delivered), (0, 0));
     host.shutdown().await;
 }

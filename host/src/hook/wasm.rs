@@ -65,7 +65,7 @@ async fn invoke(
                 .await?
             {
                 wit::Verdict::Allow => Answer::Allow,
-                wit::Verdict::Deny(reason) => Answer::Deny(reason),
+                wit::Verdict::Deny(reason) => Answer::Deny(clip_reason(reason)),
                 wit::Verdict::Handled => Answer::Handled,
             }
         }
@@ -76,11 +76,16 @@ async fn invoke(
                 .await?
             {
                 Ok(()) => Answer::Allow,
-                Err(message) => Answer::Deny(message),
+                Err(message) => Answer::Deny(clip_reason(message)),
             }
         }
         _ => unreachable!("the event family was checked against the world"),
     })
+}
+
+/// A guest's reason, clipped: it goes into logs and HTTP answers.
+fn clip_reason(reason: String) -> String {
+    crate::text::clip(reason, crate::text::REASON_BYTES, crate::text::Clip::Reason)
 }
 
 /// The event family a wasm hook serves (selects its world).

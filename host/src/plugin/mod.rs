@@ -159,7 +159,11 @@ fn answer<T>(plugin: &str, result: Result<Result<T, String>, Failure>) -> Result
         Ok(Ok(value)) => Ok(value),
         Ok(Err(message)) => Err(PluginError::Refused {
             plugin: plugin.to_owned(),
-            message,
+            message: crate::text::clip(
+                message,
+                crate::text::REASON_BYTES,
+                crate::text::Clip::Reason,
+            ),
         }),
         Err(failure) => Err(PluginError::Failed {
             plugin: plugin.to_owned(),

@@ -3,7 +3,8 @@
 //!
 //! An event the plugin refuses (returns an error) or cannot take (its
 //! instance is down) goes to the retry queue, unless `retry_max_time` is 0,
-//! the event is already older than `retry_max_time`, or the queue holds
+//! the event is already older than `retry_max_time` (its age counted from
+//! when hookhost received it, by hookhost's clock), or the queue holds
 //! `retry_queue_max_size` events (0: no limit); those events are dropped,
 //! counted and logged. Every `retry_interval` (SFTPGo: 30 s) the queue is
 //! re-sent in order; a pass stops at the first failure (the plugin is still
@@ -14,7 +15,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -53,8 +54,10 @@ enum Payload {
 
 struct Pending {
     payload: Payload,
-    /// Nanoseconds since the epoch.
-    timestamp: i64,
+    /// When hookhost received it, by its own clock: what ages the event.
+    /// (A timestamp sent by a client says nothing trustworthy about age: a
+    /// future one would never expire, a past one could never be retried.)
+    received: std::time::Instant,
 }
 
 fn now_ns() -> i64 {
@@ -82,8 +85,7 @@ impl Shared {
     }
 
     fn too_old(&self, pending: &Pending) -> bool {
-        let age = Duration::from_nanos(now_ns().saturating_sub(pending.timestamp).max(0) as u64);
-        age > self.options.retry_max_time
+        pending.received.elapsed() > self.options.retry_max_time
     }
 
     /// Queue a failed event if the rules allow, else drop it.
@@ -246,8 +248,11 @@ impl Notifier {
         self.stats.clone()
     }
 
-    fn submit(&self, payload: Payload, timestamp: i64) {
-        let pending = Pending { payload, timestamp };
+    fn submit(&self, payload: Payload) {
+        let pending = Pending {
+            payload,
+            received: std::time::Instant::now(),
+        };
         let inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let Some(inbox) = inbox else {
             tracing::warn!(plugin = %self.shared.name, "notifier event after shutdown dropped");
@@ -273,7 +278,7 @@ impl Notifier {
             let timestamp = event.timestamp.unwrap_or_else(now_ns);
             let mut wit_event = to_wit_fs(event);
             wit_event.timestamp = Some(timestamp);
-            self.submit(Payload::Fs(Box::new(wit_event)), timestamp);
+            self.submit(Payload::Fs(Box::new(wit_event)));
         }
     }
 
@@ -285,14 +290,14 @@ impl Notifier {
             let timestamp = event.timestamp.unwrap_or_else(now_ns);
             let mut wit_event = to_wit_provider(event);
             wit_event.timestamp = Some(timestamp);
-            self.submit(Payload::Provider(wit_event), timestamp);
+            self.submit(Payload::Provider(wit_event));
         }
     }
 
     pub(crate) fn notify_log(&self, event: &LogEvent) {
         if self.shared.options.log_events.contains(&event.kind) {
             let timestamp = event.timestamp.unwrap_or_else(now_ns);
-            self.submit(Payload::Log(to_wit_log(event, timestamp)), timestamp);
+            self.submit(Payload::Log(to_wit_log(event, timestamp)));
         }
     }
 

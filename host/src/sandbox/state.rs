@@ -15,6 +15,8 @@ use super::output::OutputCapture;
 /// Log lines a guest may emit per call; further lines are counted and
 /// reported once, so a guest cannot flood the host's log.
 const LOG_LINES_PER_CALL: u32 = 1000;
+/// Bytes of log a guest may emit per call, all lines together.
+const LOG_BYTES_PER_CALL: usize = 64 * 1024;
 /// Bytes of one guest log message (and of its fields) kept.
 const LOG_LINE_BYTES: usize = 4096;
 /// Largest read through `event-file.read`.
@@ -32,6 +34,7 @@ pub struct State {
     pub(crate) stdout: OutputCapture,
     pub(crate) stderr: OutputCapture,
     log_budget: u32,
+    log_bytes: usize,
     log_dropped: u64,
 }
 
@@ -53,6 +56,7 @@ impl State {
             stdout,
             stderr,
             log_budget: LOG_LINES_PER_CALL,
+            log_bytes: LOG_BYTES_PER_CALL,
             log_dropped: 0,
         }
     }
@@ -62,6 +66,7 @@ impl State {
         self.deadline = deadline;
         self.limiter.hit = None;
         self.log_budget = LOG_LINES_PER_CALL;
+        self.log_bytes = LOG_BYTES_PER_CALL;
         self.log_dropped = 0;
     }
 
@@ -70,7 +75,8 @@ impl State {
         self.stdout.flush_to_log(&self.name, "stdout");
         self.stderr.flush_to_log(&self.name, "stderr");
         if self.log_dropped > 0 {
-            tracing::warn!(hook = %self.name, dropped_lines = self.log_dropped, "guest log lines over the per-call limit were dropped");
+            crate::text::count(crate::text::Clip::LogVolume);
+            tracing::warn!(hook = %self.name, dropped_lines = self.log_dropped, "guest log lines over the per-call limit (1000 lines, 64 KiB) were dropped");
         }
     }
 }
@@ -86,15 +92,12 @@ impl WasiView for State {
 
 impl types::Host for State {}
 
+/// One piece of a guest log line, clipped (and counted when clipped).
 fn clip(text: &str) -> &str {
-    if text.len() <= LOG_LINE_BYTES {
-        return text;
+    if text.len() > LOG_LINE_BYTES {
+        crate::text::count(crate::text::Clip::LogLine);
     }
-    let mut end = LOG_LINE_BYTES;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
+    crate::text::prefix(text, LOG_LINE_BYTES)
 }
 
 impl log::Host for State {
@@ -104,7 +107,7 @@ impl log::Host for State {
         message: String,
         fields: Vec<(String, String)>,
     ) -> wasmtime::Result<()> {
-        if self.log_budget == 0 {
+        if self.log_budget == 0 || self.log_bytes == 0 {
             self.log_dropped += 1;
             return Ok(());
         }
@@ -133,6 +136,7 @@ impl log::Host for State {
             .collect::<Vec<_>>()
             .join(" ");
         let fields = clip(&fields);
+        self.log_bytes = self.log_bytes.saturating_sub(message.len() + fields.len());
         match level {
             log::Level::Trace => {
                 tracing::trace!(target: "hookhost::guest", hook, fields, "{message}")
@@ -162,14 +166,23 @@ impl State {
     }
 }
 
-/// Open the event's file read-only, refusing to follow a symlink in its last
-/// component.
+/// Open the event's file read-only: not through a symlink in its last
+/// component, without blocking (a FIFO would block the open, and every read,
+/// forever), and only if it is a regular file (not a FIFO, socket or
+/// device).
 fn open_event_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(file)
 }
 
 impl event_file::Host for State {

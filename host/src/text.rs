@@ -1,0 +1,145 @@
+//! Text that comes from guests and clients, made safe to keep and to log:
+//! clipped to a size, and (for the text log) with control characters
+//! escaped so that nobody can forge a log line or send a terminal escape.
+//!
+//! Clipping is counted per kind ([`Clip`]) and exported as
+//! `hookhost_clipped_total{what}`.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What was clipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clip {
+    /// A deny reason or a plugin's refusal message.
+    Reason,
+    /// One guest log line (message or fields).
+    LogLine,
+    /// A guest's log lines past its per-call volume.
+    LogVolume,
+}
+
+impl Clip {
+    /// Every kind, in [`Clip::index`] order.
+    pub const ALL: [Clip; 3] = [Clip::Reason, Clip::LogLine, Clip::LogVolume];
+
+    /// The label in metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Clip::Reason => "reason",
+            Clip::LogLine => "log_line",
+            Clip::LogVolume => "log_volume",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+static CLIPPED: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+
+/// Count one clipping of `what` (process-wide).
+pub fn count(what: Clip) {
+    CLIPPED[what.index()].fetch_add(1, Ordering::Relaxed);
+}
+
+/// How many times each kind was clipped in this process.
+pub fn clipped() -> [(Clip, u64); 3] {
+    Clip::ALL.map(|what| (what, CLIPPED[what.index()].load(Ordering::Relaxed)))
+}
+
+/// The largest deny reason or refusal message kept, in bytes.
+pub const REASON_BYTES: usize = 4096;
+
+/// `text` cut to at most `max` bytes (on a character boundary), with a note
+/// of how much was cut; counted as `what` when cut.
+pub fn clip(mut text: String, max: usize, what: Clip) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = text.len() - end;
+    text.truncate(end);
+    text.push_str(&format!("… [{cut} more bytes]"));
+    count(what);
+    text
+}
+
+/// A borrowed `text` cut to at most `max` bytes on a character boundary
+/// (no note, not counted): for fields clipped once more as a whole.
+pub fn prefix(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// A writer for the text log: every control character of a record but its
+/// final newline is written escaped (`\n`, `\r`, `\t`, `\x1b`, ...), so one
+/// record stays one line and no terminal escape gets through, whatever a
+/// guest or a client put in a field. The fmt layer hands each record over
+/// in one write.
+pub struct EscapingWriter<W>(pub W);
+
+impl<W: Write> Write for EscapingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let (body, end) = match buf.split_last() {
+            Some((b'\n', body)) => (body, &b"\n"[..]),
+            _ => (buf, &b""[..]),
+        };
+        if !body.iter().any(|b| b.is_ascii_control()) {
+            self.0.write_all(buf)?;
+            return Ok(buf.len());
+        }
+        let mut out = Vec::with_capacity(buf.len() + 16);
+        for &byte in body {
+            match byte {
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                byte if byte.is_ascii_control() => {
+                    out.extend_from_slice(format!("\\x{byte:02x}").as_bytes())
+                }
+                byte => out.push(byte),
+            }
+        }
+        out.extend_from_slice(end);
+        self.0.write_all(&out)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_keeps_the_head_on_a_char_boundary_and_says_how_much_went() {
+        assert_eq!(clip("short".into(), 10, Clip::Reason), "short");
+        let clipped = clip("ééééé".into(), 5, Clip::Reason);
+        assert_eq!(clipped, "éé… [6 more bytes]");
+    }
+
+    #[test]
+    fn a_record_stays_one_line_without_escapes() {
+        let mut out = EscapingWriter(Vec::new());
+        out.write_all(b"INFO msg=evil\n2026 INFO forged \x1b[2J\tend\n")
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out.0).unwrap(),
+            "INFO msg=evil\\n2026 INFO forged \\x1b[2J\\tend\n"
+        );
+    }
+}
