@@ -10,7 +10,7 @@ use hookhost::hook::{Answer, Failure};
 use hookhost::sandbox::{Grants, Limits, Sandbox, WasmSettings};
 use hookhost::{Config, Host};
 use hookhost_tests::guests::wasm;
-use hookhost_tests::{config_with, fs_event, host, repo_root, test_settings};
+use hookhost_tests::{config_with, fs_event, host, repo_root};
 use serde_json::{Value, json};
 
 /// A component of `empty` core instances of an empty module, `tables` of a
