@@ -431,3 +431,62 @@ fn text_logs_cannot_be_forged_by_a_guest() {
     );
     assert!(!stderr.contains('\x1b'), "a raw escape reached the log");
 }
+
+/// Run the probe once in `mode` with `dir` granted writable at `/data`
+/// (with `quota_mib` when given); its report.
+async fn probe_in_grant(dir: &std::path::Path, mode: &[&str], quota_mib: Option<u64>) -> String {
+    let mut grant = json!({"host": dir, "guest": "/data", "writable": true});
+    if let Some(mib) = quota_mib {
+        grant["quota_mib"] = json!(mib);
+    }
+    let host = host(config_with(
+        json!([{"name": "probe", "hook": wasm("probe"), "execute_on": ["pre-upload"],
+                "limits": {"memory_mib": 64}, "grants": {"args": mode, "dirs": [grant]}}]),
+        json!([]),
+    ))
+    .await;
+    match host
+        .dispatch_fs(fs_event(FsAction::PreUpload, "/a"))
+        .await
+        .reports
+        .remove(0)
+        .result
+    {
+        Ok(Answer::Deny(report)) => report,
+        other => panic!("{mode:?}: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_guest_can_only_create_symlinks_that_point_inside_its_grant() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("file.txt"), "in the grant").unwrap();
+    for (target, link, allowed) in [
+        ("/etc/passwd", "/data/absolute", false),
+        ("../outside", "/data/climbs", false),
+        ("sub/../../../x", "/data/climbs-later", false),
+        ("file.txt", "/data/sibling", true),
+        ("sub/../file.txt", "/data/dotted", true),
+    ] {
+        let report = probe_in_grant(dir.path(), &["symlink", target, link], None).await;
+        assert_eq!(report.starts_with("ok"), allowed, "{target} -> {report}");
+        let on_host = dir.path().join(link.trim_start_matches("/data/"));
+        assert_eq!(on_host.symlink_metadata().is_ok(), allowed, "{target}");
+    }
+}
+
+#[tokio::test]
+async fn a_quota_stops_writes_in_a_writable_grant() {
+    let dir = tempfile::tempdir().unwrap();
+    // Before: nothing bounded what a guest wrote (1 GiB in 1 s).
+    let report = probe_in_grant(dir.path(), &["write-big", "/data/big", "8"], Some(2)).await;
+    assert!(report.starts_with("err"), "{report}");
+    let size = std::fs::metadata(dir.path().join("big")).unwrap().len();
+    assert!(size <= 2 << 20, "{size} bytes written under a 2 MiB quota");
+    // The grant is full now; once the host frees it, writes work again.
+    let report = probe_in_grant(dir.path(), &["write-big", "/data/more", "1"], Some(2)).await;
+    assert!(report.starts_with("err"), "{report}");
+    std::fs::remove_file(dir.path().join("big")).unwrap();
+    let report = probe_in_grant(dir.path(), &["write-big", "/data/more", "1"], Some(2)).await;
+    assert!(report.starts_with("ok"), "{report}");
+}

@@ -25,7 +25,7 @@ use super::command::{CommandConfig, CommandHook, ProgramCommand};
 use super::{ConfigError, HostSettings};
 use crate::event::{FsAction, ObjectType, ProviderAction};
 use crate::hook::wasm::Reuse;
-use crate::sandbox::Grants;
+use crate::sandbox::{DirGrant, Grants};
 
 /// The reference's (SFTPGo 2.1's) limit for file-system programs, and the
 /// default limit of wasm file-system hooks.
@@ -217,6 +217,53 @@ pub(super) fn parse_names<T: std::str::FromStr<Err = crate::event::UnknownName>>
         .collect()
 }
 
+/// Directory grants: each host directory resolved (against `base_dir`,
+/// then canonically, so guards compare real paths), existing, with a guest
+/// path, and a quota only where writes can happen.
+pub(super) fn validate_dirs(
+    dirs: &mut [DirGrant],
+    base_dir: &Path,
+    field: &str,
+) -> Result<(), ConfigError> {
+    for (i, dir) in dirs.iter_mut().enumerate() {
+        let dir_field = format!("{field}.dirs[{i}]");
+        if dir.host.is_relative() {
+            dir.host = base_dir.join(&dir.host);
+        }
+        dir.host = match dir.host.canonicalize() {
+            Ok(host) if host.is_dir() => host,
+            _ => {
+                return Err(ConfigError::field(
+                    format!("{dir_field}.host"),
+                    format!("{} is not a directory", dir.host.display()),
+                ));
+            }
+        };
+        if dir.guest.is_empty() {
+            return Err(ConfigError::field(
+                format!("{dir_field}.guest"),
+                "must not be empty",
+            ));
+        }
+        match dir.quota_mib {
+            Some(_) if !dir.writable => {
+                return Err(ConfigError::field(
+                    format!("{dir_field}.quota_mib"),
+                    "only a writable grant takes a quota",
+                ));
+            }
+            Some(0) => {
+                return Err(ConfigError::field(
+                    format!("{dir_field}.quota_mib"),
+                    "must be at least 1",
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn target(hook: &str, field: &str, base_dir: &Path) -> Result<HookTarget, ConfigError> {
     let err = |message: String| ConfigError::field(field, message);
     if hook.starts_with("http") {
@@ -336,24 +383,7 @@ fn spec(
         ));
     }
     let mut grants = raw.grants.unwrap_or_default();
-    for (i, dir) in grants.dirs.iter_mut().enumerate() {
-        let dir_field = format!("{field}.grants.dirs[{i}]");
-        if dir.host.is_relative() {
-            dir.host = ctx.base_dir.join(&dir.host);
-        }
-        if !dir.host.is_dir() {
-            return Err(ConfigError::field(
-                format!("{dir_field}.host"),
-                format!("{} is not a directory", dir.host.display()),
-            ));
-        }
-        if dir.guest.is_empty() {
-            return Err(ConfigError::field(
-                format!("{dir_field}.guest"),
-                "must not be empty",
-            ));
-        }
-    }
+    validate_dirs(&mut grants.dirs, ctx.base_dir, &format!("{field}.grants"))?;
     let output_kib = limits
         .output_kib
         .unwrap_or(ctx.settings.wasm.default_output_kib);

@@ -362,17 +362,7 @@ pub(super) fn validate(
             }
         };
         let mut dirs = raw.grants.dirs;
-        for (d, dir) in dirs.iter_mut().enumerate() {
-            if dir.host.is_relative() {
-                dir.host = base_dir.join(&dir.host);
-            }
-            if !dir.host.is_dir() {
-                return Err(err(
-                    &format!("grants.dirs[{d}].host"),
-                    format!("{} is not a directory", dir.host.display()),
-                ));
-            }
-        }
+        super::hooks::validate_dirs(&mut dirs, base_dir, &format!("{field}.grants"))?;
         let stem = cmd
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())

@@ -4,7 +4,9 @@
 //! [`wasi_ctx`], the only place a guest's WASI context is built.
 //!
 //! Directory grants are cap-std preopens: the guest can reach nothing
-//! outside them, whether through `..`, absolute paths or symlinks.
+//! outside them, whether through `..`, absolute paths or symlinks; the
+//! symlinks it may create and the bytes it may write in a writable grant are
+//! further bounded by [`super::fsguard`].
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -46,6 +48,10 @@ pub struct DirGrant {
     /// only).
     #[serde(default)]
     pub writable: bool,
+    /// For a writable grant: the most the directory may hold, in MiB; a
+    /// write past it fails (see [`super::fsguard`]).
+    #[serde(default)]
+    pub quota_mib: Option<u64>,
 }
 
 /// Build a guest's WASI context from its grants: the one place that decides

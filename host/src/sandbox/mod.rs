@@ -26,6 +26,7 @@ pub mod bindings;
 pub mod cache;
 pub mod convert;
 pub mod engine;
+mod fsguard;
 pub mod grants;
 pub mod limits;
 mod output;
@@ -85,6 +86,7 @@ pub struct Sandbox {
     components: Mutex<HashMap<String, Component>>,
     permits: Arc<Semaphore>,
     budget: Arc<MemoryBudget>,
+    quotas: fsguard::Quotas,
     settings: WasmSettings,
     pooling: bool,
 }
@@ -102,6 +104,7 @@ impl Sandbox {
         .map_err(|err| anyhow::anyhow!("cannot start the epoch ticker thread: {err}"))?;
         let mut linker = Linker::<State>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+        fsguard::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
         bindings::shared::HostImports::add_to_linker::<_, wasmtime::component::HasSelf<State>>(
             &mut linker,
             |state| state,
@@ -115,6 +118,7 @@ impl Sandbox {
             components: Mutex::new(HashMap::new()),
             permits: Arc::new(Semaphore::new(settings.max_instances.max(1) as usize)),
             budget: Arc::new(MemoryBudget::new(settings.memory_budget_bytes())),
+            quotas: fsguard::Quotas::default(),
             settings: settings.clone(),
             pooling,
         })
@@ -287,6 +291,7 @@ impl Sandbox {
             Limiter::new(limits.memory_bytes, self.budget.clone()),
             stdout,
             stderr,
+            self.quotas.guards(grants),
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);

@@ -9,6 +9,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::shared::hookhost::hooks::{event_file, log, types};
+use super::fsguard::GrantGuard;
 use super::limits::Limiter;
 use super::output::OutputCapture;
 
@@ -33,6 +34,8 @@ pub struct State {
     pub(crate) event_file: Option<PathBuf>,
     pub(crate) stdout: OutputCapture,
     pub(crate) stderr: OutputCapture,
+    /// The writable grants, for the symlink and quota guards.
+    pub(crate) guards: Arc<[GrantGuard]>,
     log_budget: u32,
     log_bytes: usize,
     log_dropped: u64,
@@ -45,8 +48,10 @@ impl State {
         limiter: Limiter,
         stdout: OutputCapture,
         stderr: OutputCapture,
+        guards: Arc<[GrantGuard]>,
     ) -> Self {
         State {
+            guards,
             wasi,
             table: ResourceTable::new(),
             limiter,
