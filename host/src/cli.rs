@@ -1,6 +1,5 @@
 //! The subcommands' bodies: read input, call the library, print.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -158,12 +157,9 @@ pub fn outcome_json(action: &str, outcome: &Outcome) -> Value {
 }
 
 pub async fn serve(
-    config: PathBuf,
-    listen: SocketAddr,
+    mut options: ServeOptions,
     token_file: Option<PathBuf>,
     env_token: Option<String>,
-    max_body_bytes: usize,
-    watch_config: bool,
 ) -> Result<ExitCode, String> {
     let token = match token_file {
         Some(file) => Some(
@@ -175,13 +171,7 @@ pub async fn serve(
         None => env_token,
     }
     .filter(|t| !t.is_empty());
-    let options = ServeOptions {
-        config,
-        listen,
-        token,
-        max_body_bytes,
-        watch_config,
-    };
+    options.token = token;
     hookhost::serve::run(options, |address| {
         // The one line on stdout: scripts and tests read the address here.
         println!("hookhost listening on http://{address}");

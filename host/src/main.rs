@@ -72,6 +72,13 @@ enum Command {
         /// Do not reload when the configuration file changes (SIGHUP still does).
         #[arg(long)]
         no_watch: bool,
+        /// Milliseconds a client has to send a request's headers; also how
+        /// long an idle connection stays open.
+        #[arg(long, default_value_t = hookhost::serve::DEFAULT_HEADER_READ_TIMEOUT.as_millis() as u64)]
+        header_timeout_ms: u64,
+        /// Connections served at once (more wait in the listen backlog).
+        #[arg(long, default_value_t = hookhost::serve::DEFAULT_MAX_CONNECTIONS)]
+        max_connections: usize,
     },
     /// Run as SFTPGo's exec hook: the event comes from SFTPGo's
     /// SFTPGO_* environment (and, from SFTPGo 2.1, its argv); exit 0 is
@@ -207,16 +214,19 @@ fn main() -> ExitCode {
                 token_file,
                 max_body_bytes,
                 no_watch,
+                header_timeout_ms,
+                max_connections,
             } => {
-                cli::serve(
+                let options = hookhost::serve::ServeOptions {
                     config,
                     listen,
-                    token_file,
-                    env_token,
+                    token: None,
                     max_body_bytes,
-                    !no_watch,
-                )
-                .await
+                    watch_config: !no_watch,
+                    header_read_timeout: std::time::Duration::from_millis(header_timeout_ms.max(1)),
+                    max_connections,
+                };
+                cli::serve(options, token_file, env_token).await
             }
             Command::Exec { config, args } => cli::exec(config, &args).await,
             Command::Bench { .. } => unreachable!("run above"),

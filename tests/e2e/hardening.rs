@@ -490,3 +490,40 @@ async fn a_quota_stops_writes_in_a_writable_grant() {
     let report = probe_in_grant(dir.path(), &["write-big", "/data/more", "1"], Some(2)).await;
     assert!(report.starts_with("ok"), "{report}");
 }
+
+#[tokio::test]
+async fn serve_closes_slow_and_idle_connections_and_keeps_answering() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let config = hookhost_tests::write_config(dir.path(), &config_with(json!([]), json!([])));
+    let server = hookhost_tests::server::Server::start(
+        &config,
+        &["--header-timeout-ms", "300", "--max-connections", "8"],
+        &[],
+    )
+    .await;
+    let address = server.url.trim_start_matches("http://").to_owned();
+    // Slowloris: headers that never end. Before, held open indefinitely.
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    slow.write_all(b"POST /v1/actions/fs HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let closed = tokio::time::timeout(Duration::from_secs(5), slow.read(&mut buf)).await;
+    assert!(
+        matches!(closed, Ok(Ok(_)) | Ok(Err(_))),
+        "a connection with partial headers is closed"
+    );
+    // Many silent connections, more than the cap: before, 1,100 of them
+    // exhausted the descriptors and /healthz stopped answering.
+    let mut idle = Vec::new();
+    for _ in 0..40 {
+        idle.push(tokio::net::TcpStream::connect(&address).await.unwrap());
+    }
+    let started = Instant::now();
+    let (status, _) = tokio::time::timeout(Duration::from_secs(10), server.get("/healthz"))
+        .await
+        .expect("/healthz answers while silent clients come and go");
+    assert_eq!(status, 200);
+    assert!(started.elapsed() < Duration::from_secs(8));
+}

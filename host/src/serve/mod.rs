@@ -9,6 +9,13 @@
 //! one is refused and logged while the running one stays. SIGTERM or SIGINT
 //! stops accepting, lets in-flight requests finish, drains asynchronous hooks
 //! and flushes notifier queues.
+//!
+//! Connections: at most `max_connections` at once (further clients wait in
+//! the listen backlog); a client gets `header_read_timeout` to send a
+//! request's headers, and an idle keep-alive connection is closed after the
+//! same time, so slow or silent clients cannot hold the server's file
+//! descriptors. The file-descriptor soft limit is raised to the hard limit
+//! at start.
 
 mod routes;
 
@@ -42,12 +49,21 @@ pub struct ServeOptions {
     pub max_body_bytes: usize,
     /// Reload when the configuration file changes (checked every 2 s).
     pub watch_config: bool,
+    /// Time to send a request's headers; also the idle keep-alive timeout.
+    pub header_read_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
 }
 
 /// The default listen address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8765";
 /// The default body limit: SFTPGo's bodies are small; 1 MiB is generous.
 pub const DEFAULT_MAX_BODY: usize = 1 << 20;
+/// The default time a client has to send a request's headers, and an idle
+/// connection stays open: SFTPGo sends its headers at once.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default number of connections served at once.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 
 struct App {
     host: ReloadableHost,
@@ -194,16 +210,82 @@ pub async fn run(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Resul
             _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
         }
     };
+    raise_fd_limit();
     tracing::info!(%address, token = app.token.is_some(), "serving");
     ready(address);
-    let served = axum::serve(listener, router(app.clone(), options.max_body_bytes))
-        .with_graceful_shutdown(stop)
-        .await;
+    accept(
+        listener,
+        router(app.clone(), options.max_body_bytes),
+        &options,
+        stop,
+    )
+    .await;
     reloader.abort();
     // In-flight requests are done; drain asynchronous hooks and notifiers.
     app.host.shutdown().await;
     tracing::info!("stopped");
-    served.map_err(|e| e.to_string())
+    Ok(())
+}
+
+/// Serve connections until `stop`, then let the in-flight requests finish.
+async fn accept(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    options: &ServeOptions,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let slots = Arc::new(tokio::sync::Semaphore::new(options.max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let service = hyper_util::service::TowerToHyperService::new(router);
+    tokio::pin!(stop);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("never closed"),
+            () = &mut stop => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(err) => {
+                    // Out of file descriptors, most likely: wait a little
+                    // rather than spin.
+                    tracing::warn!(error = %err, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(options.header_read_timeout)
+            .serve_connection(TokioIo::new(stream), service.clone());
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// Raise the soft limit of open files to the hard limit: each connection
+/// is a file descriptor.
+fn raise_fd_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid rlimit struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
 }
 
 #[cfg(test)]
