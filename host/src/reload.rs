@@ -44,6 +44,8 @@ pub struct ReloadableHost {
     plugin_env: Option<Vec<(String, String)>>,
     loop_guard: LoopGuard,
     reloading: Mutex<()>,
+    /// Generations being retired: shutdown waits for them too.
+    retiring: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl ReloadableHost {
@@ -76,6 +78,7 @@ impl ReloadableHost {
             plugin_env,
             loop_guard,
             reloading: Mutex::new(()),
+            retiring: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -97,13 +100,19 @@ impl ReloadableHost {
     }
 
     /// Hold the current host for a piece of work; a reload waits for it
-    /// before retiring that host.
+    /// before retiring that host. Never a host already retired: if a reload
+    /// swapped it out while the lease waited, the lease is taken on the new
+    /// one.
     pub async fn lease(&self) -> HostLease {
-        let slot = self.slot.load_full();
-        let guard = slot.gate.clone().read_owned().await;
-        HostLease {
-            slot,
-            _guard: guard,
+        loop {
+            let slot = self.slot.load_full();
+            let guard = slot.gate.clone().read_owned().await;
+            if Arc::ptr_eq(&slot, &self.slot.load()) {
+                return HostLease {
+                    slot,
+                    _guard: guard,
+                };
+            }
         }
     }
 
@@ -142,14 +151,22 @@ impl ReloadableHost {
             generation,
             gate: Arc::new(RwLock::new(())),
         }));
-        tokio::spawn(retire(old));
+        let mut retiring = self.retiring.lock().unwrap_or_else(|e| e.into_inner());
+        retiring.retain(|task| !task.is_finished());
+        retiring.push(tokio::spawn(retire(old)));
         Ok(generation)
     }
 
     /// Wait for the work in progress, then shut the current host down
-    /// (drain its asynchronous hooks, flush its notifiers).
+    /// (drain its asynchronous hooks, flush its notifiers), and wait for
+    /// every earlier generation still being retired.
     pub async fn shutdown(&self) {
         retire(self.slot.load_full()).await;
+        let retiring =
+            std::mem::take(&mut *self.retiring.lock().unwrap_or_else(|e| e.into_inner()));
+        for task in retiring {
+            let _ = task.await;
+        }
     }
 }
 

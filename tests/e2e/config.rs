@@ -164,6 +164,32 @@ async fn bad_configurations_are_refused_naming_the_field() {
             json!({"command": {"commands": [{"path": "/bin/true", "env": ["NO_EQUALS"]}]}}),
             "command.commands[0].env[0]: \"NO_EQUALS\" is not of the form KEY=VALUE",
         ),
+        // Numbers that used to panic (Duration::from_secs_f64, overflowing
+        // products) or make a zero-sized channel.
+        (
+            json!({"http": {"timeout": 1e300}}),
+            "http.timeout: must be a positive number of seconds, at most a day",
+        ),
+        (
+            json!({"hookhost": {"wasm": {"max_memory_mib": 18446744073709551615u64}}}),
+            "hookhost.wasm.max_memory_mib: 18446744073709551615 is out of range (from 1 to 4096)",
+        ),
+        (
+            json!({"hookhost": {"async_queue_size": 0}}),
+            "hookhost.async_queue_size: 0 is out of range (from 1 to 1000000)",
+        ),
+        (
+            json!({"hookhost": {"wasm": {"epoch_tick_ms": 0}}}),
+            "hookhost.wasm.epoch_tick_ms: 0 is out of range (from 1 to 1000)",
+        ),
+        (
+            json!({"common": {"actions": {"hooks": [{"hook": "x.wasm", "execute_on": ["upload"], "limits": {"output_kib": 18446744073709551615u64}}]}}}),
+            "common.actions.hooks[0].limits.output_kib: 18446744073709551615 is above 1048576",
+        ),
+        (
+            json!({"common": {"actions": {"hooks": [{"hook": "x.wasm", "execute_on": ["upload"], "grants": {"dirs": [{"host": ".", "guest": "/d", "quota_mib": 5}]}}]}}}),
+            "common.actions.hooks[0].grants.dirs[0].quota_mib: only a writable grant takes a quota",
+        ),
         (
             json!({"hookhost": {"sftpgo_version": "2.0"}}),
             "hookhost.sftpgo_version: \"2.0\": hookhost speaks the contracts of SFTPGo 2.1 and later",

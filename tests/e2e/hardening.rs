@@ -527,3 +527,81 @@ async fn serve_closes_slow_and_idle_connections_and_keeps_answering() {
     assert_eq!(status, 200);
     assert!(started.elapsed() < Duration::from_secs(8));
 }
+
+#[tokio::test]
+async fn a_compile_cache_directory_others_can_write_is_not_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let private = dir.path().join("private");
+    for (cache, used) in [(&shared, false), (&private, true)] {
+        let mut config = config_with(
+            json!([{"name": "good", "hook": wasm("deny-exe"), "execute_on": ["pre-upload"]}]),
+            json!([]),
+        );
+        config["hookhost"]["cache_dir"] = json!(cache);
+        let host = host(config).await;
+        let entries = std::fs::read_dir(cache).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(entries > 0, used, "{}", cache.display());
+        if used {
+            let mode = std::fs::metadata(cache).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
+        // Either way the hook works.
+        let outcome = host
+            .dispatch_fs(fs_event(FsAction::PreUpload, "/a.exe"))
+            .await;
+        assert!(matches!(outcome.reports[0].result, Ok(Answer::Deny(_))));
+    }
+}
+
+#[tokio::test]
+async fn shutdown_right_after_a_reload_waits_for_the_old_generations_async_hooks() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || {
+        Config::from_value(
+            config_with(
+                json!([{"hook": hookhost_tests::exec_fixture("record"), "execute_on": ["upload"]}]),
+                json!([]),
+            ),
+            &repo_root(),
+        )
+        .unwrap()
+    };
+    let host = hookhost::ReloadableHost::new(config(), None).await.unwrap();
+    let path = dir.path().join("up");
+    let event = hookhost::event::FsEvent::new(
+        FsAction::Upload,
+        "slow-0.5",
+        path.to_str().unwrap(),
+        hookhost::event::Protocol::Sftp,
+    );
+    let outcome = host.lease().await.dispatch_fs(event).await;
+    assert_eq!(outcome.decision, hookhost::Decision::Queued);
+    host.reload(config()).await.unwrap();
+    // Before: shutdown retired only the new generation and returned while
+    // the old one's hook was still sleeping.
+    host.shutdown().await;
+    assert!(
+        std::path::Path::new(&format!("{}.argv", path.display())).exists(),
+        "the old generation's async hook ran to its end"
+    );
+}
+
+#[tokio::test]
+async fn a_wasm_hook_named_http_something_is_a_component() {
+    let dir = tempfile::tempdir().unwrap();
+    let named = dir.path().join("httpcheck.wasm");
+    std::fs::copy(wasm("deny-exe"), &named).unwrap();
+    let config = config_with(
+        json!([{"hook": "httpcheck.wasm", "execute_on": ["pre-upload"]}]),
+        json!([]),
+    );
+    let config = Config::from_value(config, dir.path()).unwrap();
+    assert!(matches!(
+        config.fs_actions.hooks[0].spec.target,
+        hookhost::config::HookTarget::Wasm(_)
+    ));
+}

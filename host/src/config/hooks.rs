@@ -36,6 +36,8 @@ pub const PROVIDER_HOOK_LIMIT: Duration = Duration::from_secs(15);
 /// The longest any SFTPGo release lets a program run (`command.timeout`'s
 /// upper bound): the ceiling of a program's or URL's own `timeout_ms`.
 pub const LONGEST_HOOK_LIMIT: Duration = Duration::from_secs(300);
+/// The most output (stdout, stderr) a hook may have kept per call, in KiB.
+pub const MAX_OUTPUT_KIB: u64 = 1 << 20;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -266,17 +268,26 @@ pub(super) fn validate_dirs(
 
 fn target(hook: &str, field: &str, base_dir: &Path) -> Result<HookTarget, ConfigError> {
     let err = |message: String| ConfigError::field(field, message);
-    if hook.starts_with("http") {
+    let url = |hook: &str| -> Result<HookTarget, ConfigError> {
         let url = Url::parse(hook).map_err(|e| err(format!("{hook:?} is not a valid URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(err(format!(
                 "{hook:?}: only http and https URLs are supported"
             )));
         }
-        return Ok(HookTarget::Http(url));
+        Ok(HookTarget::Http(url))
+    };
+    // An http(s) URL first; then a component (even one named `http...`);
+    // then SFTPGo's rule: anything else starting with "http" is a URL.
+    let lower = hook.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        return url(hook);
     }
     if hook.ends_with(".wasm") {
         return Ok(HookTarget::Wasm(base_dir.join(hook)));
+    }
+    if hook.starts_with("http") {
+        return url(hook);
     }
     let program = PathBuf::from(hook);
     if !program.is_absolute() {
@@ -387,6 +398,12 @@ fn spec(
     let output_kib = limits
         .output_kib
         .unwrap_or(ctx.settings.wasm.default_output_kib);
+    if output_kib > MAX_OUTPUT_KIB {
+        return Err(ConfigError::field(
+            format!("{field}.limits.output_kib"),
+            format!("{output_kib} is above {MAX_OUTPUT_KIB}"),
+        ));
+    }
     Ok(HookSpec {
         explicit_name: raw.name.is_some(),
         name: raw.name.unwrap_or_else(|| default_name(&target)),

@@ -73,10 +73,22 @@ impl HttpClientConfig {
     }
 
     pub(super) fn validated(mut self, base_dir: &Path) -> Result<Self, ConfigError> {
-        if !(self.timeout.is_finite() && self.timeout > 0.0) {
+        if !(self.timeout.is_finite() && self.timeout > 0.0 && self.timeout <= 86_400.0) {
             return Err(ConfigError::field(
                 "http.timeout",
-                "must be a positive number of seconds",
+                "must be a positive number of seconds, at most a day",
+            ));
+        }
+        if self.retry_max > 100 {
+            return Err(ConfigError::field(
+                "http.retry_max",
+                format!("{} retries is more than 100", self.retry_max),
+            ));
+        }
+        if self.retry_wait_max > 3600 {
+            return Err(ConfigError::field(
+                "http.retry_wait_max",
+                format!("{} s is more than an hour", self.retry_wait_max),
             ));
         }
         if self.retry_wait_min > self.retry_wait_max {

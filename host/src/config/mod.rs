@@ -120,7 +120,74 @@ impl Default for HostSettings {
     }
 }
 
+/// `value` must lie in `range`, else an error naming `field`.
+fn bounded<T: PartialOrd + std::fmt::Display>(
+    field: &str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<(), ConfigError> {
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        Err(ConfigError::field(
+            field,
+            format!(
+                "{value} is out of range (from {} to {})",
+                range.start(),
+                range.end()
+            ),
+        ))
+    }
+}
+
 impl HostSettings {
+    /// Every number within the range it is used in: nothing later can
+    /// overflow, divide by zero or allocate without bound.
+    fn validate(&self) -> Result<(), ConfigError> {
+        bounded("hookhost.async_workers", self.async_workers, 1..=10_000)?;
+        bounded(
+            "hookhost.async_queue_size",
+            self.async_queue_size,
+            1..=1_000_000,
+        )?;
+        bounded(
+            "hookhost.exec_concurrency",
+            self.exec_concurrency,
+            1..=10_000,
+        )?;
+        let w = &self.wasm;
+        bounded("hookhost.wasm.max_instances", w.max_instances, 1..=100_000)?;
+        if let Some(per_hook) = w.max_instances_per_hook {
+            bounded(
+                "hookhost.wasm.max_instances_per_hook",
+                per_hook,
+                1..=w.max_instances,
+            )?;
+        }
+        bounded(
+            "hookhost.wasm.max_memory_mib",
+            w.max_memory_mib,
+            1..=crate::sandbox::engine::MAX_MEMORY_MIB,
+        )?;
+        bounded(
+            "hookhost.wasm.default_memory_mib",
+            w.default_memory_mib,
+            1..=w.max_memory_mib,
+        )?;
+        bounded(
+            "hookhost.wasm.memory_budget_mib",
+            w.memory_budget_mib,
+            1..=u64::from(u32::MAX),
+        )?;
+        bounded("hookhost.wasm.epoch_tick_ms", w.epoch_tick_ms, 1..=1000)?;
+        bounded(
+            "hookhost.wasm.default_output_kib",
+            w.default_output_kib,
+            0..=1 << 20,
+        )?;
+        Ok(())
+    }
+
     /// The compile-cache directory to use, if any.
     pub fn resolved_cache_dir(&self) -> Option<PathBuf> {
         match &self.cache_dir {
@@ -272,34 +339,7 @@ impl Config {
 
     fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, ConfigError> {
         let settings = raw.hookhost;
-        if settings.async_workers == 0 {
-            return Err(ConfigError::field(
-                "hookhost.async_workers",
-                "must be at least 1",
-            ));
-        }
-        if settings.exec_concurrency == 0 {
-            return Err(ConfigError::field(
-                "hookhost.exec_concurrency",
-                "must be at least 1",
-            ));
-        }
-        if settings.async_queue_size == 0 {
-            return Err(ConfigError::field(
-                "hookhost.async_queue_size",
-                "must be at least 1",
-            ));
-        }
-        let w = &settings.wasm;
-        if w.default_memory_mib == 0 || w.default_memory_mib > w.max_memory_mib {
-            return Err(ConfigError::field(
-                "hookhost.wasm.default_memory_mib",
-                format!(
-                    "must be between 1 and max_memory_mib ({})",
-                    w.max_memory_mib
-                ),
-            ));
-        }
+        settings.validate()?;
         let command = command::validate(raw.command)?;
         let ctx = hooks::Context {
             base_dir,

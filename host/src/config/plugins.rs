@@ -337,10 +337,22 @@ pub(super) fn validate(
         let limits = {
             let l = raw.limits;
             let timeout = match l.timeout_ms {
-                Some(0) => return Err(err("limits.timeout_ms", "must be positive".into())),
+                Some(ms) if !(1..=3_600_000).contains(&ms) => {
+                    return Err(err(
+                        "limits.timeout_ms",
+                        format!("{ms} is out of range (from 1 to 3600000)"),
+                    ));
+                }
                 Some(ms) => Duration::from_millis(ms),
                 None => PLUGIN_CALL_LIMIT,
             };
+            let output_kib = l.output_kib.unwrap_or(settings.wasm.default_output_kib);
+            if output_kib > super::hooks::MAX_OUTPUT_KIB {
+                return Err(err(
+                    "limits.output_kib",
+                    format!("{output_kib} is above {}", super::hooks::MAX_OUTPUT_KIB),
+                ));
+            }
             let memory_mib = l.memory_mib.unwrap_or(settings.wasm.default_memory_mib);
             if memory_mib == 0 || memory_mib > settings.wasm.max_memory_mib {
                 return Err(err(
@@ -354,11 +366,8 @@ pub(super) fn validate(
             Limits {
                 timeout,
                 fuel: l.fuel.unwrap_or(settings.wasm.default_fuel),
-                memory_bytes: memory_mib * 1024 * 1024,
-                output_bytes: usize::try_from(
-                    l.output_kib.unwrap_or(settings.wasm.default_output_kib) * 1024,
-                )
-                .unwrap_or(usize::MAX),
+                memory_bytes: memory_mib << 20,
+                output_bytes: usize::try_from(output_kib << 10).unwrap_or(usize::MAX),
             }
         };
         let mut dirs = raw.grants.dirs;

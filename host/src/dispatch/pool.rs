@@ -28,10 +28,12 @@ impl AsyncPool {
     /// Start `workers` workers behind a queue of `queue_size` jobs. Must be
     /// called inside a Tokio runtime.
     pub(crate) fn new(workers: usize, queue_size: usize) -> Self {
-        let (sender, receiver) = mpsc::channel::<Job>(queue_size);
+        // A zero-sized channel panics; an embedder's settings may skip
+        // validation.
+        let (sender, receiver) = mpsc::channel::<Job>(queue_size.max(1));
         let receiver = Arc::new(Mutex::new(receiver));
         let in_flight = Arc::new(AtomicUsize::new(0));
-        let handles = (0..workers)
+        let handles = (0..workers.max(1))
             .map(|_| {
                 let receiver = receiver.clone();
                 let in_flight = in_flight.clone();

@@ -22,8 +22,8 @@ impl LogEventKind {
 
     /// The kind for SFTPGo's code 1..5.
     pub fn from_code(code: i64) -> Option<Self> {
-        usize::try_from(code - 1)
-            .ok()
+        code.checked_sub(1)
+            .and_then(|index| usize::try_from(index).ok())
             .and_then(|i| Self::ALL.get(i).copied())
     }
 }
@@ -62,5 +62,6 @@ mod tests {
         );
         assert_eq!(LogEventKind::from_code(0), None);
         assert_eq!(LogEventKind::from_code(6), None);
+        assert_eq!(LogEventKind::from_code(i64::MIN), None);
     }
 }

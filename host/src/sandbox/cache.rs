@@ -9,7 +9,10 @@
 //! still fails to load is recompiled and replaced.
 //!
 //! Loading an entry executes its machine code: the cache directory must be
-//! writable only by the user running hookhost (it is created mode 0700).
+//! writable only by the user running hookhost. hookhost creates it mode
+//! 0700, and checks it before every read and write: a directory owned by
+//! another user, or writable by group or others, is not used (a warning
+//! says why, once; components are then compiled in memory).
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -45,6 +48,30 @@ pub(crate) struct CompileCache {
     engine_key: String,
     hits: AtomicU64,
     compiled: AtomicU64,
+    warned: std::sync::atomic::AtomicBool,
+}
+
+/// Whether `dir` is private to this user: owned by it and writable by
+/// nobody else. A missing directory is fine (hookhost creates it 0700).
+fn private(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(meta) => meta,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => return Err(err.to_string()),
+    };
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if !meta.is_dir() {
+        return Err("not a directory".into());
+    }
+    if meta.uid() != me {
+        return Err(format!("owned by uid {}, not {me}", meta.uid()));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(format!("mode {:o} lets others write", meta.mode() & 0o777));
+    }
+    Ok(())
 }
 
 impl CompileCache {
@@ -57,6 +84,21 @@ impl CompileCache {
             engine_key,
             hits: AtomicU64::new(0),
             compiled: AtomicU64::new(0),
+            warned: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// The entry path for `sha256`, if the directory may be used now.
+    fn usable_entry(&self, sha256: &str) -> Option<PathBuf> {
+        let dir = self.dir.as_ref()?;
+        match private(dir) {
+            Ok(()) => self.entry(sha256),
+            Err(why) => {
+                if !self.warned.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(dir = %dir.display(), %why, "compile cache directory is not private to this user: not used (components compile in memory)");
+                }
+                None
+            }
         }
     }
 
@@ -80,7 +122,7 @@ impl CompileCache {
         wasm: &[u8],
         sha256: &str,
     ) -> wasmtime::Result<Component> {
-        let entry = self.entry(sha256);
+        let entry = self.usable_entry(sha256);
         if let Some(entry) = &entry
             && entry.is_file()
         {

@@ -144,10 +144,19 @@ fn router(app: Arc<App>, max_body_bytes: usize) -> Router {
 }
 
 async fn reload(app: &App, path: &Path, why: &str) {
-    let result = match Config::from_file(path) {
-        Ok(config) => app.host.reload(config).await.map_err(|e| e.to_string()),
-        Err(err) => Err(err.to_string()),
+    use futures::FutureExt;
+    let attempt = async {
+        match Config::from_file(path) {
+            Ok(config) => app.host.reload(config).await.map_err(|e| e.to_string()),
+            Err(err) => Err(err.to_string()),
+        }
     };
+    // A panic while building the new configuration must not end reloading
+    // for good: it is a refused reload like any other.
+    let result = std::panic::AssertUnwindSafe(attempt)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| Err("building the configuration panicked".into()));
     match result {
         Ok(generation) => tracing::info!(generation, why, "configuration reloaded"),
         Err(err) => {
