@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::{Config, ConfigError, HookSpec, HookTarget};
-use crate::dispatch::pool::AsyncPool;
 use crate::dispatch::{Decision, Outcome, Route, Router};
 use crate::event::{Contract, FsEvent, LogEvent, ProviderEvent, VersionSetting};
 use crate::hook::SharedHook;
@@ -37,7 +36,6 @@ struct Inner {
     sandbox: Option<Arc<Sandbox>>,
     plugins: Plugins,
     metrics: Arc<Metrics>,
-    pool: AsyncPool,
 }
 
 /// A running set of hooks: dispatch events to it, shut it down when done.
@@ -82,7 +80,13 @@ impl Builder<'_> {
     fn route(&mut self, spec: &HookSpec, world: World) -> Result<Route, Error> {
         let hook = self.hook(spec, world)?;
         let metrics = Arc::new(self.metrics.hook(&spec.name, hook.kind()));
-        Ok(Route::new(hook, metrics))
+        let settings = &self.config.settings;
+        Ok(Route::new(
+            hook,
+            metrics,
+            settings.async_workers,
+            settings.async_queue_size,
+        ))
     }
 
     /// The one place a hook spec becomes a hook of its kind.
@@ -241,10 +245,6 @@ impl HostBuilder {
                 .map_err(|e| in_file(e.into()))?
         };
         let sandbox = builder.sandbox;
-        let pool = AsyncPool::new(
-            config.settings.async_workers,
-            config.settings.async_queue_size,
-        );
         Ok(Host {
             inner: Arc::new(Inner {
                 versions: config.settings.sftpgo_version,
@@ -253,7 +253,6 @@ impl HostBuilder {
                 router,
                 sandbox,
                 plugins,
-                pool,
                 metrics,
             }),
         })
@@ -358,14 +357,8 @@ impl Host {
         if router.is_sync(event.action) {
             return router.run_fs(&event, contract).await;
         }
-        let inner = self.inner.clone();
-        self.queue(
-            Box::pin(async move {
-                inner.router.run_fs(&event, contract).await;
-            }),
-            contract,
-        )
-        .await
+        let decision = router.queue_fs(event, contract).await;
+        Outcome::new(decision, Vec::new(), contract)
     }
 
     /// Run every hook of a file-system event now and wait for them, whatever
@@ -384,14 +377,8 @@ impl Host {
         if !self.inner.router.has_provider_hooks(&event) {
             return Outcome::new(Decision::Allow, Vec::new(), contract);
         }
-        let inner = self.inner.clone();
-        self.queue(
-            Box::pin(async move {
-                inner.router.run_provider(&event, contract).await;
-            }),
-            contract,
-        )
-        .await
+        let decision = self.inner.router.queue_provider(event, contract).await;
+        Outcome::new(decision, Vec::new(), contract)
     }
 
     /// Run every hook of a provider event now and wait for them.
@@ -401,17 +388,9 @@ impl Host {
         self.inner.router.run_provider(event, contract).await
     }
 
-    async fn queue(&self, job: crate::dispatch::pool::Job, contract: Contract) -> Outcome {
-        let decision = match self.inner.pool.submit(job).await {
-            Ok(()) => Decision::Queued,
-            Err(_) => Decision::Failed("the host is shutting down".into()),
-        };
-        Outcome::new(decision, Vec::new(), contract)
-    }
-
     /// Asynchronous jobs queued or running.
     pub fn async_in_flight(&self) -> usize {
-        self.inner.pool.in_flight()
+        self.inner.router.in_flight()
     }
 
     /// Send a log event (login, failed login, ...) to the notifier plugins.
@@ -423,7 +402,7 @@ impl Host {
     /// ones (each bounded by its hooks' limits), then flush the notifiers
     /// (per their retry rules).
     pub async fn shutdown(&self) {
-        self.inner.pool.shutdown().await;
+        self.inner.router.shutdown().await;
         self.inner.plugins.shutdown().await;
     }
 }

@@ -605,3 +605,60 @@ async fn a_wasm_hook_named_http_something_is_a_component() {
         hookhost::config::HookTarget::Wasm(_)
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_plugin_call_does_not_hold_up_the_others() {
+    let plugin = json!([{"type": "ipfilter", "cmd": wasm("plugin-probe"), "instances": 2,
+                         "limits": {"timeout_ms": 3000}}]);
+    let host = host(hookhost_tests::plugins_config(plugin)).await;
+    let hanging = {
+        let host = host.clone();
+        tokio::spawn(async move { host.plugins().check_ip("loop", "SSH").await })
+    };
+    // Before: one instance, calls serialized: every other check waited for
+    // the hanging one (a login delayed by the full timeout).
+    let started = Instant::now();
+    for _ in 0..5 {
+        host.plugins().check_ip("10.0.0.1", "SSH").await.unwrap();
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        !hanging.is_finished(),
+        "the hanging call still runs meanwhile"
+    );
+    let hung = hanging.await.unwrap();
+    assert!(
+        matches!(hung, Err(hookhost::plugin::PluginError::Failed { .. })),
+        "{hung:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_async_hook_does_not_delay_another_hooks_events() {
+    let server = hookhost_tests::recorder::Recorder::start(&[], 200).await;
+    let mut config = config_with(
+        json!([
+            {"name": "slow", "hook": wasm("probe"), "execute_on": ["upload"], "grants": {"args": ["sleep", "700"]}},
+            {"name": "fast", "hook": server.url, "execute_on": ["delete"]},
+        ]),
+        json!([]),
+    );
+    config["hookhost"]["async_workers"] = json!(1);
+    let host = host(config).await;
+    for _ in 0..3 {
+        let outcome = host.dispatch_fs(fs_event(FsAction::Upload, "/a")).await;
+        assert_eq!(outcome.decision, hookhost::Decision::Queued);
+    }
+    host.dispatch_fs(fs_event(FsAction::Delete, "/b")).await;
+    // Before: one queue for all hooks; the delete waited behind 2.1 s of
+    // uploads.
+    let request = tokio::time::timeout(Duration::from_secs(1), server.next())
+        .await
+        .expect("the other hook's event was not held up");
+    assert_eq!(request.json()["action"], "delete");
+    host.shutdown().await;
+}

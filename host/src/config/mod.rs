@@ -95,10 +95,11 @@ pub struct HostSettings {
     /// under the user's home directory from the password database, else
     /// `/var/tmp/hookhost-<uid>`. Empty string: no on-disk cache.
     pub cache_dir: Option<PathBuf>,
-    /// Tasks running asynchronous hooks at once.
+    /// Tasks running one hook's asynchronous events at once (each hook has
+    /// its own, so a slow hook delays only its own events).
     pub async_workers: usize,
-    /// Asynchronous events waiting for a worker; when full, dispatch waits
-    /// (back-pressure) rather than drop an event.
+    /// One hook's asynchronous events waiting for a worker; when full,
+    /// dispatch waits (back-pressure) rather than drop an event.
     pub async_queue_size: usize,
     /// Exec-hook processes running at once; more wait for a slot (within
     /// their time limit).

@@ -5,7 +5,9 @@
 //! `env_vars`. hookhost adds `limits` (per call: `timeout_ms`, default 10 s;
 //! `fuel`, `memory_mib`, `output_kib`), `grants.dirs` (preopened
 //! directories; a plugin's args and environment come from `args` and the env
-//! rules), and `notifier_options.retry_interval_ms` (SFTPGo's fixed 30 s).
+//! rules), `instances` (the size of its pool: calls run concurrently, one
+//! per instance; default one per CPU core, `1` for a single stateful
+//! instance), and `notifier_options.retry_interval_ms` (SFTPGo's fixed 30 s).
 //!
 //! Rules taken from SFTPGo: a notifier must select some events; KMS schemes
 //! and encrypted statuses are unique; only one eventsearcher; with several
@@ -51,6 +53,8 @@ pub(super) struct RawPlugin {
     limits: RawPluginLimits,
     #[serde(default)]
     grants: RawPluginGrants,
+    #[serde(default)]
+    instances: Option<usize>,
 }
 
 #[derive(Deserialize, Default)]
@@ -192,6 +196,14 @@ pub struct PluginConfig {
     pub limits: Limits,
     /// Preopened directories.
     pub dirs: Vec<DirGrant>,
+    /// Instances in its pool: calls run concurrently, one per instance (1:
+    /// a single stateful instance).
+    pub instances: usize,
+}
+
+/// The default size of a plugin's pool: one instance per CPU core.
+pub fn default_plugin_instances() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn notifier_options(raw: RawNotifierOptions, field: &str) -> Result<NotifierOptions, ConfigError> {
@@ -370,6 +382,16 @@ pub(super) fn validate(
                 output_bytes: usize::try_from(output_kib << 10).unwrap_or(usize::MAX),
             }
         };
+        let instances = match raw.instances {
+            None => default_plugin_instances(),
+            Some(n @ 1..=64) => n,
+            Some(n) => {
+                return Err(err(
+                    "instances",
+                    format!("{n} is out of range (from 1 to 64)"),
+                ));
+            }
+        };
         let mut dirs = raw.grants.dirs;
         super::hooks::validate_dirs(&mut dirs, base_dir, &format!("{field}.grants"))?;
         let stem = cmd
@@ -393,6 +415,7 @@ pub(super) fn validate(
             env_vars: raw.env_vars,
             limits,
             dirs,
+            instances,
         });
     }
     let filters: Vec<&PluginConfig> = plugins

@@ -25,10 +25,16 @@
 //!   `upload`, SFTPGo 2.4 and later then removes the file).
 //! - provider events: always asynchronous, as in SFTPGo.
 //!
+//! Asynchronous work is queued per hook: each hook has its own lane (a
+//! bounded queue and its workers), so a slow hook delays only its own
+//! events, never an unrelated hook's.
+//!
 //! [`Outcome::reply`] is the one place that says how a decision is told to
 //! the server; the fronts (`serve`, `hookhost exec`) only spell it.
 
 pub(crate) mod pool;
+
+use pool::AsyncPool;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -43,22 +49,31 @@ use crate::event::{
 use crate::hook::{Answer, EventRef, Failure, HookKind, HookResult, SharedHook};
 use crate::metrics::HookMetrics;
 
-/// A hook with its metric handles.
+/// A hook with its metric handles and its lane for asynchronous work.
 #[derive(Clone)]
 pub struct Route {
     hook: SharedHook,
     name: Arc<str>,
     metrics: Arc<HookMetrics>,
+    lane: Arc<AsyncPool>,
 }
 
 impl Route {
-    /// Route events to `hook`, recording into `metrics`.
-    pub fn new(hook: SharedHook, metrics: Arc<HookMetrics>) -> Self {
+    /// Route events to `hook`, recording into `metrics`; its asynchronous
+    /// events wait in a queue of `queue_size` for one of `workers` (must be
+    /// called inside a Tokio runtime).
+    pub fn new(
+        hook: SharedHook,
+        metrics: Arc<HookMetrics>,
+        workers: usize,
+        queue_size: usize,
+    ) -> Self {
         let name = Arc::from(hook.name());
         Route {
             hook,
             name,
             metrics,
+            lane: Arc::new(AsyncPool::new(workers, queue_size)),
         }
     }
 
@@ -236,6 +251,52 @@ impl Router {
         }
     }
 
+    /// Queue an fs event for its hooks' lanes (waiting while a lane is
+    /// full): [`Decision::Queued`], or [`Decision::Failed`] when the host
+    /// is shutting down.
+    pub(crate) async fn queue_fs(&self, event: FsEvent, contract: Contract) -> Decision {
+        let routes = self.fs_hooks(event.action).to_vec();
+        queue(routes, EventBox::Fs(Arc::new(event)), contract).await
+    }
+
+    /// Queue a provider event for its hooks' lanes.
+    pub(crate) async fn queue_provider(
+        &self,
+        event: ProviderEvent,
+        contract: Contract,
+    ) -> Decision {
+        let routes: Vec<Route> = self.provider_hooks(&event).cloned().collect();
+        queue(routes, EventBox::Provider(Arc::new(event)), contract).await
+    }
+
+    /// Every lane, once.
+    fn lanes(&self) -> Vec<Arc<AsyncPool>> {
+        let mut lanes: Vec<Arc<AsyncPool>> = Vec::new();
+        let routes = self
+            .fs
+            .iter()
+            .flatten()
+            .chain(self.provider.iter().flatten().map(|(route, _)| route));
+        for route in routes {
+            if !lanes.iter().any(|lane| Arc::ptr_eq(lane, &route.lane)) {
+                lanes.push(route.lane.clone());
+            }
+        }
+        lanes
+    }
+
+    /// Asynchronous jobs queued or running, all lanes.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.lanes().iter().map(|lane| lane.in_flight()).sum()
+    }
+
+    /// Stop taking asynchronous work and wait for every lane to drain.
+    pub(crate) async fn shutdown(&self) {
+        for lane in self.lanes() {
+            lane.shutdown().await;
+        }
+    }
+
     /// Run a provider event's hooks now.
     pub async fn run_provider(&self, event: &ProviderEvent, contract: Contract) -> Outcome {
         run_notification(
@@ -245,6 +306,37 @@ impl Router {
         )
         .await
     }
+}
+
+/// An event owned by queued jobs.
+#[derive(Clone)]
+enum EventBox {
+    Fs(Arc<FsEvent>),
+    Provider(Arc<ProviderEvent>),
+}
+
+impl EventBox {
+    fn as_ref(&self) -> EventRef<'_> {
+        match self {
+            EventBox::Fs(event) => EventRef::Fs(event),
+            EventBox::Provider(event) => EventRef::Provider(event),
+        }
+    }
+}
+
+/// One job per hook, each in the hook's own lane.
+async fn queue(routes: Vec<Route>, event: EventBox, contract: Contract) -> Decision {
+    for route in routes {
+        let lane = route.lane.clone();
+        let event = event.clone();
+        let job = Box::pin(async move {
+            run_hook(&route, event.as_ref(), &contract).await;
+        });
+        if lane.submit(job).await.is_err() {
+            return Decision::Failed("the host is shutting down".into());
+        }
+    }
+    Decision::Queued
 }
 
 /// Run one hook, contain a panic, time it and log its result.

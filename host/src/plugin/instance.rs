@@ -1,16 +1,23 @@
-//! A plugin's long-lived instance.
+//! A plugin's long-lived instances.
 //!
-//! Unlike a hook, a plugin keeps one instance (and its state) across calls.
-//! Each call still runs under the plugin's limits, refilled per call. A call
-//! that traps or hits a limit poisons the instance: it is dropped and a new
-//! one is instantiated before the next call; rebuilds are counted and logged.
-//! Calls to one plugin are serialized (one instance, one call at a time).
+//! Unlike a hook, a plugin keeps its instances (and their state) across
+//! calls. A plugin has a pool of `instances` of them (default: one per CPU
+//! core; `1` keeps a single stateful instance): calls run concurrently, one
+//! per instance, so one slow call does not hold up the others. Instances are
+//! created as calls need them; the first at start, so a plugin that cannot
+//! start is refused then. Each call runs under the plugin's limits, refilled
+//! per call; waiting for an instance counts against the call's deadline. A
+//! call that traps or hits a limit poisons its instance: it is dropped and a
+//! new one is instantiated for the next call on that place; rebuilds are
+//! counted and logged. A call may ask for affinity (keyboard-interactive
+//! rounds of one request): calls with the same key always go to the same
+//! instance.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Semaphore};
 use wasmtime::Store;
 use wasmtime::component::InstancePre;
 
@@ -81,6 +88,20 @@ plugin_world!(
     "ipfilter-plugin"
 );
 
+/// One place of a plugin's pool.
+struct Place<B> {
+    live: Option<Live<B>>,
+    /// Whether it ever held an instance (a new one is then a rebuild).
+    used: bool,
+}
+
+impl<B> Place<B> {
+    const EMPTY: Place<B> = Place {
+        live: None,
+        used: false,
+    };
+}
+
 /// Counters of one plugin.
 #[derive(Debug, Default)]
 pub struct PluginStats {
@@ -98,13 +119,18 @@ pub(crate) struct PluginInstance<W: PluginWorld> {
     pre: W::Pre,
     limits: Limits,
     grants: Grants,
-    live: Mutex<Option<Live<W::Bindings>>>,
+    /// The pool: each place holds an instance, or none until one is needed
+    /// (or after a failure poisoned it).
+    places: Vec<Mutex<Place<W::Bindings>>>,
+    /// Places not in use by a call.
+    free: Semaphore,
     pub(crate) stats: Arc<PluginStats>,
 }
 
 impl<W: PluginWorld> PluginInstance<W> {
     /// Load the component, check it implements the world and instantiate it
-    /// once (a plugin that cannot start is refused at start).
+    /// once (a plugin that cannot start is refused at start). The pool has
+    /// `instances` places (at least 1).
     pub(crate) async fn start(
         name: &str,
         sandbox: Arc<Sandbox>,
@@ -112,23 +138,34 @@ impl<W: PluginWorld> PluginInstance<W> {
         sha256: Option<&str>,
         limits: Limits,
         grants: Grants,
+        instances: usize,
     ) -> Result<Self, String> {
         let pre = sandbox.prepare(cmd, sha256, W::WORLD, W::prepare)?;
+        let instances = instances.max(1);
         let instance = PluginInstance {
             name: Arc::from(name),
             sandbox,
             pre,
             limits,
             grants,
-            live: Mutex::new(None),
+            places: (0..instances).map(|_| Mutex::new(Place::EMPTY)).collect(),
+            free: Semaphore::new(instances),
             stats: Arc::new(PluginStats::default()),
         };
         let live = instance
             .instantiate()
             .await
             .map_err(|failure| format!("{} failed to start: {failure}", cmd.display()))?;
-        *instance.live.lock().await = Some(live);
+        *instance.places[0].lock().await = Place {
+            live: Some(live),
+            used: true,
+        };
         Ok(instance)
+    }
+
+    /// Instances in the pool.
+    pub(crate) fn size(&self) -> usize {
+        self.places.len()
     }
 
     async fn instantiate(&self) -> Result<Live<W::Bindings>, Failure> {
@@ -145,40 +182,80 @@ impl<W: PluginWorld> PluginInstance<W> {
             .await
     }
 
-    /// Call the plugin: rebuild the instance first if a previous call
-    /// poisoned it, and poison it if this call fails.
+    /// Call the plugin on a free instance (see [`Self::call_on`]).
     pub(crate) async fn call<R, F>(&self, body: F) -> Result<R, Failure>
     where
         F: for<'a> FnOnce(&'a mut Store<State>, &'a W::Bindings) -> CallFuture<'a, R>,
     {
+        self.call_on(None, body).await
+    }
+
+    /// Call the plugin: on the instance `affinity` maps to, or any free one;
+    /// create the instance first if its place is empty (or a previous call
+    /// poisoned it), and poison it if this call fails. Waiting counts
+    /// against the call's deadline.
+    pub(crate) async fn call_on<R, F>(&self, affinity: Option<&str>, body: F) -> Result<R, Failure>
+    where
+        F: for<'a> FnOnce(&'a mut Store<State>, &'a W::Bindings) -> CallFuture<'a, R>,
+    {
         self.stats.calls.fetch_add(1, Ordering::Relaxed);
-        let mut live = self.live.lock().await;
-        if live.is_none() {
-            let rebuilt = self.instantiate().await;
-            let restarts = self.stats.restarts.fetch_add(1, Ordering::Relaxed) + 1;
-            match rebuilt {
+        let deadline = Instant::now() + self.limits.timeout;
+        let too_late = || Failure::Timeout(self.limits.timeout);
+        let tokio_deadline = tokio::time::Instant::from_std(deadline);
+        let _free = tokio::time::timeout_at(tokio_deadline, self.free.acquire())
+            .await
+            .map_err(|_| too_late())?
+            .expect("never closed");
+        let mut place = match affinity {
+            Some(key) => {
+                let index = affinity_index(key, self.places.len());
+                tokio::time::timeout_at(tokio_deadline, self.places[index].lock())
+                    .await
+                    .map_err(|_| too_late())?
+            }
+            // Holding a `free` permit, some place is unlocked: every
+            // holder of a lock holds a permit too.
+            None => self
+                .places
+                .iter()
+                .find_map(|place| place.try_lock().ok())
+                .expect("a free permit means a free place"),
+        };
+        if place.live.is_none() {
+            match self.instantiate().await {
                 Ok(instance) => {
-                    tracing::warn!(plugin = %self.name, restarts, "plugin instance rebuilt");
-                    *live = Some(instance);
+                    if place.used {
+                        let restarts = self.stats.restarts.fetch_add(1, Ordering::Relaxed) + 1;
+                        tracing::warn!(plugin = %self.name, restarts, "plugin instance rebuilt");
+                    }
+                    place.live = Some(instance);
+                    place.used = true;
                 }
                 Err(failure) => {
                     self.stats.failures.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(plugin = %self.name, restarts, error = %failure, "plugin instance cannot be rebuilt");
+                    tracing::error!(plugin = %self.name, error = %failure, "plugin instance cannot be created");
                     return Err(failure);
                 }
             }
         }
-        let Live { store, bound, .. } = live.as_mut().expect("an instance is live here");
-        let deadline = Instant::now() + self.limits.timeout;
+        let Live { store, bound, .. } = place.live.as_mut().expect("an instance is live here");
         let result = self
             .sandbox
             .call(store, &self.limits, deadline, &*bound, body)
             .await;
         if let Err(failure) = &result {
             self.stats.failures.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(plugin = %self.name, error = %failure, "plugin call failed; the instance is rebuilt before the next call");
-            *live = None;
+            tracing::warn!(plugin = %self.name, error = %failure, "plugin call failed; the instance is rebuilt before its next call");
+            place.live = None;
         }
         result
     }
+}
+
+/// The place calls with this affinity key go to.
+fn affinity_index(key: &str, places: usize) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut hasher);
+    (hasher.finish() % places as u64) as usize
 }

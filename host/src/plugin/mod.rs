@@ -119,6 +119,8 @@ pub struct PluginInfo {
     pub name: String,
     /// SFTPGo's type name.
     pub kind: &'static str,
+    /// Instances in its pool.
+    pub instances: usize,
     /// Call counters.
     pub stats: Arc<PluginStats>,
     /// Delivery counters (notifiers only).
@@ -140,7 +142,19 @@ impl<W: instance::PluginWorld, O> Named<W, O> {
             &'a W::Bindings,
         ) -> crate::sandbox::CallFuture<'a, Result<T, String>>,
     {
-        answer(&self.name, self.instance.call(body).await)
+        self.ask_on(None, body).await
+    }
+
+    /// [`Self::ask`] on the instance `affinity` maps to (calls that share
+    /// state, such as keyboard-interactive rounds).
+    async fn ask_on<T, F>(&self, affinity: Option<&str>, body: F) -> Result<T, PluginError>
+    where
+        F: for<'a> FnOnce(
+            &'a mut wasmtime::Store<crate::sandbox::State>,
+            &'a W::Bindings,
+        ) -> crate::sandbox::CallFuture<'a, Result<T, String>>,
+    {
+        answer(&self.name, self.instance.call_on(affinity, body).await)
     }
 }
 
@@ -206,6 +220,7 @@ impl Plugins {
                         config.sha256sum.as_deref(),
                         config.limits.clone(),
                         grants,
+                        config.instances,
                     )
                     .await
                     .map_err(fail)?
@@ -256,29 +271,36 @@ impl Plugins {
             .map(|n| PluginInfo {
                 name: n.name().to_owned(),
                 kind: "notifier",
+                instances: n.instance().size(),
                 stats: n.instance().stats.clone(),
                 notifier: Some(n.stats()),
             })
             .collect();
-        let mut add = |name: &str, kind: &'static str, stats: &Arc<PluginStats>| {
+        let mut add = |name: &str, kind: &'static str, stats: &Arc<PluginStats>, instances| {
             info.push(PluginInfo {
                 name: name.to_owned(),
                 kind,
+                instances,
                 stats: stats.clone(),
                 notifier: None,
             })
         };
         for p in &self.kms {
-            add(&p.name, "kms", &p.instance.stats);
+            add(&p.name, "kms", &p.instance.stats, p.instance.size());
         }
         for p in &self.auths {
-            add(&p.name, "auth", &p.instance.stats);
+            add(&p.name, "auth", &p.instance.stats, p.instance.size());
         }
         if let Some(p) = &self.searcher {
-            add(&p.name, "eventsearcher", &p.instance.stats);
+            add(
+                &p.name,
+                "eventsearcher",
+                &p.instance.stats,
+                p.instance.size(),
+            );
         }
         if let Some(p) = &self.ipfilter {
-            add(&p.name, "ipfilter", &p.instance.stats);
+            add(&p.name, "ipfilter", &p.instance.stats, p.instance.size());
         }
         info
     }
@@ -421,13 +443,16 @@ impl Plugins {
         &self,
         request: &auth::KeyboardRequest,
     ) -> Result<auth::KeyboardResponse, PluginError> {
-        let request = request.clone();
+        let owned = request.clone();
         let plugin = self.auth_for(
             auth_scope::KEYBOARD_INTERACTIVE,
             "keyboard-interactive authentication",
         )?;
+        // Every round of one request on the same instance: a plugin keeps
+        // the exchange's state in its memory.
         plugin
-            .ask(move |store, a| {
+            .ask_on(Some(&request.request_id), move |store, a| {
+                let request = owned;
                 Box::pin(async move {
                     a.hookhost_hooks_auth()
                         .call_send_keyboard_auth_request(store, &request)
