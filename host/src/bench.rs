@@ -15,10 +15,11 @@ use std::process::{Command, ExitCode};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hookhost::config::{Grants, Limits, Reuse, WasmSettings};
 use hookhost::event::{FsAction, FsEvent, Protocol};
-use hookhost::hook::wasm::{Reuse, WasmHook, World};
+use hookhost::hook::wasm::{WasmHook, World};
 use hookhost::hook::{EventRef, Hook};
-use hookhost::sandbox::{Grants, Limits, Sandbox, WasmSettings};
+use hookhost::sandbox::Sandbox;
 use hookhost::{Config, Decision, Host};
 use serde_json::{Value, json};
 

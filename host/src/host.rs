@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::config::Limits;
 use crate::config::{Config, ConfigError, HookSpec, HookTarget};
 use crate::dispatch::{Decision, Outcome, Route, Router};
 use crate::event::{Contract, FsEvent, LogEvent, ProviderEvent, VersionSetting};
@@ -12,9 +13,12 @@ use crate::hook::exec::{ExecHook, ProgramLimits};
 use crate::hook::http::{HttpClient, HttpHook};
 use crate::hook::wasm::{WasmHook, World};
 use crate::loopguard::LoopGuard;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Snapshot, encode_counters, encode_gauges};
 use crate::plugin::Plugins;
-use crate::sandbox::{CacheStats, Limits, Sandbox};
+use crate::sandbox::{CacheStats, Sandbox};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
 
 /// Why a host could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +76,8 @@ impl Builder<'_> {
         if let Some(http) = &self.http {
             return Ok(http.clone());
         }
-        let client = HttpClient::new(&self.config.http)?;
+        let client = HttpClient::new(&self.config.http)
+            .map_err(|e| ConfigError::field(e.field, e.message))?;
         Ok(self.http.insert(Arc::new(client)).clone())
     }
 
@@ -404,5 +409,141 @@ impl Host {
     pub async fn shutdown(&self) {
         self.inner.router.shutdown().await;
         self.inner.plugins.shutdown().await;
+    }
+}
+
+/// A host as the metrics see it: weakly, so that the metrics (which a
+/// `ReloadableHost` keeps across generations) never keep a retired host
+/// alive.
+struct WeakHost(std::sync::Weak<Inner>);
+
+impl Host {
+    /// The figures of this host read at scrape time, for
+    /// [`Metrics::set_snapshot`].
+    pub fn snapshot(&self) -> Box<dyn Snapshot> {
+        Box::new(WeakHost(Arc::downgrade(&self.inner)))
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PluginLabels {
+    plugin: String,
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClippedLabels {
+    what: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NotifierLabels {
+    plugin: String,
+}
+
+impl Snapshot for WeakHost {
+    fn encode(&self, encoder: &mut DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        // A host that is gone has nothing more to report.
+        let Some(inner) = self.0.upgrade() else {
+            return Ok(());
+        };
+        let host = Host { inner };
+        let info = host.plugins().info();
+        let plugin = |p: &crate::plugin::PluginInfo| PluginLabels {
+            plugin: p.name.clone(),
+            kind: p.kind,
+        };
+        let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        encode_counters(
+            encoder,
+            "plugin_calls",
+            "Plugin calls",
+            info.iter().map(|p| (plugin(p), load(&p.stats.calls))),
+        )?;
+        encode_counters(
+            encoder,
+            "plugin_failures",
+            "Plugin calls that trapped or hit a limit",
+            info.iter().map(|p| (plugin(p), load(&p.stats.failures))),
+        )?;
+        encode_counters(
+            encoder,
+            "plugin_restarts",
+            "Plugin instances rebuilt after a failure",
+            info.iter().map(|p| (plugin(p), load(&p.stats.restarts))),
+        )?;
+        let notifiers: Vec<_> = info
+            .iter()
+            .filter_map(|p| {
+                p.notifier.as_ref().map(|n| {
+                    (
+                        NotifierLabels {
+                            plugin: p.name.clone(),
+                        },
+                        *n.borrow(),
+                    )
+                })
+            })
+            .collect();
+        encode_counters(
+            encoder,
+            "notifier_delivered",
+            "Events delivered to notifiers",
+            notifiers.iter().map(|(l, s)| (l.clone(), s.delivered)),
+        )?;
+        encode_counters(
+            encoder,
+            "notifier_retries",
+            "Re-sends of queued notifier events",
+            notifiers.iter().map(|(l, s)| (l.clone(), s.retries)),
+        )?;
+        encode_counters(
+            encoder,
+            "notifier_dropped",
+            "Notifier events dropped",
+            notifiers.iter().map(|(l, s)| (l.clone(), s.dropped)),
+        )?;
+        encode_gauges(
+            encoder,
+            "notifier_queue_depth",
+            "Notifier events waiting for a retry",
+            notifiers.iter().map(|(l, s)| (l.clone(), s.queued as i64)),
+        )?;
+        let cache = host.cache_stats();
+        let hits = ConstCounter::new(cache.hits);
+        hits.encode(encoder.encode_descriptor(
+            "compile_cache_hits",
+            "Components loaded from the compile cache",
+            None,
+            hits.metric_type(),
+        )?)?;
+        let compiled = ConstCounter::new(cache.compiled);
+        compiled.encode(encoder.encode_descriptor(
+            "compile_cache_compiled",
+            "Components compiled",
+            None,
+            compiled.metric_type(),
+        )?)?;
+        encode_counters(
+            encoder,
+            "clipped",
+            "Texts from guests and clients clipped to their cap (process-wide)",
+            crate::text::clipped().into_iter().map(|(what, n)| {
+                (
+                    ClippedLabels {
+                        what: what.as_str(),
+                    },
+                    n,
+                )
+            }),
+        )?;
+        let in_flight = ConstGauge::new(host.async_in_flight() as i64);
+        in_flight.encode(encoder.encode_descriptor(
+            "async_in_flight",
+            "Asynchronous hook jobs queued or running",
+            None,
+            in_flight.metric_type(),
+        )?)?;
+        Ok(())
     }
 }

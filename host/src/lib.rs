@@ -37,8 +37,10 @@
 pub mod config;
 pub mod dispatch;
 pub mod event;
+mod failure;
 pub mod hook;
 mod host;
+mod json;
 pub mod loopguard;
 pub mod metrics;
 pub mod plugin;

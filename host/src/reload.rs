@@ -14,9 +14,10 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use tokio::sync::{Mutex, OwnedRwLockReadGuard, RwLock};
 
+use crate::config::Config;
+use crate::host::{Error, Host};
 use crate::loopguard::LoopGuard;
 use crate::metrics::Metrics;
-use crate::{Config, Error, Host};
 
 struct Slot {
     host: Host,
@@ -50,7 +51,7 @@ pub struct ReloadableHost {
 
 impl ReloadableHost {
     /// Build the first host. `plugin_env` overrides the environment plugins
-    /// select from (see [`crate::HostBuilder::plugin_env`]).
+    /// select from (see [`crate::host::HostBuilder::plugin_env`]).
     pub async fn new(
         config: Config,
         plugin_env: Option<Vec<(String, String)>>,
@@ -59,7 +60,7 @@ impl ReloadableHost {
     }
 
     /// Like [`ReloadableHost::new`], recognising hooks that point back at
-    /// this hookhost with `loop_guard` (see [`crate::HostBuilder::loop_guard`]).
+    /// this hookhost with `loop_guard` (see [`crate::host::HostBuilder::loop_guard`]).
     pub async fn with_loop_guard(
         config: Config,
         plugin_env: Option<Vec<(String, String)>>,
@@ -67,7 +68,7 @@ impl ReloadableHost {
     ) -> Result<Self, Error> {
         let metrics = Arc::new(Metrics::new());
         let host = Self::build(config, &metrics, &plugin_env, &loop_guard, None).await?;
-        metrics.set_snapshot(Box::new(host.clone()));
+        metrics.set_snapshot(host.snapshot());
         Ok(ReloadableHost {
             slot: ArcSwap::from_pointee(Slot {
                 host,
@@ -144,7 +145,7 @@ impl ReloadableHost {
             Some(&previous.host),
         )
         .await?;
-        self.metrics.set_snapshot(Box::new(host.clone()));
+        self.metrics.set_snapshot(host.snapshot());
         let generation = previous.generation + 1;
         let old = self.slot.swap(Arc::new(Slot {
             host,

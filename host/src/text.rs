@@ -121,9 +121,74 @@ impl<W: Write> Write for EscapingWriter<W> {
     }
 }
 
+/// Keep the first `cap` bytes of a hook's output and count the rest, so a
+/// hook that prints megabytes cannot grow the host's memory.
+#[derive(Debug, Default)]
+pub(crate) struct CappedBuffer {
+    data: Vec<u8>,
+    dropped: u64,
+    cap: usize,
+}
+
+impl CappedBuffer {
+    pub(crate) fn new(cap: usize) -> Self {
+        CappedBuffer {
+            data: Vec::new(),
+            dropped: 0,
+            cap,
+        }
+    }
+
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
+        let room = self.cap.saturating_sub(self.data.len());
+        let take = room.min(bytes.len());
+        self.data.extend_from_slice(&bytes[..take]);
+        self.dropped += (bytes.len() - take) as u64;
+    }
+
+    /// The last `max` bytes of the captured text, lines joined by spaces.
+    pub(crate) fn tail(&self, max: usize) -> String {
+        let text = String::from_utf8_lossy(&self.data);
+        let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut start = joined.len().saturating_sub(max);
+        while !joined.is_char_boundary(start) {
+            start += 1;
+        }
+        joined[start..].to_owned()
+    }
+
+    /// Log the captured text (one event per stream) and reset the buffer.
+    pub(crate) fn flush_to_log(&mut self, hook: &str, stream: &'static str) {
+        if self.data.is_empty() && self.dropped == 0 {
+            return;
+        }
+        let text = String::from_utf8_lossy(&self.data);
+        let text = text.trim_end();
+        if self.dropped > 0 {
+            tracing::info!(hook, stream, dropped_bytes = self.dropped, "{text}");
+        } else {
+            tracing::info!(hook, stream, "{text}");
+        }
+        self.data.clear();
+        self.dropped = 0;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capped_buffer_keeps_the_head_and_counts_the_rest() {
+        let mut buffer = CappedBuffer::new(8);
+        buffer.push(b"hello ");
+        buffer.push(b"world, and more");
+        assert_eq!(buffer.data, b"hello wo");
+        assert_eq!(buffer.dropped, 13);
+        assert_eq!(buffer.tail(5), "lo wo");
+        buffer.flush_to_log("test", "stdout");
+        assert!(buffer.data.is_empty() && buffer.dropped == 0);
+    }
 
     #[test]
     fn clip_keeps_the_head_on_a_char_boundary_and_says_how_much_went() {

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use hookhost::config::{Grants, Limits, WasmSettings};
 use hookhost::event::FsAction;
 use hookhost::hook::{Answer, Failure};
-use hookhost::sandbox::{Grants, Limits, Sandbox, WasmSettings};
+use hookhost::sandbox::Sandbox;
 use hookhost::{Config, Host};
 use hookhost_tests::guests::wasm;
 use hookhost_tests::{config_with, fs_event, host, repo_root};

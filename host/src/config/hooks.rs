@@ -22,10 +22,9 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use super::command::{CommandConfig, CommandHook, ProgramCommand};
+use super::grants::{DirGrant, Grants};
 use super::{ConfigError, HostSettings};
 use crate::event::{FsAction, ObjectType, ProviderAction};
-use crate::hook::wasm::Reuse;
-use crate::sandbox::{DirGrant, Grants};
 
 /// The reference's (SFTPGo 2.1's) limit for file-system programs, and the
 /// default limit of wasm file-system hooks.
@@ -106,6 +105,25 @@ pub struct WasmOptions {
     pub grants: Grants,
     /// Reuse instances (the hook is declared stateless-safe).
     pub reuse: Option<Reuse>,
+}
+
+/// Instance reuse for a stateless-safe hook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Reuse {
+    /// Events one instance serves before it is replaced.
+    pub max_calls: u32,
+    /// Warm instances kept between events.
+    pub pool: usize,
+}
+
+impl Default for Reuse {
+    fn default() -> Self {
+        Reuse {
+            max_calls: 10_000,
+            pool: 16,
+        }
+    }
 }
 
 /// One hook, validated.

@@ -27,26 +27,30 @@
 //! Every error names the file and the field at fault.
 
 mod command;
+mod grants;
 mod hooks;
 mod http;
 mod plugins;
+mod wasm;
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 pub use command::{CommandConfig, CommandEntry, CommandHook, ProgramCommand};
+pub use grants::{DirGrant, Grants};
 pub use hooks::{
-    FsActions, FsHookSpec, HookSpec, HookTarget, ProviderActions, ProviderHookSpec, WasmOptions,
+    FsActions, FsHookSpec, HookSpec, HookTarget, ProviderActions, ProviderHookSpec, Reuse,
+    WasmOptions,
 };
 pub use http::{CertificatePair, HeaderRule, HttpClientConfig};
 pub use plugins::{
     AuthOptions, KmsOptions, NotifierOptions, PLUGIN_CALL_LIMIT, PluginConfig, PluginKind,
     auth_scope,
 };
+pub use wasm::{Limits, MAX_MEMORY_MIB, WasmSettings};
 
 use crate::event::VersionSetting;
-use crate::sandbox::WasmSettings;
 
 /// hookhost's own secrets in its environment: never passed to a hook or a
 /// plugin, whatever their rules say.
@@ -168,7 +172,7 @@ impl HostSettings {
         bounded(
             "hookhost.wasm.max_memory_mib",
             w.max_memory_mib,
-            1..=crate::sandbox::engine::MAX_MEMORY_MIB,
+            1..=MAX_MEMORY_MIB,
         )?;
         bounded(
             "hookhost.wasm.default_memory_mib",
@@ -328,8 +332,8 @@ impl Config {
 
     /// Parse and validate JSON text; relative paths resolve against `base_dir`.
     pub fn from_slice(json: &[u8], base_dir: &Path) -> Result<Config, ConfigError> {
-        let raw: RawConfig = crate::event::json::from_json(json)
-            .map_err(|e| ConfigError::field(e.field, e.message))?;
+        let raw: RawConfig =
+            crate::json::from_json(json).map_err(|e| ConfigError::field(e.field, e.message))?;
         Self::validate(raw, base_dir)
     }
 

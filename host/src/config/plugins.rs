@@ -21,8 +21,9 @@ use serde::Deserialize;
 
 use super::ConfigError;
 use super::HostSettings;
+use super::grants::DirGrant;
+use super::wasm::Limits;
 use crate::event::{FsAction, LogEventKind, ObjectType, ProviderAction};
-use crate::sandbox::{DirGrant, Limits};
 
 /// Default wall-clock limit of one plugin call.
 pub const PLUGIN_CALL_LIMIT: Duration = Duration::from_secs(10);

@@ -19,34 +19,8 @@ use super::{
     Change, Contract, FsAction, FsEvent, FsProvider, Protocol, Status, VersionSetting, non_empty,
 };
 
-/// A body that could not be decoded; the message names the offending field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct DecodeError {
-    /// The field (JSON path) at fault, or `body` for the document as a whole.
-    pub field: String,
-    /// What is wrong with it.
-    pub message: String,
-}
-
-impl DecodeError {
-    pub(crate) fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        DecodeError {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
-
-/// Deserialize JSON, reporting the path of the first field that does not fit.
-pub(crate) fn from_json<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, DecodeError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
-        let path = err.path().to_string();
-        let field = if path == "." { "body".to_owned() } else { path };
-        DecodeError::new(field, err.into_inner().to_string())
-    })
-}
+pub use crate::json::DecodeError;
+pub(crate) use crate::json::from_json;
 
 #[derive(Deserialize)]
 struct Body {

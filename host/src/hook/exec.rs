@@ -26,10 +26,11 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tokio::sync::{Mutex, Semaphore};
 
-use super::{Answer, CappedBuffer, EventRef, Failure, Hook, HookKind, HookResult};
+use super::{Answer, EventRef, Failure, Hook, HookKind, HookResult};
 use crate::config::{HOST_SECRET_VARS, ProgramCommand};
 use crate::event::exec::{fs_args, fs_env, provider_args, provider_env};
 use crate::event::{Change, Contract};
+use crate::text::CappedBuffer;
 
 /// How long output readers may lag behind the program's exit. A background
 /// child that inherited stdout can keep the pipe open forever; the hook's

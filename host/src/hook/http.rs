@@ -25,7 +25,18 @@ use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 
 use super::{Answer, EventRef, Failure, Hook, HookKind, HookResult};
-use crate::config::{ConfigError, HttpClientConfig};
+use crate::config::HttpClientConfig;
+
+/// The HTTP client could not be built from the `http` section: a
+/// certificate or header that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ClientError {
+    /// The field of the `http` section at fault (`http.ca_certificates[0]`).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
 use crate::event::json::{encode_fs_event, now_ns};
 use crate::event::{Change, Contract, ProviderEvent};
 
@@ -42,12 +53,18 @@ pub struct HttpClient {
 impl HttpClient {
     /// Build the client from the `http` section. Certificate files are read
     /// here, so a missing or malformed one is reported at start.
-    pub fn new(config: &HttpClientConfig) -> Result<Self, ConfigError> {
+    pub fn new(config: &HttpClientConfig) -> Result<Self, ClientError> {
         // rustls needs a process-wide crypto provider; ring is the one we
         // build. A second install (another Host in the process) is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let err =
-            |field: &str, message: String| ConfigError::field(format!("http.{field}"), message);
+        let err = |field: &str, message: String| ClientError {
+            field: if field.is_empty() {
+                "http".to_owned()
+            } else {
+                format!("http.{field}")
+            },
+            message,
+        };
         let mut builder = reqwest::Client::builder()
             .timeout(config.timeout())
             .danger_accept_invalid_certs(config.skip_tls_verify)
@@ -89,9 +106,9 @@ impl HttpClient {
                 HeaderValue::from_str(&h.value).map_err(|e| err(&field, format!("value: {e}")))?;
             headers.push((name, value, h.url.clone()));
         }
-        let client = builder.build().map_err(|e| {
-            ConfigError::field("http", format!("cannot build the HTTP client: {e}"))
-        })?;
+        let client = builder
+            .build()
+            .map_err(|e| err("", format!("cannot build the HTTP client: {e}")))?;
         Ok(HttpClient {
             client,
             slots: tokio::sync::Semaphore::new(HTTP_CONCURRENCY),

@@ -15,11 +15,11 @@ pub mod http;
 pub mod wasm;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::event::{Change, Contract, FsAction, FsEvent, ProviderEvent};
+pub use crate::failure::Failure;
 
 /// The kind of a hook.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -55,51 +55,6 @@ pub enum Answer {
     /// `pre-delete` only: the hook already deleted or moved the file. Exec and
     /// HTTP hooks answer this by succeeding on a `pre-delete` event.
     Handled,
-}
-
-/// Why a hook gave no answer. Each failure is its own case so that logs,
-/// metrics and tests can tell them apart.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum Failure {
-    /// The hook ran past its wall-clock limit and was stopped (for exec hooks,
-    /// its whole process group was killed).
-    #[error("timed out after {} ms", .0.as_millis())]
-    Timeout(Duration),
-    /// A wasm hook used up its fuel (CPU budget).
-    #[error("out of fuel")]
-    OutOfFuel,
-    /// A wasm hook tried to grow its memory past its limit and failed.
-    #[error("memory limit of {} MiB reached", .0 / (1024 * 1024))]
-    MemoryLimit(u64),
-    /// A wasm hook tried to grow its memory while the host's memory budget
-    /// for all running guests was used up.
-    #[error("the host's memory budget of {} MiB for running guests is used up", .0 / (1024 * 1024))]
-    MemoryBudget(u64),
-    /// A wasm hook trapped (guest panic, stack overflow, unreachable, ...).
-    #[error("trap: {0}")]
-    Trap(String),
-    /// The component cannot serve this event (wrong world, not a component).
-    #[error("bad component: {0}")]
-    BadComponent(String),
-    /// Anything else: a program that cannot be started or was killed by a
-    /// signal, an HTTP connection error, ...
-    #[error("{0}")]
-    Error(String),
-}
-
-impl Failure {
-    /// Short stable name for logs and metrics.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Failure::Timeout(_) => "timeout",
-            Failure::OutOfFuel => "out_of_fuel",
-            Failure::MemoryLimit(_) => "memory_limit",
-            Failure::MemoryBudget(_) => "memory_budget",
-            Failure::Trap(_) => "trap",
-            Failure::BadComponent(_) => "bad_component",
-            Failure::Error(_) => "error",
-        }
-    }
 }
 
 /// A hook's result for one event.
@@ -150,73 +105,3 @@ pub trait Hook: Send + Sync + 'static {
 
 /// A shared, type-erased hook.
 pub type SharedHook = Arc<dyn Hook>;
-
-/// Keep the first `cap` bytes of a hook's output and count the rest, so a
-/// hook that prints megabytes cannot grow the host's memory.
-#[derive(Debug, Default)]
-pub(crate) struct CappedBuffer {
-    data: Vec<u8>,
-    dropped: u64,
-    cap: usize,
-}
-
-impl CappedBuffer {
-    pub(crate) fn new(cap: usize) -> Self {
-        CappedBuffer {
-            data: Vec::new(),
-            dropped: 0,
-            cap,
-        }
-    }
-
-    pub(crate) fn push(&mut self, bytes: &[u8]) {
-        let room = self.cap.saturating_sub(self.data.len());
-        let take = room.min(bytes.len());
-        self.data.extend_from_slice(&bytes[..take]);
-        self.dropped += (bytes.len() - take) as u64;
-    }
-
-    /// The last `max` bytes of the captured text, lines joined by spaces.
-    pub(crate) fn tail(&self, max: usize) -> String {
-        let text = String::from_utf8_lossy(&self.data);
-        let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        let mut start = joined.len().saturating_sub(max);
-        while !joined.is_char_boundary(start) {
-            start += 1;
-        }
-        joined[start..].to_owned()
-    }
-
-    /// Log the captured text (one event per stream) and reset the buffer.
-    pub(crate) fn flush_to_log(&mut self, hook: &str, stream: &'static str) {
-        if self.data.is_empty() && self.dropped == 0 {
-            return;
-        }
-        let text = String::from_utf8_lossy(&self.data);
-        let text = text.trim_end();
-        if self.dropped > 0 {
-            tracing::info!(hook, stream, dropped_bytes = self.dropped, "{text}");
-        } else {
-            tracing::info!(hook, stream, "{text}");
-        }
-        self.data.clear();
-        self.dropped = 0;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::CappedBuffer;
-
-    #[test]
-    fn capped_buffer_keeps_the_head_and_counts_the_rest() {
-        let mut buffer = CappedBuffer::new(8);
-        buffer.push(b"hello ");
-        buffer.push(b"world, and more");
-        assert_eq!(buffer.data, b"hello wo");
-        assert_eq!(buffer.dropped, 13);
-        assert_eq!(buffer.tail(5), "lo wo");
-        buffer.flush_to_log("test", "stdout");
-        assert!(buffer.data.is_empty() && buffer.dropped == 0);
-    }
-}

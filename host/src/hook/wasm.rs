@@ -18,10 +18,11 @@ use std::time::Instant;
 use wasmtime::Store;
 
 use super::{Answer, EventRef, Failure, Hook, HookKind, HookResult};
+use crate::config::{Grants, Limits, Reuse};
 use crate::event::{Contract, FsEvent};
 use crate::sandbox::bindings::{fs_hook, provider_hook, wit};
 use crate::sandbox::convert::{to_wit_fs, to_wit_provider};
-use crate::sandbox::{Grants, Limits, Live, Sandbox, Share, State};
+use crate::sandbox::{Live, Sandbox, Share, State};
 
 /// Which world a component implements, pre-instantiated.
 enum Prepared {
@@ -95,25 +96,6 @@ pub enum World {
     Fs,
     /// `provider-hook`.
     Provider,
-}
-
-/// Instance reuse for a stateless-safe hook.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Reuse {
-    /// Events one instance serves before it is replaced.
-    pub max_calls: u32,
-    /// Warm instances kept between events.
-    pub pool: usize,
-}
-
-impl Default for Reuse {
-    fn default() -> Self {
-        Reuse {
-            max_calls: 10_000,
-            pool: 16,
-        }
-    }
 }
 
 /// A warm instance and the events it served.

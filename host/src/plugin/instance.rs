@@ -21,11 +21,12 @@ use tokio::sync::{Mutex, Semaphore};
 use wasmtime::Store;
 use wasmtime::component::InstancePre;
 
-use crate::hook::Failure;
+use crate::config::{Grants, Limits};
+use crate::failure::Failure;
 use crate::sandbox::bindings::{
     auth_plugin, eventsearcher_plugin, ipfilter_plugin, kms_plugin, notifier_plugin,
 };
-use crate::sandbox::{CallFuture, Grants, Limits, Live, Sandbox, State};
+use crate::sandbox::{CallFuture, Live, Sandbox, State};
 
 /// A world a plugin implements.
 pub(crate) trait PluginWorld: Send + Sync + 'static {

@@ -27,10 +27,11 @@ use tokio::sync::watch;
 pub use instance::PluginStats;
 pub use notifier::NotifierStats;
 
+use crate::config::Grants;
 use crate::config::{PluginConfig, PluginKind, auth_scope};
 use crate::event::{FsEvent, LogEvent, ProviderEvent};
-use crate::hook::Failure;
-use crate::sandbox::{Grants, Sandbox};
+use crate::failure::Failure;
+use crate::sandbox::Sandbox;
 use instance::{AuthWorld, IpFilterWorld, KmsWorld, PluginInstance, SearcherWorld};
 use notifier::Notifier;
 
@@ -193,7 +194,7 @@ impl Plugins {
         configs: &[PluginConfig],
         sandbox: &Arc<Sandbox>,
         host_env: &[(String, String)],
-    ) -> Result<Plugins, crate::ConfigError> {
+    ) -> Result<Plugins, crate::config::ConfigError> {
         let mut plugins = Plugins::default();
         if configs.iter().any(|c| c.auto_mtls) {
             tracing::info!(
@@ -209,7 +210,7 @@ impl Plugins {
             };
             let name = config.name.clone();
             let fail = |message: String| {
-                crate::ConfigError::field(format!("{}.cmd", config.field), message)
+                crate::config::ConfigError::field(format!("{}.cmd", config.field), message)
             };
             macro_rules! instance {
                 ($world:ty) => {

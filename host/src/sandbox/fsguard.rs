@@ -13,11 +13,10 @@
 //! and call WASI's own implementation once the check passes. A descriptor's
 //! host path is read from `/proc/self/fd` (Linux).
 
-use std::collections::HashMap;
 use std::os::fd::AsRawFd;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use wasmtime::component::{Linker, Resource};
@@ -25,61 +24,11 @@ use wasmtime_wasi::filesystem::{Descriptor, WasiFilesystemView};
 use wasmtime_wasi::p2::bindings::filesystem::types::{self, ErrorCode, HostDescriptor};
 use wasmtime_wasi::p2::{DynOutputStream, OutputStream, Pollable, StreamError, StreamResult};
 
-use super::grants::Grants;
+use super::guards::{GrantGuard, Quota};
 use super::state::State;
 
 /// The `wasi:filesystem/types` this wasmtime-wasi provides.
 const FILESYSTEM_TYPES: &str = "wasi:filesystem/types@0.2.12";
-
-/// A writable grant as the guards see it.
-#[derive(Clone, Debug)]
-pub(crate) struct GrantGuard {
-    /// The granted directory on the host (canonical).
-    root: PathBuf,
-    quota: Option<Arc<Quota>>,
-}
-
-/// A grant's byte quota, shared by every instance that has the grant.
-#[derive(Debug)]
-pub(crate) struct Quota {
-    limit: u64,
-    /// Bytes written by streams still open (not yet in the directory's size
-    /// as measured at their start).
-    pending: AtomicU64,
-}
-
-/// The quotas of one sandbox, by granted directory.
-#[derive(Default)]
-pub(crate) struct Quotas(std::sync::Mutex<HashMap<PathBuf, Arc<Quota>>>);
-
-impl Quotas {
-    /// The guards for `grants`' writable directories.
-    pub(crate) fn guards(&self, grants: &Grants) -> Arc<[GrantGuard]> {
-        grants
-            .dirs
-            .iter()
-            .filter(|dir| dir.writable)
-            .map(|dir| {
-                // Canonical already: the configuration resolves grant paths.
-                let root = dir.host.clone();
-                let quota = dir.quota_mib.map(|mib| {
-                    self.0
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .entry(root.clone())
-                        .or_insert_with(|| {
-                            Arc::new(Quota {
-                                limit: mib.saturating_mul(1 << 20),
-                                pending: AtomicU64::new(0),
-                            })
-                        })
-                        .clone()
-                });
-                GrantGuard { root, quota }
-            })
-            .collect()
-    }
-}
 
 /// The host path an open file or directory descriptor refers to.
 fn host_path(fd: &impl AsRawFd) -> Option<PathBuf> {
@@ -136,25 +85,23 @@ fn directory_size(dir: &Path) -> u64 {
     total
 }
 
-impl State {
-    /// The quota of the grant a file descriptor is in, with what is left of
-    /// it now; `None` when its grant has no quota.
-    fn quota_for(&mut self, fd: &Resource<Descriptor>) -> Option<(Arc<Quota>, u64)> {
-        if self.guards.iter().all(|g| g.quota.is_none()) {
-            return None;
-        }
-        let Ok(Descriptor::File(file)) = self.table.get(fd) else {
-            return None;
-        };
-        let path = host_path(&*file.file)?;
-        let guard = self
-            .guards
-            .iter()
-            .find(|g| g.quota.is_some() && path.starts_with(&g.root))?;
-        let quota = guard.quota.clone()?;
-        let used = directory_size(&guard.root) + quota.pending.load(Ordering::Acquire);
-        Some((quota.clone(), quota.limit.saturating_sub(used)))
+/// The quota of the grant a file descriptor is in, with what is left of it
+/// now; `None` when its grant has no quota.
+fn quota_for(state: &mut State, fd: &Resource<Descriptor>) -> Option<(Arc<Quota>, u64)> {
+    if state.guards.iter().all(|g| g.quota.is_none()) {
+        return None;
     }
+    let Ok(Descriptor::File(file)) = state.table.get(fd) else {
+        return None;
+    };
+    let path = host_path(&*file.file)?;
+    let guard = state
+        .guards
+        .iter()
+        .find(|g| g.quota.is_some() && path.starts_with(&g.root))?;
+    let quota = guard.quota.clone()?;
+    let used = directory_size(&guard.root) + quota.pending.load(Ordering::Acquire);
+    Some((quota.clone(), quota.limit.saturating_sub(used)))
 }
 
 fn quota_exceeded() -> std::io::Error {
@@ -304,7 +251,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> wasmtime::Result<()> 
         |mut store, (fd, offset): (Resource<Descriptor>, u64)| {
             Box::new(async move {
                 let state = store.data_mut();
-                let quota = state.quota_for(&fd);
+                let quota = quota_for(state, &fd);
                 if quota.as_ref().is_some_and(|(_, left)| *left == 0) {
                     return Ok((Err(ErrorCode::Quota),));
                 }
@@ -318,7 +265,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> wasmtime::Result<()> 
         |mut store, (fd,): (Resource<Descriptor>,)| {
             Box::new(async move {
                 let state = store.data_mut();
-                let quota = state.quota_for(&fd);
+                let quota = quota_for(state, &fd);
                 if quota.as_ref().is_some_and(|(_, left)| *left == 0) {
                     return Ok((Err(ErrorCode::Quota),));
                 }
@@ -332,7 +279,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> wasmtime::Result<()> 
         |mut store, (fd, buffer, offset): (Resource<Descriptor>, Vec<u8>, u64)| {
             Box::new(async move {
                 let state = store.data_mut();
-                if let Some((_, left)) = state.quota_for(&fd)
+                if let Some((_, left)) = quota_for(state, &fd)
                     && buffer.len() as u64 > left
                 {
                     return Ok((Err(ErrorCode::Quota),));

@@ -25,11 +25,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use wasmtime::Trap;
 
-use crate::hook::Failure;
+use crate::config::Limits;
+use crate::failure::Failure;
 
 /// Core instances one guest's store may create (a Rust component has 3, a
 /// Python one 14).
@@ -42,20 +42,6 @@ pub const MAX_TABLES: usize = 16;
 /// Table elements one guest may hold, all tables together: far above what
 /// real components use, it only stops a guest growing tables without bound.
 const TABLE_ELEMENTS: usize = 1_000_000;
-
-/// Limits for one call of a guest.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// Wall-clock limit.
-    pub timeout: Duration,
-    /// Fuel budget (roughly one unit per wasm instruction). Ignored when the
-    /// engine runs without fuel metering.
-    pub fuel: u64,
-    /// Maximum linear memory of the whole instance, in bytes.
-    pub memory_bytes: u64,
-    /// Maximum bytes of stdout and of stderr kept for the log, per call.
-    pub output_bytes: usize,
-}
 
 /// The error the epoch callback raises when a guest runs past its deadline.
 #[derive(Debug, thiserror::Error)]

@@ -28,6 +28,7 @@ pub mod convert;
 pub mod engine;
 mod fsguard;
 pub mod grants;
+mod guards;
 pub mod limits;
 mod output;
 pub mod state;
@@ -45,12 +46,11 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
 
 pub use cache::CacheStats;
-pub use engine::WasmSettings;
-pub use grants::{DirGrant, Grants};
-pub use limits::{DeadlineExceeded, Limiter, Limits, MemoryBudget};
+pub use limits::{DeadlineExceeded, Limiter, MemoryBudget};
 pub use state::State;
 
-use crate::hook::Failure;
+use crate::config::{Grants, Limits, WasmSettings};
+use crate::failure::Failure;
 use output::OutputCapture;
 
 /// A future borrowing the store for the length of one guest call.
@@ -86,7 +86,7 @@ pub struct Sandbox {
     components: Mutex<HashMap<String, Component>>,
     permits: Arc<Semaphore>,
     budget: Arc<MemoryBudget>,
-    quotas: fsguard::Quotas,
+    quotas: guards::Quotas,
     settings: WasmSettings,
     pooling: bool,
 }
@@ -118,7 +118,7 @@ impl Sandbox {
             components: Mutex::new(HashMap::new()),
             permits: Arc::new(Semaphore::new(settings.max_instances.max(1) as usize)),
             budget: Arc::new(MemoryBudget::new(settings.memory_budget_bytes())),
-            quotas: fsguard::Quotas::default(),
+            quotas: guards::Quotas::default(),
             settings: settings.clone(),
             pooling,
         })

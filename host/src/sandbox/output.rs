@@ -11,7 +11,7 @@ use bytes::Bytes;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
-use crate::hook::CappedBuffer;
+use crate::text::CappedBuffer;
 
 /// A bounded capture buffer shared by every stream the guest opens on it.
 #[derive(Clone)]

@@ -9,7 +9,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::shared::hookhost::hooks::{event_file, log, types};
-use super::fsguard::GrantGuard;
+use super::guards::GrantGuard;
 use super::limits::Limiter;
 use super::output::OutputCapture;
 

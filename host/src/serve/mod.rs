@@ -33,8 +33,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::signal::unix::{SignalKind, signal};
 
+use crate::config::Config;
 use crate::loopguard::LoopGuard;
-use crate::{Config, ReloadableHost};
+use crate::reload::ReloadableHost;
 
 /// How `serve` runs.
 #[derive(Clone, Debug)]

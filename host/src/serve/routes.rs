@@ -32,7 +32,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::App;
-use crate::Outcome;
+use crate::dispatch::Outcome;
 use crate::dispatch::Reply;
 use crate::event::json::{DecodeError, decode_fs_event_as, from_json};
 use crate::event::{ObjectType, ProviderAction, ProviderEvent};
