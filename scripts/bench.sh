@@ -9,6 +9,7 @@ rustup target add wasm32-wasip2 >/dev/null
 for workspace in examples tests/fixtures tests/fixtures/minimal-deny; do
   CARGO_TARGET_DIR=target/guests cargo build --quiet --release --target wasm32-wasip2 --manifest-path "$workspace/Cargo.toml"
 done
-cargo build --quiet --release -p hookhost
+cargo build --quiet --release -p hookhost -p hookhost-bench
 # RUST_BACKTRACE would make every error value capture a backtrace.
-env -u RUST_BACKTRACE HOOKHOST_LOG=error target/release/hookhost bench --guests target/guests/wasm32-wasip2/release "$@"
+env -u RUST_BACKTRACE HOOKHOST_LOG=error target/release/hookhost-bench \
+  --guests target/guests/wasm32-wasip2/release --hookhost target/release/hookhost "$@"

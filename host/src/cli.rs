@@ -3,14 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use hookhost::dispatch::Reply;
 use hookhost::event::exec::decode_fs_exec;
 use hookhost::event::json::decode_fs_event_as;
 use hookhost::event::provider::decode_provider_exec;
 use hookhost::event::{Contract, ObjectType, ProviderAction, ProviderEvent, VersionSetting};
 use hookhost::hook::{Answer, HookKind};
 use hookhost::serve::ServeOptions;
-use hookhost::{Config, Decision, HookReport, Host, Outcome};
+use hookhost::{Config, Decision, HookReport, Host, Outcome, Reply};
 use serde_json::{Value, json};
 
 /// Load and build a host, with the error as the message to print.
@@ -106,7 +105,10 @@ pub async fn fire(
             let versions = host.sftpgo_version();
             let ev = decode_fs_event_as(&body, versions)
                 .map_err(|e| format!("{}: {e}", event.display()))?;
-            (ev.action.as_str().to_owned(), host.run_fs(&ev).await)
+            (
+                ev.action.as_str().to_owned(),
+                host.dispatch(ev).wait_for_all().await,
+            )
         }
         Some(action) => {
             let action: ProviderAction = action
@@ -117,7 +119,10 @@ pub async fn fire(
                 .map_err(|e| format!("--object-type: {e}"))?;
             let ev = ProviderEvent::from_json(action, object_type, &body)
                 .map_err(|e| format!("{}: {e}", event.display()))?;
-            (action.as_str().to_owned(), host.run_provider(&ev).await)
+            (
+                action.as_str().to_owned(),
+                host.dispatch(ev).wait_for_all().await,
+            )
         }
     };
     println!("{}", outcome_json(&action, &outcome));
@@ -203,11 +208,12 @@ pub async fn exec(config: Option<PathBuf>, args: &[String]) -> Result<ExitCode, 
         None => Some(decode_fs_exec(var, args, versions).map_err(|e| e.to_string())?),
     };
     let host = Host::new(config).await.map_err(|e| e.to_string())?;
-    let outcome = match (&provider, &fs) {
-        (Some(event), _) => host.run_provider(event).await,
-        (None, Some(event)) => host.run_fs(event).await,
+    let event: hookhost::event::Event = match (provider, fs) {
+        (Some(event), _) => event.into(),
+        (None, Some(event)) => event.into(),
         (None, None) => unreachable!("one of the two was decoded"),
     };
+    let outcome = host.dispatch(event).wait_for_all().await;
     host.shutdown().await;
     if let Decision::Deny(reason) | Decision::Failed(reason) = &outcome.decision {
         eprintln!("hookhost: {reason}");

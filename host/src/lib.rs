@@ -1,20 +1,20 @@
 //! hookhost runs the hooks a file-transfer server fires: SFTPGo-style
-//! "custom actions" (exec programs and HTTP POSTs, byte-compatible with
-//! SFTPGo's contract) and WebAssembly components run in-process under hard
-//! limits.
+//! "custom actions" (programs and HTTP POSTs, called exactly as the SFTPGo
+//! release in front would call them) and WebAssembly components run
+//! in-process under hard limits, plus SFTPGo's plugins (notifier, kms,
+//! auth, eventsearcher, ipfilter) as components.
 //!
 //! The data path is `event → dispatch → hook → outcome`:
 //!
 //! - [`event`]: the event model and its SFTPGo encodings (JSON body, argv,
-//!   environment);
-//! - [`dispatch`]: which hooks run, synchronously or not, and what their
-//!   answers mean (`pre-*` allow/deny, `pre-delete` "handled");
-//! - [`hook`]: the three hook kinds behind one [`hook::Hook`] trait;
-//! - [`sandbox`]: the wasmtime engine, limits and capabilities for components;
-//! - [`plugin`]: notifier, kms, auth, eventsearcher and ipfilter plugins as
-//!   long-lived components;
+//!   environment), per SFTPGo release ([`event::version`]);
+//! - [`Host::dispatch`]: which hooks run, synchronously or not, and what
+//!   their answers mean ([`Decision`], told to a server as a [`Reply`]);
+//! - [`hook`]: the hook kinds behind one [`hook::Hook`] trait, which an
+//!   embedder may implement too ([`HostBuilder::fs_hook`]);
+//! - [`plugin`]: the plugins, called through [`Host::plugins`];
 //! - [`config`]: SFTPGo's JSON configuration plus hookhost's extensions;
-//! - [`Host`]: all of it assembled from a configuration.
+//! - [`serve`]: the HTTP front, as a whole server or an axum router to nest.
 //!
 //! ```no_run
 //! use hookhost::event::{FsAction, FsEvent, Protocol};
@@ -24,7 +24,7 @@
 //! let config = Config::from_file("hookhost.json".as_ref())?;
 //! let host = Host::new(config).await?;
 //! let event = FsEvent::new(FsAction::PreUpload, "alice", "/srv/alice/setup.exe", Protocol::Sftp);
-//! let outcome = host.dispatch_fs(event).await;
+//! let outcome = host.dispatch(event).await;
 //! if let Decision::Deny(reason) = &outcome.decision {
 //!     println!("upload refused: {reason}");
 //! }
@@ -32,24 +32,43 @@
 //! # Ok(())
 //! # }
 //! ```
-#![warn(missing_docs)]
+//!
+//! # Stability
+//!
+//! The crate is 0.x: minor versions may change the API. What is public is
+//! deliberate: the types above, the event model, the configuration data
+//! and the [`hook::Hook`] trait. wasmtime does not appear in it (its
+//! version is an implementation detail), except through the plugin data
+//! types generated from the WIT package ([`plugin::kms`], [`plugin::auth`],
+//! [`plugin::search`]), whose fields follow the WIT. The `internals`
+//! feature exposes the sandbox for hookhost's own tests and benchmark, with
+//! no stability promise at all.
+#![deny(missing_docs)]
 
 pub mod config;
-pub mod dispatch;
+mod dispatch;
 pub mod event;
 mod failure;
 pub mod hook;
 mod host;
 mod json;
-pub mod loopguard;
+mod loopguard;
 pub mod metrics;
 pub mod plugin;
 mod reload;
+#[cfg(feature = "internals")]
+#[doc(hidden)]
 pub mod sandbox;
+#[cfg(not(feature = "internals"))]
+#[allow(dead_code)]
+mod sandbox;
 pub mod serve;
 pub mod text;
 
 pub use config::{Config, ConfigError};
-pub use dispatch::{Decision, HookReport, Outcome};
-pub use host::{Error, Host, HostBuilder};
+pub use dispatch::{Decision, HookReport, Outcome, Reply};
+pub use failure::Failure;
+pub use host::{Dispatch, Error, Host, HostBuilder};
+pub use loopguard::LoopGuard;
 pub use reload::{HostLease, ReloadableHost};
+pub use sandbox::CacheStats;

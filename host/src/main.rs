@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-mod bench;
 mod cli;
 
 /// Run SFTPGo-style hooks: exec programs, HTTP URLs and WebAssembly components.
@@ -97,16 +96,6 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Measure dispatch latency and throughput: native call, wasm (fresh and
-    /// reused instances), exec and HTTP hooks, start-up, memory, metering.
-    Bench {
-        /// A few events of each kind: a smoke test, not a measurement.
-        #[arg(long)]
-        quick: bool,
-        /// Directory with deny_exe.wasm, minimal_deny.wasm and probe.wasm.
-        #[arg(long, default_value = "target/guests/wasm32-wasip2/release")]
-        guests: PathBuf,
-    },
 }
 
 fn init_logging(format: LogFormat) {
@@ -176,13 +165,6 @@ fn main() -> ExitCode {
         Args::parse()
     };
     init_logging(args.log_format);
-    if let Command::Bench { quick, guests } = &args.command {
-        // The benchmark builds its own runtimes (one and two workers).
-        return bench::run(*quick, guests).unwrap_or_else(|message| {
-            eprintln!("hookhost: {message}");
-            ExitCode::from(2)
-        });
-    }
     // One-shot commands start fast on one thread; the server uses them all.
     let runtime = match args.command {
         Command::Serve { .. } => tokio::runtime::Builder::new_multi_thread()
@@ -229,7 +211,6 @@ fn main() -> ExitCode {
                 cli::serve(options, token_file, env_token).await
             }
             Command::Exec { config, args } => cli::exec(config, &args).await,
-            Command::Bench { .. } => unreachable!("run above"),
         }
     });
     result.unwrap_or_else(|message| {

@@ -80,21 +80,21 @@ struct RequestLabels {
 
 /// One hook's metric handles.
 #[derive(Debug)]
-pub struct HookMetrics {
+pub(crate) struct HookMetrics {
     outcomes: [Counter; OUTCOMES.len()],
     duration: Histogram,
 }
 
 impl HookMetrics {
     /// Count one call and its duration.
-    pub fn record(&self, result: &HookResult, duration: Duration) {
+    pub(crate) fn record(&self, result: &HookResult, duration: Duration) {
         self.outcomes[outcome_index(result)].inc();
         self.duration.observe(duration.as_secs_f64());
     }
 }
 
 /// Figures read from the running host at scrape time.
-pub trait Snapshot: Send + Sync {
+pub(crate) trait Snapshot: Send + Sync {
     /// Write the current figures.
     fn encode(&self, encoder: &mut DescriptorEncoder<'_>) -> Result<(), std::fmt::Error>;
 }
@@ -177,7 +177,7 @@ impl Metrics {
     }
 
     /// The handles of one hook (created on first use; shared after).
-    pub fn hook(&self, name: &str, kind: HookKind) -> HookMetrics {
+    pub(crate) fn hook(&self, name: &str, kind: HookKind) -> HookMetrics {
         let kind = kind.as_str();
         HookMetrics {
             outcomes: OUTCOMES.map(|outcome| {
@@ -200,14 +200,14 @@ impl Metrics {
     }
 
     /// Count a request served by `hookhost serve`.
-    pub fn request(&self, route: &'static str, status: u16) {
+    pub(crate) fn request(&self, route: &'static str, status: u16) {
         self.requests
             .get_or_create(&RequestLabels { route, status })
             .inc();
     }
 
     /// Where scrape-time figures come from (the current host).
-    pub fn set_snapshot(&self, snapshot: Box<dyn Snapshot>) {
+    pub(crate) fn set_snapshot(&self, snapshot: Box<dyn Snapshot>) {
         *self.snapshot.lock().unwrap_or_else(|e| e.into_inner()) = Some(snapshot);
     }
 

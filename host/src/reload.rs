@@ -15,8 +15,7 @@ use arc_swap::ArcSwap;
 use tokio::sync::{Mutex, OwnedRwLockReadGuard, RwLock};
 
 use crate::config::Config;
-use crate::host::{Error, Host};
-use crate::loopguard::LoopGuard;
+use crate::host::{Error, Host, HostBuilder, Template};
 use crate::metrics::Metrics;
 
 struct Slot {
@@ -42,33 +41,21 @@ impl Deref for HostLease {
 pub struct ReloadableHost {
     slot: ArcSwap<Slot>,
     metrics: Arc<Metrics>,
-    plugin_env: Option<Vec<(String, String)>>,
-    loop_guard: LoopGuard,
+    /// What the builder added to the first configuration, added to every
+    /// later one.
+    template: Template,
     reloading: Mutex<()>,
     /// Generations being retired: shutdown waits for them too.
     retiring: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl ReloadableHost {
-    /// Build the first host. `plugin_env` overrides the environment plugins
-    /// select from (see [`crate::host::HostBuilder::plugin_env`]).
-    pub async fn new(
-        config: Config,
-        plugin_env: Option<Vec<(String, String)>>,
-    ) -> Result<Self, Error> {
-        Self::with_loop_guard(config, plugin_env, LoopGuard::for_this_process()).await
-    }
-
-    /// Like [`ReloadableHost::new`], recognising hooks that point back at
-    /// this hookhost with `loop_guard` (see [`crate::host::HostBuilder::loop_guard`]).
-    pub async fn with_loop_guard(
-        config: Config,
-        plugin_env: Option<Vec<(String, String)>>,
-        loop_guard: LoopGuard,
-    ) -> Result<Self, Error> {
+    /// Build the first host from `builder` (see
+    /// [`HostBuilder::build_reloadable`]).
+    pub(crate) async fn start(builder: HostBuilder) -> Result<Self, Error> {
         let metrics = Arc::new(Metrics::new());
-        let host = Self::build(config, &metrics, &plugin_env, &loop_guard, None).await?;
-        metrics.set_snapshot(host.snapshot());
+        let template = builder.template();
+        let host = builder.metrics(metrics.clone()).build().await?;
         Ok(ReloadableHost {
             slot: ArcSwap::from_pointee(Slot {
                 host,
@@ -76,28 +63,10 @@ impl ReloadableHost {
                 gate: Arc::new(RwLock::new(())),
             }),
             metrics,
-            plugin_env,
-            loop_guard,
+            template,
             reloading: Mutex::new(()),
             retiring: std::sync::Mutex::new(Vec::new()),
         })
-    }
-
-    async fn build(
-        config: Config,
-        metrics: &Arc<Metrics>,
-        plugin_env: &Option<Vec<(String, String)>>,
-        loop_guard: &LoopGuard,
-        previous: Option<&Host>,
-    ) -> Result<Host, Error> {
-        let mut builder = Host::builder(config)
-            .metrics(metrics.clone())
-            .loop_guard(loop_guard.clone())
-            .reuse_sandbox(previous.and_then(|h| h.sandbox().cloned()));
-        if let Some(env) = plugin_env {
-            builder = builder.plugin_env(env.clone());
-        }
-        builder.build().await
     }
 
     /// Hold the current host for a piece of work; a reload waits for it
@@ -117,11 +86,6 @@ impl ReloadableHost {
         }
     }
 
-    /// The current host (without holding it).
-    pub fn current(&self) -> Host {
-        self.slot.load().host.clone()
-    }
-
     /// How many configurations have been loaded (1 at start).
     pub fn generation(&self) -> u64 {
         self.slot.load().generation
@@ -137,15 +101,11 @@ impl ReloadableHost {
     pub async fn reload(&self, config: Config) -> Result<u64, Error> {
         let _one_at_a_time = self.reloading.lock().await;
         let previous = self.slot.load_full();
-        let host = Self::build(
-            config,
-            &self.metrics,
-            &self.plugin_env,
-            &self.loop_guard,
-            Some(&previous.host),
-        )
-        .await?;
-        self.metrics.set_snapshot(host.snapshot());
+        let host = HostBuilder::from_template(config, self.template.clone())
+            .metrics(self.metrics.clone())
+            .reuse_sandbox(previous.host.shared_sandbox())
+            .build()
+            .await?;
         let generation = previous.generation + 1;
         let old = self.slot.swap(Arc::new(Slot {
             host,

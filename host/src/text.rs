@@ -20,7 +20,7 @@ pub enum Clip {
 }
 
 impl Clip {
-    /// Every kind, in [`Clip::index`] order.
+    /// Every kind.
     pub const ALL: [Clip; 3] = [Clip::Reason, Clip::LogLine, Clip::LogVolume];
 
     /// The label in metrics.

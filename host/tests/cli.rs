@@ -163,11 +163,15 @@ fn the_embedding_example_runs() {
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     for line in [
-        "pre-upload: Allow",
-        "pre-download: Deny(\"deny-downloads: exit status 1\")",
+        "pre-upload /srv/alice/report.pdf: Allow",
+        "pre-upload /srv/alice/my report.pdf: Deny(\"no-spaces: file names may not contain spaces\")",
+        "pre-download /srv/alice/report.pdf: Deny(\"deny-downloads: exit status 1\")",
         "provider add: Allow",
         "check_ip: allowed",
-        "after reload 2: pre-download: Allow",
+        "nested route: HTTP/1.1 403 Forbidden",
+        "after reload 2: pre-download /srv/alice/report.pdf: Allow",
+        "after reload 2: pre-upload /srv/alice/my report.pdf: Deny(\"no-spaces: file names may not contain spaces\")",
+        "journal: [\"pre-upload /srv/alice/report.pdf\", \"pre-upload /srv/alice/my report.pdf\", \"pre-upload /srv/a b.txt\", \"pre-upload /srv/alice/my report.pdf\"]",
     ] {
         assert!(stdout.contains(line), "{line:?} missing from:\n{stdout}");
     }

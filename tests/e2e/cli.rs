@@ -29,36 +29,3 @@ fn check_compiles_once_and_the_next_run_uses_the_cache() {
     assert!(run().contains("2 wasm; compile cache: 2 hits, 0 compiled"));
     assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 2);
 }
-
-#[test]
-fn bench_quick_runs_and_prints_its_tables() {
-    let guests = wasm("deny-exe").parent().unwrap().to_path_buf();
-    let out = std::process::Command::new(hookhost_bin())
-        .args(["bench", "--quick", "--guests"])
-        .arg(&guests)
-        .env("HOOKHOST_LOG", "error")
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for row in [
-        "| rust call (floor) |",
-        "| wasm hook, fresh instance |",
-        "| wasm fresh, no_std guest, no imports |",
-        "| wasm hook, reused instance |",
-        "| exec hook (/bin/sh script) |",
-        "| HTTP hook (loopback, keep-alive) |",
-        "p50 ratios, same run",
-        "| `hookhost exec` |",
-        "in-flight instances raised RSS",
-        "starvation:",
-        "| epoch + fuel |",
-    ] {
-        assert!(stdout.contains(row), "{row:?} missing from:\n{stdout}");
-    }
-}

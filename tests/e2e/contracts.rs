@@ -134,7 +134,7 @@ async fn programs_get_each_releases_argv_and_environment_for_every_action() {
         std::fs::create_dir_all(dir.path().join("in")).unwrap();
         for &action in FsAction::ALL {
             let event = full_event(action, dir.path());
-            let outcome = host.run_fs(&event).await;
+            let outcome = host.dispatch(event.clone()).wait_for_all().await;
             assert!(
                 outcome.decision.is_success(),
                 "{release} {action}: {outcome:?}"
@@ -217,7 +217,7 @@ async fn urls_get_each_releases_body_in_sftpgos_field_order() {
     for (release, body) in expected {
         let host = host(pinned(release, json!(server.url), json!(""), dir.path())).await;
         let event = full_event(FsAction::Upload, dir.path());
-        host.run_fs(&event).await;
+        host.dispatch(event.clone()).wait_for_all().await;
         let got = server.next().await;
         assert_eq!(got.headers["content-type"], "application/json");
         let expected = format!("{}\n", body.replace("PATH", &event.path));
@@ -229,7 +229,7 @@ async fn urls_get_each_releases_body_in_sftpgos_field_order() {
         // Every other action: the same fields by the same rules.
         for &action in FsAction::ALL {
             let event = full_event(action, dir.path());
-            host.run_fs(&event).await;
+            host.dispatch(event.clone()).wait_for_all().await;
             let got = server.next().await.json();
             assert_eq!(got["action"], action.as_str(), "{release}");
             assert_eq!(
@@ -280,7 +280,7 @@ async fn provider_programs_get_each_releases_environment() {
             dir.path(),
         ))
         .await;
-        let outcome = host.run_provider(&provider_event()).await;
+        let outcome = host.dispatch(provider_event()).wait_for_all().await;
         assert_eq!(outcome.decision, Decision::Allow, "{release}");
         let mut expected = vec![
             format!("SFTPGO_PROVIDER_ACTION={action}"),
@@ -329,7 +329,7 @@ async fn provider_urls_get_each_releases_query_and_the_object_as_sent() {
         ),
     ] {
         let host = host(pinned(release, json!(""), json!(hook), dir.path())).await;
-        host.run_provider(&provider_event()).await;
+        host.dispatch(provider_event()).wait_for_all().await;
         let got = server.next().await;
         assert_eq!(got.uri.to_string(), format!("/p?{query}"), "{release}");
         assert_eq!(&got.body[..], PROVIDER_OBJECT.as_bytes(), "{release}");
@@ -344,7 +344,7 @@ async fn the_command_section_times_programs_from_2_3_on() {
     config["command"]["commands"] = json!([{"path": exec_fixture("hang"), "timeout": 1}]);
     let host = host(config).await;
     let event = full_event(FsAction::PreUpload, dir.path());
-    let outcome = host.run_fs(&event).await;
+    let outcome = host.dispatch(event.clone()).wait_for_all().await;
     assert_eq!(
         outcome.reports[0].result,
         Err(Failure::Timeout(Duration::from_secs(1)))

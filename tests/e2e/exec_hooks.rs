@@ -46,7 +46,7 @@ async fn fs_argv_and_env_are_the_references_for_every_action() {
             }
             _ => {}
         }
-        let outcome = host.run_fs(&event).await;
+        let outcome = host.dispatch(event.clone()).wait_for_all().await;
         assert!(outcome.decision.is_success(), "{action}: {outcome:?}");
         let argv = lines(format!("{}.argv", event.path));
         let target = event.target_path.clone().unwrap_or_default();
@@ -93,7 +93,7 @@ async fn cloud_backend_quota_and_open_flags_reach_the_env() {
     upload.endpoint = Some("https://s3.example.com".into());
     upload.status = Status::QuotaExceeded;
     upload.protocol = Protocol::Dav;
-    host.run_fs(&upload).await;
+    host.dispatch(upload.clone()).wait_for_all().await;
     let env = lines(format!("{}.env", upload.path));
     for expected in [
         "SFTPGO_ACTION_FS_PROVIDER=1",
@@ -111,7 +111,7 @@ async fn cloud_backend_quota_and_open_flags_reach_the_env() {
     let mut pre = event_in(dir.path(), FsAction::PreUpload);
     pre.open_flags = 0o1102; // O_RDWR | O_CREAT | O_TRUNC
     pre.file_size = 77;
-    host.run_fs(&pre).await;
+    host.dispatch(pre.clone()).wait_for_all().await;
     let env = lines(format!("{}.env", pre.path));
     assert!(
         env.contains(&"SFTPGO_ACTION_OPEN_FLAGS=578".to_owned()),
@@ -132,7 +132,7 @@ async fn process_environment_is_inherited() {
     ))
     .await;
     let event = event_in(dir.path(), FsAction::Upload);
-    host.run_fs(&event).await;
+    host.dispatch(event.clone()).wait_for_all().await;
     assert_eq!(
         lines(format!("{}.inherited", event.path)),
         [env!("CARGO_MANIFEST_DIR")]
@@ -157,7 +157,7 @@ async fn provider_argv_and_env_are_the_references() {
         "filters": {"totp_config": {"secret": {"payload": "totp-secret"}}}
     });
     let event = ProviderEvent::new(ProviderAction::Update, ObjectType::User, user);
-    let outcome = host.run_provider(&event).await;
+    let outcome = host.dispatch(event.clone()).wait_for_all().await;
     assert_eq!(outcome.decision, Decision::Allow);
     let argv = lines(home.path().join("provider.argv"));
     let home_dir = home.path().to_str().unwrap();
@@ -206,18 +206,15 @@ async fn pre_upload_is_allowed_by_exit_0_and_denied_otherwise() {
     .await;
     for action in [FsAction::PreUpload, FsAction::PreDownload] {
         let mut event = event_in(dir.path(), action);
-        assert_eq!(
-            host.dispatch_fs(event.clone()).await.decision,
-            Decision::Allow
-        );
+        assert_eq!(host.dispatch(event.clone()).await.decision, Decision::Allow);
         event.username = "exit-1".into();
         assert_eq!(
-            host.dispatch_fs(event.clone()).await.decision,
+            host.dispatch(event.clone()).await.decision,
             Decision::Deny("record: exit status 1".into())
         );
         event.username = "exit-42".into();
         assert_eq!(
-            host.dispatch_fs(event).await.decision,
+            host.dispatch(event).await.decision,
             Decision::Deny("record: exit status 42".into())
         );
     }
@@ -233,11 +230,11 @@ async fn pre_delete_exit_0_means_handled() {
     .await;
     let mut event = event_in(dir.path(), FsAction::PreDelete);
     assert_eq!(
-        host.dispatch_fs(event.clone()).await.decision,
+        host.dispatch(event.clone()).await.decision,
         Decision::Handled
     );
     event.username = "exit-1".into();
-    let outcome = host.dispatch_fs(event).await;
+    let outcome = host.dispatch(event).await;
     assert_eq!(
         outcome.decision,
         Decision::Allow,
@@ -262,7 +259,7 @@ async fn hanging_hook_is_stopped_at_its_limit_and_denies() {
     .await;
     let start = Instant::now();
     let outcome = host
-        .dispatch_fs(FsEvent::new(FsAction::PreUpload, "u", "/x", Protocol::Sftp))
+        .dispatch(FsEvent::new(FsAction::PreUpload, "u", "/x", Protocol::Sftp))
         .await;
     assert_eq!(
         outcome.reports[0].result,
@@ -300,7 +297,7 @@ async fn forking_hook_is_killed_with_its_whole_process_group() {
     ))
     .await;
     let event = event_in(dir.path(), FsAction::PreUpload);
-    let outcome = host.dispatch_fs(event.clone()).await;
+    let outcome = host.dispatch(event.clone()).await;
     assert_eq!(
         outcome.reports[0].result,
         Err(Failure::Timeout(Duration::from_millis(500)))
@@ -330,7 +327,7 @@ async fn megabytes_of_output_neither_block_nor_change_the_answer() {
     ))
     .await;
     let outcome = host
-        .dispatch_fs(FsEvent::new(FsAction::PreUpload, "u", "/x", Protocol::Sftp))
+        .dispatch(FsEvent::new(FsAction::PreUpload, "u", "/x", Protocol::Sftp))
         .await;
     assert_eq!(outcome.decision, Decision::Allow);
 }
@@ -347,7 +344,7 @@ async fn program_missing_at_run_time_is_a_failure_not_a_crash() {
     .await;
     std::fs::remove_file(&program).unwrap();
     let outcome = host
-        .dispatch_fs(FsEvent::new(FsAction::PreUpload, "u", "/x", Protocol::Sftp))
+        .dispatch(FsEvent::new(FsAction::PreUpload, "u", "/x", Protocol::Sftp))
         .await;
     match &outcome.reports[0].result {
         Err(Failure::Error(message)) => assert!(message.contains("cannot start"), "{message}"),

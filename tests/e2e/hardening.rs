@@ -143,7 +143,7 @@ async fn good_host(sandbox: Arc<Sandbox>) -> Host {
     config["hookhost"]["wasm"] = json!({"max_instances": 16});
     let config = Config::from_value(config, &repo_root()).unwrap();
     Host::builder(config)
-        .reuse_sandbox(Some(sandbox))
+        .with_sandbox(sandbox)
         .build()
         .await
         .unwrap()
@@ -180,7 +180,7 @@ async fn a_flood_of_a_crafted_component_cannot_exhaust_the_pool_for_other_hooks(
     }
     let started = Instant::now();
     let outcome = host
-        .dispatch_fs(fs_event(FsAction::PreUpload, "/srv/a.exe"))
+        .dispatch(fs_event(FsAction::PreUpload, "/srv/a.exe"))
         .await;
     assert_eq!(
         outcome.reports[0].result,
@@ -209,7 +209,7 @@ async fn a_guest_parked_in_a_host_call_is_stopped_at_its_deadline() {
     ))
     .await;
     let started = Instant::now();
-    let outcome = host.dispatch_fs(fs_event(FsAction::PreUpload, "/a")).await;
+    let outcome = host.dispatch(fs_event(FsAction::PreUpload, "/a")).await;
     let took = started.elapsed();
     assert_eq!(
         outcome.reports[0].result,
@@ -230,7 +230,7 @@ async fn waiting_for_a_slot_counts_against_the_deadline() {
     let started = Instant::now();
     let outcomes = futures::future::join_all((0..6).map(|_| {
         let host = host.clone();
-        async move { host.dispatch_fs(fs_event(FsAction::PreUpload, "/a")).await }
+        async move { host.dispatch(fs_event(FsAction::PreUpload, "/a")).await }
     }))
     .await;
     let took = started.elapsed();
@@ -260,14 +260,14 @@ async fn a_flooding_hook_cannot_starve_another() {
         .map(|_| {
             let (host, done) = (host.clone(), done.clone());
             tokio::spawn(async move {
-                host.dispatch_fs(fs_event(FsAction::PreUpload, "/a")).await;
+                host.dispatch(fs_event(FsAction::PreUpload, "/a")).await;
                 done.fetch_add(1, Ordering::SeqCst);
             })
         })
         .collect();
     tokio::task::yield_now().await;
     let outcome = host
-        .dispatch_fs(fs_event(FsAction::PreDownload, "/a.exe"))
+        .dispatch(fs_event(FsAction::PreDownload, "/a.exe"))
         .await;
     assert!(matches!(outcome.reports[0].result, Ok(Answer::Deny(_))));
     // The slow hook holds only its share (2 of 4 slots): the good hook
@@ -292,7 +292,7 @@ async fn a_global_memory_budget_bounds_all_running_guests() {
     let host = host(config).await;
     let outcomes = futures::future::join_all((0..4).map(|_| {
         let host = host.clone();
-        async move { host.dispatch_fs(fs_event(FsAction::PreUpload, "/a")).await }
+        async move { host.dispatch(fs_event(FsAction::PreUpload, "/a")).await }
     }))
     .await;
     let budget = outcomes
@@ -315,7 +315,7 @@ async fn a_panic_after_a_refused_growth_keeps_its_message() {
         json!([]),
     ))
     .await;
-    let outcome = host.dispatch_fs(fs_event(FsAction::PreUpload, "/a")).await;
+    let outcome = host.dispatch(fs_event(FsAction::PreUpload, "/a")).await;
     match &outcome.reports[0].result {
         Err(Failure::Trap(message)) => {
             assert!(
@@ -348,7 +348,7 @@ async fn event_file_refuses_fifos_and_devices_without_blocking() {
     // Before: each event left a thread blocked in open(2) for good, and
     // after ~512 of them every filesystem call of every hook timed out.
     for path in std::iter::repeat_n(fifo.to_str().unwrap(), 600).chain(["/dev/zero"]) {
-        let outcome = host.dispatch_fs(fs_event(FsAction::PreUpload, path)).await;
+        let outcome = host.dispatch(fs_event(FsAction::PreUpload, path)).await;
         match &outcome.reports[0].result {
             Ok(Answer::Deny(reason)) => {
                 assert!(reason.contains("not a regular file"), "{path}: {reason}")
@@ -367,7 +367,7 @@ async fn a_huge_deny_reason_is_clipped_before_it_reaches_answers_and_logs() {
     ))
     .await;
     let (outcome, logs) =
-        hookhost_tests::capture_logs(host.dispatch_fs(fs_event(FsAction::PreUpload, "/a"))).await;
+        hookhost_tests::capture_logs(host.dispatch(fs_event(FsAction::PreUpload, "/a"))).await;
     let hookhost::Decision::Deny(reason) = &outcome.decision else {
         panic!("{:?}", outcome.decision)
     };
@@ -394,7 +394,7 @@ async fn a_guests_log_volume_per_call_is_capped() {
     ))
     .await;
     let (outcome, logs) =
-        hookhost_tests::capture_logs(host.dispatch_fs(fs_event(FsAction::PreUpload, "/a"))).await;
+        hookhost_tests::capture_logs(host.dispatch(fs_event(FsAction::PreUpload, "/a"))).await;
     assert_eq!(outcome.reports[0].result, Ok(Answer::Allow));
     // Before: 2,000 lines of 10 KB message + 10 KB field, ~8 MB per event.
     assert!(logs.len() < 200_000, "{} bytes of log", logs.len());
@@ -447,7 +447,7 @@ async fn probe_in_grant(dir: &std::path::Path, mode: &[&str], quota_mib: Option<
     ))
     .await;
     match host
-        .dispatch_fs(fs_event(FsAction::PreUpload, "/a"))
+        .dispatch(fs_event(FsAction::PreUpload, "/a"))
         .await
         .reports
         .remove(0)
@@ -551,9 +551,7 @@ async fn a_compile_cache_directory_others_can_write_is_not_used() {
             assert_eq!(mode & 0o777, 0o700);
         }
         // Either way the hook works.
-        let outcome = host
-            .dispatch_fs(fs_event(FsAction::PreUpload, "/a.exe"))
-            .await;
+        let outcome = host.dispatch(fs_event(FsAction::PreUpload, "/a.exe")).await;
         assert!(matches!(outcome.reports[0].result, Ok(Answer::Deny(_))));
     }
 }
@@ -571,7 +569,7 @@ async fn shutdown_right_after_a_reload_waits_for_the_old_generations_async_hooks
         )
         .unwrap()
     };
-    let host = hookhost::ReloadableHost::new(config(), None).await.unwrap();
+    let host = Host::builder(config()).build_reloadable().await.unwrap();
     let path = dir.path().join("up");
     let event = hookhost::event::FsEvent::new(
         FsAction::Upload,
@@ -579,7 +577,7 @@ async fn shutdown_right_after_a_reload_waits_for_the_old_generations_async_hooks
         path.to_str().unwrap(),
         hookhost::event::Protocol::Sftp,
     );
-    let outcome = host.lease().await.dispatch_fs(event).await;
+    let outcome = host.lease().await.dispatch(event).await;
     assert_eq!(outcome.decision, hookhost::Decision::Queued);
     host.reload(config()).await.unwrap();
     // Before: shutdown retired only the new generation and returned while
@@ -651,10 +649,10 @@ async fn a_slow_async_hook_does_not_delay_another_hooks_events() {
     config["hookhost"]["async_workers"] = json!(1);
     let host = host(config).await;
     for _ in 0..3 {
-        let outcome = host.dispatch_fs(fs_event(FsAction::Upload, "/a")).await;
+        let outcome = host.dispatch(fs_event(FsAction::Upload, "/a")).await;
         assert_eq!(outcome.decision, hookhost::Decision::Queued);
     }
-    host.dispatch_fs(fs_event(FsAction::Delete, "/b")).await;
+    host.dispatch(fs_event(FsAction::Delete, "/b")).await;
     // Before: one queue for all hooks; the delete waited behind 2.1 s of
     // uploads.
     let request = tokio::time::timeout(Duration::from_secs(1), server.next())

@@ -79,7 +79,7 @@ async fn each_hostile_guest_gets_its_outcome_and_the_host_keeps_answering() {
         for round in 1..=2u64 {
             let started = Instant::now();
             let outcome = host
-                .dispatch_fs(fs_event(FsAction::PreUpload, "/srv/a.txt"))
+                .dispatch(fs_event(FsAction::PreUpload, "/srv/a.txt"))
                 .await;
             let failure = outcome.reports[0].result.clone().expect_err(mode);
             assert_eq!(failure.label(), label, "{mode}");
@@ -95,7 +95,7 @@ async fn each_hostile_guest_gets_its_outcome_and_the_host_keeps_answering() {
             );
             assert_eq!(counter(&host, "hostile", label), round, "{mode}: counter");
             let good = host
-                .dispatch_fs(fs_event(FsAction::PreDownload, "/srv/a.txt"))
+                .dispatch(fs_event(FsAction::PreDownload, "/srv/a.txt"))
                 .await;
             assert_eq!(
                 good.decision,
@@ -112,7 +112,10 @@ async fn a_guest_cannot_open_a_network_socket() {
     listener.set_nonblocking(true).unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let host = hostile_host("socket", json!({})).await;
-    let outcome = host.run_fs(&fs_event(FsAction::PreUpload, &address)).await;
+    let outcome = host
+        .dispatch(fs_event(FsAction::PreUpload, &address))
+        .wait_for_all()
+        .await;
     let report = match &outcome.reports[0].result {
         Ok(Answer::Deny(report)) => report.clone(),
         other => panic!("{other:?}"),
@@ -130,7 +133,11 @@ async fn a_guest_cannot_open_a_network_socket() {
 #[tokio::test]
 async fn flooded_stdout_is_truncated_in_the_log() {
     let host = hostile_host("flood-stdout", json!({"output_kib": 4})).await;
-    let (outcome, logs) = capture_logs(host.run_fs(&fs_event(FsAction::PreUpload, "/x"))).await;
+    let (outcome, logs) = capture_logs(
+        host.dispatch(fs_event(FsAction::PreUpload, "/x"))
+            .wait_for_all(),
+    )
+    .await;
     assert_eq!(
         outcome.reports[0].result,
         Ok(Answer::Allow),
@@ -155,7 +162,11 @@ async fn flooded_stdout_is_truncated_in_the_log() {
 #[tokio::test]
 async fn flooding_the_log_import_is_capped_per_call() {
     let host = hostile_host("flood-log", json!({})).await;
-    let (outcome, logs) = capture_logs(host.run_fs(&fs_event(FsAction::PreUpload, "/x"))).await;
+    let (outcome, logs) = capture_logs(
+        host.dispatch(fs_event(FsAction::PreUpload, "/x"))
+            .wait_for_all(),
+    )
+    .await;
     assert_eq!(outcome.reports[0].result, Ok(Answer::Allow));
     let kept = logs
         .lines()
@@ -189,7 +200,7 @@ async fn exec_hook_closing_stdout_early_still_answers() {
         json!([]),
     ))
     .await;
-    let outcome = host.dispatch_fs(fs_event(FsAction::PreUpload, "/x")).await;
+    let outcome = host.dispatch(fs_event(FsAction::PreUpload, "/x")).await;
     assert_eq!(outcome.decision, Decision::Allow);
 }
 
@@ -205,7 +216,7 @@ async fn exec_hook_no_longer_executable_is_a_failure() {
     ))
     .await;
     std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let outcome = host.dispatch_fs(fs_event(FsAction::PreUpload, "/x")).await;
+    let outcome = host.dispatch(fs_event(FsAction::PreUpload, "/x")).await;
     match &outcome.reports[0].result {
         Err(Failure::Error(message)) => assert!(message.contains("Permission denied"), "{message}"),
         other => panic!("{other:?}"),
@@ -246,7 +257,7 @@ async fn http_hook_reset_mid_response_is_retried_then_fails() {
     );
     config["http"] = json!({"retry_max": 2, "retry_wait_min": 0, "retry_wait_max": 0});
     let host = host(config).await;
-    let outcome = host.dispatch_fs(fs_event(FsAction::PreUpload, "/x")).await;
+    let outcome = host.dispatch(fs_event(FsAction::PreUpload, "/x")).await;
     match &outcome.reports[0].result {
         Err(Failure::Error(message)) => assert!(message.contains("cut off"), "{message}"),
         other => panic!("{other:?}"),
@@ -304,7 +315,7 @@ async fn ten_thousand_concurrent_events_each_get_one_answer() {
         tasks.spawn(async move {
             (
                 i,
-                host.dispatch_fs(FsEvent::new(action, "alice", path, Protocol::Sftp))
+                host.dispatch(FsEvent::new(action, "alice", path, Protocol::Sftp))
                     .await,
             )
         });

@@ -50,7 +50,7 @@ async fn fs_body_is_the_references_for_every_action() {
             }
             _ => {}
         }
-        host.run_fs(&ev).await;
+        host.dispatch(ev.clone()).wait_for_all().await;
         let request = server.next().await;
         assert_eq!(request.method, "POST");
         assert_eq!(request.headers["content-type"], "application/json");
@@ -96,14 +96,14 @@ async fn fs_body_bytes_match_sftpgo() {
     upload.bucket = Some("bucket".into());
     upload.endpoint = Some("https://s3.example.com".into());
     upload.status = Status::QuotaExceeded;
-    host.run_fs(&upload).await;
+    host.dispatch(upload.clone()).wait_for_all().await;
     assert_eq!(
         std::str::from_utf8(&server.next().await.body).unwrap(),
         "{\"action\":\"upload\",\"username\":\"alice\",\"path\":\"/srv/alice/file.txt\",\"file_size\":65536,\"fs_provider\":1,\"bucket\":\"bucket\",\"endpoint\":\"https://s3.example.com\",\"status\":2,\"protocol\":\"SFTP\"}\n"
     );
     let mut pre = event(FsAction::PreUpload);
     pre.open_flags = 578;
-    host.run_fs(&pre).await;
+    host.dispatch(pre.clone()).wait_for_all().await;
     assert_eq!(
         std::str::from_utf8(&server.next().await.body).unwrap(),
         "{\"action\":\"pre-upload\",\"username\":\"alice\",\"path\":\"/srv/alice/file.txt\",\"fs_provider\":0,\"status\":1,\"protocol\":\"SFTP\",\"open_flags\":578}\n"
@@ -117,7 +117,7 @@ async fn quota_aborted_upload_has_status_2_and_no_size() {
     let mut upload = event(FsAction::Upload);
     upload.status = Status::QuotaExceeded;
     upload.file_size = 0;
-    host.run_fs(&upload).await;
+    host.dispatch(upload.clone()).wait_for_all().await;
     let body = server.next().await.json();
     assert_eq!(body["status"], 2);
     assert!(body.get("file_size").is_none(), "{body}");
@@ -133,11 +133,12 @@ async fn provider_post_of_the_reference_has_only_action_in_query_and_no_secrets(
     config["http"] = json!({"retry_max": 0});
     let host = host(config).await;
     let user = json!({"id": 1, "username": "bob", "password": "plain-secret", "status": 1});
-    host.run_provider(&ProviderEvent::new(
+    host.dispatch(ProviderEvent::new(
         ProviderAction::Update,
         ObjectType::User,
         user,
     ))
+    .wait_for_all()
     .await;
     let request = server.next().await;
     assert_eq!(request.method, "POST");
@@ -168,7 +169,7 @@ async fn only_status_200_allows_a_pre_upload() {
         ))
         .await;
         assert_eq!(
-            host.dispatch_fs(event(FsAction::PreUpload)).await.decision,
+            host.dispatch(event(FsAction::PreUpload)).await.decision,
             expected,
             "{status}"
         );
@@ -186,11 +187,11 @@ async fn pre_delete_200_means_handled() {
     ))
     .await;
     assert_eq!(
-        host.dispatch_fs(event(FsAction::PreDelete)).await.decision,
+        host.dispatch(event(FsAction::PreDelete)).await.decision,
         Decision::Handled
     );
     assert_eq!(
-        host.dispatch_fs(event(FsAction::PreDelete)).await.decision,
+        host.dispatch(event(FsAction::PreDelete)).await.decision,
         Decision::Allow
     );
 }
@@ -205,7 +206,7 @@ async fn retries_5xx_and_429_then_succeeds() {
         json!({}),
     ))
     .await;
-    let outcome = host.dispatch_fs(event(FsAction::PreUpload)).await;
+    let outcome = host.dispatch(event(FsAction::PreUpload)).await;
     assert_eq!(outcome.decision, Decision::Allow);
     for _ in 0..4 {
         server.next().await;
@@ -223,7 +224,7 @@ async fn gives_up_after_retry_max() {
         json!({}),
     ))
     .await;
-    let outcome = host.dispatch_fs(event(FsAction::PreUpload)).await;
+    let outcome = host.dispatch(event(FsAction::PreUpload)).await;
     assert_eq!(
         outcome.decision,
         Decision::Deny("web: HTTP status 502".into())
@@ -245,7 +246,7 @@ async fn other_4xx_and_501_are_not_retried() {
             json!({}),
         ))
         .await;
-        host.dispatch_fs(event(FsAction::PreUpload)).await;
+        host.dispatch(event(FsAction::PreUpload)).await;
         server.next().await;
         assert_eq!(server.pending().await, 0, "{status} retried");
     }
@@ -264,7 +265,7 @@ async fn refused_connection_fails_and_denies() {
         json!({}),
     ))
     .await;
-    let outcome = host.dispatch_fs(event(FsAction::PreUpload)).await;
+    let outcome = host.dispatch(event(FsAction::PreUpload)).await;
     match &outcome.reports[0].result {
         Err(Failure::Error(message)) => {
             assert!(message.to_lowercase().contains("connect"), "{message}")
@@ -280,7 +281,7 @@ async fn slow_server_is_cut_at_the_hook_limit() {
     let mut config = http_config(&server.url, json!(["pre-upload"]), 0, json!({}));
     config["common"]["actions"]["hooks"][0]["limits"] = json!({"timeout_ms": 300});
     let host = host(config).await;
-    let outcome = host.dispatch_fs(event(FsAction::PreUpload)).await;
+    let outcome = host.dispatch(event(FsAction::PreUpload)).await;
     assert_eq!(
         outcome.reports[0].result,
         Err(Failure::Timeout(Duration::from_millis(300)))
@@ -297,7 +298,7 @@ async fn per_attempt_timeout_comes_from_the_http_section() {
         json!({"timeout": 0.2}),
     ))
     .await;
-    let outcome = host.dispatch_fs(event(FsAction::PreUpload)).await;
+    let outcome = host.dispatch(event(FsAction::PreUpload)).await;
     match &outcome.reports[0].result {
         Err(Failure::Error(message)) => assert!(message.contains("timed out"), "{message}"),
         other => panic!("{other:?}"),
@@ -313,7 +314,7 @@ async fn extra_headers_apply_by_url_prefix() {
         {"key": "X-Other", "value": "no", "url": "http://other.example"}
     ]});
     let host = host(http_config(&server.url, json!(["upload"]), 0, headers)).await;
-    host.run_fs(&event(FsAction::Upload)).await;
+    host.dispatch(event(FsAction::Upload)).wait_for_all().await;
     let request = server.next().await;
     assert_eq!(request.headers["x-token"], "t0k3n");
     assert_eq!(request.headers["x-all"], "yes");
@@ -330,7 +331,10 @@ async fn wasm_and_http_answers_are_reported_per_hook() {
         json!({}),
     ))
     .await;
-    let outcome = host.run_fs(&event(FsAction::PreUpload)).await;
+    let outcome = host
+        .dispatch(event(FsAction::PreUpload))
+        .wait_for_all()
+        .await;
     assert_eq!(outcome.reports.len(), 1);
     assert_eq!(&*outcome.reports[0].hook, "web");
     assert_eq!(outcome.reports[0].result, Ok(Answer::Allow));
@@ -342,7 +346,10 @@ mod tls {
 
     async fn pre_upload_through(url: &str, http: Value) -> Result<Answer, Failure> {
         let host = host(http_config(url, json!(["pre-upload"]), 0, http)).await;
-        host.run_fs(&event(FsAction::PreUpload)).await.reports[0]
+        host.dispatch(event(FsAction::PreUpload))
+            .wait_for_all()
+            .await
+            .reports[0]
             .result
             .clone()
     }

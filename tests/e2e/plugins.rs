@@ -62,27 +62,27 @@ async fn notifier_receives_the_events_its_options_select() {
     let options = json!({"fs_events": ["upload"], "provider_events": ["add"], "provider_objects": ["user"],
                          "log_events": [1, 5], "retry_max_time": 60});
     let host = host(plugins_config(json!([notifier(dir.path(), options)]))).await;
-    host.dispatch_fs(upload("alice", "/a.txt", 1_000)).await;
-    host.dispatch_fs(FsEvent::new(
+    host.dispatch(upload("alice", "/a.txt", 1_000)).await;
+    host.dispatch(FsEvent::new(
         FsAction::Download,
         "alice",
         "/a.txt",
         Protocol::Sftp,
     ))
     .await;
-    host.dispatch_provider(ProviderEvent::new(
+    host.dispatch(ProviderEvent::new(
         ProviderAction::Add,
         ObjectType::User,
         json!({"username": "bob", "password": "x"}),
     ))
     .await;
-    host.dispatch_provider(ProviderEvent::new(
+    host.dispatch(ProviderEvent::new(
         ProviderAction::Add,
         ObjectType::Folder,
         json!({"name": "f"}),
     ))
     .await;
-    host.dispatch_provider(ProviderEvent::new(
+    host.dispatch(ProviderEvent::new(
         ProviderAction::Delete,
         ObjectType::User,
         json!({"username": "bob"}),
@@ -97,8 +97,8 @@ async fn notifier_receives_the_events_its_options_select() {
         timestamp: None,
         role: None,
     };
-    host.notify_log(&login(LogEventKind::LoginFailed));
-    host.notify_log(&login(LogEventKind::NoLoginTried));
+    host.dispatch(login(LogEventKind::LoginFailed)).await;
+    host.dispatch(login(LogEventKind::NoLoginTried)).await;
     host.shutdown().await;
 
     let fs = jsonl(dir.path().join("fs.jsonl"));
@@ -155,7 +155,7 @@ async fn notifier_down_then_recovering_gets_every_queued_event_once() {
     .await;
     let now = now_ns();
     for i in 0..5 {
-        host.dispatch_fs(upload("alice", &format!("/f{i}"), now + i))
+        host.dispatch(upload("alice", &format!("/f{i}"), now + i))
             .await;
     }
     let stats = wait_notifier(&host, |s| s.queued == 5).await;
@@ -183,8 +183,7 @@ async fn queued_events_age_by_the_hosts_clock_not_the_clients_timestamp() {
     // Dated now, an hour ago and an hour ahead: all three are queued (a
     // past date is no reason to drop an event before any retry) ...
     for (i, ts) in [now, now - hour, now + hour].into_iter().enumerate() {
-        host.dispatch_fs(upload("alice", &format!("/f{i}"), ts))
-            .await;
+        host.dispatch(upload("alice", &format!("/f{i}"), ts)).await;
     }
     let stats = wait_notifier(&host, |s| s.queued == 3).await;
     assert_eq!(stats.dropped, 0);
@@ -200,7 +199,7 @@ async fn a_full_retry_queue_drops_and_counts_the_overflow() {
     let (dir, host) = paused_notifier(json!({"fs_events": ["upload"], "retry_max_time": 60, "retry_queue_max_size": 2, "retry_interval_ms": 50})).await;
     let now = now_ns();
     for i in 0..5 {
-        host.dispatch_fs(upload("alice", &format!("/f{i}"), now + i))
+        host.dispatch(upload("alice", &format!("/f{i}"), now + i))
             .await;
     }
     let stats = wait_notifier(&host, |s| s.queued + s.dropped == 5).await;
@@ -230,7 +229,7 @@ async fn a_burst_beyond_the_inbox_waits_instead_of_being_dropped() {
     .await;
     let now = now_ns();
     for i in 0..6000 {
-        host.dispatch_fs(upload("alice", &format!("/f{i}"), now + i))
+        host.dispatch(upload("alice", &format!("/f{i}"), now + i))
             .await;
     }
     let stats = wait_notifier(&host, |s| s.delivered == 6000).await;
@@ -255,7 +254,7 @@ async fn pre_actions_are_notified_as_sftpgo_does() {
         FsAction::Upload,
     ] {
         let event = FsEvent::new(action, "alice", "/f", Protocol::Sftp);
-        host.dispatch_fs(event).await;
+        host.dispatch(event).await;
     }
     wait_notifier(&host, |s| s.delivered == 4).await;
     host.shutdown().await;
@@ -278,7 +277,7 @@ async fn retry_max_time_zero_means_no_retry() {
         json!({"fs_events": ["upload"]})
     )])))
     .await;
-    host.dispatch_fs(upload("alice", "/f", now_ns())).await;
+    host.dispatch(upload("alice", "/f", now_ns())).await;
     let stats = wait_notifier(&host, |s| s.dropped == 1).await;
     assert_eq!(stats.queued, 0);
     host.shutdown().await;
@@ -300,19 +299,19 @@ async fn eventsearcher_finds_what_the_notifier_wrote() {
         .iter()
         .enumerate()
     {
-        host.dispatch_fs(upload(user, &format!("/{user}/{i}"), 100 + i as i64 / 2))
+        host.dispatch(upload(user, &format!("/{user}/{i}"), 100 + i as i64 / 2))
             .await;
     }
     let mut removal = FsEvent::new(FsAction::Delete, "alice", "/alice/0", Protocol::Ftp);
     removal.timestamp = Some(500);
-    host.dispatch_fs(removal).await;
+    host.dispatch(removal).await;
     let mut add = ProviderEvent::new(
         ProviderAction::Add,
         ObjectType::Admin,
         json!({"username": "root"}),
     );
     add.timestamp = Some(600);
-    host.dispatch_provider(add).await;
+    host.dispatch(add).await;
     let stats = wait_notifier(&host, |s| s.delivered == 7).await;
     assert_eq!(stats.dropped, 0);
 

@@ -96,7 +96,10 @@ async fn python_hook_answers_like_the_rust_one() {
         ("/srv/.exe", false),
         ("/srv/archive", false),
     ] {
-        let outcome = both.run_fs(&fs_event(FsAction::PreUpload, path)).await;
+        let outcome = both
+            .dispatch(fs_event(FsAction::PreUpload, path))
+            .wait_for_all()
+            .await;
         let answers: Vec<&Answer> = outcome
             .reports
             .iter()
@@ -122,10 +125,12 @@ async fn python_hook_answers_like_the_rust_one() {
     ))
     .await;
     let from_rust = rust_only
-        .run_fs(&fs_event(FsAction::PreUpload, "/srv/setup.exe"))
+        .dispatch(fs_event(FsAction::PreUpload, "/srv/setup.exe"))
+        .wait_for_all()
         .await;
     let from_python = both
-        .run_fs(&fs_event(FsAction::PreUpload, "/srv/setup.exe"))
+        .dispatch(fs_event(FsAction::PreUpload, "/srv/setup.exe"))
+        .wait_for_all()
         .await;
     assert_eq!(from_rust.reports[0].result, from_python.reports[0].result);
 }

@@ -4,9 +4,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use hookhost::Decision;
+use hookhost::config::WasmSettings;
 use hookhost::event::FsAction;
 use hookhost::hook::{Answer, Failure};
-use hookhost::config::WasmSettings;
 use hookhost::sandbox::Sandbox;
 use hookhost_tests::guests::wasm;
 use hookhost_tests::{config_with, fs_event, host, host_error};
@@ -39,7 +39,8 @@ fn probe(args: &[&str], extra: Value) -> Value {
 async fn run_probe(args: &[&str], extra: Value) -> Result<Answer, Failure> {
     let host = host(probe(args, extra)).await;
     let outcome = host
-        .run_fs(&fs_event(FsAction::PreUpload, "/srv/a.txt"))
+        .dispatch(fs_event(FsAction::PreUpload, "/srv/a.txt"))
+        .wait_for_all()
         .await;
     assert_eq!(outcome.reports.len(), 1);
     outcome.reports[0].result.clone()
@@ -61,18 +62,18 @@ async fn deny_exe_denies_exe_and_allows_txt() {
     );
     let host = host(config).await;
     let exe = host
-        .dispatch_fs(fs_event(FsAction::PreUpload, "/srv/alice/setup.EXE"))
+        .dispatch(fs_event(FsAction::PreUpload, "/srv/alice/setup.EXE"))
         .await;
     assert_eq!(
         exe.decision,
         Decision::Deny("deny_exe: .exe files are not allowed".into())
     );
     let txt = host
-        .dispatch_fs(fs_event(FsAction::PreUpload, "/srv/alice/notes.txt"))
+        .dispatch(fs_event(FsAction::PreUpload, "/srv/alice/notes.txt"))
         .await;
     assert_eq!(txt.decision, Decision::Allow);
     let bat = host
-        .dispatch_fs(fs_event(FsAction::PreUpload, "/srv/alice/run.bat"))
+        .dispatch(fs_event(FsAction::PreUpload, "/srv/alice/run.bat"))
         .await;
     assert!(matches!(bat.decision, Decision::Deny(_)));
 }
@@ -96,10 +97,8 @@ async fn no_std_guest_answers_like_deny_exe() {
         "/srv/a/x.msi",
         "/srv/a/noext",
     ] {
-        let std = host.dispatch_fs(fs_event(FsAction::PreUpload, path)).await;
-        let no_std = host
-            .dispatch_fs(fs_event(FsAction::PreDownload, path))
-            .await;
+        let std = host.dispatch(fs_event(FsAction::PreUpload, path)).await;
+        let no_std = host.dispatch(fs_event(FsAction::PreDownload, path)).await;
         let reason = |d: &Decision| match d {
             Decision::Deny(r) => Some(r.split_once(": ").unwrap().1.to_owned()),
             _ => None,
@@ -167,11 +166,11 @@ async fn deny_exe_reads_its_list_from_env() {
     );
     let host = host(config).await;
     let iso = host
-        .dispatch_fs(fs_event(FsAction::PreUpload, "/srv/disk.iso"))
+        .dispatch(fs_event(FsAction::PreUpload, "/srv/disk.iso"))
         .await;
     assert!(matches!(iso.decision, Decision::Deny(_)), "{iso:?}");
     let exe = host
-        .dispatch_fs(fs_event(FsAction::PreUpload, "/srv/setup.exe"))
+        .dispatch(fs_event(FsAction::PreUpload, "/srv/setup.exe"))
         .await;
     assert_eq!(
         exe.decision,
@@ -239,7 +238,7 @@ async fn guest_panic_is_a_trap_carrying_the_panic_message() {
 async fn failing_pre_upload_hook_denies() {
     let host = host(probe(&["panic"], json!({}))).await;
     let outcome = host
-        .dispatch_fs(fs_event(FsAction::PreUpload, "/srv/a.txt"))
+        .dispatch(fs_event(FsAction::PreUpload, "/srv/a.txt"))
         .await;
     assert!(
         matches!(&outcome.decision, Decision::Deny(reason) if reason.contains("trap")),
@@ -334,7 +333,7 @@ async fn event_file_is_readable_only_when_granted() {
             json!({"grants": {"event_file": granted}}),
         ))
         .await;
-        let outcome = host.run_fs(&event).await;
+        let outcome = host.dispatch(event.clone()).wait_for_all().await;
         match &outcome.reports[0].result {
             Ok(Answer::Deny(report)) => assert!(report.starts_with(expected), "{report}"),
             other => panic!("{other:?}"),
@@ -406,9 +405,15 @@ async fn upload_audit_writes_one_line_per_event() {
     let host = host(config).await;
     let mut event = fs_event(FsAction::Upload, "/srv/alice/report.pdf");
     event.file_size = 2048;
-    assert_eq!(host.run_fs(&event).await.decision, Decision::Allow);
+    assert_eq!(
+        host.dispatch(event.clone()).wait_for_all().await.decision,
+        Decision::Allow
+    );
     event.path = "/srv/alice/second.pdf".into();
-    assert_eq!(host.run_fs(&event).await.decision, Decision::Allow);
+    assert_eq!(
+        host.dispatch(event.clone()).wait_for_all().await.decision,
+        Decision::Allow
+    );
     let text = std::fs::read_to_string(dir.path().join("events.jsonl")).unwrap();
     let lines: Vec<Value> = text
         .lines()
@@ -427,7 +432,7 @@ async fn a_good_hook_answers_after_a_hostile_one() {
     let host = host(probe(&["alloc"], json!({"limits": {"memory_mib": 8}}))).await;
     let event = fs_event(FsAction::PreUpload, "/srv/a.txt");
     assert!(matches!(
-        host.run_fs(&event).await.decision,
+        host.dispatch(event.clone()).wait_for_all().await.decision,
         Decision::Deny(_)
     ));
     let good = hookhost_tests::host(config_with(
@@ -435,10 +440,13 @@ async fn a_good_hook_answers_after_a_hostile_one() {
         json!([]),
     ))
     .await;
-    assert_eq!(good.run_fs(&event).await.decision, Decision::Allow);
+    assert_eq!(
+        good.dispatch(event.clone()).wait_for_all().await.decision,
+        Decision::Allow
+    );
     // The hostile hook's host still answers too (a fresh instance per event).
     assert!(matches!(
-        host.run_fs(&event).await.decision,
+        host.dispatch(event.clone()).wait_for_all().await.decision,
         Decision::Deny(_)
     ));
 }
@@ -486,7 +494,10 @@ async fn counts(reuse: Value, paths: &[&str]) -> Vec<String> {
     let host = host(config_with(json!([hook]), json!([]))).await;
     let mut answers = Vec::new();
     for path in paths {
-        let outcome = host.run_fs(&fs_event(FsAction::PreUpload, path)).await;
+        let outcome = host
+            .dispatch(fs_event(FsAction::PreUpload, path))
+            .wait_for_all()
+            .await;
         answers.push(match &outcome.reports[0].result {
             Ok(Answer::Deny(report)) => report.trim_start_matches("ok: ").to_owned(),
             Err(failure) => failure.label().to_owned(),

@@ -29,7 +29,7 @@ async fn async_actions_are_queued_and_shutdown_waits_for_them() {
     let dir = tempfile::tempdir().unwrap();
     let host = host(config_with(json!([record(json!(["upload"]))]), json!([]))).await;
     let event = slow_upload(dir.path());
-    let outcome = host.dispatch_fs(event.clone()).await;
+    let outcome = host.dispatch(event.clone()).await;
     assert_eq!(outcome.decision, Decision::Queued);
     assert!(outcome.reports.is_empty());
     // The hook sleeps 0.3 s before recording: it cannot have finished yet.
@@ -46,7 +46,7 @@ async fn execute_sync_makes_the_caller_wait() {
     config["common"]["actions"]["execute_sync"] = json!(["upload"]);
     let host = host(config).await;
     let event = slow_upload(dir.path());
-    let outcome = host.dispatch_fs(event.clone()).await;
+    let outcome = host.dispatch(event.clone()).await;
     assert_eq!(outcome.decision, Decision::Allow);
     assert_eq!(outcome.reports.len(), 1);
     assert_eq!(lines(format!("{}.argv", event.path))[0], "upload");
@@ -66,7 +66,7 @@ async fn failing_sync_notification_is_reported_as_failed() {
         Protocol::Sftp,
     );
     assert_eq!(
-        host.dispatch_fs(event).await.decision,
+        host.dispatch(event).await.decision,
         Decision::Failed("record: exit status 3".into())
     );
 }
@@ -86,7 +86,7 @@ async fn pre_actions_are_synchronous_without_execute_sync() {
     ] {
         let path = dir.path().join(action.as_str());
         let outcome = host
-            .dispatch_fs(FsEvent::new(
+            .dispatch(FsEvent::new(
                 action,
                 "alice",
                 path.to_str().unwrap(),
@@ -109,7 +109,7 @@ async fn first_refusing_pre_upload_hook_wins_and_later_hooks_are_skipped() {
     let host = host(config_with(hooks, json!([]))).await;
     let path = dir.path().join("f");
     let outcome = host
-        .dispatch_fs(FsEvent::new(
+        .dispatch(FsEvent::new(
             FsAction::PreUpload,
             "alice",
             path.to_str().unwrap(),
@@ -137,7 +137,7 @@ async fn pre_delete_stops_at_the_first_handled() {
     ]);
     let host = host(config_with(hooks, json!([]))).await;
     let outcome = host
-        .dispatch_fs(FsEvent::new(
+        .dispatch(FsEvent::new(
             FsAction::PreDelete,
             "alice",
             "/srv/a",
@@ -158,12 +158,13 @@ async fn notification_hooks_all_run() {
     ]);
     let host = host(config_with(hooks, json!([]))).await;
     let outcome = host
-        .run_fs(&FsEvent::new(
+        .dispatch(FsEvent::new(
             FsAction::Rename,
             "alice",
             "/a",
             Protocol::Sftp,
         ))
+        .wait_for_all()
         .await;
     assert_eq!(outcome.reports.len(), 3);
     assert_eq!(
@@ -176,7 +177,7 @@ async fn notification_hooks_all_run() {
 async fn unconfigured_actions_run_nothing() {
     let host = host(config_with(json!([record(json!(["upload"]))]), json!([]))).await;
     let outcome = host
-        .dispatch_fs(FsEvent::new(FsAction::PreUpload, "a", "/x", Protocol::Sftp))
+        .dispatch(FsEvent::new(FsAction::PreUpload, "a", "/x", Protocol::Sftp))
         .await;
     assert_eq!(outcome.decision, Decision::Allow);
     assert!(outcome.reports.is_empty());
@@ -193,22 +194,48 @@ async fn provider_hooks_fire_only_for_configured_actions_and_objects() {
     config["data_provider"]["actions"]["execute_for"] = json!(["user", "admin"]);
     let host = host(config).await;
     let add = ProviderEvent::new(ProviderAction::Add, ObjectType::User, user(home.path()));
-    assert_eq!(host.run_provider(&add).await.reports.len(), 1);
+    assert_eq!(
+        host.dispatch(add.clone())
+            .wait_for_all()
+            .await
+            .reports
+            .len(),
+        1
+    );
     let delete = ProviderEvent::new(ProviderAction::Delete, ObjectType::User, user(home.path()));
-    assert!(host.run_provider(&delete).await.reports.is_empty());
+    assert!(
+        host.dispatch(delete.clone())
+            .wait_for_all()
+            .await
+            .reports
+            .is_empty()
+    );
     let folder = ProviderEvent::new(
         ProviderAction::Add,
         ObjectType::Folder,
         json!({"name": "f"}),
     );
-    assert!(host.run_provider(&folder).await.reports.is_empty());
+    assert!(
+        host.dispatch(folder.clone())
+            .wait_for_all()
+            .await
+            .reports
+            .is_empty()
+    );
     let admin = ProviderEvent::new(
         ProviderAction::Add,
         ObjectType::Admin,
         json!({"username": "root", "home_dir": home.path()}),
     );
-    assert_eq!(host.run_provider(&admin).await.reports.len(), 1);
-    assert_eq!(host.dispatch_provider(add).await.decision, Decision::Queued);
+    assert_eq!(
+        host.dispatch(admin.clone())
+            .wait_for_all()
+            .await
+            .reports
+            .len(),
+        1
+    );
+    assert_eq!(host.dispatch(add).await.decision, Decision::Queued);
     host.shutdown().await;
 }
 
@@ -218,10 +245,16 @@ async fn internal_updates_run_no_hook() {
     let host = host(config_with(json!([]), json!([record(json!(["update"]))]))).await;
     let last_login =
         ProviderEvent::new(ProviderAction::Update, ObjectType::User, user(home.path())).internal();
-    let outcome = host.dispatch_provider(last_login.clone()).await;
+    let outcome = host.dispatch(last_login.clone()).await;
     assert_eq!(outcome.decision, Decision::Allow);
     assert!(outcome.reports.is_empty());
-    assert!(host.run_provider(&last_login).await.reports.is_empty());
+    assert!(
+        host.dispatch(last_login.clone())
+            .wait_for_all()
+            .await
+            .reports
+            .is_empty()
+    );
     assert!(!home.path().join("provider.argv").exists());
 }
 
@@ -233,10 +266,23 @@ async fn without_execute_for_provider_hooks_fire_for_users_only() {
         ObjectType::Folder,
         json!({"name": "f"}),
     );
-    assert!(host.run_provider(&folder).await.reports.is_empty());
+    assert!(
+        host.dispatch(folder.clone())
+            .wait_for_all()
+            .await
+            .reports
+            .is_empty()
+    );
     let home = tempfile::tempdir().unwrap();
     let add = ProviderEvent::new(ProviderAction::Add, ObjectType::User, user(home.path()));
-    assert_eq!(host.run_provider(&add).await.reports.len(), 1);
+    assert_eq!(
+        host.dispatch(add.clone())
+            .wait_for_all()
+            .await
+            .reports
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -253,13 +299,19 @@ async fn wasm_provider_hook_receives_the_sanitized_object() {
         ObjectType::User,
         json!({"username": "dave", "password": "hunter2", "status": 1}),
     );
-    assert_eq!(host.run_provider(&event).await.decision, Decision::Allow);
+    assert_eq!(
+        host.dispatch(event.clone()).wait_for_all().await.decision,
+        Decision::Allow
+    );
     let folder = ProviderEvent::new(
         ProviderAction::Add,
         ObjectType::Folder,
         json!({"name": "shared"}),
     );
-    assert_eq!(host.run_provider(&folder).await.decision, Decision::Allow);
+    assert_eq!(
+        host.dispatch(folder.clone()).wait_for_all().await.decision,
+        Decision::Allow
+    );
     let log = lines(out.path().join("provider.log"));
     assert_eq!(
         log,
@@ -274,7 +326,7 @@ async fn wasm_provider_hook_receives_the_sanitized_object() {
         ObjectType::User,
         json!({"username": "dave"}),
     );
-    let outcome = host.run_provider(&delete).await;
+    let outcome = host.dispatch(delete.clone()).wait_for_all().await;
     assert_eq!(
         outcome.reports[0].result,
         Ok(Answer::Deny("provider-echo fails on request".into()))

@@ -129,7 +129,7 @@ pub fn lines(path: impl AsRef<Path>) -> Vec<String> {
 
 /// Log lines emitted on this thread while `f` runs (formatted, no colour).
 /// The tests run on a current-thread runtime, so this sees the host's logs.
-pub async fn capture_logs<F: std::future::Future>(f: F) -> (F::Output, String) {
+pub async fn capture_logs<F: std::future::IntoFuture>(f: F) -> (F::Output, String) {
     use std::sync::{Arc, Mutex};
     #[derive(Clone, Default)]
     struct Sink(Arc<Mutex<Vec<u8>>>);

@@ -83,7 +83,7 @@ pub struct CommandEntry {
     pub timeout: Duration,
     /// Variables added after the global ones.
     pub env: Vec<(String, String)>,
-    /// The program's argv (after argv[0]).
+    /// The program's argv (after `argv[0]`).
     pub args: Vec<String>,
     /// The hook it is limited to, if any.
     pub hook: Option<CommandHook>,

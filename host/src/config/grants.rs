@@ -16,7 +16,7 @@ pub struct Grants {
     /// Environment variables the guest sees (and only these).
     #[serde(default)]
     pub env: BTreeMap<String, String>,
-    /// Arguments after argv[0] (which is the hook's name).
+    /// Arguments after `argv[0]` (which is the hook's name).
     #[serde(default)]
     pub args: Vec<String>,
     /// Read-only access to the file the event names, through the

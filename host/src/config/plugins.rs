@@ -183,7 +183,7 @@ pub struct PluginConfig {
     pub kind: PluginKind,
     /// The component.
     pub cmd: PathBuf,
-    /// Its WASI argv after argv[0].
+    /// Its WASI argv after `argv[0]`.
     pub args: Vec<String>,
     /// Expected sha256 of `cmd`, hex.
     pub sha256sum: Option<String>,

@@ -76,11 +76,6 @@ impl Route {
             lane: Arc::new(AsyncPool::new(workers, queue_size)),
         }
     }
-
-    /// The hook.
-    pub fn hook(&self) -> &SharedHook {
-        &self.hook
-    }
 }
 
 /// What the server should do with the operation.

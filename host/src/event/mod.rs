@@ -383,6 +383,38 @@ impl FsEvent {
     }
 }
 
+/// Any event a host dispatches.
+// Moved once into a dispatch: boxing the large variant would only add an
+// allocation per event.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// A file-system action.
+    Fs(FsEvent),
+    /// A data-provider change.
+    Provider(ProviderEvent),
+    /// A login-related event (for notifier plugins only).
+    Log(LogEvent),
+}
+
+impl From<FsEvent> for Event {
+    fn from(event: FsEvent) -> Self {
+        Event::Fs(event)
+    }
+}
+
+impl From<ProviderEvent> for Event {
+    fn from(event: ProviderEvent) -> Self {
+        Event::Provider(event)
+    }
+}
+
+impl From<LogEvent> for Event {
+    fn from(event: LogEvent) -> Self {
+        Event::Log(event)
+    }
+}
+
 /// Treat an empty string as absent, as SFTPGo's `omitempty` does.
 pub(crate) fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.is_empty())

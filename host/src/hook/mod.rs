@@ -4,15 +4,20 @@
 //! the event came from, and answers ([`Answer`]) or fails ([`Failure`]).
 //! A program or URL hook is called exactly as that release would call it.
 //! What an answer means for the operation (allow, deny, handled) is decided
-//! by [`crate::dispatch`], not by the hook.
+//! by the host's dispatch ([`crate::Decision`]), not by the hook.
 //!
-//! - [`exec`]: an external program, called with SFTPGo's argv and env;
-//! - [`http`]: an HTTP POST with SFTPGo's JSON body;
-//! - [`wasm`]: a WebAssembly component run in the [`crate::sandbox`].
+//! The kinds a configuration names: an external program, called with
+//! SFTPGo's argv and environment; an HTTP POST with SFTPGo's JSON body; a
+//! WebAssembly component run in hookhost's sandbox. An embedder adds its own
+//! by implementing [`Hook`] ([`crate::HostBuilder::fs_hook`]).
 
-pub mod exec;
-pub mod http;
+pub(crate) mod exec;
+pub(crate) mod http;
+#[cfg(feature = "internals")]
+#[doc(hidden)]
 pub mod wasm;
+#[cfg(not(feature = "internals"))]
+pub(crate) mod wasm;
 
 use std::sync::Arc;
 
@@ -20,6 +25,9 @@ use serde::Serialize;
 
 use crate::event::{Change, Contract, FsAction, FsEvent, ProviderEvent};
 pub use crate::failure::Failure;
+/// The attribute for implementing [`Hook`] (and
+/// [`crate::plugin::NativeNotifier`]): `#[hookhost::hook::async_trait]`.
+pub use async_trait::async_trait;
 
 /// The kind of a hook.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -31,6 +39,8 @@ pub enum HookKind {
     Http,
     /// A WebAssembly component.
     Wasm,
+    /// Rust code an embedder registered ([`crate::HostBuilder::fs_hook`]).
+    Native,
 }
 
 impl HookKind {
@@ -40,6 +50,7 @@ impl HookKind {
             HookKind::Exec => "exec",
             HookKind::Http => "http",
             HookKind::Wasm => "wasm",
+            HookKind::Native => "native",
         }
     }
 }

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 pub use instance::PluginStats;
-pub use notifier::NotifierStats;
+pub use notifier::{NativeNotifier, NotifierStats};
 
 use crate::config::Grants;
 use crate::config::{PluginConfig, PluginKind, auth_scope};
@@ -232,7 +232,7 @@ impl Plugins {
                     let instance = instance!(instance::NotifierWorld);
                     plugins
                         .notifiers
-                        .push(Notifier::start(&name, options.clone(), instance));
+                        .push(Notifier::wasm(&name, options.clone(), instance));
                 }
                 PluginKind::Kms(options) => plugins.kms.push(Named {
                     name: name.clone(),
@@ -264,6 +264,15 @@ impl Plugins {
         Ok(plugins)
     }
 
+    /// Add a native notifier (see [`crate::HostBuilder::notifier`]).
+    pub(crate) fn add_native_notifier(
+        &mut self,
+        notifier: Arc<dyn NativeNotifier>,
+        options: crate::config::NotifierOptions,
+    ) {
+        self.notifiers.push(Notifier::native(notifier, options));
+    }
+
     /// Counters of every plugin.
     pub fn info(&self) -> Vec<PluginInfo> {
         let mut info: Vec<PluginInfo> = self
@@ -272,8 +281,8 @@ impl Plugins {
             .map(|n| PluginInfo {
                 name: n.name().to_owned(),
                 kind: "notifier",
-                instances: n.instance().size(),
-                stats: n.instance().stats.clone(),
+                instances: n.instances(),
+                stats: n.plugin_stats().clone(),
                 notifier: Some(n.stats()),
             })
             .collect();

@@ -14,16 +14,16 @@
 //! over the queue before counting the remainder as dropped.
 
 use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::instance::{NotifierWorld, PluginInstance};
+use super::instance::{NotifierWorld, PluginInstance, PluginStats};
 use crate::config::NotifierOptions;
 use crate::event::{FsEvent, LogEvent, ProviderEvent};
-use crate::sandbox::bindings::wit;
 use crate::sandbox::convert::{to_wit_fs, to_wit_log, to_wit_provider};
 
 /// Events waiting for the worker before their first delivery attempt;
@@ -45,11 +45,92 @@ pub struct NotifierStats {
     pub waiting: u64,
 }
 
+/// An event on its way to a notifier, timestamped.
 #[derive(Clone)]
-enum Payload {
-    Fs(Box<wit::FsEvent>),
-    Provider(wit::ProviderEvent),
-    Log(wit::LogEvent),
+pub(crate) enum Payload {
+    Fs(Arc<FsEvent>),
+    Provider(Arc<ProviderEvent>),
+    Log(Arc<LogEvent>),
+}
+
+/// A notifier written in Rust, beside the WebAssembly ones: it gets the
+/// events its options select, with the same retry queue. An error makes the
+/// host queue the event and retry it.
+#[async_trait::async_trait]
+pub trait NativeNotifier: Send + Sync + 'static {
+    /// Its name, for logs and metrics.
+    fn name(&self) -> &str;
+    /// A file-system event (its timestamp set).
+    async fn notify_fs(&self, event: &FsEvent) -> Result<(), String>;
+    /// A provider event (its timestamp set).
+    async fn notify_provider(&self, event: &ProviderEvent) -> Result<(), String>;
+    /// A log event (its timestamp set).
+    async fn notify_log(&self, event: &LogEvent) -> Result<(), String>;
+}
+
+/// Where a notifier's events go: a component or a native notifier.
+#[async_trait::async_trait]
+pub(crate) trait Deliver: Send + Sync + 'static {
+    async fn deliver(&self, payload: &Payload) -> Result<(), String>;
+}
+
+#[async_trait::async_trait]
+impl Deliver for PluginInstance<NotifierWorld> {
+    async fn deliver(&self, payload: &Payload) -> Result<(), String> {
+        let payload = payload.clone();
+        let result = self
+            .call(move |store, n| {
+                Box::pin(async move {
+                    let notifier = n.hookhost_hooks_notifier();
+                    match &payload {
+                        Payload::Fs(event) => {
+                            notifier
+                                .call_notify_fs_event(store, &to_wit_fs(event))
+                                .await
+                        }
+                        Payload::Provider(event) => {
+                            notifier
+                                .call_notify_provider_event(store, &to_wit_provider(event))
+                                .await
+                        }
+                        Payload::Log(event) => {
+                            let timestamp = event.timestamp.unwrap_or_default();
+                            notifier
+                                .call_notify_log_event(store, &to_wit_log(event, timestamp))
+                                .await
+                        }
+                    }
+                })
+            })
+            .await;
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(message),
+            Err(failure) => Err(failure.to_string()),
+        }
+    }
+}
+
+/// A native notifier with the counters a plugin has.
+pub(crate) struct Native {
+    pub(crate) notifier: Arc<dyn NativeNotifier>,
+    pub(crate) stats: Arc<PluginStats>,
+}
+
+#[async_trait::async_trait]
+impl Deliver for Native {
+    async fn deliver(&self, payload: &Payload) -> Result<(), String> {
+        self.stats.calls.fetch_add(1, Ordering::Relaxed);
+        let result = match payload {
+            Payload::Fs(event) => self.notifier.notify_fs(event).await,
+            Payload::Provider(event) => self.notifier.notify_provider(event).await,
+            Payload::Log(event) => self.notifier.notify_log(event).await,
+        };
+        if result.is_err() {
+            self.stats.failures.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
 }
 
 struct Pending {
@@ -71,7 +152,9 @@ fn now_ns() -> i64 {
 struct Shared {
     name: String,
     options: NotifierOptions,
-    instance: PluginInstance<NotifierWorld>,
+    sink: Box<dyn Deliver>,
+    plugin_stats: Arc<PluginStats>,
+    instances: usize,
     queue: Mutex<VecDeque<Pending>>,
     stats: watch::Sender<NotifierStats>,
 }
@@ -114,27 +197,7 @@ impl Shared {
     }
 
     async fn send(&self, pending: &Pending) -> Result<(), String> {
-        let payload = pending.payload.clone();
-        let result = self
-            .instance
-            .call(move |store, n| {
-                Box::pin(async move {
-                    let notifier = n.hookhost_hooks_notifier();
-                    match &payload {
-                        Payload::Fs(event) => notifier.call_notify_fs_event(store, event).await,
-                        Payload::Provider(event) => {
-                            notifier.call_notify_provider_event(store, event).await
-                        }
-                        Payload::Log(event) => notifier.call_notify_log_event(store, event).await,
-                    }
-                })
-            })
-            .await;
-        match result {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) => Err(message),
-            Err(failure) => Err(failure.to_string()),
-        }
+        self.sink.deliver(&pending.payload).await
     }
 
     /// First delivery attempt of a new event.
@@ -187,17 +250,43 @@ pub(crate) struct Notifier {
 }
 
 impl Notifier {
-    pub(crate) fn start(
+    /// A notifier backed by a component.
+    pub(crate) fn wasm(
         name: &str,
         options: NotifierOptions,
         instance: PluginInstance<NotifierWorld>,
+    ) -> Self {
+        let stats = instance.stats.clone();
+        let instances = instance.size();
+        Self::start(name, options, Box::new(instance), stats, instances)
+    }
+
+    /// A notifier backed by Rust code.
+    pub(crate) fn native(notifier: Arc<dyn NativeNotifier>, options: NotifierOptions) -> Self {
+        let stats = Arc::new(PluginStats::default());
+        let name = notifier.name().to_owned();
+        let sink = Native {
+            notifier,
+            stats: stats.clone(),
+        };
+        Self::start(&name, options, Box::new(sink), stats, 1)
+    }
+
+    fn start(
+        name: &str,
+        options: NotifierOptions,
+        sink: Box<dyn Deliver>,
+        plugin_stats: Arc<PluginStats>,
+        instances: usize,
     ) -> Self {
         let (stats_tx, stats_rx) = watch::channel(NotifierStats::default());
         let interval = options.retry_interval;
         let shared = Arc::new(Shared {
             name: name.to_owned(),
             options,
-            instance,
+            sink,
+            plugin_stats,
+            instances,
             queue: Mutex::new(VecDeque::new()),
             stats: stats_tx,
         });
@@ -239,8 +328,14 @@ impl Notifier {
         &self.shared.name
     }
 
-    pub(crate) fn instance(&self) -> &PluginInstance<NotifierWorld> {
-        &self.shared.instance
+    /// Its call counters.
+    pub(crate) fn plugin_stats(&self) -> &Arc<PluginStats> {
+        &self.shared.plugin_stats
+    }
+
+    /// Instances in its pool (1 for a native notifier).
+    pub(crate) fn instances(&self) -> usize {
+        self.shared.instances
     }
 
     /// Delivery counters, updated as they change.
@@ -275,10 +370,9 @@ impl Notifier {
 
     pub(crate) fn notify_fs(&self, event: &FsEvent) {
         if self.shared.options.fs_events.contains(&event.action) {
-            let timestamp = event.timestamp.unwrap_or_else(now_ns);
-            let mut wit_event = to_wit_fs(event);
-            wit_event.timestamp = Some(timestamp);
-            self.submit(Payload::Fs(Box::new(wit_event)));
+            let mut event = event.clone();
+            event.timestamp.get_or_insert_with(now_ns);
+            self.submit(Payload::Fs(Arc::new(event)));
         }
     }
 
@@ -287,17 +381,17 @@ impl Notifier {
         if o.provider_events.contains(&event.action)
             && o.provider_objects.contains(&event.object_type)
         {
-            let timestamp = event.timestamp.unwrap_or_else(now_ns);
-            let mut wit_event = to_wit_provider(event);
-            wit_event.timestamp = Some(timestamp);
-            self.submit(Payload::Provider(wit_event));
+            let mut event = event.clone();
+            event.timestamp.get_or_insert_with(now_ns);
+            self.submit(Payload::Provider(Arc::new(event)));
         }
     }
 
     pub(crate) fn notify_log(&self, event: &LogEvent) {
         if self.shared.options.log_events.contains(&event.kind) {
-            let timestamp = event.timestamp.unwrap_or_else(now_ns);
-            self.submit(Payload::Log(to_wit_log(event, timestamp)));
+            let mut event = event.clone();
+            event.timestamp.get_or_insert_with(now_ns);
+            self.submit(Payload::Log(Arc::new(event)));
         }
     }
 

@@ -17,7 +17,7 @@
 //! descriptors. The file-descriptor soft limit is raised to the hard limit
 //! at start.
 
-mod routes;
+pub mod routes;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -34,6 +34,7 @@ use axum::routing::{get, post};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::Config;
+use crate::host::Host;
 use crate::loopguard::LoopGuard;
 use crate::reload::ReloadableHost;
 
@@ -67,8 +68,17 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 
 struct App {
-    host: ReloadableHost,
+    host: Arc<ReloadableHost>,
     token: Option<String>,
+}
+
+/// What the routes need besides the host.
+#[derive(Clone, Debug, Default)]
+pub struct RouterOptions {
+    /// Bearer token required on every route but `/healthz`.
+    pub token: Option<String>,
+    /// Largest request body accepted (default: [`DEFAULT_MAX_BODY`]).
+    pub max_body_bytes: Option<usize>,
 }
 
 /// Compare without leaking through timing where the first byte differs.
@@ -128,7 +138,15 @@ async fn not_found() -> Response {
     routes::error(StatusCode::NOT_FOUND, "no such route").into_response()
 }
 
-fn router(app: Arc<App>, max_body_bytes: usize) -> Router {
+/// hookhost's routes over `host`, as an axum router an embedder can serve
+/// or nest in its own (`Router::new().nest("/hooks", router(...))`). The
+/// routes answer SFTPGo's hook contracts; see the [`routes`] module.
+pub fn router(host: Arc<ReloadableHost>, options: RouterOptions) -> Router {
+    let app = Arc::new(App {
+        host,
+        token: options.token,
+    });
+    let max_body_bytes = options.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY);
     Router::new()
         .route("/v1/actions/fs", post(routes::fs_action))
         .route("/v1/actions/provider", post(routes::provider_action))
@@ -144,11 +162,11 @@ fn router(app: Arc<App>, max_body_bytes: usize) -> Router {
         .with_state(app)
 }
 
-async fn reload(app: &App, path: &Path, why: &str) {
+async fn reload(host: &ReloadableHost, path: &Path, why: &str) {
     use futures::FutureExt;
     let attempt = async {
         match Config::from_file(path) {
-            Ok(config) => app.host.reload(config).await.map_err(|e| e.to_string()),
+            Ok(config) => host.reload(config).await.map_err(|e| e.to_string()),
             Err(err) => Err(err.to_string()),
         }
     };
@@ -181,17 +199,17 @@ pub async fn run(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Resul
         .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let guard = LoopGuard::for_this_process().listening_on(address);
-    let host = ReloadableHost::with_loop_guard(config, None, guard)
-        .await
-        .map_err(|e| e.to_string())?;
-    let app = Arc::new(App {
-        host,
-        token: options.token.clone(),
-    });
+    let host = Arc::new(
+        Host::builder(config)
+            .loop_guard(guard)
+            .build_reloadable()
+            .await
+            .map_err(|e| e.to_string())?,
+    );
 
     let mut hangup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
     let reloader = {
-        let app = app.clone();
+        let host = host.clone();
         let path = options.config.clone();
         let watch = options.watch_config;
         tokio::spawn(async move {
@@ -199,12 +217,12 @@ pub async fn run(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Resul
             let mut ticker = tokio::time::interval(Duration::from_secs(2));
             loop {
                 tokio::select! {
-                    _ = hangup.recv() => reload(&app, &path, "SIGHUP").await,
+                    _ = hangup.recv() => reload(&host, &path, "SIGHUP").await,
                     _ = ticker.tick(), if watch => {
                         let now = modified(&path);
                         if now != last_seen {
                             last_seen = now;
-                            reload(&app, &path, "configuration file changed").await;
+                            reload(&host, &path, "configuration file changed").await;
                         }
                     }
                 }
@@ -221,18 +239,24 @@ pub async fn run(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Resul
         }
     };
     raise_fd_limit();
-    tracing::info!(%address, token = app.token.is_some(), "serving");
+    tracing::info!(%address, token = options.token.is_some(), "serving");
     ready(address);
     accept(
         listener,
-        router(app.clone(), options.max_body_bytes),
+        router(
+            host.clone(),
+            RouterOptions {
+                token: options.token.clone(),
+                max_body_bytes: Some(options.max_body_bytes),
+            },
+        ),
         &options,
         stop,
     )
     .await;
     reloader.abort();
     // In-flight requests are done; drain asynchronous hooks and notifiers.
-    app.host.shutdown().await;
+    host.shutdown().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -104,7 +104,7 @@ pub(super) async fn fs_action(
     let host = app.host.lease().await;
     let versions = host.sftpgo_version();
     let event = json_body(&headers, &body, |body| decode_fs_event_as(body, versions))?;
-    let outcome = host.dispatch_fs(event).await;
+    let outcome = host.dispatch(event).await;
     Ok(reply(status_of(outcome.reply()), decision_json(&outcome)))
 }
 
@@ -145,7 +145,7 @@ pub(super) async fn provider_action(
         ),
     };
     let host = app.host.lease().await;
-    let outcome = host.dispatch_provider(event).await;
+    let outcome = host.dispatch(event).await;
     Ok(reply(status_of(outcome.reply()), decision_json(&outcome)))
 }
 

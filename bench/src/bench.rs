@@ -1,4 +1,4 @@
-//! `hookhost bench`: the same pre-upload check run as a native Rust call (the
+//! The benchmark: the same pre-upload check run as a native Rust call (the
 //! floor), a wasm hook (fresh instance, reused instance; the std `deny-exe`
 //! and a `no_std` guest importing no function at all), an exec hook and an
 //! HTTP hook, in one run, with ratios computed against exec and HTTP; then
@@ -191,7 +191,7 @@ async fn sequential(
         let event = make(i, action);
         let exe = event.path.ends_with(".exe");
         let t = Instant::now();
-        let outcome = host.dispatch_fs(event).await;
+        let outcome = host.dispatch(event).await;
         latencies.push(t.elapsed());
         assert_eq!(
             matches!(outcome.decision, Decision::Deny(_)),
@@ -385,8 +385,7 @@ struct Startup {
     shell: Duration,
 }
 
-fn startup(sizes: &Sizes, dir: &Path, deny_exe: &Path, cache: &Path) -> Startup {
-    let exe = std::env::current_exe().expect("hookhost binary");
+fn startup(sizes: &Sizes, exe: &Path, dir: &Path, deny_exe: &Path, cache: &Path) -> Startup {
     let cfg = dir.join("startup.json");
     let hooks = json!([{"hook": deny_exe, "execute_on": ["pre-upload"]}]);
     std::fs::write(
@@ -402,7 +401,7 @@ fn startup(sizes: &Sizes, dir: &Path, deny_exe: &Path, cache: &Path) -> Startup 
     )
     .expect("write");
     let fire = || {
-        let mut c = Command::new(&exe);
+        let mut c = Command::new(exe);
         c.args(["fire", "--config"])
             .arg(&cfg)
             .arg("--event")
@@ -412,7 +411,7 @@ fn startup(sizes: &Sizes, dir: &Path, deny_exe: &Path, cache: &Path) -> Startup 
         c
     };
     let exec = || {
-        let mut c = Command::new(&exe);
+        let mut c = Command::new(exe);
         c.args(["exec", "--config"])
             .arg(&cfg)
             .args(["pre-upload", "u", "/srv/a.txt", "", ""]);
@@ -455,13 +454,13 @@ fn in_flight_memory(n: usize, probe: &Path, cache: &Path) -> Result<(f64, f64), 
     runtime.block_on(async {
         let hooks = json!([{"hook": probe, "execute_on": ["pre-upload"], "grants": {"args": ["sleep", "500"]}}]);
         let host = Host::new(config(hooks, cache, json!({"max_instances": n.max(16)}))).await.map_err(|e| e.to_string())?;
-        host.dispatch_fs(FsEvent::new(FsAction::PreUpload, "u", "/a", Protocol::Sftp)).await;
+        host.dispatch(FsEvent::new(FsAction::PreUpload, "u", "/a", Protocol::Sftp)).await;
         reset_peak_rss();
         let before = status_kib("VmRSS:");
         let tasks: Vec<_> = (0..n)
             .map(|_| {
                 let host = host.clone();
-                tokio::spawn(async move { host.dispatch_fs(FsEvent::new(FsAction::PreUpload, "u", "/a", Protocol::Sftp)).await })
+                tokio::spawn(async move { host.dispatch(FsEvent::new(FsAction::PreUpload, "u", "/a", Protocol::Sftp)).await })
             })
             .collect();
         for task in tasks {
@@ -493,7 +492,7 @@ fn starvation(
         sequential(&host, 20, FsAction::PreUpload, make).await;
         let burner = {
             let host = host.clone();
-            tokio::spawn(async move { host.dispatch_fs(FsEvent::new(FsAction::PreDownload, "u", "/a", Protocol::Sftp)).await })
+            tokio::spawn(async move { host.dispatch(FsEvent::new(FsAction::PreDownload, "u", "/a", Protocol::Sftp)).await })
         };
         tokio::task::yield_now().await;
         // Measured from a spawned task, as a server's requests are: tasks
@@ -596,7 +595,13 @@ fn print_table(rows: &[&Row]) {
 }
 
 /// Run the benchmark and print its tables.
-pub fn run(quick: bool, guests: &Path) -> Result<ExitCode, String> {
+pub fn run(quick: bool, guests: &Path, hookhost: &Path) -> Result<ExitCode, String> {
+    if !hookhost.is_file() {
+        return Err(format!(
+            "{} is missing: build hookhost first (scripts/bench.sh does), or point --hookhost at it",
+            hookhost.display()
+        ));
+    }
     let guests = std::path::absolute(guests).map_err(|e| format!("{}: {e}", guests.display()))?;
     let deny_exe = guests.join("deny_exe.wasm");
     let minimal_deny = guests.join("minimal_deny.wasm");
@@ -707,7 +712,7 @@ pub fn run(quick: bool, guests: &Path) -> Result<ExitCode, String> {
         two_cores.per_second / fresh.per_second
     );
 
-    let start = startup(&sizes, &scratch, &deny_exe, &cache);
+    let start = startup(&sizes, hookhost, &scratch, &deny_exe, &cache);
     println!();
     println!("| start-up (one process per event, warm compile cache) | median |");
     println!("|---|---:|");

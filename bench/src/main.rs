@@ -1,0 +1,43 @@
+//! `hookhost-bench`: measures hookhost's dispatch latency and throughput —
+//! native call, wasm (fresh and reused instances), exec and HTTP hooks —
+//! start-up, memory and metering, and prints one table per question.
+//! `scripts/bench.sh` builds what it needs and runs it; see
+//! docs/performance.md.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod bench;
+
+/// Measure hookhost: every hook kind in one run, ratios against exec and
+/// HTTP hooks.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// A few events of each kind: a smoke test, not a measurement.
+    #[arg(long)]
+    quick: bool,
+    /// Directory with deny_exe.wasm, minimal_deny.wasm and probe.wasm.
+    #[arg(long, default_value = "target/guests/wasm32-wasip2/release")]
+    guests: PathBuf,
+    /// The hookhost binary (for the start-up rows); default: next to this
+    /// program.
+    #[arg(long)]
+    hookhost: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let hookhost = args.hookhost.unwrap_or_else(|| {
+        std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|dir| dir.join("hookhost")))
+            .unwrap_or_else(|| PathBuf::from("hookhost"))
+    });
+    bench::run(args.quick, &args.guests, &hookhost).unwrap_or_else(|message| {
+        eprintln!("hookhost-bench: {message}");
+        ExitCode::from(2)
+    })
+}

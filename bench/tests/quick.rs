@@ -1,0 +1,40 @@
+//! The benchmark's quick mode as a smoke test: every table prints; no
+//! figure is asserted (speed is measured by the benchmark, never by tests).
+
+use hookhost_tests::guests::wasm;
+use hookhost_tests::hookhost_bin;
+
+#[test]
+fn bench_quick_runs_and_prints_its_tables() {
+    let guests = wasm("deny-exe").parent().unwrap().to_path_buf();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookhost-bench"))
+        .args(["--quick", "--guests"])
+        .arg(&guests)
+        .arg("--hookhost")
+        .arg(hookhost_bin())
+        .env("HOOKHOST_LOG", "error")
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for row in [
+        "| rust call (floor) |",
+        "| wasm hook, fresh instance |",
+        "| wasm fresh, no_std guest, no imports |",
+        "| wasm hook, reused instance |",
+        "| exec hook (/bin/sh script) |",
+        "| HTTP hook (loopback, keep-alive) |",
+        "p50 ratios, same run",
+        "| `hookhost exec` |",
+        "in-flight instances raised RSS",
+        "starvation:",
+        "| epoch + fuel |",
+    ] {
+        assert!(stdout.contains(row), "{row:?} missing from:\n{stdout}");
+    }
+}

@@ -1,0 +1,233 @@
+//! [`Host`]: a configuration turned into running hooks and plugins.
+
+mod builder;
+mod snapshot;
+
+use std::future::{Future, IntoFuture};
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub use builder::HostBuilder;
+pub(crate) use builder::Template;
+
+use crate::config::{Config, ConfigError};
+use crate::dispatch::{Decision, Outcome, Router};
+use crate::event::{Contract, Event, VersionSetting};
+use crate::metrics::{Metrics, Snapshot};
+use crate::plugin::Plugins;
+use crate::sandbox::{CacheStats, Sandbox};
+
+/// Why a host could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration (or a file it names, a component among them) is
+    /// unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The WebAssembly engine could not start.
+    #[error("cannot start the WebAssembly engine")]
+    Engine(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+}
+
+pub(crate) struct Inner {
+    config: Config,
+    versions: VersionSetting,
+    /// Whether a request contradicting a pinned version was logged.
+    contradiction_logged: AtomicBool,
+    router: Router,
+    sandbox: Option<Arc<Sandbox>>,
+    plugins: Plugins,
+    metrics: Arc<Metrics>,
+}
+
+/// A running set of hooks and plugins: dispatch events to it, shut it down
+/// when done.
+///
+/// Cloning is cheap and every clone drives the same hooks.
+#[derive(Clone)]
+pub struct Host {
+    inner: Arc<Inner>,
+}
+
+impl Host {
+    /// Start building a host from a validated configuration.
+    pub fn builder(config: Config) -> HostBuilder {
+        HostBuilder::new(config)
+    }
+
+    /// Build a host from a validated configuration (see
+    /// [`HostBuilder::build`]).
+    pub async fn new(config: Config) -> Result<Host, Error> {
+        Host::builder(config).build().await
+    }
+
+    /// Read, validate and build a configuration file.
+    pub async fn from_file(path: &Path) -> Result<Host, Error> {
+        Host::new(Config::from_file(path)?).await
+    }
+
+    /// The metrics this host records into (`encode` for `/metrics`).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// The plugins: notifiers, KMS, auth, event search, IP filter.
+    pub fn plugins(&self) -> &Plugins {
+        &self.inner.plugins
+    }
+
+    /// The configuration this host runs.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Compile-cache counters (zero when no component is configured).
+    pub fn cache_stats(&self) -> CacheStats {
+        self.inner
+            .sandbox
+            .as_ref()
+            .map(|s| s.cache_stats())
+            .unwrap_or_default()
+    }
+
+    /// The WebAssembly sandbox, if any component is configured.
+    #[cfg(feature = "internals")]
+    pub fn sandbox(&self) -> Option<&Arc<Sandbox>> {
+        self.inner.sandbox.as_ref()
+    }
+
+    pub(crate) fn shared_sandbox(&self) -> Option<Arc<Sandbox>> {
+        self.inner.sandbox.clone()
+    }
+
+    /// The `hookhost.sftpgo_version` this host runs with.
+    pub fn sftpgo_version(&self) -> VersionSetting {
+        self.inner.versions
+    }
+
+    /// The figures of this host read at scrape time.
+    pub(crate) fn snapshot(&self) -> Box<dyn Snapshot> {
+        Box::new(snapshot::WeakHost(Arc::downgrade(&self.inner)))
+    }
+
+    /// The contract an event of this form is handled in; a form that
+    /// contradicts a pinned version is logged (once).
+    fn contract(&self, current_form: bool) -> Contract {
+        let versions = self.inner.versions;
+        if versions.contradicts(current_form)
+            && !self
+                .inner
+                .contradiction_logged
+                .swap(true, Ordering::Relaxed)
+        {
+            let form = if current_form {
+                "today's (it has timestamp, session_id or virtual_path)"
+            } else {
+                "the reference's (no timestamp, session_id or virtual_path)"
+            };
+            tracing::warn!(
+                sftpgo_version = %versions,
+                "an event in {form} form contradicts the pinned hookhost.sftpgo_version; it is handled as SFTPGo {versions} (logged once)"
+            );
+        }
+        versions.contract(current_form)
+    }
+
+    /// Dispatch an event as the server would, and await its [`Outcome`]:
+    ///
+    /// - a file-system event: notifier plugins get it first (`pre-*`
+    ///   included, as SFTPGo notifies them); `pre-*` and `execute_sync`
+    ///   actions run now and return their decision; other actions are
+    ///   queued for their hooks' asynchronous lanes ([`Decision::Queued`]);
+    /// - a provider event: notifiers, then queued, as SFTPGo runs provider
+    ///   actions;
+    /// - a log event: notifiers only.
+    ///
+    /// The event is handled in the contract of the SFTPGo release it came
+    /// from (see [`crate::event::version`]). `.wait_for_all()` runs every
+    /// hook now and waits, whatever the action's mode (what `hookhost fire`
+    /// and `hookhost exec` do).
+    pub fn dispatch(&self, event: impl Into<Event>) -> Dispatch<'_> {
+        Dispatch {
+            host: self,
+            event: event.into(),
+            wait_for_all: false,
+        }
+    }
+
+    async fn run(&self, event: Event, wait_for_all: bool) -> Outcome {
+        let plugins = &self.inner.plugins;
+        let router = &self.inner.router;
+        match event {
+            Event::Fs(event) => {
+                let contract = self.contract(event.is_current_form());
+                plugins.notify_fs(&event);
+                if router.fs_hooks(event.action).is_empty() {
+                    return Outcome::new(Decision::Allow, Vec::new(), contract);
+                }
+                if wait_for_all || router.is_sync(event.action) {
+                    return router.run_fs(&event, contract).await;
+                }
+                let decision = router.queue_fs(event, contract).await;
+                Outcome::new(decision, Vec::new(), contract)
+            }
+            Event::Provider(event) => {
+                let contract = self.contract(event.is_current_form());
+                plugins.notify_provider(&event);
+                if !router.has_provider_hooks(&event) {
+                    return Outcome::new(Decision::Allow, Vec::new(), contract);
+                }
+                if wait_for_all {
+                    return router.run_provider(&event, contract).await;
+                }
+                let decision = router.queue_provider(event, contract).await;
+                Outcome::new(decision, Vec::new(), contract)
+            }
+            Event::Log(event) => {
+                plugins.notify_log(&event);
+                Outcome::new(Decision::Allow, Vec::new(), Contract::NEWEST)
+            }
+        }
+    }
+
+    /// Asynchronous jobs queued or running.
+    pub fn async_in_flight(&self) -> usize {
+        self.inner.router.in_flight()
+    }
+
+    /// Stop accepting asynchronous events and wait for the queued and running
+    /// ones (each bounded by its hooks' limits), then flush the notifiers
+    /// (per their retry rules).
+    pub async fn shutdown(&self) {
+        self.inner.router.shutdown().await;
+        self.inner.plugins.shutdown().await;
+    }
+}
+
+/// One dispatch ([`Host::dispatch`]): await it for the [`Outcome`].
+#[must_use = "a dispatch does nothing until awaited"]
+pub struct Dispatch<'h> {
+    host: &'h Host,
+    event: Event,
+    wait_for_all: bool,
+}
+
+impl Dispatch<'_> {
+    /// Run every hook of the event now and wait for them, whatever the
+    /// action's mode (asynchronous actions included).
+    pub fn wait_for_all(mut self) -> Self {
+        self.wait_for_all = true;
+        self
+    }
+}
+
+impl<'h> IntoFuture for Dispatch<'h> {
+    type Output = Outcome;
+    type IntoFuture = Pin<Box<dyn Future<Output = Outcome> + Send + 'h>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.host.run(self.event, self.wait_for_all))
+    }
+}

@@ -1,0 +1,140 @@
+//! What a host reports to `/metrics` at scrape time: plugins, notifiers,
+//! compile cache, asynchronous work, clipped texts.
+
+use std::sync::Weak;
+use std::sync::atomic::Ordering;
+
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+
+use super::{Host, Inner};
+use crate::metrics::{Snapshot, encode_counters, encode_gauges};
+
+/// A host as the metrics see it: weakly, so that the metrics (which a
+/// `ReloadableHost` keeps across generations) never keep a retired host
+/// alive.
+pub(super) struct WeakHost(pub(super) Weak<Inner>);
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PluginLabels {
+    plugin: String,
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClippedLabels {
+    what: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NotifierLabels {
+    plugin: String,
+}
+
+impl Snapshot for WeakHost {
+    fn encode(&self, encoder: &mut DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        // A host that is gone has nothing more to report.
+        let Some(inner) = self.0.upgrade() else {
+            return Ok(());
+        };
+        let host = Host { inner };
+        let info = host.plugins().info();
+        let plugin = |p: &crate::plugin::PluginInfo| PluginLabels {
+            plugin: p.name.clone(),
+            kind: p.kind,
+        };
+        let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        encode_counters(
+            encoder,
+            "plugin_calls",
+            "Plugin calls",
+            info.iter().map(|p| (plugin(p), load(&p.stats.calls))),
+        )?;
+        encode_counters(
+            encoder,
+            "plugin_failures",
+            "Plugin calls that trapped or hit a limit",
+            info.iter().map(|p| (plugin(p), load(&p.stats.failures))),
+        )?;
+        encode_counters(
+            encoder,
+            "plugin_restarts",
+            "Plugin instances rebuilt after a failure",
+            info.iter().map(|p| (plugin(p), load(&p.stats.restarts))),
+        )?;
+        let notifiers: Vec<_> = info
+            .iter()
+            .filter_map(|p| {
+                p.notifier.as_ref().map(|n| {
+                    (
+                        NotifierLabels {
+                            plugin: p.name.clone(),
+                        },
+                        *n.borrow(),
+                    )
+                })
+            })
+            .collect();
+        encode_counters(
+            encoder,
+            "notifier_delivered",
+            "Events delivered to notifiers",
+            notifiers.iter().map(|(l, s)| (l.clone(), s.delivered)),
+        )?;
+        encode_counters(
+            encoder,
+            "notifier_retries",
+            "Re-sends of queued notifier events",
+            notifiers.iter().map(|(l, s)| (l.clone(), s.retries)),
+        )?;
+        encode_counters(
+            encoder,
+            "notifier_dropped",
+            "Notifier events dropped",
+            notifiers.iter().map(|(l, s)| (l.clone(), s.dropped)),
+        )?;
+        encode_gauges(
+            encoder,
+            "notifier_queue_depth",
+            "Notifier events waiting for a retry",
+            notifiers.iter().map(|(l, s)| (l.clone(), s.queued as i64)),
+        )?;
+        let cache = host.cache_stats();
+        let hits = ConstCounter::new(cache.hits);
+        hits.encode(encoder.encode_descriptor(
+            "compile_cache_hits",
+            "Components loaded from the compile cache",
+            None,
+            hits.metric_type(),
+        )?)?;
+        let compiled = ConstCounter::new(cache.compiled);
+        compiled.encode(encoder.encode_descriptor(
+            "compile_cache_compiled",
+            "Components compiled",
+            None,
+            compiled.metric_type(),
+        )?)?;
+        encode_counters(
+            encoder,
+            "clipped",
+            "Texts from guests and clients clipped to their cap (process-wide)",
+            crate::text::clipped().into_iter().map(|(what, n)| {
+                (
+                    ClippedLabels {
+                        what: what.as_str(),
+                    },
+                    n,
+                )
+            }),
+        )?;
+        let in_flight = ConstGauge::new(host.async_in_flight() as i64);
+        in_flight.encode(encoder.encode_descriptor(
+            "async_in_flight",
+            "Asynchronous hook jobs queued or running",
+            None,
+            in_flight.metric_type(),
+        )?)?;
+        Ok(())
+    }
+}
