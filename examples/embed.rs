@@ -18,7 +18,7 @@ use hookhost::event::{
 use hookhost::hook::{Answer, EventRef, Hook, HookKind, HookResult};
 use hookhost::plugin::NativeNotifier;
 use hookhost::serve::RouterOptions;
-use hookhost::{Config, Host};
+use hookhost::{Config, Host, ReloadableHost};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -89,13 +89,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         retry_queue_max_size: 100,
         retry_interval: std::time::Duration::from_secs(30),
     };
-    let host = Arc::new(
-        Host::builder(Config::from_value(config, ".".as_ref())?)
-            .fs_hook(NoSpaces, &[FsAction::PreUpload])
-            .notifier(journal.clone(), notifier_options)
-            .build_reloadable()
-            .await?,
-    );
+    let builder = Host::builder(Config::from_value(config, ".".as_ref())?)
+        .fs_hook(NoSpaces, &[FsAction::PreUpload])
+        .notifier(journal.clone(), notifier_options);
+    let host = Arc::new(ReloadableHost::build(builder).await?);
 
     for (action, path) in [
         (FsAction::PreUpload, "/srv/alice/report.pdf"),

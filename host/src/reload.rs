@@ -50,9 +50,10 @@ pub struct ReloadableHost {
 }
 
 impl ReloadableHost {
-    /// Build the first host from `builder` (see
-    /// [`HostBuilder::build_reloadable`]).
-    pub(crate) async fn start(builder: HostBuilder) -> Result<Self, Error> {
+    /// Build the first host from `builder`; what the builder adds to its
+    /// configuration (native hooks and notifiers, plugin environment, loop
+    /// guard) applies to every configuration loaded later.
+    pub async fn build(builder: HostBuilder) -> Result<Self, Error> {
         let metrics = Arc::new(Metrics::new());
         let template = builder.template();
         let host = builder.metrics(metrics.clone()).build().await?;

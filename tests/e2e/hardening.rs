@@ -569,7 +569,9 @@ async fn shutdown_right_after_a_reload_waits_for_the_old_generations_async_hooks
         )
         .unwrap()
     };
-    let host = Host::builder(config()).build_reloadable().await.unwrap();
+    let host = hookhost::ReloadableHost::build(Host::builder(config()))
+        .await
+        .unwrap();
     let path = dir.path().join("up");
     let event = hookhost::event::FsEvent::new(
         FsAction::Upload,

@@ -15,7 +15,6 @@ use crate::hook::{Hook, SharedHook};
 use crate::loopguard::LoopGuard;
 use crate::metrics::Metrics;
 use crate::plugin::{NativeNotifier, Plugins};
-use crate::reload::ReloadableHost;
 use crate::sandbox::Sandbox;
 
 /// A native hook and where it runs.
@@ -26,7 +25,7 @@ enum Native {
 }
 
 /// What a builder adds to any configuration; kept by a
-/// [`ReloadableHost`] and applied to every configuration it loads.
+/// [`crate::ReloadableHost`] and applied to every configuration it loads.
 #[derive(Clone)]
 pub(crate) struct Template {
     plugin_env: Option<Vec<(String, String)>>,
@@ -158,12 +157,6 @@ impl HostBuilder {
     /// What this builder adds to a configuration.
     pub(crate) fn template(&self) -> Template {
         self.template.clone()
-    }
-
-    /// A host that can be reloaded with new configurations; the native
-    /// hooks, notifiers and settings of this builder apply to each.
-    pub async fn build_reloadable(self) -> Result<ReloadableHost, Error> {
-        ReloadableHost::start(self).await
     }
 
     /// Compile every component (or load it from the compile cache), start

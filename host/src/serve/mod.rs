@@ -200,9 +200,7 @@ pub async fn run(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Resul
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let guard = LoopGuard::for_this_process().listening_on(address);
     let host = Arc::new(
-        Host::builder(config)
-            .loop_guard(guard)
-            .build_reloadable()
+        ReloadableHost::build(Host::builder(config).loop_guard(guard))
             .await
             .map_err(|e| e.to_string())?,
     );
