@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-rustup target add wasm32-wasip2 >/dev/null
+scripts/setup.sh
 for workspace in examples tests/fixtures tests/fixtures/minimal-deny; do
   CARGO_TARGET_DIR=target/guests cargo build --quiet --release --target wasm32-wasip2 --manifest-path "$workspace/Cargo.toml"
 done

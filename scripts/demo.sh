@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-rustup target add wasm32-wasip2 >/dev/null
+scripts/setup.sh
 echo "== building the example components (wasm32-wasip2)"
 CARGO_TARGET_DIR=target/guests cargo build --quiet --release --target wasm32-wasip2 --manifest-path examples/Cargo.toml
 echo "== building hookhost"

@@ -1,4 +1,5 @@
-//! Write [hookhost](https://example.invalid/hookhost) hooks in Rust.
+//! Write hookhost hooks and plugins in Rust (the repository's README says
+//! how to build and try them).
 //!
 //! A hook is a type implementing one trait, exported with one macro, built
 //! with `cargo build --release --target wasm32-wasip2` (the output `.wasm`

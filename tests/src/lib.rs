@@ -13,6 +13,25 @@ use hookhost::event::{FsAction, FsEvent, Protocol};
 use hookhost::{Config, Host};
 use serde_json::{Value, json};
 
+/// Whether `program` (an optional toolchain, such as componentize-py) can
+/// run. Without it a test is skipped locally, saying so; under `CI=true` a
+/// missing tool is a failure, never a silent skip.
+pub fn tool_available(program: &str, install: &str) -> bool {
+    let found = std::process::Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !found {
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+        assert!(
+            !ci,
+            "{program} is required under CI=true but is not installed ({install})"
+        );
+        println!("skipped: {program} is not installed ({install})");
+    }
+    found
+}
+
 /// The repository's root directory.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
