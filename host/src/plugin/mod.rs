@@ -16,7 +16,7 @@
 //! `auto_mtls` is accepted and has no effect: plugins run in-process, with
 //! no transport to protect.
 
-pub mod env;
+mod env;
 mod instance;
 mod notifier;
 
