@@ -232,8 +232,8 @@ pub use bindings::auth_plugin::export_auth;
 /// Event-search plugins: [`search::EventSearcher`] and [`export_eventsearcher!`].
 pub mod search {
     pub use crate::bindings::eventsearcher_plugin::exports::hookhost::hooks::eventsearcher::{
-        CommonSearch, FsEventSearch, Guest as EventSearcher, Order, ProviderEventSearch,
-        SearchResult,
+        CommonSearch, FsEventSearch, Guest as EventSearcher, LogEventSearch, Order,
+        ProviderEventSearch, SearchResult,
     };
 }
 /// Export a [`search::EventSearcher`] as the component's `eventsearcher-plugin` world.

@@ -322,6 +322,7 @@ async fn eventsearcher_finds_what_the_notifier_wrote() {
         username: "alice".into(),
         ip: String::new(),
         instance_ids: vec![],
+        from_id: String::new(),
         exclude_ids: vec![],
         limit,
         order,
@@ -356,9 +357,25 @@ async fn eventsearcher_finds_what_the_notifier_wrote() {
             .collect::<Vec<_>>(),
         ["/alice/3", "/alice/2"]
     );
+    let first_ids: Vec<String> = page
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
     let last_ts = page[1]["timestamp"].as_i64().unwrap();
     filter.common.end_timestamp = last_ts;
     filter.common.exclude_ids = first.same_ts_at_end.clone();
+    let second = plugins.search_fs_events(&filter).await.unwrap();
+    let page: Vec<Value> = serde_json::from_str(&second.events).unwrap();
+    assert_eq!(
+        page.iter()
+            .map(|e| e["path"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["/alice/0"]
+    );
+    // Today's SFTPGo pages with from_id instead: after that event, in order.
+    let mut filter = search(common(2, Order::Descending));
+    filter.common.actions = vec!["upload".into()];
+    filter.common.from_id = first_ids[1].clone();
     let second = plugins.search_fs_events(&filter).await.unwrap();
     let page: Vec<Value> = serde_json::from_str(&second.events).unwrap();
     assert_eq!(
@@ -376,6 +393,7 @@ async fn eventsearcher_finds_what_the_notifier_wrote() {
             },
             object_name: String::new(),
             object_types: vec!["admin".into()],
+            omit_object_data: false,
         })
         .await
         .unwrap();

@@ -9,13 +9,17 @@
 //!
 //! Filters follow SFTPGo's: a time range (nanoseconds, inclusive, 0 for no
 //! bound), actions, username, IP, protocols, statuses, provider, bucket,
-//! endpoint, SSH command; object name and types for provider events;
-//! `exclude-ids`, `limit` (100 when 0, at most 1000) and `order`. The result
-//! lists the ids sharing its first and last timestamps: to fetch the next
-//! page, search again from the last timestamp excluding those ids.
+//! endpoint, SSH command; object name and types for provider events; event
+//! codes and protocols for log events; `limit` (100 when 0, at most 1000)
+//! and `order`. Paging works both ways SFTPGo has paged: today's `from-id`
+//! (the page continues after that event, in the search's order; an id not
+//! found starts from the first match) and the earlier `exclude-ids` with the
+//! last timestamp as the new bound (the result lists the ids sharing its
+//! first and last timestamps for that).
 
 use hookhost_guest::search::{
-    CommonSearch, EventSearcher, FsEventSearch, Order, ProviderEventSearch, SearchResult,
+    CommonSearch, EventSearcher, FsEventSearch, LogEventSearch, Order, ProviderEventSearch,
+    SearchResult,
 };
 use serde_json::Value;
 
@@ -58,11 +62,17 @@ fn common_matches(event: &Value, f: &CommonSearch) -> bool {
         && !f.exclude_ids.iter().any(|id| id == text(event, "id"))
 }
 
-/// Order, limit, and report the ids sharing the edge timestamps.
+/// Order, continue after `from-id`, limit, and report the ids sharing the
+/// edge timestamps.
 fn page(mut events: Vec<Value>, f: &CommonSearch) -> SearchResult {
     events.sort_by_key(|e| (int(e, "timestamp"), text(e, "id").to_owned()));
     if f.order == Order::Descending {
         events.reverse();
+    }
+    if !f.from_id.is_empty()
+        && let Some(at) = events.iter().position(|e| text(e, "id") == f.from_id)
+    {
+        events.drain(..=at);
     }
     let limit = match f.limit as usize {
         0 => DEFAULT_LIMIT,
@@ -127,6 +137,27 @@ impl EventSearcher for JsonLinesSearch {
                         .object_types
                         .iter()
                         .any(|t| t == text(e, "object_type"))
+            })
+            .map(|mut e| {
+                if filter.omit_object_data
+                    && let Some(object) = e.as_object_mut()
+                {
+                    object.remove("object_data");
+                }
+                e
+            })
+            .collect();
+        Ok(page(events, &filter.common))
+    }
+
+    fn search_log_events(filter: LogEventSearch) -> Result<SearchResult, String> {
+        let events = read_events("log.jsonl")?
+            .into_iter()
+            .filter(|e| common_matches(e, &filter.common))
+            .filter(|e| filter.events.is_empty() || filter.events.contains(&(int(e, "event") as i32)))
+            .filter(|e| {
+                filter.protocols.is_empty()
+                    || filter.protocols.iter().any(|p| p == text(e, "protocol"))
             })
             .collect();
         Ok(page(events, &filter.common))

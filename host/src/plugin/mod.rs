@@ -13,8 +13,9 @@
 //! - ipfilter: the last one configured (earlier ones are ignored with a
 //!   warning). A failing filter call (trap, timeout) refuses the IP.
 //!
-//! `auto_mtls` is accepted and has no effect: plugins run in-process, with
-//! no transport to protect.
+//! `auto_mtls` in hookhost's own entry has no effect: in-process there is
+//! no transport to protect, and `hookhost plugin` ([`crate::gateway`]) does
+//! what the launching client asks (SFTPGo's `auto_mtls`).
 
 mod env;
 mod instance;
@@ -25,6 +26,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 pub use instance::PluginStats;
+pub(crate) use notifier::Payload;
 pub use notifier::{NativeNotifier, NotifierStats};
 
 use crate::config::Grants;
@@ -52,7 +54,7 @@ pub mod auth {
 /// Event-search types (SFTPGo's filters and results).
 pub mod search {
     pub use crate::sandbox::bindings::eventsearcher_plugin::exports::hookhost::hooks::eventsearcher::{
-        CommonSearch, FsEventSearch, Order, ProviderEventSearch, SearchResult,
+        CommonSearch, FsEventSearch, LogEventSearch, Order, ProviderEventSearch, SearchResult,
     };
 }
 
@@ -198,7 +200,7 @@ impl Plugins {
         let mut plugins = Plugins::default();
         if configs.iter().any(|c| c.auto_mtls) {
             tracing::info!(
-                "auto_mtls has no effect: plugins run in-process as WebAssembly components"
+                "auto_mtls in hookhost's configuration has no effect (in-process: no transport; `hookhost plugin`: the client decides)"
             );
         }
         for config in configs {
@@ -336,6 +338,28 @@ impl Plugins {
     /// Send a log event to the notifiers that select it.
     pub fn notify_log(&self, event: &LogEvent) {
         self.notifiers.iter().for_each(|n| n.notify_log(event));
+    }
+
+    /// Deliver an event to every notifier, whatever its options select: for
+    /// a server that chose the event itself (SFTPGo filters before it sends
+    /// to a plugin). A notifier with a retry queue takes the event and
+    /// answers at once; one without is called now, and its refusal or
+    /// failure is the answer.
+    pub(crate) async fn deliver(&self, event: notifier::Payload) -> Result<(), PluginError> {
+        for notifier in &self.notifiers {
+            notifier
+                .deliver(event.clone())
+                .await
+                .map_err(|message| PluginError::Refused {
+                    plugin: notifier.name().to_owned(),
+                    message: crate::text::clip(
+                        message,
+                        crate::text::REASON_BYTES,
+                        crate::text::Clip::Reason,
+                    ),
+                })?;
+        }
+        Ok(())
     }
 
     /// Encrypt a secret with the KMS plugin serving `scheme`.
@@ -535,6 +559,24 @@ impl Plugins {
                 Box::pin(async move {
                     s.hookhost_hooks_eventsearcher()
                         .call_search_provider_events(store, &filter)
+                        .await
+                })
+            })
+            .await
+    }
+
+    /// Search stored log events.
+    pub async fn search_log_events(
+        &self,
+        filter: &search::LogEventSearch,
+    ) -> Result<search::SearchResult, PluginError> {
+        let filter = filter.clone();
+        let plugin = self.searcher()?;
+        plugin
+            .ask(move |store, s| {
+                Box::pin(async move {
+                    s.hookhost_hooks_eventsearcher()
+                        .call_search_log_events(store, &filter)
                         .await
                 })
             })

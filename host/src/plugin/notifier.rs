@@ -53,6 +53,25 @@ pub(crate) enum Payload {
     Log(Arc<LogEvent>),
 }
 
+impl Payload {
+    /// With its timestamp set to now if the server sent none.
+    fn stamped(self) -> Self {
+        fn stamp<T: Clone>(
+            event: Arc<T>,
+            timestamp: impl Fn(&mut T) -> &mut Option<i64>,
+        ) -> Arc<T> {
+            let mut event = Arc::unwrap_or_clone(event);
+            timestamp(&mut event).get_or_insert_with(now_ns);
+            Arc::new(event)
+        }
+        match self {
+            Payload::Fs(e) => Payload::Fs(stamp(e, |e| &mut e.timestamp)),
+            Payload::Provider(e) => Payload::Provider(stamp(e, |e| &mut e.timestamp)),
+            Payload::Log(e) => Payload::Log(stamp(e, |e| &mut e.timestamp)),
+        }
+    }
+}
+
 /// A notifier written in Rust, beside the WebAssembly ones: it gets the
 /// events its options select, with the same retry queue. An error makes the
 /// host queue the event and retry it.
@@ -370,9 +389,7 @@ impl Notifier {
 
     pub(crate) fn notify_fs(&self, event: &FsEvent) {
         if self.shared.options.fs_events.contains(&event.action) {
-            let mut event = event.clone();
-            event.timestamp.get_or_insert_with(now_ns);
-            self.submit(Payload::Fs(Arc::new(event)));
+            self.submit(Payload::Fs(Arc::new(event.clone())).stamped());
         }
     }
 
@@ -381,18 +398,32 @@ impl Notifier {
         if o.provider_events.contains(&event.action)
             && o.provider_objects.contains(&event.object_type)
         {
-            let mut event = event.clone();
-            event.timestamp.get_or_insert_with(now_ns);
-            self.submit(Payload::Provider(Arc::new(event)));
+            self.submit(Payload::Provider(Arc::new(event.clone())).stamped());
         }
     }
 
     pub(crate) fn notify_log(&self, event: &LogEvent) {
         if self.shared.options.log_events.contains(&event.kind) {
-            let mut event = event.clone();
-            event.timestamp.get_or_insert_with(now_ns);
-            self.submit(Payload::Log(Arc::new(event)));
+            self.submit(Payload::Log(Arc::new(event.clone())).stamped());
         }
+    }
+
+    /// Deliver one event the server in front already chose (its options
+    /// select nothing here). With a retry queue (`retry_max_time` > 0) the
+    /// event goes the way of every event and this answers at once; without
+    /// one, the plugin is called now and its error returned, for the caller
+    /// to retry (SFTPGo queues a refused event itself).
+    pub(crate) async fn deliver(&self, payload: Payload) -> Result<(), String> {
+        let payload = payload.stamped();
+        if !self.shared.options.retry_max_time.is_zero() {
+            self.submit(payload);
+            return Ok(());
+        }
+        let result = self.shared.sink.deliver(&payload).await;
+        if result.is_ok() {
+            self.shared.update(|s| s.delivered += 1);
+        }
+        result
     }
 
     /// Stop taking events, deliver what is pending (within the rules) and
