@@ -225,3 +225,19 @@ pub async fn exec(config: Option<PathBuf>, args: &[String]) -> Result<ExitCode, 
         Reply::NotHandled | Reply::Denied | Reply::Failed => ExitCode::from(1),
     })
 }
+
+/// `hookhost plugin`: 0 after a clean shutdown, 1 when it cannot serve (as
+/// a go-plugin server exits when run by hand).
+pub async fn plugin(options: hookhost::gateway::GatewayOptions) -> ExitCode {
+    match hookhost::gateway::run(options).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(hookhost::gateway::GatewayError::NotLaunched(message)) => {
+            eprintln!("{message}");
+            ExitCode::from(1)
+        }
+        Err(error) => {
+            tracing::error!(error = %error, "hookhost plugin cannot serve");
+            ExitCode::from(1)
+        }
+    }
+}

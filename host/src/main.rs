@@ -25,6 +25,12 @@ enum LogFormat {
     Json,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum PluginNetwork {
+    Unix,
+    Tcp,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Validate a configuration and compile (and cache) every component.
@@ -79,6 +85,24 @@ enum Command {
         #[arg(long, default_value_t = hookhost::serve::DEFAULT_MAX_CONNECTIONS)]
         max_connections: usize,
     },
+    /// Run as one of SFTPGo's plugins: SFTPGo launches this process
+    /// (its `plugins` entry: `"cmd": "/path/to/hookhost", "args": ["plugin",
+    /// "--config", FILE, CMD]`) and talks to it over go-plugin's gRPC.
+    ///
+    /// Serves the entry of FILE's `plugins` list whose `cmd` is CMD (as
+    /// written there, or a path to the same file). Logs go to stderr as
+    /// hclog JSON, which SFTPGo writes to its own log. Run by hand (without
+    /// SFTPGo's magic cookie) it says so and exits 1.
+    Plugin {
+        /// Configuration file (SFTPGo JSON format) with the `plugins` entry.
+        #[arg(long)]
+        config: PathBuf,
+        /// Listen on a unix socket (go-plugin's way) or loopback TCP.
+        #[arg(long, value_enum, default_value_t = PluginNetwork::Unix)]
+        network: PluginNetwork,
+        /// The entry's `cmd`: its WebAssembly component.
+        cmd: PathBuf,
+    },
     /// Run as SFTPGo's exec hook: the event comes from SFTPGo's
     /// SFTPGO_* environment (and, from SFTPGo 2.1, its argv); exit 0 is
     /// success as that SFTPGo reads it (allowed; for a pre-delete from an
@@ -98,10 +122,18 @@ enum Command {
     },
 }
 
-fn init_logging(format: LogFormat) {
+fn init_logging(format: LogFormat, command: &Command) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HOOKHOST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if let Command::Plugin { .. } = command {
+        // go-plugin's client reads stderr as hclog JSON lines.
+        builder
+            .event_format(hookhost::gateway::HclogFormat)
+            .with_writer(std::io::stderr)
+            .init();
+        return;
+    }
     match format {
         // Fields carry text from guests and clients: one record per line,
         // control characters escaped, so none can forge a line or send a
@@ -164,12 +196,14 @@ fn main() -> ExitCode {
     } else {
         Args::parse()
     };
-    init_logging(args.log_format);
+    init_logging(args.log_format, &args.command);
     // One-shot commands start fast on one thread; the server uses them all.
     let runtime = match args.command {
-        Command::Serve { .. } => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build(),
+        Command::Serve { .. } | Command::Plugin { .. } => {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+        }
         _ => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build(),
@@ -211,6 +245,22 @@ fn main() -> ExitCode {
                 cli::serve(options, token_file, env_token).await
             }
             Command::Exec { config, args } => cli::exec(config, &args).await,
+            Command::Plugin {
+                config,
+                network,
+                cmd,
+            } => {
+                let network = match network {
+                    PluginNetwork::Unix => hookhost::gateway::Network::Unix,
+                    PluginNetwork::Tcp => hookhost::gateway::Network::Tcp,
+                };
+                Ok(cli::plugin(hookhost::gateway::GatewayOptions {
+                    config,
+                    cmd,
+                    network,
+                })
+                .await)
+            }
         }
     });
     result.unwrap_or_else(|message| {

@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod contracts;
 mod exec_hooks;
+mod gateway;
 mod hardening;
 mod hostile;
 mod http_hooks;

@@ -110,3 +110,76 @@ impl TestPki {
         Arc::new(builder.with_single_cert(certs, key).expect("server config"))
     }
 }
+
+/// The server certificate a [`pinned_client_config`] client was shown.
+pub type SeenCertificate = Arc<std::sync::Mutex<Option<Vec<u8>>>>;
+
+/// A TLS client (no client certificate) that trusts exactly `server_cert`
+/// (DER), as go-plugin's client trusts the one from the handshake line,
+/// even though it is a CA certificate (which webpki would refuse as a
+/// server's own). It records the certificate the server presented.
+pub fn pinned_client_config(server_cert: Vec<u8>) -> (rustls::ClientConfig, SeenCertificate) {
+    let seen = SeenCertificate::default();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Pinned {
+        expected: server_cert,
+        seen: seen.clone(),
+        algorithms: provider.signature_verification_algorithms,
+    };
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    (config, seen)
+}
+
+#[derive(Debug)]
+struct Pinned {
+    expected: Vec<u8>,
+    seen: SeenCertificate,
+    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+}
+
+impl rustls::client::danger::ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _name: &rustls::pki_types::ServerName<'_>,
+        _ocsp: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        *self.seen.lock().unwrap() = Some(end_entity.to_vec());
+        if end_entity.as_ref() == self.expected.as_slice() {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer,
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
