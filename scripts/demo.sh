@@ -32,6 +32,14 @@ tail -n 3 target/demo/audit/events.jsonl
 echo "== events the notifier-jsonl plugin recorded (target/demo/events/fs.jsonl)"
 tail -n 3 target/demo/events/fs.jsonl
 
+echo
+echo "== hookhost plugin: what SFTPGo launches as one of its plugins (README: Plugins in SFTPGo)"
+echo "   run by hand, without SFTPGo's handshake, it says so and exits 1:"
+set +e
+"$hookhost" plugin --config "$config" target/guests/wasm32-wasip2/release/notifier_jsonl.wasm
+echo "(exit status $?)"
+set -e
+
 if ! command -v curl >/dev/null; then
   echo "(curl not found: skipping the hookhost serve part)"
   exit 0

@@ -2,8 +2,9 @@
 //! floor), a wasm hook (fresh instance, reused instance; the std `deny-exe`
 //! and a `no_std` guest importing no function at all), an exec hook and an
 //! HTTP hook, in one run, with ratios computed against exec and HTTP; then
-//! start-up, memory per in-flight instance, starvation by a busy hook, and
-//! the cost of epoch and fuel metering.
+//! start-up, memory per in-flight instance, starvation by a busy hook, the
+//! cost of epoch and fuel metering, and `hookhost plugin` under concurrent
+//! callers (`plugin_grpc`).
 //!
 //! Figures are latencies of single events dispatched through the public API
 //! (`Host::dispatch_fs`), one after the other on one thread unless a row
@@ -22,6 +23,8 @@ use hookhost::hook::{EventRef, Hook};
 use hookhost::sandbox::Sandbox;
 use hookhost::{Config, Decision, Host};
 use serde_json::{Value, json};
+
+use crate::rows::{Row, fmt_duration, percentile, print_table, reset_peak_rss, row, status_kib};
 
 /// How much to run.
 struct Sizes {
@@ -66,57 +69,6 @@ impl Sizes {
                 fib: 27,
             }
         }
-    }
-}
-
-/// Latency figures of one row.
-struct Row {
-    name: String,
-    p50: Duration,
-    p99: Duration,
-    per_second: f64,
-    peak_rss_mib: f64,
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-/// Reset the peak-RSS mark (Linux: `5` to clear_refs).
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-fn status_kib(key: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix(key))
-                .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-        })
-        .unwrap_or(0.0)
-}
-
-fn row(name: impl Into<String>, mut latencies: Vec<Duration>, elapsed: Duration) -> Row {
-    latencies.sort_unstable();
-    Row {
-        name: name.into(),
-        p50: percentile(&latencies, 0.50),
-        p99: percentile(&latencies, 0.99),
-        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
-        peak_rss_mib: status_kib("VmHWM:") / 1024.0,
-    }
-}
-
-fn fmt_duration(d: Duration) -> String {
-    let us = d.as_secs_f64() * 1e6;
-    if us < 1.0 {
-        format!("{:.0} ns", us * 1000.0)
-    } else if us < 1000.0 {
-        format!("{us:.1} µs")
-    } else {
-        format!("{:.2} ms", us / 1000.0)
     }
 }
 
@@ -579,21 +531,6 @@ fn metering(
     })
 }
 
-fn print_table(rows: &[&Row]) {
-    println!("| path | p50 | p99 | events/s | peak RSS |");
-    println!("|---|---:|---:|---:|---:|");
-    for r in rows {
-        println!(
-            "| {} | {} | {} | {:.0} | {:.0} MiB |",
-            r.name,
-            fmt_duration(r.p50),
-            fmt_duration(r.p99),
-            r.per_second,
-            r.peak_rss_mib
-        );
-    }
-}
-
 /// Run the benchmark and print its tables.
 pub fn run(quick: bool, guests: &Path, hookhost: &Path) -> Result<ExitCode, String> {
     if !hookhost.is_file() {
@@ -758,6 +695,7 @@ pub fn run(quick: bool, guests: &Path, hookhost: &Path) -> Result<ExitCode, Stri
             pct(calls[i], calls[0])
         );
     }
+    crate::plugin_grpc::run(quick, hookhost, &guests, &scratch, exec, http)?;
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(ExitCode::SUCCESS)
 }

@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod bench;
+mod plugin_grpc;
+mod rows;
 
 /// Measure hookhost: every hook kind in one run, ratios against exec and
 /// HTTP hooks.

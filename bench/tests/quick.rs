@@ -34,6 +34,10 @@ fn bench_quick_runs_and_prints_its_tables() {
         "in-flight instances raised RSS",
         "starvation:",
         "| epoch + fuel |",
+        "| 1 instance(s), 64 caller(s) |",
+        "| ipfilter CheckIP over gRPC (trivial check), 1 caller |",
+        "a trivial plugin call over gRPC, p50 in the same run",
+        "the pool of",
     ] {
         assert!(stdout.contains(row), "{row:?} missing from:\n{stdout}");
     }

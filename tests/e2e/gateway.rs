@@ -501,7 +501,13 @@ mod protocol {
 
     /// `hookhost plugin` under a cleared environment plus `env`.
     fn spawn(config: &Path, cmd: &Path, env: &[(&str, &str)]) -> Child {
+        spawn_in(Path::new("."), config, cmd, env)
+    }
+
+    /// [`spawn`] in the working directory `dir`.
+    fn spawn_in(dir: &Path, config: &Path, cmd: &Path, env: &[(&str, &str)]) -> Child {
         Command::new(hookhost_bin())
+            .current_dir(dir)
             .args(["plugin", "--config"])
             .arg(config)
             .arg(cmd)
@@ -537,14 +543,7 @@ mod protocol {
     }
 
     async fn channel(socket: String) -> tonic::transport::Channel {
-        tonic::transport::Endpoint::from_static("http://localhost")
-            .connect_with_connector(tower::service_fn(move |_| {
-                let socket = socket.clone();
-                async move {
-                    let stream = tokio::net::UnixStream::connect(socket).await?;
-                    Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
-                }
-            }))
+        hookhost_tests::goplugin::unix_channel(socket)
             .await
             .unwrap()
     }
@@ -699,7 +698,9 @@ mod protocol {
     #[tokio::test]
     async fn sigterm_shuts_down_cleanly() {
         let (_dir, config, cmd) = filter_config();
-        let mut child = spawn(&config, &cmd, &[IPFILTER_COOKIE]);
+        // CMD as a path relative to the working directory: the same file.
+        let (dir, name) = (cmd.parent().unwrap(), Path::new(cmd.file_name().unwrap()));
+        let mut child = spawn_in(dir, &config, name, &[IPFILTER_COOKIE]);
         let line = handshake(&mut child).await;
         // SAFETY: signalling our own child.
         unsafe { libc::kill(child.id().unwrap() as i32, libc::SIGTERM) };

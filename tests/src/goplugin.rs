@@ -250,3 +250,19 @@ impl Session {
 pub fn run_script(host: &Path, launch: &Launch<'_>, script: &Value) -> (Vec<Value>, String) {
     Session::start(host, launch, script).finish()
 }
+
+/// A gRPC channel to `hookhost plugin`'s unix socket (the address of its
+/// handshake line), as go-plugin connects without AutoMTLS.
+pub async fn unix_channel(
+    socket: String,
+) -> Result<tonic::transport::Channel, tonic::transport::Error> {
+    tonic::transport::Endpoint::from_static("http://localhost")
+        .connect_with_connector(tower::service_fn(move |_| {
+            let socket = socket.clone();
+            async move {
+                let stream = tokio::net::UnixStream::connect(socket).await?;
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
+            }
+        }))
+        .await
+}

@@ -232,8 +232,9 @@ fn listen_name(network: Network) -> &'static str {
     }
 }
 
-/// The entry whose `cmd` is `cmd`: as written in the file (relative to it)
-/// or any path to the same file.
+/// The entry whose `cmd` is `cmd`: as written in the file (relative to
+/// the file's directory) or any path to the same file (relative to the
+/// working directory).
 fn select(config: &Config, cmd: &Path) -> Result<PluginConfig, String> {
     let wanted = config.base_dir.join(cmd);
     let same_file = |a: &Path, b: &Path| {
@@ -246,7 +247,7 @@ fn select(config: &Config, cmd: &Path) -> Result<PluginConfig, String> {
     let matching: Vec<&PluginConfig> = config
         .plugins
         .iter()
-        .filter(|p| p.cmd == wanted || same_file(&p.cmd, &wanted))
+        .filter(|p| p.cmd == wanted || same_file(&p.cmd, &wanted) || same_file(&p.cmd, cmd))
         .collect();
     let file = config.file.as_deref().map_or_else(
         || "the configuration".to_owned(),
