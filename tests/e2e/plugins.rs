@@ -710,6 +710,40 @@ async fn plugin_stuck_in_a_loop_is_stopped_at_its_limit() {
 }
 
 #[tokio::test]
+async fn a_caller_giving_up_mid_call_leaves_no_half_run_instance() {
+    // A gRPC client past its deadline, a dropped connection: the caller's
+    // future is dropped while the guest runs. The next call must get an
+    // instance in a known state, not the interrupted one.
+    let host = host(probe(
+        json!({"instances": 1, "limits": {"timeout_ms": 5000}}),
+    ))
+    .await;
+    let plugins = host.plugins();
+    assert_eq!(
+        plugins
+            .check_ip("count", "SSH")
+            .await
+            .unwrap_err()
+            .to_string(),
+        "plugin_probe: count=1"
+    );
+    let gave_up =
+        tokio::time::timeout(Duration::from_millis(100), plugins.check_ip("loop", "SSH")).await;
+    assert!(gave_up.is_err(), "the loop was still running");
+    assert_eq!(
+        plugins
+            .check_ip("count", "SSH")
+            .await
+            .unwrap_err()
+            .to_string(),
+        "plugin_probe: count=1",
+        "a fresh instance"
+    );
+    let stats = &plugins.info()[0].stats;
+    assert_eq!(stats.restarts.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+#[tokio::test]
 async fn sha256sum_is_verified_before_loading() {
     let path = wasm("plugin-probe");
     let actual = {

@@ -9,7 +9,9 @@
 //! per call; waiting for an instance counts against the call's deadline. A
 //! call that traps or hits a limit poisons its instance: it is dropped and a
 //! new one is instantiated for the next call on that place; rebuilds are
-//! counted and logged. A call may ask for affinity (keyboard-interactive
+//! counted and logged. A call whose caller gives up midway (its future
+//! dropped: a client past its deadline, a closed connection) discards its
+//! instance the same way. A call may ask for affinity (keyboard-interactive
 //! rounds of one request): calls with the same key always go to the same
 //! instance.
 
@@ -239,15 +241,21 @@ impl<W: PluginWorld> PluginInstance<W> {
                 }
             }
         }
-        let Live { store, bound, .. } = place.live.as_mut().expect("an instance is live here");
+        // Out of its place for the call: if the caller gives up (its future
+        // is dropped mid-call), the interrupted instance goes with it and
+        // the place is empty for the next call, never half-run.
+        let mut live = place.live.take().expect("an instance is live here");
+        let Live { store, bound, .. } = &mut live;
         let result = self
             .sandbox
             .call(store, &self.limits, deadline, &*bound, body)
             .await;
-        if let Err(failure) = &result {
-            self.stats.failures.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(plugin = %self.name, error = %failure, "plugin call failed; the instance is rebuilt before its next call");
-            place.live = None;
+        match &result {
+            Ok(_) => place.live = Some(live),
+            Err(failure) => {
+                self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(plugin = %self.name, error = %failure, "plugin call failed; the instance is rebuilt before its next call");
+            }
         }
         result
     }
