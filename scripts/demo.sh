@@ -58,8 +58,31 @@ echo "-- POST /v1/actions/fs pre-upload report.txt:"; post examples/events/pre-u
 echo "-- GET /v1/post-connect from 10.1.2.3 and from 203.0.113.9:"
 curl -s -w '  (HTTP %{http_code})\n' "$url/v1/post-connect?ip=10.1.2.3&protocol=SSH"
 curl -s -w '  (HTTP %{http_code})\n' "$url/v1/post-connect?ip=203.0.113.9&protocol=SSH"
+echo "-- POST /v1/pre-login: alice is in the engineering group (created just in time), mallory in none:"
+curl -s -w '  (HTTP %{http_code})\n' -H 'content-type: application/json' \
+  --data '{"id":0,"username":"alice"}' "$url/v1/pre-login?login_method=password&ip=10.1.2.3&protocol=SSH"
+curl -s -w '  (HTTP %{http_code})\n' -H 'content-type: application/json' \
+  --data '{"id":0,"username":"mallory"}' "$url/v1/pre-login?login_method=password&ip=10.1.2.3&protocol=SSH"
+echo "-- POST /v1/auth/keyboard-interactive: three rounds of one login (password checked by SFTPGo, a wrong code, the right one):"
+kbd() { curl -s -w '  (HTTP %{http_code})\n' -H 'content-type: application/json' --data "$1" "$url/v1/auth/keyboard-interactive"; }
+kbd '{"request_id":"demo","step":1,"username":"alice","ip":"10.1.2.3"}'
+kbd '{"request_id":"demo","step":2,"username":"alice","questions":["Password: "],"answers":["OK"]}'
+kbd '{"request_id":"demo","step":3,"username":"alice","questions":["One-time code: "],"answers":["000000"]}'
+kbd '{"request_id":"demo","step":4,"username":"alice","questions":["One-time code: "],"answers":["482913"]}'
+echo "-- POST /v1/post-login and GET /v1/post-disconnect (queued for the login-audit hook):"
+curl -s -w '  (HTTP %{http_code})\n' -H 'content-type: application/json' \
+  --data '{"id":1,"username":"alice"}' "$url/v1/post-login?login_method=keyboard-interactive&ip=10.1.2.3&protocol=SSH&status=1"
+curl -s -w '  (HTTP %{http_code})\n' "$url/v1/post-disconnect?ip=10.1.2.3&protocol=SFTP&username=alice&connection_duration=4200"
 echo "-- GET /metrics (hook calls):"
 curl -s "$url/metrics" | grep -E '^hookhost_hook_calls_total.* [1-9]'
 kill -TERM $server; wait $server || true
 trap - EXIT
 echo "(server stopped cleanly; its log is in target/demo/serve.log)"
+echo "== login audit lines (target/demo/audit/logins.jsonl)"
+cat target/demo/audit/logins.jsonl
+
+echo
+echo "== hookhost exec as SFTPGo's pre_login_hook program (SFTPGO_LOGIND_* variables, answer on stdout):"
+env -i SFTPGO_LOGIND_USER='{"id":0,"username":"bob"}' SFTPGO_LOGIND_METHOD=publickey \
+  SFTPGO_LOGIND_IP=10.1.2.3 SFTPGO_LOGIND_PROTOCOL=SSH "$hookhost" exec --config "$config"
+echo "  (exit status $?)"

@@ -56,8 +56,17 @@
 //! | `auth-plugin` | [`auth::Auth`] | [`export_auth!`] |
 //! | `eventsearcher-plugin` | [`search::EventSearcher`] | [`export_eventsearcher!`] |
 //! | `ipfilter-plugin` | [`ipfilter::IpFilter`] | [`export_ipfilter!`] |
+//! | `pre-login-hook` | [`login::PreLogin`] | [`export_pre_login_hook!`] |
+//! | `external-auth-hook` | [`login::ExternalAuth`] | [`export_external_auth_hook!`] |
+//! | `check-password-hook` | [`login::CheckPassword`] | [`export_check_password_hook!`] |
+//! | `keyboard-interactive-hook` | [`login::KeyboardInteractive`] | [`export_keyboard_interactive_hook!`] |
+//! | `post-login-hook` | [`login::PostLogin`] | [`export_post_login_hook!`] |
+//! | `post-connect-hook` | [`login::PostConnect`] | [`export_post_connect_hook!`] |
+//! | `post-disconnect-hook` | [`login::PostDisconnect`] | [`export_post_disconnect_hook!`] |
+//! | `startup-hook` | [`login::Startup`] | [`export_startup_hook!`] |
 //!
-//! Hooks get a fresh instance per event; plugins keep one instance (and
+//! Hooks get a fresh instance per event (a keyboard-interactive hook: one
+//! per login, kept across its rounds); plugins keep one instance (and
 //! whatever state they hold) across calls, until a trap or a limit hit makes
 //! the host rebuild it.
 #![warn(missing_docs)]
@@ -71,6 +80,9 @@ pub mod log;
 
 #[doc(hidden)]
 pub use wit_bindgen as __wit_bindgen;
+
+/// The JSON library the SDK uses for SFTPGo's user objects.
+pub use serde_json;
 
 pub use event_file::EventFile;
 
@@ -159,6 +171,57 @@ pub mod bindings {
         "hookhost_guest::bindings::ipfilter_plugin"
     );
 
+    plugin_world!(
+        pre_login_hook,
+        "pre-login-hook",
+        "export_pre_login_hook",
+        "hookhost_guest::bindings::pre_login_hook",
+        "hookhost:hooks/login-types@0.2.0" => login_types
+    );
+    plugin_world!(
+        external_auth_hook,
+        "external-auth-hook",
+        "export_external_auth_hook",
+        "hookhost_guest::bindings::external_auth_hook"
+    );
+    plugin_world!(
+        check_password_hook,
+        "check-password-hook",
+        "export_check_password_hook",
+        "hookhost_guest::bindings::check_password_hook"
+    );
+    plugin_world!(
+        keyboard_interactive_hook,
+        "keyboard-interactive-hook",
+        "export_keyboard_interactive_hook",
+        "hookhost_guest::bindings::keyboard_interactive_hook"
+    );
+    plugin_world!(
+        post_login_hook,
+        "post-login-hook",
+        "export_post_login_hook",
+        "hookhost_guest::bindings::post_login_hook",
+        "hookhost:hooks/login-types@0.2.0" => login_types
+    );
+    plugin_world!(
+        post_connect_hook,
+        "post-connect-hook",
+        "export_post_connect_hook",
+        "hookhost_guest::bindings::post_connect_hook"
+    );
+    plugin_world!(
+        post_disconnect_hook,
+        "post-disconnect-hook",
+        "export_post_disconnect_hook",
+        "hookhost_guest::bindings::post_disconnect_hook"
+    );
+    plugin_world!(
+        startup_hook,
+        "startup-hook",
+        "export_startup_hook",
+        "hookhost_guest::bindings::startup_hook"
+    );
+
     /// The `provider-hook` world.
     pub mod provider_hook {
         wit_bindgen::generate!({
@@ -245,3 +308,53 @@ pub mod ipfilter {
 }
 /// Export an [`ipfilter::IpFilter`] as the component's `ipfilter-plugin` world.
 pub use bindings::ipfilter_plugin::export_ipfilter;
+
+/// Login and connection hooks: one trait per SFTPGo hook key, each
+/// exported with its macro ([`export_pre_login_hook!`], ...). Users come and
+/// go as SFTPGo's user JSON; [`login::user_field`] reads a field of one.
+pub mod login {
+    pub use crate::bindings::check_password_hook::exports::hookhost::hooks::check_password::{
+        Guest as CheckPassword, PasswordCheck,
+    };
+    pub use crate::bindings::external_auth_hook::exports::hookhost::hooks::external_auth::{
+        AuthAnswer, Credentials, Guest as ExternalAuth,
+    };
+    pub use crate::bindings::keyboard_interactive_hook::exports::hookhost::hooks::keyboard_interactive::{
+        Challenge, Guest as KeyboardInteractive, Round, RoundAnswer,
+    };
+    pub use crate::bindings::post_connect_hook::exports::hookhost::hooks::post_connect::Guest as PostConnect;
+    pub use crate::bindings::post_disconnect_hook::exports::hookhost::hooks::post_disconnect::Guest as PostDisconnect;
+    pub use crate::bindings::post_login_hook::exports::hookhost::hooks::post_login::Guest as PostLogin;
+    pub use crate::bindings::pre_login_hook::exports::hookhost::hooks::pre_login::{
+        Guest as PreLogin, PreLoginAnswer,
+    };
+    pub use crate::bindings::shared::hookhost::hooks::login_types::Login;
+    pub use crate::bindings::startup_hook::exports::hookhost::hooks::startup::Guest as Startup;
+
+    /// A field of a user JSON (`username`, `home_dir`, `filters`, ...):
+    /// `None` when absent or when `user` is not a JSON object.
+    pub fn user_field(user: &str, field: &str) -> Option<serde_json::Value> {
+        match serde_json::from_str::<serde_json::Value>(user) {
+            Ok(serde_json::Value::Object(mut map)) => map.remove(field),
+            _ => None,
+        }
+    }
+}
+
+/// Export a [`login::CheckPassword`] as the component's `check-password-hook` world.
+pub use bindings::check_password_hook::export_check_password_hook;
+/// Export a [`login::ExternalAuth`] as the component's `external-auth-hook` world.
+pub use bindings::external_auth_hook::export_external_auth_hook;
+/// Export a [`login::KeyboardInteractive`] as the component's
+/// `keyboard-interactive-hook` world.
+pub use bindings::keyboard_interactive_hook::export_keyboard_interactive_hook;
+/// Export a [`login::PostConnect`] as the component's `post-connect-hook` world.
+pub use bindings::post_connect_hook::export_post_connect_hook;
+/// Export a [`login::PostDisconnect`] as the component's `post-disconnect-hook` world.
+pub use bindings::post_disconnect_hook::export_post_disconnect_hook;
+/// Export a [`login::PostLogin`] as the component's `post-login-hook` world.
+pub use bindings::post_login_hook::export_post_login_hook;
+/// Export a [`login::PreLogin`] as the component's `pre-login-hook` world.
+pub use bindings::pre_login_hook::export_pre_login_hook;
+/// Export a [`login::Startup`] as the component's `startup-hook` world.
+pub use bindings::startup_hook::export_startup_hook;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use hookhost::event::exec::decode_fs_exec;
 use hookhost::event::json::decode_fs_event_as;
+use hookhost::event::login::{ExecLogin, LoginEvent, decode_exec_login};
 use hookhost::event::provider::decode_provider_exec;
 use hookhost::event::{Contract, ObjectType, ProviderAction, ProviderEvent, VersionSetting};
 use hookhost::hook::{Answer, HookKind};
@@ -27,6 +28,7 @@ pub async fn check(config: &Path) -> Result<ExitCode, String> {
             .iter()
             .map(|h| &h.spec)
             .chain(cfg.provider_actions.hooks.iter().map(|h| &h.spec))
+            .chain(cfg.login_hooks.specs())
             .filter(|spec| kind_of(&spec.target) == kind)
             .count()
     };
@@ -138,6 +140,7 @@ fn report_json(report: &HookReport) -> Value {
     let (outcome, reason) = match &report.result {
         Ok(Answer::Allow) => ("allow", None),
         Ok(Answer::Handled) => ("handled", None),
+        Ok(Answer::Reply(_)) => ("answered", None),
         Ok(Answer::Deny(reason)) => ("deny", Some(reason.clone())),
         Err(failure) => (failure.label(), Some(failure.to_string())),
     };
@@ -202,6 +205,14 @@ pub async fn exec(config: Option<PathBuf>, args: &[String]) -> Result<ExitCode, 
     let versions = config.settings.sftpgo_version;
     let var = |name: &str| std::env::var(name).ok();
     // Decode before building: bad input is refused without compiling.
+    if let Some(login) = decode_exec_login(var) {
+        let login = login.map_err(|e| e.to_string())?;
+        return crate::exec_login::run(config, login).await;
+    }
+    if args.is_empty() && var("SFTPGO_ACTION").is_none() {
+        // SFTPGo runs the startup hook with no variables of its own.
+        return crate::exec_login::run(config, ExecLogin::Event(LoginEvent::Startup)).await;
+    }
     let provider = decode_provider_exec(var).map_err(|e| e.to_string())?;
     let fs = match provider {
         Some(_) => None,

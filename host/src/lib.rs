@@ -67,9 +67,10 @@ pub mod serve;
 pub mod text;
 
 pub use config::{Config, ConfigError};
+pub use dispatch::login::{KeyboardSession, LoginAnswer, LoginOutcome};
 pub use dispatch::{Decision, HookReport, Outcome, Reply};
 pub use failure::Failure;
-pub use host::{Dispatch, Error, Host, HostBuilder};
+pub use host::{Dispatch, Error, Host, HostBuilder, LoginDispatch};
 pub use loopguard::LoopGuard;
 pub use reload::{HostLease, ReloadableHost};
 pub use sandbox::CacheStats;

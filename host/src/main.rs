@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod cli;
+mod exec_login;
 
 /// Run SFTPGo-style hooks: exec programs, HTTP URLs and WebAssembly components.
 #[derive(Parser)]
@@ -58,8 +59,8 @@ enum Command {
         #[arg(long, default_value = "user")]
         object_type: String,
     },
-    /// Serve SFTPGo's hook contracts over HTTP (actions, post-connect,
-    /// external auth, check password) plus /healthz and /metrics.
+    /// Serve SFTPGo's hook contracts over HTTP (actions, and every login
+    /// and connection hook) plus /healthz and /metrics.
     Serve {
         /// Configuration file (SFTPGo JSON format); reloaded on SIGHUP.
         #[arg(long)]
@@ -84,6 +85,10 @@ enum Command {
         /// Connections served at once (more wait in the listen backlog).
         #[arg(long, default_value_t = hookhost::serve::DEFAULT_MAX_CONNECTIONS)]
         max_connections: usize,
+        /// Seconds a keyboard-interactive exchange waits for its next round
+        /// before it is released (its program killed).
+        #[arg(long, default_value_t = hookhost::serve::login::KEYBOARD_IDLE.as_secs())]
+        keyboard_idle_secs: u64,
     },
     /// Run as one of SFTPGo's plugins: SFTPGo launches this process
     /// (its `plugins` entry: `"cmd": "/path/to/hookhost", "args": ["plugin",
@@ -107,6 +112,12 @@ enum Command {
     /// SFTPGO_* environment (and, from SFTPGo 2.1, its argv); exit 0 is
     /// success as that SFTPGo reads it (allowed; for a pre-delete from an
     /// SFTPGo before 2.5: handled), 1 denied or failed, 2 bad input.
+    ///
+    /// Also every login and connection hook, recognised from SFTPGo's
+    /// SFTPGO_LOGIND_*, SFTPGO_AUTHD_* and SFTPGO_CONNECTION_* variables
+    /// (none at all and no argument: the startup hook); answers go to
+    /// stdout as SFTPGo reads them (keyboard-interactive: one JSON reply per
+    /// line, answers read from stdin).
     ///
     /// The configuration comes from --config (SFTPGo 2.4+ can pass it with
     /// `command.commands[].args`), else $HOOKHOST_CONFIG (`command.env`),
@@ -232,6 +243,7 @@ fn main() -> ExitCode {
                 no_watch,
                 header_timeout_ms,
                 max_connections,
+                keyboard_idle_secs,
             } => {
                 let options = hookhost::serve::ServeOptions {
                     config,
@@ -241,6 +253,7 @@ fn main() -> ExitCode {
                     watch_config: !no_watch,
                     header_read_timeout: std::time::Duration::from_millis(header_timeout_ms.max(1)),
                     max_connections,
+                    keyboard_idle: std::time::Duration::from_secs(keyboard_idle_secs.max(1)),
                 };
                 cli::serve(options, token_file, env_token).await
             }

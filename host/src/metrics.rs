@@ -8,8 +8,8 @@
 //!
 //! | metric | labels |
 //! |---|---|
-//! | `hookhost_hook_calls_total` | `hook`, `kind`, `outcome` (allow, deny, handled, timeout, out_of_fuel, memory_limit, memory_budget, trap, bad_component, error) |
-//! | `hookhost_hook_duration_seconds` (histogram) | `hook`, `kind` |
+//! | `hookhost_hook_calls_total` | `hook`, `kind` (exec, http, wasm, native), `key` (the configuration key it serves: `fs_actions`, `provider_actions`, `pre_login`, `external_auth`, `check_password`, `keyboard_interactive`, `post_login`, `post_connect`, `post_disconnect`, `startup`), `outcome` (allow, deny, handled, answered, timeout, out_of_fuel, memory_limit, memory_budget, trap, bad_component, error) |
+//! | `hookhost_hook_duration_seconds` (histogram) | `hook`, `kind`, `key` |
 //! | `hookhost_plugin_calls_total`, `_failures_total`, `_restarts_total` | `plugin`, `kind` |
 //! | `hookhost_notifier_delivered_total`, `_retries_total`, `_dropped_total`, `hookhost_notifier_queue_depth` | `plugin` |
 //! | `hookhost_compile_cache_hits_total`, `hookhost_compile_cache_compiled_total` | |
@@ -30,10 +30,11 @@ use prometheus_client::registry::Registry;
 use crate::hook::{Answer, HookKind, HookResult};
 
 /// Outcome labels, in [`outcome_index`] order.
-const OUTCOMES: [&str; 10] = [
+const OUTCOMES: [&str; 11] = [
     "allow",
     "deny",
     "handled",
+    "answered",
     "timeout",
     "out_of_fuel",
     "memory_limit",
@@ -49,13 +50,14 @@ fn outcome_index(result: &HookResult) -> usize {
         Ok(Answer::Allow) => 0,
         Ok(Answer::Deny(_)) => 1,
         Ok(Answer::Handled) => 2,
-        Err(Timeout(_)) => 3,
-        Err(OutOfFuel) => 4,
-        Err(MemoryLimit(_)) => 5,
-        Err(MemoryBudget(_)) => 6,
-        Err(Trap(_)) => 7,
-        Err(BadComponent(_)) => 8,
-        Err(Error(_)) => 9,
+        Ok(Answer::Reply(_)) => 3,
+        Err(Timeout(_)) => 4,
+        Err(OutOfFuel) => 5,
+        Err(MemoryLimit(_)) => 6,
+        Err(MemoryBudget(_)) => 7,
+        Err(Trap(_)) => 8,
+        Err(BadComponent(_)) => 9,
+        Err(Error(_)) => 10,
     }
 }
 
@@ -63,6 +65,7 @@ fn outcome_index(result: &HookResult) -> usize {
 struct HookCallLabels {
     hook: String,
     kind: &'static str,
+    key: &'static str,
     outcome: &'static str,
 }
 
@@ -70,6 +73,7 @@ struct HookCallLabels {
 struct HookLabels {
     hook: String,
     kind: &'static str,
+    key: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -177,7 +181,7 @@ impl Metrics {
     }
 
     /// The handles of one hook (created on first use; shared after).
-    pub(crate) fn hook(&self, name: &str, kind: HookKind) -> HookMetrics {
+    pub(crate) fn hook(&self, name: &str, kind: HookKind, key: &'static str) -> HookMetrics {
         let kind = kind.as_str();
         HookMetrics {
             outcomes: OUTCOMES.map(|outcome| {
@@ -185,6 +189,7 @@ impl Metrics {
                     .get_or_create(&HookCallLabels {
                         hook: name.to_owned(),
                         kind,
+                        key,
                         outcome,
                     })
                     .clone()
@@ -194,6 +199,7 @@ impl Metrics {
                 .get_or_create(&HookLabels {
                     hook: name.to_owned(),
                     kind,
+                    key,
                 })
                 .clone(),
         }

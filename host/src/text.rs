@@ -146,6 +146,12 @@ impl CappedBuffer {
         self.dropped += (bytes.len() - take) as u64;
     }
 
+    /// What was kept, and how many bytes were not.
+    pub(crate) fn take(&mut self) -> (Vec<u8>, u64) {
+        let dropped = std::mem::take(&mut self.dropped);
+        (std::mem::take(&mut self.data), dropped)
+    }
+
     /// The last `max` bytes of the captured text, lines joined by spaces.
     pub(crate) fn tail(&self, max: usize) -> String {
         let text = String::from_utf8_lossy(&self.data);

@@ -25,8 +25,9 @@ async fn hostile_host(mode: &str, limits: Value) -> hookhost::Host {
 }
 
 fn counter(host: &hookhost::Host, hook: &str, outcome: &str) -> u64 {
-    let prefix =
-        format!(r#"hookhost_hook_calls_total{{hook="{hook}",kind="wasm",outcome="{outcome}"}} "#);
+    let prefix = format!(
+        r#"hookhost_hook_calls_total{{hook="{hook}",kind="wasm",key="fs_actions",outcome="{outcome}"}} "#
+    );
     host.metrics()
         .encode()
         .lines()

@@ -9,6 +9,7 @@ mod gateway;
 mod hardening;
 mod hostile;
 mod http_hooks;
+mod login;
 mod plugins;
 mod python;
 mod sandbox;

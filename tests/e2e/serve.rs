@@ -352,9 +352,9 @@ async fn metrics_counters_move() {
     let (status, text) = server.get("/metrics").await;
     assert_eq!(status, 200);
     for line in [
-        r#"hookhost_hook_calls_total{hook="deny_exe",kind="wasm",outcome="deny"} 2"#,
-        r#"hookhost_hook_calls_total{hook="deny_exe",kind="wasm",outcome="allow"} 1"#,
-        r#"hookhost_hook_duration_seconds_count{hook="deny_exe",kind="wasm"} 3"#,
+        r#"hookhost_hook_calls_total{hook="deny_exe",kind="wasm",key="fs_actions",outcome="deny"} 2"#,
+        r#"hookhost_hook_calls_total{hook="deny_exe",kind="wasm",key="fs_actions",outcome="allow"} 1"#,
+        r#"hookhost_hook_duration_seconds_count{hook="deny_exe",kind="wasm",key="fs_actions"} 3"#,
         r#"hookhost_http_requests_total{route="actions_fs",status="403"} 2"#,
         "hookhost_async_in_flight 0",
     ] {

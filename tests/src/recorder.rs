@@ -33,7 +33,7 @@ impl Recorded {
 
 #[derive(Clone)]
 struct Shared {
-    script: Arc<Mutex<VecDeque<u16>>>,
+    script: Arc<Mutex<VecDeque<(u16, Bytes)>>>,
     default_status: u16,
     delay: Duration,
     sender: mpsc::UnboundedSender<Recorded>,
@@ -52,7 +52,7 @@ async fn record(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> StatusCode {
+) -> (StatusCode, Bytes) {
     let _ = shared.sender.send(Recorded {
         method,
         uri,
@@ -62,13 +62,13 @@ async fn record(
     if !shared.delay.is_zero() {
         tokio::time::sleep(shared.delay).await;
     }
-    let status = shared
+    let (status, body) = shared
         .script
         .lock()
         .unwrap()
         .pop_front()
-        .unwrap_or(shared.default_status);
-    StatusCode::from_u16(status).expect("valid status")
+        .unwrap_or((shared.default_status, Bytes::new()));
+    (StatusCode::from_u16(status).expect("valid status"), body)
 }
 
 impl Recorder {
@@ -77,8 +77,24 @@ impl Recorder {
         Self::start_slow(script, default_status, Duration::ZERO).await
     }
 
+    /// Answer the first requests with `replies` (status, body), then
+    /// always `default_status` with an empty body.
+    pub async fn start_replies(replies: &[(u16, &str)], default_status: u16) -> Recorder {
+        let script: Vec<(u16, Bytes)> = replies
+            .iter()
+            .map(|(status, body)| (*status, Bytes::from(body.to_string())))
+            .collect();
+        let (app, listener, recorder) =
+            Self::setup("http", script, default_status, Duration::ZERO).await;
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        recorder
+    }
+
     /// Like [`Recorder::start`], answering each request after `delay`.
     pub async fn start_slow(script: &[u16], default_status: u16, delay: Duration) -> Recorder {
+        let script = script.iter().map(|s| (*s, Bytes::new())).collect();
         let (app, listener, recorder) = Self::setup("http", script, default_status, delay).await;
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -88,7 +104,7 @@ impl Recorder {
 
     /// An HTTPS recorder answering 200, with `tls` as its server configuration.
     pub async fn start_tls(tls: Arc<tokio_rustls::rustls::ServerConfig>) -> Recorder {
-        let (app, listener, recorder) = Self::setup("https", &[], 200, Duration::ZERO).await;
+        let (app, listener, recorder) = Self::setup("https", Vec::new(), 200, Duration::ZERO).await;
         let acceptor = tokio_rustls::TlsAcceptor::from(tls);
         tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
@@ -113,13 +129,13 @@ impl Recorder {
 
     async fn setup(
         scheme: &str,
-        script: &[u16],
+        script: Vec<(u16, Bytes)>,
         default_status: u16,
         delay: Duration,
     ) -> (Router, tokio::net::TcpListener, Recorder) {
         let (sender, receiver) = mpsc::unbounded_channel();
         let shared = Shared {
-            script: Arc::new(Mutex::new(script.iter().copied().collect())),
+            script: Arc::new(Mutex::new(script.into())),
             default_status,
             delay,
             sender,

@@ -154,7 +154,9 @@ impl EventSearcher for JsonLinesSearch {
         let events = read_events("log.jsonl")?
             .into_iter()
             .filter(|e| common_matches(e, &filter.common))
-            .filter(|e| filter.events.is_empty() || filter.events.contains(&(int(e, "event") as i32)))
+            .filter(|e| {
+                filter.events.is_empty() || filter.events.contains(&(int(e, "event") as i32))
+            })
             .filter(|e| {
                 filter.protocols.is_empty()
                     || filter.protocols.iter().any(|p| p == text(e, "protocol"))

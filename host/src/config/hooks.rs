@@ -58,14 +58,14 @@ pub(super) struct RawProviderActions {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawHook {
+pub(super) struct RawHook {
     #[serde(default)]
     name: Option<String>,
     hook: String,
     #[serde(default)]
-    execute_on: Option<Vec<String>>,
+    pub(super) execute_on: Option<Vec<String>>,
     #[serde(default)]
-    execute_for: Option<Vec<String>>,
+    pub(super) execute_for: Option<Vec<String>>,
     #[serde(default)]
     limits: RawLimits,
     #[serde(default)]
@@ -207,9 +207,9 @@ pub(super) struct Context<'a> {
 /// Which section a hook is in: its reference limit and its name in
 /// `command.commands[].hook`.
 #[derive(Clone, Copy)]
-struct Section {
-    limit: Duration,
-    command_hook: CommandHook,
+pub(super) struct Section {
+    pub(super) limit: Duration,
+    pub(super) command_hook: CommandHook,
 }
 
 const FS_SECTION: Section = Section {
@@ -334,7 +334,7 @@ fn default_name(target: &HookTarget) -> String {
     }
 }
 
-fn spec(
+pub(super) fn spec(
     raw: RawHook,
     field: &str,
     section: Section,
@@ -455,15 +455,20 @@ fn plain(hook: String) -> Option<RawHook> {
 
 /// The raw hooks of a section with their config paths: the plain `hook`
 /// first, then the `hooks` list.
-fn entries(section: &str, hook: String, hooks: Vec<RawHook>) -> Vec<(String, RawHook)> {
+pub(super) fn entries(
+    plain_key: &str,
+    hook: String,
+    list_key: &str,
+    hooks: Vec<RawHook>,
+) -> Vec<(String, RawHook)> {
     plain(hook)
-        .map(|raw| (section.to_owned(), raw))
+        .map(|raw| (plain_key.to_owned(), raw))
         .into_iter()
         .chain(
             hooks
                 .into_iter()
                 .enumerate()
-                .map(|(i, raw)| (format!("{section}.hooks[{i}]"), raw)),
+                .map(|(i, raw)| (format!("{list_key}[{i}]"), raw)),
         )
         .collect()
 }
@@ -474,7 +479,8 @@ pub(super) fn validate_fs(raw: RawFsActions, ctx: &Context<'_>) -> Result<FsActi
     let execute_sync =
         parse_names::<FsAction>(&raw.execute_sync, &format!("{section}.execute_sync"))?;
     let mut hooks = Vec::new();
-    for (field, entry) in entries(section, raw.hook, raw.hooks) {
+    let list = format!("{section}.hooks");
+    for (field, entry) in entries(section, raw.hook, &list, raw.hooks) {
         if entry.execute_for.is_some() {
             return Err(ConfigError::field(
                 format!("{field}.execute_for"),
@@ -509,7 +515,8 @@ pub(super) fn validate_provider(
         None => vec![ObjectType::User],
     };
     let mut hooks = Vec::new();
-    for (field, entry) in entries(section, raw.hook, raw.hooks) {
+    let list = format!("{section}.hooks");
+    for (field, entry) in entries(section, raw.hook, &list, raw.hooks) {
         let on = match &entry.execute_on {
             Some(names) => parse_names::<ProviderAction>(names, &format!("{field}.execute_on"))?,
             None => execute_on.clone(),
@@ -530,16 +537,10 @@ pub(super) fn validate_provider(
 /// Hook names label logs and metrics, so they must be unique. A name
 /// derived from the hook (the same program in both sections, say) gets a
 /// numeric suffix when taken; two explicit equal names are an error.
-pub(super) fn make_names_unique(
-    fs: &mut FsActions,
-    provider: &mut ProviderActions,
+pub(super) fn make_names_unique<'a>(
+    specs: impl IntoIterator<Item = &'a mut HookSpec>,
 ) -> Result<(), ConfigError> {
-    let specs: Vec<&mut HookSpec> = fs
-        .hooks
-        .iter_mut()
-        .map(|h| &mut h.spec)
-        .chain(provider.hooks.iter_mut().map(|h| &mut h.spec))
-        .collect();
+    let specs: Vec<&mut HookSpec> = specs.into_iter().collect();
     let explicit: HashSet<String> = specs
         .iter()
         .filter(|s| s.explicit_name)

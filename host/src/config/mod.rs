@@ -30,6 +30,7 @@ mod command;
 mod grants;
 mod hooks;
 mod http;
+mod login;
 mod plugins;
 mod wasm;
 
@@ -44,6 +45,7 @@ pub use hooks::{
     WasmOptions,
 };
 pub use http::{CertificatePair, HeaderRule, HttpClientConfig};
+pub use login::LoginHooks;
 pub use plugins::{
     AuthOptions, KmsOptions, NotifierOptions, PLUGIN_CALL_LIMIT, PluginConfig, PluginKind,
     auth_scope,
@@ -281,6 +283,8 @@ pub struct Config {
     pub fs_actions: FsActions,
     /// `data_provider.actions`.
     pub provider_actions: ProviderActions,
+    /// The login and connection hooks (`data_provider.pre_login_hook`, ...).
+    pub login_hooks: LoginHooks,
     /// `http`.
     pub http: HttpClientConfig,
     /// `command`.
@@ -296,6 +300,7 @@ pub struct Config {
 struct RawConfig {
     common: RawCommon,
     data_provider: RawDataProvider,
+    sftpd: login::RawSftpd,
     http: HttpClientConfig,
     command: command::RawCommandConfig,
     plugins: Vec<plugins::RawPlugin>,
@@ -306,12 +311,16 @@ struct RawConfig {
 #[serde(default)]
 struct RawCommon {
     actions: hooks::RawFsActions,
+    #[serde(flatten)]
+    login: login::RawCommonLogin,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct RawDataProvider {
     actions: hooks::RawProviderActions,
+    #[serde(flatten)]
+    login: login::RawProviderLogin,
 }
 
 impl Config {
@@ -353,7 +362,16 @@ impl Config {
         };
         let mut fs_actions = hooks::validate_fs(raw.common.actions, &ctx)?;
         let mut provider_actions = hooks::validate_provider(raw.data_provider.actions, &ctx)?;
-        hooks::make_names_unique(&mut fs_actions, &mut provider_actions)?;
+        let mut login_hooks =
+            login::validate(raw.data_provider.login, raw.common.login, raw.sftpd, &ctx)?;
+        hooks::make_names_unique(
+            fs_actions
+                .hooks
+                .iter_mut()
+                .map(|h| &mut h.spec)
+                .chain(provider_actions.hooks.iter_mut().map(|h| &mut h.spec))
+                .chain(login_hooks.specs_mut()),
+        )?;
         let http = raw.http.validated(base_dir)?;
         let plugins = plugins::validate(raw.plugins, base_dir, &settings)?;
         Ok(Config {
@@ -361,6 +379,7 @@ impl Config {
             base_dir: base_dir.to_path_buf(),
             fs_actions,
             provider_actions,
+            login_hooks,
             http,
             command,
             plugins,

@@ -32,6 +32,7 @@
 //! [`Outcome::reply`] is the one place that says how a decision is told to
 //! the server; the fronts (`serve`, `hookhost exec`) only spell it.
 
+pub(crate) mod login;
 pub(crate) mod pool;
 
 use pool::AsyncPool;
@@ -43,6 +44,7 @@ use std::time::{Duration, Instant};
 use futures::FutureExt;
 use serde::Serialize;
 
+use crate::event::login::LoginEvent;
 use crate::event::{
     Change, Contract, FsAction, FsEvent, ObjectType, ProviderAction, ProviderEvent,
 };
@@ -174,6 +176,8 @@ pub struct Router {
     fs: [Vec<Route>; FsAction::ALL.len()],
     sync: [bool; FsAction::ALL.len()],
     provider: [Vec<(Route, Vec<ObjectType>)>; ProviderAction::ALL.len()],
+    /// Login and connection hooks.
+    pub(crate) login: login::LoginRouter,
 }
 
 impl Router {
@@ -264,6 +268,13 @@ impl Router {
         queue(routes, EventBox::Provider(Arc::new(event)), contract).await
     }
 
+    /// Queue a login event (post-login, post-disconnect) for its hooks'
+    /// lanes.
+    pub(crate) async fn queue_login(&self, event: LoginEvent, contract: Contract) -> Decision {
+        let routes = self.login.hooks_for(&event).to_vec();
+        queue(routes, EventBox::Login(Arc::new(event)), contract).await
+    }
+
     /// Every lane, once.
     fn lanes(&self) -> Vec<Arc<AsyncPool>> {
         let mut lanes: Vec<Arc<AsyncPool>> = Vec::new();
@@ -271,7 +282,8 @@ impl Router {
             .fs
             .iter()
             .flatten()
-            .chain(self.provider.iter().flatten().map(|(route, _)| route));
+            .chain(self.provider.iter().flatten().map(|(route, _)| route))
+            .chain(self.login.routes());
         for route in routes {
             if !lanes.iter().any(|lane| Arc::ptr_eq(lane, &route.lane)) {
                 lanes.push(route.lane.clone());
@@ -308,6 +320,7 @@ impl Router {
 enum EventBox {
     Fs(Arc<FsEvent>),
     Provider(Arc<ProviderEvent>),
+    Login(Arc<LoginEvent>),
 }
 
 impl EventBox {
@@ -315,6 +328,7 @@ impl EventBox {
         match self {
             EventBox::Fs(event) => EventRef::Fs(event),
             EventBox::Provider(event) => EventRef::Provider(event),
+            EventBox::Login(event) => EventRef::Login(event),
         }
     }
 }
@@ -357,6 +371,7 @@ fn log_report(report: &HookReport, event: EventRef<'_>) {
     let (action, username) = match event {
         EventRef::Fs(ev) => (ev.action.as_str(), ev.username.as_str()),
         EventRef::Provider(ev) => (ev.action.as_str(), ev.object_name.as_str()),
+        EventRef::Login(ev) => (ev.hook().as_str(), ev.username()),
     };
     let hook = &*report.hook;
     let kind = report.kind.as_str();
@@ -380,6 +395,16 @@ fn log_report(report: &HookReport, event: EventRef<'_>) {
             duration_us,
             "hook ran"
         ),
+        Ok(Answer::Reply(answer)) => tracing::debug!(
+            hook,
+            kind,
+            action,
+            username,
+            outcome = "reply",
+            answer_bytes = answer.len(),
+            duration_us,
+            "hook ran"
+        ),
         Ok(Answer::Deny(reason)) => {
             tracing::info!(hook, kind, action, username, outcome = "deny", reason = %reason, duration_us, "hook ran")
         }
@@ -397,7 +422,7 @@ async fn run_pre(hooks: &[Route], event: &FsEvent, contract: Contract) -> Outcom
     for hook in hooks {
         let report = run_hook(hook, EventRef::Fs(event), &contract).await;
         let decided = match &report.result {
-            Ok(Answer::Allow) => None,
+            Ok(Answer::Allow | Answer::Reply(_)) => None,
             Ok(Answer::Handled) if event.action == FsAction::PreDelete => Some(Decision::Handled),
             Ok(Answer::Handled) => None,
             Ok(Answer::Deny(reason)) => Some(Decision::Deny(format!("{}: {reason}", report.hook))),
@@ -450,7 +475,7 @@ async fn run_notification<'a>(
     let problems: Vec<String> = reports
         .iter()
         .filter_map(|r| match &r.result {
-            Ok(Answer::Allow | Answer::Handled) => None,
+            Ok(Answer::Allow | Answer::Handled | Answer::Reply(_)) => None,
             Ok(Answer::Deny(reason)) => Some(format!("{}: {reason}", r.hook)),
             Err(failure) => Some(format!("{}: {failure}", r.hook)),
         })

@@ -10,6 +10,7 @@
 pub mod exec;
 pub mod json;
 mod log;
+pub mod login;
 pub mod provider;
 pub mod version;
 

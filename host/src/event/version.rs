@@ -130,6 +130,13 @@ pub enum Change {
     Elapsed,
     /// `metadata` in the fs body and environment.
     Metadata,
+    /// Keyboard-interactive rounds carry `step`.
+    KeyboardInteractiveStep,
+    /// `common.post_disconnect_hook` exists.
+    PostDisconnectHook,
+    /// The external-auth body carries the stored user as a JSON object,
+    /// only for a user that exists (before: a JSON string).
+    ExternalAuthUserObject,
 }
 
 /// Every change, with the first release that has it. The one table.
@@ -152,6 +159,9 @@ pub const CHANGES: &[(Change, SftpgoVersion)] = &[
     (Change::Role, v(2, 5, 0)),
     (Change::Elapsed, v(2, 5, 0)),
     (Change::Metadata, v(2, 6, 0)),
+    (Change::KeyboardInteractiveStep, v(2, 2, 0)),
+    (Change::PostDisconnectHook, v(2, 2, 0)),
+    (Change::ExternalAuthUserObject, v(2, 3, 0)),
 ];
 
 impl Change {
@@ -264,6 +274,17 @@ impl VersionSetting {
             VersionSetting::Pinned(version) => Contract::of(*version),
             VersionSetting::Auto if current_form => Contract::NEWEST,
             VersionSetting::Auto => Contract::REFERENCE,
+        }
+    }
+
+    /// The contract for a login-related event: pinned, or the form's
+    /// (`Some(true)` today's, `Some(false)` the reference's), or — when the
+    /// event does not tell — today's.
+    pub fn login_contract(&self, current_form: Option<bool>) -> Contract {
+        match (self, current_form) {
+            (VersionSetting::Pinned(version), _) => Contract::of(*version),
+            (VersionSetting::Auto, Some(false)) => Contract::REFERENCE,
+            (VersionSetting::Auto, _) => Contract::NEWEST,
         }
     }
 

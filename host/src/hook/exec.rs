@@ -26,9 +26,10 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tokio::sync::{Mutex, Semaphore};
 
-use super::{Answer, EventRef, Failure, Hook, HookKind, HookResult};
+use super::{Answer, EventRef, Exchange, Failure, Hook, HookKind, HookResult};
 use crate::config::{HOST_SECRET_VARS, ProgramCommand};
 use crate::event::exec::{fs_args, fs_env, provider_args, provider_env};
+use crate::event::login::{KbdReply, KbdRound};
 use crate::event::{Change, Contract};
 use crate::text::CappedBuffer;
 
@@ -36,6 +37,10 @@ use crate::text::CappedBuffer;
 /// child that inherited stdout can keep the pipe open forever; the hook's
 /// answer must not wait for it.
 const OUTPUT_GRACE: Duration = Duration::from_millis(200);
+
+/// The largest answer kept from a login hook's stdout (SFTPGo reads it
+/// whole; a user's JSON is far smaller).
+pub(crate) const REPLY_CAP: usize = 16 << 20;
 
 /// How SFTPGo limits a program: its reference limit and what the `command`
 /// section gives it, plus the hook's own cap.
@@ -92,7 +97,9 @@ impl ExecHook {
         }
     }
 
-    fn command(&self, event: EventRef<'_>, contract: &Contract) -> Command {
+    /// The program as the release of `contract` starts it, before the
+    /// event's own variables and the standard streams.
+    fn command(&self, contract: &Contract) -> Command {
         let mut cmd = Command::new(&self.program);
         if contract.has(Change::ClearedEnvironment) {
             cmd.env_clear();
@@ -107,6 +114,12 @@ impl ExecHook {
         if contract.has(Change::CommandArgs) {
             cmd.args(&self.limits.command.args);
         }
+        cmd.process_group(0).kill_on_drop(true);
+        cmd
+    }
+
+    fn event_command(&self, event: EventRef<'_>, contract: &Contract) -> Command {
+        let mut cmd = self.command(contract);
         match event {
             EventRef::Fs(ev) => {
                 cmd.args(fs_args(ev, contract)).envs(fs_env(ev, contract));
@@ -115,12 +128,13 @@ impl ExecHook {
                 cmd.args(provider_args(ev, contract))
                     .envs(provider_env(ev, contract));
             }
+            EventRef::Login(ev) => {
+                cmd.envs(ev.env());
+            }
         }
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
+            .stderr(Stdio::piped());
         cmd
     }
 }
@@ -183,11 +197,15 @@ impl Hook for ExecHook {
         let Ok(Ok(_slot)) = tokio::time::timeout(limit, self.slots.acquire()).await else {
             return Err(Failure::Timeout(limit));
         };
-        let mut child = self.command(event, contract).spawn().map_err(|err| {
+        let mut child = self.event_command(event, contract).spawn().map_err(|err| {
             Failure::Error(format!("cannot start {}: {err}", self.program.display()))
         })?;
         let mut guard = GroupGuard(child.id().map(|pid| pid as i32));
-        let stdout = Arc::new(Mutex::new(CappedBuffer::new(self.output_cap)));
+        // A login hook that answers does so on stdout: kept whole (up to
+        // REPLY_CAP), not logged.
+        let answers = matches!(event, EventRef::Login(ev) if ev.hook().answers_with_output());
+        let stdout_cap = if answers { REPLY_CAP } else { self.output_cap };
+        let stdout = Arc::new(Mutex::new(CappedBuffer::new(stdout_cap)));
         let stderr = Arc::new(Mutex::new(CappedBuffer::new(self.output_cap)));
         let readers = [
             child
@@ -216,15 +234,156 @@ impl Hook for ExecHook {
                 abort.abort();
             }
         }
-        stdout.lock().await.flush_to_log(&self.name, "stdout");
-        stderr.lock().await.flush_to_log(&self.name, "stderr");
+        let reply = if answers {
+            // As SFTPGo logs an answering program's stderr: at WARN.
+            let (text, dropped) = stderr.lock().await.take();
+            let text = String::from_utf8_lossy(&text);
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                tracing::warn!(hook = %self.name, stream = "stderr", "{line}");
+            }
+            if dropped > 0 {
+                tracing::warn!(hook = %self.name, stream = "stderr", dropped_bytes = dropped, "stderr cut");
+            }
+            Some(stdout.lock().await.take())
+        } else {
+            stdout.lock().await.flush_to_log(&self.name, "stdout");
+            stderr.lock().await.flush_to_log(&self.name, "stderr");
+            None
+        };
 
         match waited {
             Err(_) => Err(Failure::Timeout(limit)),
             Ok(Err(err)) => Err(Failure::Error(format!("waiting for the hook: {err}"))),
-            Ok(Ok(status)) if status.success() => Ok(event.success_answer(contract)),
+            Ok(Ok(status)) if status.success() => match reply {
+                None => Ok(event.success_answer(contract)),
+                Some((_, dropped)) if dropped > 0 => Err(Failure::Error(format!(
+                    "its answer is larger than {} MiB",
+                    REPLY_CAP >> 20
+                ))),
+                Some((answer, _)) => Ok(Answer::Reply(answer)),
+            },
             Ok(Ok(status)) if status.code().is_some() => Ok(Answer::Deny(describe(status))),
             Ok(Ok(status)) => Err(Failure::Error(describe(status))),
+        }
+    }
+
+    async fn exchange(&self, contract: &Contract) -> Result<Box<dyn Exchange>, Failure> {
+        Ok(Box::new(ExecExchange {
+            name: self.name.clone(),
+            program: self.program.clone(),
+            command: self.command(contract),
+            limit: self.limits.limit(contract),
+            slots: self.slots.clone(),
+            running: None,
+        }))
+    }
+}
+
+/// A keyboard-interactive exchange with a program, as SFTPGo runs one: the
+/// program starts at the first round with the exchange's variables, writes
+/// one JSON reply per line on stdout, and reads the answers of each later
+/// round on stdin, one per line. The whole exchange runs under the
+/// program's limit; dropping it kills the program.
+struct ExecExchange {
+    name: String,
+    program: PathBuf,
+    command: Command,
+    limit: Duration,
+    slots: Arc<Semaphore>,
+    running: Option<Running>,
+}
+
+struct Running {
+    _child: tokio::process::Child,
+    stdin: tokio::process::ChildStdin,
+    stdout: tokio::io::BufReader<tokio::process::ChildStdout>,
+    _guard: GroupGuard,
+    deadline: tokio::time::Instant,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl ExecExchange {
+    async fn start(&mut self, round: &KbdRound) -> Result<&mut Running, Failure> {
+        let deadline = tokio::time::Instant::now() + self.limit;
+        let slot = tokio::time::timeout_at(deadline, self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| Failure::Timeout(self.limit))?
+            .expect("exec slots are never closed");
+        self.command
+            .envs(round.env())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = self.command.spawn().map_err(|err| {
+            Failure::Error(format!("cannot start {}: {err}", self.program.display()))
+        })?;
+        let guard = GroupGuard(child.id().map(|pid| pid as i32));
+        if let Some(stderr) = child.stderr.take() {
+            let name = self.name.clone();
+            tokio::spawn(async move {
+                let buffer = Arc::new(Mutex::new(CappedBuffer::new(64 << 10)));
+                capture(stderr, buffer.clone()).await;
+                buffer.lock().await.flush_to_log(&name, "stderr");
+            });
+        }
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err(Failure::Error("no pipes to the program".into()));
+        };
+        Ok(self.running.insert(Running {
+            _child: child,
+            stdin,
+            stdout: tokio::io::BufReader::new(stdout),
+            _guard: guard,
+            deadline,
+            _slot: slot,
+        }))
+    }
+}
+
+#[async_trait::async_trait]
+impl Exchange for ExecExchange {
+    async fn round(&mut self, round: &KbdRound) -> Result<KbdReply, Failure> {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+        let limit = self.limit;
+        let running = match self.running.take() {
+            None => self.start(round).await?,
+            Some(running) => {
+                let running = self.running.insert(running);
+                let mut lines = String::new();
+                for answer in &round.answers {
+                    lines.push_str(answer);
+                    lines.push('\n');
+                }
+                let written = tokio::time::timeout_at(running.deadline, async {
+                    running.stdin.write_all(lines.as_bytes()).await?;
+                    running.stdin.flush().await
+                })
+                .await;
+                match written {
+                    Err(_) => return Err(Failure::Timeout(limit)),
+                    Ok(Err(err)) => {
+                        return Err(Failure::Error(format!("writing the answers: {err}")));
+                    }
+                    Ok(Ok(())) => running,
+                }
+            }
+        };
+        let mut line = Vec::new();
+        let read = tokio::time::timeout_at(
+            running.deadline,
+            (&mut running.stdout)
+                .take(REPLY_CAP as u64)
+                .read_until(b'\n', &mut line),
+        )
+        .await;
+        match read {
+            Err(_) => Err(Failure::Timeout(limit)),
+            Ok(Err(err)) => Err(Failure::Error(format!("reading its reply: {err}"))),
+            Ok(Ok(0)) => Err(Failure::Error(
+                "the program ended without a final answer".into(),
+            )),
+            Ok(Ok(_)) => serde_json::from_slice::<KbdReply>(&line)
+                .map_err(|err| Failure::Error(format!("its reply is not SFTPGo's JSON: {err}"))),
         }
     }
 }

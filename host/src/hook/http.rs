@@ -24,8 +24,9 @@ use std::time::Duration;
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 
-use super::{Answer, EventRef, Failure, Hook, HookKind, HookResult};
+use super::{Answer, EventRef, Exchange, Failure, Hook, HookKind, HookResult};
 use crate::config::HttpClientConfig;
+use crate::event::login::{KbdReply, KbdRound, LoginHook};
 
 /// The HTTP client could not be built from the `http` section: a
 /// certificate or header that cannot be used.
@@ -130,18 +131,29 @@ impl HttpClient {
         self.wait_min.saturating_mul(factor).min(self.wait_max)
     }
 
-    /// POST `body` to `url`, retrying per the policy. Returns the final
-    /// status, or the last connection error.
-    pub async fn post(&self, url: Url, body: Vec<u8>) -> Result<StatusCode, String> {
+    /// Send `request`, retrying per the policy when it is a retried one.
+    /// Returns the final status and body (read up to [`MAX_RESPONSE`], as
+    /// SFTPGo reads hook answers), or the last connection error.
+    pub async fn send(&self, request: Outgoing) -> Result<(StatusCode, bytes::Bytes), String> {
         let _slot = self.slots.acquire().await.map_err(|e| e.to_string())?;
+        let Outgoing {
+            get,
+            url,
+            body,
+            retried,
+        } = request;
+        let retry_max = if retried { self.retry_max } else { 0 };
         let body = bytes::Bytes::from(body);
         let mut attempt = 0;
         loop {
-            let mut request = self
-                .client
-                .post(url.clone())
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.clone());
+            let mut request = if get {
+                self.client.get(url.clone())
+            } else {
+                self.client
+                    .post(url.clone())
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.clone())
+            };
             for (name, value, prefix) in &self.headers {
                 if prefix.is_empty() || url.as_str().starts_with(prefix.as_str()) {
                     request = request.header(name.clone(), value.clone());
@@ -162,14 +174,16 @@ impl HttpClient {
                             .map(Duration::from_secs),
                         _ => None,
                     };
-                    // Read the (small) body: the connection can then be
-                    // reused, and an answer cut off mid-body is no answer.
-                    match response.bytes().await {
-                        Ok(_) if !retryable || attempt >= self.retry_max => return Ok(status),
+                    // Read the body: the connection can then be reused, and
+                    // an answer cut off mid-body is no answer.
+                    match read_limited(response).await {
+                        Ok(body) if !retryable || attempt >= retry_max => {
+                            return Ok((status, body));
+                        }
                         Ok(_) => {
                             tracing::debug!(%url, %status, attempt, "HTTP hook answered a retryable status")
                         }
-                        Err(err) if attempt >= self.retry_max => {
+                        Err(err) if attempt >= retry_max => {
                             return Err(format!("the response was cut off: {}", error_chain(&err)));
                         }
                         Err(err) => {
@@ -178,7 +192,7 @@ impl HttpClient {
                     }
                 }
                 Err(err) => {
-                    if attempt >= self.retry_max || err.is_builder() {
+                    if attempt >= retry_max || err.is_builder() {
                         return Err(error_chain(&err));
                     }
                     tracing::debug!(%url, attempt, error = %error_chain(&err), "HTTP hook request failed");
@@ -189,6 +203,36 @@ impl HttpClient {
             attempt += 1;
         }
     }
+}
+
+/// The most of a response body kept (SFTPGo's `maxHookResponseSize`: the
+/// rest is not read).
+pub const MAX_RESPONSE: usize = 1 << 20;
+
+/// A response body, up to [`MAX_RESPONSE`].
+async fn read_limited(mut response: reqwest::Response) -> Result<bytes::Bytes, reqwest::Error> {
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_RESPONSE - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() == MAX_RESPONSE {
+            break;
+        }
+    }
+    Ok(body.freeze())
+}
+
+/// One request to a hook URL.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    /// GET (else a POST of `body` as JSON).
+    pub get: bool,
+    /// The URL, query included.
+    pub url: Url,
+    /// The POST body.
+    pub body: Vec<u8>,
+    /// Whether SFTPGo's retrying client sends it (else one attempt).
+    pub retried: bool,
 }
 
 fn error_chain(err: &dyn std::error::Error) -> String {
@@ -289,13 +333,71 @@ impl HttpHook {
         }
     }
 
-    fn request(&self, event: EventRef<'_>, contract: &Contract) -> (Url, Vec<u8>) {
+    fn request(&self, event: EventRef<'_>, contract: &Contract) -> Outgoing {
+        let post = |url, body| Outgoing {
+            get: false,
+            url,
+            body,
+            retried: true,
+        };
         match event {
-            EventRef::Fs(ev) => (self.url.clone(), encode_fs_event(ev, contract)),
-            EventRef::Provider(ev) => (
+            EventRef::Fs(ev) => post(self.url.clone(), encode_fs_event(ev, contract)),
+            EventRef::Provider(ev) => post(
                 provider_url(&self.url, ev, contract),
                 ev.object_json.as_bytes().to_vec(),
             ),
+            EventRef::Login(ev) => {
+                let form = ev.http(contract);
+                Outgoing {
+                    get: form.get,
+                    url: with_go_query(&self.url, &form.query),
+                    body: form.body,
+                    retried: form.retried,
+                }
+            }
+        }
+    }
+
+    /// The whole call under the hook's own cap, if any.
+    async fn send(&self, request: Outgoing) -> Result<(StatusCode, bytes::Bytes), Failure> {
+        let sent = match self.cap {
+            Some(cap) => tokio::time::timeout(cap, self.client.send(request))
+                .await
+                .map_err(|_| Failure::Timeout(cap))?,
+            None => self.client.send(request).await,
+        };
+        sent.map_err(Failure::Error)
+    }
+}
+
+/// A keyboard-interactive exchange with a URL: one POST per round, without
+/// retry; any status but 200 fails the login.
+struct HttpExchange {
+    url: Url,
+    client: Arc<HttpClient>,
+    cap: Option<Duration>,
+    contract: Contract,
+}
+
+#[async_trait::async_trait]
+impl Exchange for HttpExchange {
+    async fn round(&mut self, round: &KbdRound) -> Result<KbdReply, Failure> {
+        let request = Outgoing {
+            get: false,
+            url: self.url.clone(),
+            body: round.http_body(&self.contract),
+            retried: false,
+        };
+        let sent = match self.cap {
+            Some(cap) => tokio::time::timeout(cap, self.client.send(request))
+                .await
+                .map_err(|_| Failure::Timeout(cap))?,
+            None => self.client.send(request).await,
+        };
+        match sent.map_err(Failure::Error)? {
+            (StatusCode::OK, body) => serde_json::from_slice(&body)
+                .map_err(|err| Failure::Error(format!("its reply is not SFTPGo's JSON: {err}"))),
+            (status, _) => Err(Failure::Error(format!("HTTP status {}", status.as_u16()))),
         }
     }
 }
@@ -311,18 +413,27 @@ impl Hook for HttpHook {
     }
 
     async fn call(&self, event: EventRef<'_>, contract: &Contract) -> HookResult {
-        let (url, body) = self.request(event, contract);
-        let posted = match self.cap {
-            Some(cap) => tokio::time::timeout(cap, self.client.post(url, body))
-                .await
-                .map_err(|_| Failure::Timeout(cap))?,
-            None => self.client.post(url, body).await,
+        let (status, body) = self.send(self.request(event, contract)).await?;
+        let answers = match event {
+            EventRef::Login(ev) => Some(ev.hook()).filter(|h| h.answers_with_output()),
+            _ => None,
         };
-        match posted {
-            Err(err) => Err(Failure::Error(err)),
-            Ok(StatusCode::OK) => Ok(event.success_answer(contract)),
-            Ok(status) => Ok(Answer::Deny(format!("HTTP status {}", status.as_u16()))),
+        match (status, answers) {
+            (StatusCode::OK, None) => Ok(event.success_answer(contract)),
+            (StatusCode::OK, Some(_)) => Ok(Answer::Reply(body.to_vec())),
+            // A pre-login hook's "no change".
+            (StatusCode::NO_CONTENT, Some(LoginHook::PreLogin)) => Ok(Answer::Reply(Vec::new())),
+            (status, _) => Ok(Answer::Deny(format!("HTTP status {}", status.as_u16()))),
         }
+    }
+
+    async fn exchange(&self, contract: &Contract) -> Result<Box<dyn Exchange>, Failure> {
+        Ok(Box::new(HttpExchange {
+            url: self.url.clone(),
+            client: self.client.clone(),
+            cap: self.cap,
+            contract: *contract,
+        }))
     }
 }
 

@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::event::login::{KbdReply, KbdRound, LoginEvent};
 use crate::event::{Change, Contract, FsAction, FsEvent, ProviderEvent};
 pub use crate::failure::Failure;
 /// The attribute for implementing [`Hook`] (and
@@ -66,6 +67,11 @@ pub enum Answer {
     /// `pre-delete` only: the hook already deleted or moved the file. Exec and
     /// HTTP hooks answer this by succeeding on a `pre-delete` event.
     Handled,
+    /// Pre-login, external auth and check-password: success, with the answer
+    /// as SFTPGo reads it (a program's stdout, a URL's body: user JSON,
+    /// `{"status":...}`, or nothing). A component's answer is written in the
+    /// same form.
+    Reply(Vec<u8>),
 }
 
 /// A hook's result for one event.
@@ -78,6 +84,8 @@ pub enum EventRef<'a> {
     Fs(&'a FsEvent),
     /// A data-provider event.
     Provider(&'a ProviderEvent),
+    /// A login or connection event.
+    Login(&'a LoginEvent),
 }
 
 impl EventRef<'_> {
@@ -112,6 +120,26 @@ pub trait Hook: Send + Sync + 'static {
     /// Run the hook for one event, which came from the SFTPGo release of
     /// `contract`.
     async fn call(&self, event: EventRef<'_>, contract: &Contract) -> HookResult;
+
+    /// Start a keyboard-interactive exchange, in the form of the SFTPGo
+    /// release of `contract` (only hooks configured as
+    /// `keyboard_interactive_auth_hook` are asked). By default a hook cannot.
+    async fn exchange(&self, _contract: &Contract) -> Result<Box<dyn Exchange>, Failure> {
+        Err(Failure::BadComponent(format!(
+            "{} cannot answer keyboard-interactive rounds",
+            self.name()
+        )))
+    }
+}
+
+/// One keyboard-interactive exchange with a hook: its rounds go to the same
+/// program, component instance or URL conversation, which keeps the
+/// exchange's state. Dropping it ends the exchange (a program is killed, an
+/// instance released).
+#[async_trait::async_trait]
+pub trait Exchange: Send + 'static {
+    /// Send one round; the hook's reply (checked by the caller).
+    async fn round(&mut self, round: &KbdRound) -> Result<KbdReply, Failure>;
 }
 
 /// A shared, type-erased hook.

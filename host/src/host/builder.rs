@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 use super::{Error, Host, Inner};
 use crate::config::{Config, ConfigError, HookSpec, HookTarget, Limits, NotifierOptions};
 use crate::dispatch::{Route, Router};
+use crate::event::login::LoginHook;
 use crate::event::{FsAction, ObjectType, ProviderAction};
 use crate::hook::exec::{ExecHook, ProgramLimits};
 use crate::hook::http::{HttpClient, HttpHook};
@@ -215,12 +216,29 @@ impl HostBuilder {
                 .map_err(in_file)?;
             router.add_provider(built, &hook.execute_on, &hook.execute_for);
         }
+        let login = &config.login_hooks;
+        router.login.external_auth_scope = login.external_auth_scope;
+        router.login.check_password_scope = login.check_password_scope;
+        router.login.post_login_scope = login.post_login_scope;
+        for &kind in LoginHook::ALL {
+            for spec in login.of(kind) {
+                if is_self(spec) {
+                    continue;
+                }
+                let built = builder.route(spec, World::Login(kind)).map_err(in_file)?;
+                router.login.add(kind, built);
+            }
+        }
         for native in &template.hooks {
             match native {
-                Native::Fs(hook, actions) => router.add_fs(builder.wrap(hook.clone()), actions),
-                Native::Provider(hook, actions, objects) => {
-                    router.add_provider(builder.wrap(hook.clone()), actions, objects)
+                Native::Fs(hook, actions) => {
+                    router.add_fs(builder.wrap(hook.clone(), World::Fs.key()), actions)
                 }
+                Native::Provider(hook, actions, objects) => router.add_provider(
+                    builder.wrap(hook.clone(), World::Provider.key()),
+                    actions,
+                    objects,
+                ),
             }
         }
         let mut plugins = if config.plugins.is_empty() {
@@ -285,8 +303,8 @@ impl Parts<'_> {
     }
 
     /// A hook with its metric handles and async lane.
-    fn wrap(&self, hook: SharedHook) -> Route {
-        let metrics = Arc::new(self.metrics.hook(hook.name(), hook.kind()));
+    fn wrap(&self, hook: SharedHook, key: &'static str) -> Route {
+        let metrics = Arc::new(self.metrics.hook(hook.name(), hook.kind(), key));
         let settings = &self.config.settings;
         Route::new(
             hook,
@@ -298,7 +316,7 @@ impl Parts<'_> {
 
     fn route(&mut self, spec: &HookSpec, world: World) -> Result<Route, Error> {
         let hook = self.hook(spec, world)?;
-        Ok(self.wrap(hook))
+        Ok(self.wrap(hook, world.key()))
     }
 
     /// The one place a hook spec becomes a hook of its kind.

@@ -1,6 +1,7 @@
 //! [`Host`]: a configuration turned into running hooks and plugins.
 
 mod builder;
+mod login;
 mod snapshot;
 
 use std::future::{Future, IntoFuture};
@@ -11,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use builder::HostBuilder;
 pub(crate) use builder::Template;
+pub use login::LoginDispatch;
 
 use crate::config::{Config, ConfigError};
 use crate::dispatch::{Decision, Outcome, Router};

@@ -41,9 +41,9 @@ pub mod provider_hook {
     });
 }
 
-/// A plugin world: the shared interfaces it uses reused, its export
-/// generated.
-macro_rules! plugin_world {
+/// A world that imports `log` (and the shared interfaces named): the shared
+/// interfaces reused, its export generated. Plugins and login hooks.
+macro_rules! export_world {
     ($module:ident, $world:literal $(, $shared:literal => $path:ident)*) => {
         #[doc = concat!("The `", $world, "` world.")]
         pub mod $module {
@@ -60,10 +60,18 @@ macro_rules! plugin_world {
     };
 }
 
-plugin_world!(notifier_plugin, "notifier-plugin", "hookhost:hooks/types" => types);
-plugin_world!(kms_plugin, "kms-plugin");
-plugin_world!(auth_plugin, "auth-plugin");
-plugin_world!(eventsearcher_plugin, "eventsearcher-plugin");
-plugin_world!(ipfilter_plugin, "ipfilter-plugin");
+export_world!(notifier_plugin, "notifier-plugin", "hookhost:hooks/types" => types);
+export_world!(kms_plugin, "kms-plugin");
+export_world!(auth_plugin, "auth-plugin");
+export_world!(eventsearcher_plugin, "eventsearcher-plugin");
+export_world!(ipfilter_plugin, "ipfilter-plugin");
+export_world!(pre_login_hook, "pre-login-hook");
+export_world!(external_auth_hook, "external-auth-hook");
+export_world!(check_password_hook, "check-password-hook");
+export_world!(keyboard_interactive_hook, "keyboard-interactive-hook");
+export_world!(post_login_hook, "post-login-hook");
+export_world!(post_connect_hook, "post-connect-hook");
+export_world!(post_disconnect_hook, "post-disconnect-hook");
+export_world!(startup_hook, "startup-hook");
 
 pub use shared::hookhost::hooks::types as wit;

@@ -8,7 +8,7 @@ use std::time::Instant;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::shared::hookhost::hooks::{event_file, log, types};
+use super::bindings::shared::hookhost::hooks::{event_file, log, login_types, types};
 use super::guards::GrantGuard;
 use super::limits::Limiter;
 use super::output::OutputCapture;
@@ -96,6 +96,7 @@ impl WasiView for State {
 }
 
 impl types::Host for State {}
+impl login_types::Host for State {}
 
 /// One piece of a guest log line, clipped (and counted when clipped).
 fn clip(text: &str) -> &str {

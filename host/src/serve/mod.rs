@@ -1,6 +1,9 @@
 //! `hookhost serve`: an HTTP endpoint whose URLs go straight into SFTPGo's
-//! configuration (`common.actions.hook`, `data_provider.actions.hook`,
-//! `post_connect_hook`, `external_auth_hook`, `check_password_hook`).
+//! configuration (`common.actions.hook`, `data_provider.actions.hook`, and
+//! every login and connection hook key: `pre_login_hook`,
+//! `external_auth_hook`, `check_password_hook`, `post_login_hook`,
+//! `keyboard_interactive_auth_hook`, `post_connect_hook`,
+//! `post_disconnect_hook`, `startup_hook`).
 //!
 //! Binds 127.0.0.1 by default. With a token, every route but `/healthz`
 //! needs `Authorization: Bearer <token>` (give SFTPGo the header through its
@@ -17,6 +20,7 @@
 //! descriptors. The file-descriptor soft limit is raised to the hard limit
 //! at start.
 
+pub mod login;
 pub mod routes;
 
 use std::net::SocketAddr;
@@ -55,6 +59,8 @@ pub struct ServeOptions {
     pub header_read_timeout: Duration,
     /// Connections served at once.
     pub max_connections: usize,
+    /// How long a keyboard-interactive exchange waits for its next round.
+    pub keyboard_idle: Duration,
 }
 
 /// The default listen address: loopback only.
@@ -70,6 +76,7 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 struct App {
     host: Arc<ReloadableHost>,
     token: Option<String>,
+    sessions: login::Sessions,
 }
 
 /// What the routes need besides the host.
@@ -79,6 +86,9 @@ pub struct RouterOptions {
     pub token: Option<String>,
     /// Largest request body accepted (default: [`DEFAULT_MAX_BODY`]).
     pub max_body_bytes: Option<usize>,
+    /// How long a keyboard-interactive exchange waits for its next round
+    /// (default: [`login::KEYBOARD_IDLE`]).
+    pub keyboard_idle: Option<Duration>,
 }
 
 /// Compare without leaking through timing where the first byte differs.
@@ -116,9 +126,14 @@ fn route_name(path: &str) -> &'static str {
     match path {
         "/v1/actions/fs" => "actions_fs",
         "/v1/actions/provider" => "actions_provider",
+        "/v1/pre-login" => "pre_login",
+        "/v1/post-login" => "post_login",
         "/v1/post-connect" => "post_connect",
+        "/v1/post-disconnect" => "post_disconnect",
+        "/v1/startup" => "startup",
         "/v1/auth/external" => "auth_external",
         "/v1/auth/check-password" => "auth_check_password",
+        "/v1/auth/keyboard-interactive" => "auth_keyboard_interactive",
         "/healthz" => "healthz",
         "/metrics" => "metrics",
         _ => "other",
@@ -145,14 +160,23 @@ pub fn router(host: Arc<ReloadableHost>, options: RouterOptions) -> Router {
     let app = Arc::new(App {
         host,
         token: options.token,
+        sessions: login::Sessions::new(options.keyboard_idle.unwrap_or(login::KEYBOARD_IDLE)),
     });
     let max_body_bytes = options.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY);
     Router::new()
         .route("/v1/actions/fs", post(routes::fs_action))
         .route("/v1/actions/provider", post(routes::provider_action))
-        .route("/v1/post-connect", get(routes::post_connect))
-        .route("/v1/auth/external", post(routes::external_auth))
-        .route("/v1/auth/check-password", post(routes::check_password))
+        .route("/v1/pre-login", post(login::pre_login))
+        .route("/v1/post-login", post(login::post_login))
+        .route("/v1/post-connect", get(login::post_connect))
+        .route("/v1/post-disconnect", get(login::post_disconnect))
+        .route("/v1/startup", get(login::startup))
+        .route("/v1/auth/external", post(login::external_auth))
+        .route("/v1/auth/check-password", post(login::check_password))
+        .route(
+            "/v1/auth/keyboard-interactive",
+            post(login::keyboard_interactive),
+        )
         .route("/healthz", get(routes::healthz))
         .route("/metrics", get(routes::metrics))
         .fallback(not_found)
@@ -246,6 +270,7 @@ pub async fn run(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Resul
             RouterOptions {
                 token: options.token.clone(),
                 max_body_bytes: Some(options.max_body_bytes),
+                keyboard_idle: Some(options.keyboard_idle),
             },
         ),
         &options,

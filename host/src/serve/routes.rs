@@ -11,11 +11,9 @@
 //! - `POST /v1/actions/provider?action=...`: 200 once queued; today's
 //!   query (`username`, `ip`, `object_type`, `object_name`, `role`,
 //!   `timestamp`) is read.
-//! - `GET /v1/post-connect?ip=&protocol=`: 200 accept, 403 reject.
-//! - `POST /v1/auth/external`: 200 with the user JSON, 200 with an empty
-//!   body ("no update"), 403 denied, 424 the plugin failed.
-//! - `POST /v1/auth/check-password`: 200 `{"status", "to_verify"}`, 424 on
-//!   plugin failure.
+//! - the login and connection routes (pre-login, external auth,
+//!   check-password, keyboard-interactive, post-login, post-connect,
+//!   post-disconnect, startup): see [`super::login`].
 //!
 //! Bad input gets 400 (with the field at fault), 413 (body too large) or
 //! 415 (not JSON), with a JSON `{"error": ...}` body.
@@ -28,18 +26,16 @@ use axum::extract::{Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::App;
 use crate::dispatch::Outcome;
 use crate::dispatch::Reply;
-use crate::event::json::{DecodeError, decode_fs_event_as, from_json};
+use crate::event::json::{DecodeError, decode_fs_event_as};
 use crate::event::{ObjectType, ProviderAction, ProviderEvent};
-use crate::plugin::{Credential, PluginError};
 
 /// A JSON response.
-fn reply(status: StatusCode, body: Value) -> Response {
+pub(super) fn reply(status: StatusCode, body: Value) -> Response {
     (
         status,
         [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
@@ -62,7 +58,7 @@ fn bad_request(err: DecodeError) -> Response {
 // The error is the reply itself, built once per bad request: boxing it
 // would buy nothing.
 #[allow(clippy::result_large_err)]
-fn json_body<'a, T>(
+pub(super) fn json_body<'a, T>(
     headers: &HeaderMap,
     body: &'a [u8],
     decode: impl FnOnce(&'a [u8]) -> Result<T, DecodeError>,
@@ -149,144 +145,11 @@ pub(super) async fn provider_action(
     Ok(reply(status_of(outcome.reply()), decision_json(&outcome)))
 }
 
-pub(super) async fn post_connect(
-    State(app): State<Arc<App>>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let Some(ip) = query.get("ip").filter(|ip| !ip.is_empty()) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "ip: missing (expected ?ip=...&protocol=...)",
-        );
-    };
-    let protocol = query.get("protocol").map(String::as_str).unwrap_or("");
-    let host = app.host.lease().await;
-    match host.plugins().check_ip(ip, protocol).await {
-        Ok(()) => reply(StatusCode::OK, json!({"decision": "allow"})),
-        Err(err) => {
-            tracing::info!(ip = %ip, protocol, reason = %err, "connection refused by the IP filter");
-            reply(
-                StatusCode::FORBIDDEN,
-                json!({"decision": "deny", "reason": err.to_string()}),
-            )
-        }
-    }
-}
-
-/// SFTPGo's external-auth request body.
-#[derive(Deserialize)]
-struct ExternalAuth {
-    username: String,
-    #[serde(default)]
-    ip: String,
-    #[serde(default)]
-    protocol: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    public_key: String,
-    #[serde(default)]
-    keyboard_interactive: String,
-    #[serde(default)]
-    tls_cert: String,
-    #[serde(default)]
-    user: Option<Value>,
-}
-
-fn plugin_failure(err: PluginError) -> Response {
-    match err {
-        PluginError::Refused { .. } | PluginError::NotConfigured(_) => {
-            error(StatusCode::FORBIDDEN, err)
-        }
-        PluginError::Failed { .. } => error(StatusCode::FAILED_DEPENDENCY, err),
-    }
-}
-
-pub(super) async fn external_auth(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Response> {
-    let request: ExternalAuth = json_body(&headers, &body, from_json)?;
-    let user = request.user.filter(|u| !u.is_null()).map(|u| u.to_string());
-    let user = user.as_deref();
-    let (name, ip, protocol) = (&request.username, &request.ip, &request.protocol);
-    let host = app.host.lease().await;
-    let credential = if !request.tls_cert.is_empty() {
-        Credential::TlsCertificate(request.tls_cert)
-    } else if !request.public_key.is_empty() {
-        Credential::PublicKey(request.public_key)
-    } else if !request.keyboard_interactive.is_empty() {
-        Credential::KeyboardInteractive
-    } else if !request.password.is_empty() {
-        Credential::Password(request.password)
-    } else {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "body: no credential (password, public_key, keyboard_interactive or tls_cert)",
-        ));
-    };
-    let result = host
-        .plugins()
-        .authenticate(name, credential, ip, protocol, user)
-        .await;
-    Ok(match result {
-        Ok(Some(user)) => (
-            StatusCode::OK,
-            [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-            user,
-        )
-            .into_response(),
-        Ok(None) => StatusCode::OK.into_response(),
-        Err(err) => {
-            tracing::info!(username = %name, ip = %ip, protocol = %protocol, reason = %err, "external authentication refused");
-            plugin_failure(err)
-        }
-    })
-}
-
-#[derive(Deserialize)]
-struct CheckPassword {
-    username: String,
-    password: String,
-    #[serde(default)]
-    ip: String,
-    #[serde(default)]
-    protocol: String,
-}
-
-pub(super) async fn check_password(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, Response> {
-    let request: CheckPassword = json_body(&headers, &body, from_json)?;
-    let host = app.host.lease().await;
-    let result = host
-        .plugins()
-        .check_password(
-            &request.username,
-            &request.password,
-            &request.ip,
-            &request.protocol,
-        )
-        .await;
-    Ok(match result {
-        Ok(answer) => reply(
-            StatusCode::OK,
-            json!({"status": answer.status, "to_verify": answer.to_verify}),
-        ),
-        Err(PluginError::Refused { .. }) => {
-            reply(StatusCode::OK, json!({"status": 0, "to_verify": ""}))
-        }
-        Err(err) => plugin_failure(err),
-    })
-}
-
 pub(super) async fn healthz(State(app): State<Arc<App>>) -> Response {
     reply(
         StatusCode::OK,
-        json!({"status": "ok", "generation": app.host.generation()}),
+        json!({"status": "ok", "generation": app.host.generation(),
+            "keyboard_exchanges": app.sessions.len()}),
     )
 }
 

@@ -17,8 +17,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use wasmtime::Store;
 
-use super::{Answer, EventRef, Failure, Hook, HookKind, HookResult};
+mod login;
+
+use super::{Answer, EventRef, Exchange, Failure, Hook, HookKind, HookResult};
 use crate::config::{Grants, Limits, Reuse};
+use crate::event::login::{LoginEvent, LoginHook};
 use crate::event::{Contract, FsEvent};
 use crate::sandbox::bindings::{fs_hook, provider_hook, wit};
 use crate::sandbox::convert::{to_wit_fs, to_wit_provider};
@@ -28,18 +31,21 @@ use crate::sandbox::{Live, Sandbox, Share, State};
 enum Prepared {
     Fs(fs_hook::FsHookPre<State>),
     Provider(provider_hook::ProviderHookPre<State>),
+    Login(login::LoginPre),
 }
 
 /// An instantiated component.
 enum Bound {
     Fs(fs_hook::FsHook),
     Provider(provider_hook::ProviderHook),
+    Login(login::LoginBound),
 }
 
 /// An event in the form the world takes.
 enum Input {
     Fs(Box<wit::FsEvent>),
     Provider(wit::ProviderEvent),
+    Login(LoginEvent),
 }
 
 impl Prepared {
@@ -47,7 +53,17 @@ impl Prepared {
         Ok(match self {
             Prepared::Fs(pre) => Bound::Fs(pre.instantiate_async(store).await?),
             Prepared::Provider(pre) => Bound::Provider(pre.instantiate_async(store).await?),
+            Prepared::Login(pre) => Bound::Login(pre.instantiate(store).await?),
         })
+    }
+
+    /// The world's name.
+    fn world(&self) -> &'static str {
+        match self {
+            Prepared::Fs(_) => "fs-hook",
+            Prepared::Provider(_) => "provider-hook",
+            Prepared::Login(pre) => pre.hook().world(),
+        }
     }
 }
 
@@ -80,6 +96,7 @@ async fn invoke(
                 Err(message) => Answer::Deny(clip_reason(message)),
             }
         }
+        (Bound::Login(hook), Input::Login(event)) => login::invoke(store, hook, event).await?,
         _ => unreachable!("the event family was checked against the world"),
     })
 }
@@ -96,6 +113,20 @@ pub enum World {
     Fs,
     /// `provider-hook`.
     Provider,
+    /// The world of a login or connection hook (`pre-login-hook`, ...).
+    Login(LoginHook),
+}
+
+impl World {
+    /// The configuration key whose hooks serve it (`command.commands[].hook`
+    /// names): `fs_actions`, `provider_actions`, `pre_login`, ...
+    pub fn key(self) -> &'static str {
+        match self {
+            World::Fs => "fs_actions",
+            World::Provider => "provider_actions",
+            World::Login(hook) => hook.as_str(),
+        }
+    }
 }
 
 /// A warm instance and the events it served.
@@ -110,7 +141,7 @@ pub struct WasmHook {
     sandbox: Arc<Sandbox>,
     /// This hook's share of the instance pool.
     share: Share,
-    prepared: Prepared,
+    prepared: Arc<Prepared>,
     limits: Limits,
     grants: Grants,
     reuse: Option<(Reuse, Mutex<Vec<Warm>>)>,
@@ -148,12 +179,13 @@ impl WasmHook {
                 "provider-hook",
                 provider_hook::ProviderHookPre::new,
             )?),
+            World::Login(hook) => Prepared::Login(login::LoginPre::prepare(&sandbox, path, hook)?),
         };
         Ok(WasmHook {
             name: Arc::from(name),
             share: sandbox.new_share(),
             sandbox,
-            prepared,
+            prepared: Arc::new(prepared),
             limits,
             grants,
             reuse: reuse.map(|r| (r, Mutex::new(Vec::new()))),
@@ -165,17 +197,25 @@ impl WasmHook {
     }
 
     fn input(&self, event: EventRef<'_>) -> Result<Input, Failure> {
-        match (&self.prepared, event) {
+        match (&*self.prepared, event) {
             (Prepared::Fs(_), EventRef::Fs(ev)) => Ok(Input::Fs(Box::new(to_wit_fs(ev)))),
             (Prepared::Provider(_), EventRef::Provider(ev)) => {
                 Ok(Input::Provider(to_wit_provider(ev)))
             }
-            (Prepared::Fs(_), EventRef::Provider(_)) => Err(Failure::BadComponent(
-                "an fs-hook component cannot handle provider events".into(),
-            )),
-            (Prepared::Provider(_), EventRef::Fs(_)) => Err(Failure::BadComponent(
-                "a provider-hook component cannot handle fs events".into(),
-            )),
+            (Prepared::Login(pre), EventRef::Login(ev)) if pre.hook() == ev.hook() => {
+                Ok(Input::Login(ev.clone()))
+            }
+            (prepared, event) => {
+                let what = match event {
+                    EventRef::Fs(_) => "fs events".to_owned(),
+                    EventRef::Provider(_) => "provider events".to_owned(),
+                    EventRef::Login(ev) => format!("{} events", ev.hook()),
+                };
+                Err(Failure::BadComponent(format!(
+                    "a {} component cannot handle {what}",
+                    prepared.world()
+                )))
+            }
         }
     }
 
@@ -201,7 +241,7 @@ impl WasmHook {
                 &mut store,
                 &self.limits,
                 deadline,
-                &self.prepared,
+                &*self.prepared,
                 |store, prepared| {
                     Box::pin(async move {
                         let bound = prepared.instantiate(&mut *store).await?;
@@ -234,7 +274,7 @@ impl WasmHook {
                         &self.grants,
                         Some(&self.share),
                         deadline,
-                        &self.prepared,
+                        &*self.prepared,
                         |store, prepared: &Prepared| Box::pin(prepared.instantiate(store)),
                     )
                     .await?,
@@ -276,7 +316,7 @@ impl Hook for WasmHook {
         let input = self.input(event)?;
         let event_file = match event {
             EventRef::Fs(ev) => self.event_file(ev),
-            EventRef::Provider(_) => None,
+            EventRef::Provider(_) | EventRef::Login(_) => None,
         };
         match &self.reuse {
             None => self.call_fresh(deadline, event_file, input).await,
@@ -284,6 +324,27 @@ impl Hook for WasmHook {
                 self.call_warm(reuse, idle, deadline, event_file, input)
                     .await
             }
+        }
+    }
+
+    async fn exchange(&self, _contract: &Contract) -> Result<Box<dyn Exchange>, Failure> {
+        match &*self.prepared {
+            Prepared::Login(pre) if pre.hook() == LoginHook::KeyboardInteractive => {
+                Ok(Box::new(login::WasmExchange {
+                    name: self.name.clone(),
+                    sandbox: self.sandbox.clone(),
+                    share: self.share.clone(),
+                    prepared: self.prepared.clone(),
+                    limits: self.limits.clone(),
+                    grants: self.grants.clone(),
+                    live: None,
+                    failed: false,
+                }))
+            }
+            prepared => Err(Failure::BadComponent(format!(
+                "a {} component cannot answer keyboard-interactive rounds",
+                prepared.world()
+            ))),
         }
     }
 }

@@ -1,0 +1,312 @@
+//! The login and connection routes, in SFTPGo's own forms (its URLs go
+//! straight into `sftpgo.json`):
+//!
+//! - `POST /v1/pre-login?login_method=&ip=&protocol=` (body: the user):
+//!   200 + the user JSON to create or replace; 204 no change; 403 refused;
+//!   424 a hook failed.
+//! - `POST /v1/auth/external` (SFTPGo's external-auth body): 200 + the user
+//!   JSON; 200 with an empty body (the stored user, unchanged); 403
+//!   refused; 424 a hook or plugin failed.
+//! - `POST /v1/auth/check-password`: 200 `{"status", "to_verify"}`; 424 a
+//!   hook or plugin failed ("unable to check credentials").
+//! - `POST /v1/auth/keyboard-interactive`: one request per round; the
+//!   rounds of one `request_id` go to the same program, component instance
+//!   or URL conversation, released at the final reply or after
+//!   [`KEYBOARD_IDLE`] (`--keyboard-idle-secs`) without a round. 200 + the reply (`auth_result` -1
+//!   when the hook refused or failed); 403 when nothing answers
+//!   keyboard-interactive logins.
+//! - `POST /v1/post-login?login_method=&ip=&protocol=&status=`: 200 once
+//!   queued.
+//! - `GET /v1/post-connect?ip=&protocol=`: 200 allowed; 403 refused; 424
+//!   a hook or the IP filter failed.
+//! - `GET /v1/post-disconnect?ip=&protocol=&username=&connection_duration=`:
+//!   200 once queued.
+//! - `GET /v1/startup`: 200 when every startup hook succeeded; 424 when one
+//!   failed.
+//!
+//! None of these statuses is one SFTPGo's retrying client repeats (429,
+//! 5xx), so no hook runs twice for one call.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tokio::time::Instant;
+
+use super::App;
+use super::routes::{error, json_body, reply};
+use crate::dispatch::login::{KeyboardSession, LoginAnswer, LoginOutcome};
+use crate::event::login::{
+    KbdReply, KbdRound, LoginHook, decode_connection_request, decode_external_auth,
+    decode_login_request,
+};
+use crate::json::from_json;
+
+/// How long a keyboard-interactive exchange waits for its next round before
+/// it is released (its program killed, its instance dropped).
+pub const KEYBOARD_IDLE: Duration = Duration::from_secs(120);
+
+/// The keyboard-interactive exchanges in progress, by `request_id`.
+pub(super) struct Sessions {
+    open: Mutex<HashMap<String, Open>>,
+    idle: Duration,
+}
+
+struct Open {
+    session: Arc<tokio::sync::Mutex<KeyboardSession>>,
+    expires: Instant,
+}
+
+impl Sessions {
+    pub(super) fn new(idle: Duration) -> Self {
+        Sessions {
+            open: Mutex::default(),
+            idle,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Open>> {
+        self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forget an exchange when no round came for the idle time.
+    fn expire_later(app: Weak<App>, id: String) {
+        tokio::spawn(async move {
+            loop {
+                let Some(expires) = app
+                    .upgrade()
+                    .and_then(|app| app.sessions.lock().get(&id).map(|open| open.expires))
+                else {
+                    return;
+                };
+                tokio::time::sleep_until(expires).await;
+                let Some(app) = app.upgrade() else { return };
+                let mut open = app.sessions.lock();
+                if open.get(&id).is_some_and(|o| o.expires <= Instant::now()) {
+                    open.remove(&id);
+                    tracing::info!(request_id = %id, "keyboard-interactive exchange abandoned: released");
+                    return;
+                }
+            }
+        });
+    }
+
+    /// Exchanges in progress.
+    pub(super) fn len(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+fn user_response(user: String) -> Response {
+    (
+        StatusCode::OK,
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        user,
+    )
+        .into_response()
+}
+
+/// The response that tells SFTPGo a login answer, for `hook`.
+fn answer(hook: LoginHook, outcome: LoginOutcome) -> Response {
+    match outcome.answer {
+        LoginAnswer::User(user) => user_response(user),
+        LoginAnswer::NoChange if hook == LoginHook::PreLogin => {
+            StatusCode::NO_CONTENT.into_response()
+        }
+        LoginAnswer::NoChange => StatusCode::OK.into_response(),
+        LoginAnswer::Password(answer) => reply(
+            StatusCode::OK,
+            json!({"status": answer.status, "to_verify": answer.to_verify}),
+        ),
+        LoginAnswer::Allow => reply(StatusCode::OK, json!({"decision": "allow"})),
+        LoginAnswer::Deny(reason) => reply(
+            StatusCode::FORBIDDEN,
+            json!({"decision": "deny", "reason": reason}),
+        ),
+        LoginAnswer::Failed(reason) => reply(
+            StatusCode::FAILED_DEPENDENCY,
+            json!({"decision": "failed", "reason": reason}),
+        ),
+        LoginAnswer::NotConfigured => match hook {
+            LoginHook::PreLogin => StatusCode::NO_CONTENT.into_response(),
+            LoginHook::ExternalAuth | LoginHook::CheckPassword => error(
+                StatusCode::FORBIDDEN,
+                format!("no hook or plugin is configured for {hook}"),
+            ),
+            _ => reply(StatusCode::OK, json!({"decision": "allow"})),
+        },
+    }
+}
+
+fn queued(outcome: LoginOutcome) -> Response {
+    match outcome.answer {
+        LoginAnswer::Failed(reason) => reply(
+            StatusCode::FAILED_DEPENDENCY,
+            json!({"decision": "failed", "reason": reason}),
+        ),
+        _ => reply(StatusCode::OK, json!({"decision": "queued"})),
+    }
+}
+
+pub(super) async fn pre_login(
+    State(app): State<Arc<App>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Response> {
+    let event = json_body(&headers, &body, |body| {
+        decode_login_request(LoginHook::PreLogin, &query, body)
+    })?;
+    let host = app.host.lease().await;
+    Ok(answer(LoginHook::PreLogin, host.login(event).await))
+}
+
+pub(super) async fn post_login(
+    State(app): State<Arc<App>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Response> {
+    let event = json_body(&headers, &body, |body| {
+        decode_login_request(LoginHook::PostLogin, &query, body)
+    })?;
+    let host = app.host.lease().await;
+    Ok(queued(host.login(event).await))
+}
+
+pub(super) async fn external_auth(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Response> {
+    let (auth, user_object) = json_body(&headers, &body, decode_external_auth)?;
+    if auth.password.is_empty()
+        && auth.public_key.is_empty()
+        && !auth.keyboard_interactive
+        && auth.tls_cert.is_empty()
+    {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "body: no credential (password, public_key, keyboard_interactive or tls_cert)",
+        ));
+    }
+    let host = app.host.lease().await;
+    let mut call = host.login(crate::event::login::LoginEvent::ExternalAuth(auth));
+    if let Some(current) = user_object {
+        call = call.sent_in_current_form(current);
+    }
+    Ok(answer(LoginHook::ExternalAuth, call.await))
+}
+
+pub(super) async fn check_password(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Response> {
+    let check = json_body(&headers, &body, from_json)?;
+    let host = app.host.lease().await;
+    let event = crate::event::login::LoginEvent::CheckPassword(check);
+    Ok(answer(LoginHook::CheckPassword, host.login(event).await))
+}
+
+/// A GET hook's query, checked: `ip` is required where SFTPGo always sends
+/// it.
+#[allow(clippy::result_large_err)]
+fn connection(
+    hook: LoginHook,
+    query: &HashMap<String, String>,
+) -> Result<crate::event::login::LoginEvent, Response> {
+    if hook != LoginHook::Startup && query.get("ip").is_none_or(|ip| ip.is_empty()) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "ip: missing (expected ?ip=...&protocol=...)",
+        ));
+    }
+    decode_connection_request(hook, query).map_err(|err| error(StatusCode::BAD_REQUEST, err))
+}
+
+pub(super) async fn post_connect(
+    State(app): State<Arc<App>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, Response> {
+    let event = connection(LoginHook::PostConnect, &query)?;
+    let host = app.host.lease().await;
+    Ok(answer(LoginHook::PostConnect, host.login(event).await))
+}
+
+pub(super) async fn post_disconnect(
+    State(app): State<Arc<App>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, Response> {
+    let event = connection(LoginHook::PostDisconnect, &query)?;
+    let host = app.host.lease().await;
+    Ok(queued(host.login(event).await))
+}
+
+pub(super) async fn startup(State(app): State<Arc<App>>) -> Response {
+    let host = app.host.lease().await;
+    let outcome = host.login(crate::event::login::LoginEvent::Startup).await;
+    answer(LoginHook::Startup, outcome)
+}
+
+pub(super) async fn keyboard_interactive(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Response> {
+    let (round, current) = json_body(&headers, &body, KbdRound::decode)?;
+    let id = round.request_id.clone();
+    let found = {
+        let mut open = app.sessions.lock();
+        open.get_mut(&id).map(|o| {
+            o.expires = Instant::now() + app.sessions.idle;
+            o.session.clone()
+        })
+    };
+    let session = match found {
+        Some(session) => session,
+        None if round.step > 1 => {
+            tracing::warn!(request_id = %id, step = round.step, "keyboard-interactive round of an exchange hookhost does not know (expired or from before a restart): refused");
+            return Ok(kbd_response(&KbdReply::denied()));
+        }
+        None => {
+            let host = app.host.lease().await;
+            let Some(session) = host.keyboard_session(Some(current)).await else {
+                return Err(error(
+                    StatusCode::FORBIDDEN,
+                    "no keyboard-interactive hook or auth plugin is configured",
+                ));
+            };
+            let session = Arc::new(tokio::sync::Mutex::new(session));
+            app.sessions.lock().insert(
+                id.clone(),
+                Open {
+                    session: session.clone(),
+                    expires: Instant::now() + app.sessions.idle,
+                },
+            );
+            Sessions::expire_later(Arc::downgrade(&app), id.clone());
+            session
+        }
+    };
+    let reply = session.lock().await.round(&round).await;
+    if reply.auth_result != 0 {
+        app.sessions.lock().remove(&id);
+    }
+    Ok(kbd_response(&reply))
+}
+
+fn kbd_response(reply: &KbdReply) -> Response {
+    (
+        StatusCode::OK,
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        reply.to_json(),
+    )
+        .into_response()
+}
