@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod bench;
+mod login;
 mod plugin_grpc;
 mod rows;
 
