@@ -94,14 +94,100 @@ fn kind_of(target: &hookhost::config::HookTarget) -> HookKind {
     }
 }
 
+/// What `fire` runs: a configuration, or one component alone.
+pub enum FireTarget {
+    Config(PathBuf),
+    Hook {
+        hook: PathBuf,
+        grant_dirs: Vec<String>,
+        args: Vec<String>,
+        env: Vec<String>,
+    },
+}
+
+/// A configuration running `hook` alone on `action` (for provider events,
+/// on `action` of `object_type`).
+fn solo_config(
+    hook: &Path,
+    grant_dirs: &[String],
+    args: &[String],
+    env: &[String],
+    fs_action: Option<&str>,
+    provider: Option<(&str, &str)>,
+) -> Result<Config, String> {
+    let mut dirs = Vec::new();
+    for grant in grant_dirs {
+        let parts: Vec<&str> = grant.split(':').collect();
+        let (host_dir, guest, writable) = match parts.as_slice() {
+            [h, g] => (*h, *g, false),
+            [h, g, "rw"] => (*h, *g, true),
+            [h, g, "ro"] => (*h, *g, false),
+            _ => {
+                return Err(format!(
+                    "--grant-dir {grant:?}: expected HOST:GUEST or HOST:GUEST:rw"
+                ));
+            }
+        };
+        let host_dir =
+            std::path::absolute(host_dir).map_err(|e| format!("--grant-dir {grant:?}: {e}"))?;
+        dirs.push(json!({"host": host_dir, "guest": guest, "writable": writable}));
+    }
+    let mut vars = serde_json::Map::new();
+    for pair in env {
+        let (name, value) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("--env {pair:?}: expected NAME=VALUE"))?;
+        vars.insert(name.to_owned(), json!(value));
+    }
+    let name = hook
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "hook".into());
+    let hook = std::path::absolute(hook).map_err(|e| format!("--hook: {e}"))?;
+    let mut entry = json!({"name": name, "hook": hook,
+        "grants": {"dirs": dirs, "args": args, "env": vars}});
+    let value = match (fs_action, provider) {
+        (Some(action), _) => {
+            entry["execute_on"] = json!([action]);
+            json!({"common": {"actions": {"hooks": [entry]}}})
+        }
+        (None, Some((action, object_type))) => {
+            entry["execute_on"] = json!([action]);
+            entry["execute_for"] = json!([object_type]);
+            json!({"data_provider": {"actions": {"hooks": [entry]}}})
+        }
+        (None, None) => unreachable!("an fs or a provider event"),
+    };
+    Config::from_value(value, Path::new("/")).map_err(|e| e.to_string())
+}
+
 pub async fn fire(
-    config: &Path,
+    target: FireTarget,
     event: &Path,
     provider_action: Option<&str>,
     object_type: &str,
 ) -> Result<ExitCode, String> {
     let body = std::fs::read(event).map_err(|e| format!("{}: {e}", event.display()))?;
-    let host = build_host(config).await?;
+    let host = match &target {
+        FireTarget::Config(config) => build_host(config).await?,
+        FireTarget::Hook {
+            hook,
+            grant_dirs,
+            args,
+            env,
+        } => {
+            let (fs_action, provider) = match provider_action {
+                None => {
+                    let ev = decode_fs_event_as(&body, VersionSetting::Auto)
+                        .map_err(|e| format!("{}: {e}", event.display()))?;
+                    (Some(ev.action.as_str().to_owned()), None)
+                }
+                Some(action) => (None, Some((action, object_type))),
+            };
+            let config = solo_config(hook, grant_dirs, args, env, fs_action.as_deref(), provider)?;
+            Host::new(config).await.map_err(|e| e.to_string())?
+        }
+    };
     let (action, outcome) = match provider_action {
         None => {
             let versions = host.sftpgo_version();

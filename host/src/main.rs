@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod cli;
 mod exec_login;
+mod scaffold;
 
 /// Run SFTPGo-style hooks: exec programs, HTTP URLs and WebAssembly components.
 #[derive(Parser)]
@@ -34,6 +35,31 @@ enum PluginNetwork {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Write a ready project for a hook or plugin: a manifest, a handler,
+    /// a configuration that runs it, test events and a README of three
+    /// commands (build, check, fire).
+    New {
+        /// What to write: fs-hook, provider-hook, pre-login-hook,
+        /// external-auth-hook, check-password-hook,
+        /// keyboard-interactive-hook, post-login-hook, post-connect-hook,
+        /// post-disconnect-hook, startup-hook, notifier-plugin, kms-plugin,
+        /// auth-plugin, eventsearcher-plugin, ipfilter-plugin ("-hook" may
+        /// be left out).
+        kind: String,
+        /// The project's name (its directory, crate and component).
+        name: String,
+        /// The language: rust (every kind), python (fs-hook,
+        /// provider-hook).
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: scaffold::Lang,
+        /// Where to create the project directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The guest SDK (hookhost's guest-sdk/ directory); default: the one
+        /// of the source tree this hookhost was built from.
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
     /// Validate a configuration and compile (and cache) every component.
     Check {
         /// Configuration file (SFTPGo JSON format).
@@ -44,10 +70,29 @@ enum Command {
     ///
     /// Exit status 0 when the operation may proceed (allow, handled, ok),
     /// 1 when it is denied or a synchronous hook failed, 2 on bad input.
+    ///
+    /// With --hook instead of --config, the component alone is tried on the
+    /// event, with default limits and the grants given here; its log lines
+    /// are printed (all levels).
     Fire {
         /// Configuration file (SFTPGo JSON format).
+        #[arg(long, required_unless_present = "hook", conflicts_with = "hook")]
+        config: Option<PathBuf>,
+        /// A component to try alone, without a configuration: it runs on
+        /// the event's action (a provider event: its action and object type).
         #[arg(long)]
-        config: PathBuf,
+        hook: Option<PathBuf>,
+        /// With --hook: grant a directory, HOST:GUEST (read-only) or
+        /// HOST:GUEST:rw (writable). Repeatable.
+        #[arg(long, requires = "hook")]
+        grant_dir: Vec<String>,
+        /// With --hook: an argument for the component (after argv[0]).
+        /// Repeatable.
+        #[arg(long = "arg", requires = "hook", allow_hyphen_values = true)]
+        args: Vec<String>,
+        /// With --hook: a variable for the component, NAME=VALUE. Repeatable.
+        #[arg(long, requires = "hook")]
+        env: Vec<String>,
         /// The event: SFTPGo's HTTP hook JSON body. With --provider-action,
         /// the provider object's JSON instead.
         #[arg(long)]
@@ -133,9 +178,42 @@ enum Command {
     },
 }
 
+/// Libraries whose debug output drowns hookhost's own: quiet unless the
+/// filter names them.
+const NOISY: [&str; 8] = [
+    "wasmtime",
+    "cranelift",
+    "wasmtime_cranelift",
+    "cranelift_codegen",
+    "hyper",
+    "h2",
+    "tonic",
+    "rustls",
+];
+
+/// The log filter: `HOOKHOST_LOG` (default `info`), with the noisy
+/// libraries held at `info` unless it names them; `fire --hook` shows every
+/// guest line.
+fn log_filter(command: &Command) -> tracing_subscriber::EnvFilter {
+    let mut directives = std::env::var("HOOKHOST_LOG").unwrap_or_else(|_| "info".into());
+    for library in NOISY {
+        if !directives.contains(library) {
+            directives.push_str(&format!(",{library}=info"));
+        }
+    }
+    if let Command::Fire { hook: Some(_), .. } = command
+        && !directives.contains("hookhost::guest")
+    {
+        directives.push_str(",hookhost::guest=trace");
+    }
+    tracing_subscriber::EnvFilter::try_new(&directives).unwrap_or_else(|err| {
+        eprintln!("hookhost: HOOKHOST_LOG: {err}; using info");
+        tracing_subscriber::EnvFilter::new("info")
+    })
+}
+
 fn init_logging(format: LogFormat, command: &Command) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HOOKHOST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = log_filter(command);
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if let Command::Plugin { .. } = command {
         // go-plugin's client reads stderr as hclog JSON lines.
@@ -228,13 +306,43 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match args.command {
+            Command::New {
+                kind,
+                name,
+                lang,
+                dir,
+                sdk,
+            } => scaffold::new(&kind, &name, lang, &dir, sdk).map(|project| {
+                println!("created {}", project.display());
+                println!(
+                    "next: cd {} and follow README.md (build, check, fire)",
+                    project.display()
+                );
+                ExitCode::SUCCESS
+            }),
             Command::Check { config } => cli::check(&config).await,
             Command::Fire {
                 config,
+                hook,
+                grant_dir,
+                args,
+                env,
                 event,
                 provider_action,
                 object_type,
-            } => cli::fire(&config, &event, provider_action.as_deref(), &object_type).await,
+            } => {
+                let target = match (config, hook) {
+                    (Some(config), _) => cli::FireTarget::Config(config),
+                    (None, Some(hook)) => cli::FireTarget::Hook {
+                        hook,
+                        grant_dirs: grant_dir,
+                        args,
+                        env,
+                    },
+                    (None, None) => unreachable!("clap requires --config or --hook"),
+                };
+                cli::fire(target, &event, provider_action.as_deref(), &object_type).await
+            }
             Command::Serve {
                 config,
                 listen,

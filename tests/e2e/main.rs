@@ -1,6 +1,7 @@
 //! End-to-end tests: real compiled components, real processes, a real
 //! loopback HTTP server. One test binary, one module per area.
 
+mod author;
 mod cli;
 mod config;
 mod contracts;

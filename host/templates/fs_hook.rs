@@ -1,0 +1,49 @@
+//! {{name}}: an `fs-hook` refusing uploads over a size limit.
+//!
+//! It runs on `upload`, made synchronous with `execute_sync` (SFTPGo 2.4+
+//! removes a file whose synchronous upload hook fails). Not on
+//! `pre-upload`: there SFTPGo does not know the incoming size yet, and
+//! `file_size` is the size of the file being overwritten (0 for a new one).
+//!
+//! The limit is the first argument (`grants.args`), in bytes; 10 MiB
+//! without one. The event's fields: `cargo doc --open` (the `FsEvent`
+//! type) or docs/writing-hooks.md in hookhost's repository.
+
+use hookhost_guest::{FsAction, FsEvent, FsHook, Verdict, log};
+
+const DEFAULT_LIMIT: i64 = 10 << 20;
+
+fn limit() -> i64 {
+    std::env::args()
+        .nth(1)
+        .and_then(|arg| arg.parse().ok())
+        .unwrap_or(DEFAULT_LIMIT)
+}
+
+struct Hook;
+
+impl FsHook for Hook {
+    fn handle(event: FsEvent) -> Verdict {
+        if !matches!(event.action, FsAction::Upload) {
+            return Verdict::Allow;
+        }
+        let limit = limit();
+        if event.file_size > limit {
+            log::info(
+                "upload over the limit",
+                &[
+                    ("user", &event.username),
+                    ("path", &event.path),
+                    ("size", &event.file_size.to_string()),
+                ],
+            );
+            return Verdict::Deny(format!(
+                "{} bytes is over the limit of {limit} bytes",
+                event.file_size
+            ));
+        }
+        Verdict::Allow
+    }
+}
+
+hookhost_guest::export_fs_hook!(Hook);

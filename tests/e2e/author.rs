@@ -1,0 +1,155 @@
+//! A hook author's first hour, as the README tells it: `hookhost new`, the
+//! generated README's build command, `hookhost check`, then `hookhost fire
+//! --hook` allowing and denying — in Rust and in Python; and every kind
+//! `new` knows builds and passes `check`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use hookhost_tests::{hookhost_bin, repo_root};
+
+fn hookhost(dir: &Path, args: &[&str]) -> Output {
+    Command::new(hookhost_bin())
+        .current_dir(dir)
+        .args(args)
+        .env_remove("HOOKHOST_LOG")
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The generated README's build line, run as written (without the comment).
+fn build_as_readme_says(project: &Path, target_dir: Option<&Path>) {
+    let readme = std::fs::read_to_string(project.join("README.md")).unwrap();
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("cargo build") || l.starts_with("componentize-py"))
+        .expect("a build command in the README");
+    let command = line.split('#').next().unwrap().trim();
+    let mut words = command.split_whitespace();
+    let mut cmd = Command::new(words.next().unwrap());
+    cmd.args(words)
+        .current_dir(project)
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    match target_dir {
+        Some(dir) => cmd.env("CARGO_TARGET_DIR", dir),
+        None => cmd.env_remove("CARGO_TARGET_DIR"),
+    };
+    let out = cmd.env_remove("RUSTFLAGS").output().unwrap();
+    ok(&out, command);
+}
+
+fn fire(project: &Path, wasm: &str, event: &str) -> Output {
+    hookhost(
+        project,
+        &[
+            "fire", "--hook", wasm, "--arg", "10485760", "--event", event,
+        ],
+    )
+}
+
+fn size_guard_works(project: &Path, wasm: &str) {
+    ok(
+        &hookhost(project, &["check", "--config", "hookhost.json"]),
+        "check",
+    );
+    let small = fire(project, wasm, "events/upload-small.json");
+    ok(&small, "fire small");
+    let big = fire(project, wasm, "events/upload-big.json");
+    assert_eq!(big.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&big.stdout);
+    assert!(stdout.contains("over the limit"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&big.stderr);
+    assert!(
+        stderr.contains("upload over the limit"),
+        "the guest's log line is printed: {stderr}"
+    );
+}
+
+#[test]
+fn a_new_rust_fs_hook_builds_checks_and_fires_as_its_readme_says() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(
+        &hookhost(dir.path(), &["new", "fs-hook", "size-guard"]),
+        "new",
+    );
+    let project = dir.path().join("size-guard");
+    build_as_readme_says(&project, None);
+    size_guard_works(&project, "target/wasm32-wasip2/release/size_guard.wasm");
+    assert!(
+        !hookhost(dir.path(), &["new", "fs-hook", "size-guard"])
+            .status
+            .success(),
+        "an existing project is never overwritten"
+    );
+}
+
+#[test]
+fn a_new_python_fs_hook_builds_checks_and_fires_as_its_readme_says() {
+    if !hookhost_tests::tool_available("componentize-py", "pip install componentize-py==0.25.1") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    ok(
+        &hookhost(
+            dir.path(),
+            &["new", "fs-hook", "py-guard", "--lang", "python"],
+        ),
+        "new",
+    );
+    let project = dir.path().join("py-guard");
+    build_as_readme_says(&project, None);
+    size_guard_works(&project, "py_guard.wasm");
+}
+
+#[test]
+fn every_kind_new_knows_builds_and_passes_check() {
+    let dir = tempfile::tempdir().unwrap();
+    // One target directory for all, so the SDK compiles once.
+    let target = repo_root().join("target/guests-new");
+    let kinds = [
+        "fs-hook",
+        "provider-hook",
+        "pre-login-hook",
+        "external-auth-hook",
+        "check-password-hook",
+        "keyboard-interactive-hook",
+        "post-login-hook",
+        "post-connect-hook",
+        "post-disconnect-hook",
+        "startup-hook",
+        "notifier-plugin",
+        "kms-plugin",
+        "auth-plugin",
+        "eventsearcher-plugin",
+        "ipfilter-plugin",
+    ];
+    for kind in kinds {
+        let name = format!("my-{kind}");
+        ok(&hookhost(dir.path(), &["new", kind, &name]), kind);
+        let project = dir.path().join(&name);
+        build_as_readme_says(&project, Some(&target));
+        let file = format!("{}.wasm", name.replace('-', "_"));
+        let built: PathBuf = target.join("wasm32-wasip2/release").join(&file);
+        let expected = project.join("target/wasm32-wasip2/release");
+        std::fs::create_dir_all(&expected).unwrap();
+        std::fs::copy(&built, expected.join(&file)).unwrap();
+        ok(
+            &hookhost(&project, &["check", "--config", "hookhost.json"]),
+            &format!("{kind}: check"),
+        );
+    }
+    let js = hookhost(dir.path(), &["new", "fs-hook", "js-guard", "--lang", "js"]);
+    assert_eq!(js.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&js.stderr).contains("not supported yet"));
+    let unknown = hookhost(dir.path(), &["new", "fs-hok", "x"]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("expected one of: fs-hook"));
+}
