@@ -6,10 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
+echo "== building (a first build takes about 10 minutes on a 2-core machine)"
 for workspace in examples tests/fixtures tests/fixtures/minimal-deny; do
-  CARGO_TARGET_DIR=target/guests cargo build --quiet --release --target wasm32-wasip2 --manifest-path "$workspace/Cargo.toml"
+  CARGO_TARGET_DIR=target/guests cargo build --release --target wasm32-wasip2 --manifest-path "$workspace/Cargo.toml"
 done
-cargo build --quiet --release -p hookhost -p hookhost-bench
+cargo build --release -p hookhost -p hookhost-bench
 # RUST_BACKTRACE would make every error value capture a backtrace.
 env -u RUST_BACKTRACE HOOKHOST_LOG=error target/release/hookhost-bench \
   --guests target/guests/wasm32-wasip2/release --hookhost target/release/hookhost "$@"

@@ -5,10 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
+echo "== building: the first build takes about 10 minutes on a 2-core machine"
+echo "   (wasmtime is large); later runs take seconds. cargo's progress follows."
 echo "== building the example components (wasm32-wasip2)"
-CARGO_TARGET_DIR=target/guests cargo build --quiet --release --target wasm32-wasip2 --manifest-path examples/Cargo.toml
+CARGO_TARGET_DIR=target/guests cargo build --release --target wasm32-wasip2 --manifest-path examples/Cargo.toml
 echo "== building hookhost"
-cargo build --quiet --release -p hookhost
+cargo build --release -p hookhost
 hookhost=target/release/hookhost
 config=examples/config/hookhost.json
 rm -rf target/demo  # each run shows only what it did

@@ -249,11 +249,42 @@ pub use bindings::shared::hookhost::hooks::types::{
 /// `handle` answers the event: for `pre-upload`/`pre-download`, `Allow`
 /// lets it proceed and `Deny(reason)` refuses it; for `pre-delete`,
 /// `Handled` means the hook already deleted or moved the file. For other
-/// actions the answer is only logged (`Deny` counts as a failure).
+/// actions the answer is only logged (`Deny` counts as a failure). What
+/// each field holds for each action: docs/writing-hooks.md.
+///
+/// ```ignore
+/// use hookhost_guest::{FsAction, FsEvent, FsHook, Verdict};
+///
+/// struct SizeGuard; // on `upload` with execute_sync: see `hookhost new fs-hook`
+///
+/// impl FsHook for SizeGuard {
+///     fn handle(event: FsEvent) -> Verdict {
+///         match event.action {
+///             FsAction::Upload if event.file_size > 10 << 20 => Verdict::Deny("too big".into()),
+///             _ => Verdict::Allow,
+///         }
+///     }
+/// }
+/// hookhost_guest::export_fs_hook!(SizeGuard);
+/// ```
 pub use bindings::fs_hook::exports::hookhost::hooks::fs_handler::Guest as FsHook;
 
 /// A data-provider hook: called once per event (user, folder, admin ...
 /// added, updated or deleted). Return `Err(message)` to report a failure.
+///
+/// ```ignore
+/// use hookhost_guest::{ProviderEvent, ProviderHook, log};
+///
+/// struct Changes;
+///
+/// impl ProviderHook for Changes {
+///     fn handle(event: ProviderEvent) -> Result<(), String> {
+///         log::info("changed", &[("object", &event.object_name), ("action", event.action.as_str())]);
+///         Ok(())
+///     }
+/// }
+/// hookhost_guest::export_provider_hook!(Changes);
+/// ```
 pub use bindings::provider_hook::exports::hookhost::hooks::provider_handler::Guest as ProviderHook;
 
 /// Export a type implementing [`FsHook`] as the component's `fs-hook` world.
@@ -272,9 +303,42 @@ pub use bindings::notifier_plugin::export_notifier;
 /// A notifier plugin: one long-lived instance receives the events its
 /// `notifier_options` select. Return `Err` to have the host queue the event
 /// and retry it later.
+///
+/// ```ignore
+/// use hookhost_guest::{FsEvent, LogEvent, Notifier, ProviderEvent};
+///
+/// struct Forward;
+///
+/// impl Notifier for Forward {
+///     fn notify_fs_event(event: FsEvent) -> Result<(), String> {
+///         std::fs::write(format!("/spool/{}", event.timestamp.unwrap_or(0)), event.to_json())
+///             .map_err(|e| e.to_string()) // an error: queued and retried
+///     }
+///     fn notify_provider_event(_: ProviderEvent) -> Result<(), String> { Ok(()) }
+///     fn notify_log_event(_: LogEvent) -> Result<(), String> { Ok(()) }
+/// }
+/// hookhost_guest::export_notifier!(Forward);
+/// ```
 pub use bindings::notifier_plugin::exports::hookhost::hooks::notifier::Guest as Notifier;
 
-/// KMS plugins: [`kms::Kms`] and [`export_kms!`].
+/// KMS plugins: [`kms::Kms`] and [`export_kms!`]. A compiled skeleton:
+/// `hookhost new kms-plugin NAME`; a complete one: `examples/kms-aesgcm`.
+///
+/// ```ignore
+/// use hookhost_guest::kms::{Encrypted, Kms, Secret};
+///
+/// struct Vault;
+///
+/// impl Kms for Vault {
+///     fn encrypt(secret: Secret, _url: String, _master_key: String) -> Result<Encrypted, String> {
+///         Ok(Encrypted { payload: secret.payload.chars().rev().collect(), key: String::new(), mode: 0 })
+///     }
+///     fn decrypt(secret: Secret, _url: String, _master_key: String) -> Result<String, String> {
+///         Ok(secret.payload.chars().rev().collect())
+///     }
+/// }
+/// hookhost_guest::export_kms!(Vault);
+/// ```
 pub mod kms {
     pub use crate::bindings::kms_plugin::exports::hookhost::hooks::kms::{
         Encrypted, Guest as Kms, Secret,
@@ -283,7 +347,10 @@ pub mod kms {
 /// Export a [`kms::Kms`] as the component's `kms-plugin` world.
 pub use bindings::kms_plugin::export_kms;
 
-/// Auth plugins: [`auth::Auth`] and [`export_auth!`].
+/// Auth plugins: [`auth::Auth`] and [`export_auth!`]. Each check answers
+/// `Ok(Some(user JSON))` (log this user in), `Ok(None)` (the stored user,
+/// unchanged) or `Err(reason)` (refused). A compiled skeleton: `hookhost
+/// new auth-plugin NAME`; a complete one: `examples/auth-file`.
 pub mod auth {
     pub use crate::bindings::auth_plugin::exports::hookhost::hooks::auth::{
         CheckPasswordResult, Guest as Auth, KeyboardRequest, KeyboardResponse,
@@ -293,6 +360,9 @@ pub mod auth {
 pub use bindings::auth_plugin::export_auth;
 
 /// Event-search plugins: [`search::EventSearcher`] and [`export_eventsearcher!`].
+/// Each search answers the matching events as the JSON array SFTPGo's REST
+/// API returns. A compiled skeleton: `hookhost new eventsearcher-plugin
+/// NAME`; a complete one: `examples/eventsearcher-jsonl`.
 pub mod search {
     pub use crate::bindings::eventsearcher_plugin::exports::hookhost::hooks::eventsearcher::{
         CommonSearch, FsEventSearch, Guest as EventSearcher, LogEventSearch, Order,
@@ -303,6 +373,20 @@ pub mod search {
 pub use bindings::eventsearcher_plugin::export_eventsearcher;
 
 /// IP-filter plugins: [`ipfilter::IpFilter`] and [`export_ipfilter!`].
+///
+/// ```ignore
+/// use hookhost_guest::ipfilter::IpFilter;
+///
+/// struct Lan;
+///
+/// impl IpFilter for Lan {
+///     fn check_ip(ip: String, _protocol: String) -> Result<(), String> {
+///         if ip.starts_with("10.") { Ok(()) } else { Err(format!("{ip} is outside the LAN")) }
+///     }
+///     fn reload() -> Result<(), String> { Ok(()) }
+/// }
+/// hookhost_guest::export_ipfilter!(Lan);
+/// ```
 pub mod ipfilter {
     pub use crate::bindings::ipfilter_plugin::exports::hookhost::hooks::ipfilter::Guest as IpFilter;
 }
@@ -311,7 +395,33 @@ pub use bindings::ipfilter_plugin::export_ipfilter;
 
 /// Login and connection hooks: one trait per SFTPGo hook key, each
 /// exported with its macro ([`export_pre_login_hook!`], ...). Users come and
-/// go as SFTPGo's user JSON; [`login::user_field`] reads a field of one.
+/// go as SFTPGo's user JSON; [`login::user_field`] reads a field of one. A
+/// compiled skeleton of each: `hookhost new pre-login-hook NAME` (and
+/// `external-auth-hook`, `check-password-hook`,
+/// `keyboard-interactive-hook`, `post-login-hook`, `post-connect-hook`,
+/// `post-disconnect-hook`, `startup-hook`); complete ones:
+/// `examples/pre-login-groups`, `examples/kbd-code`, `examples/login-audit`.
+///
+/// ```ignore
+/// use hookhost_guest::login::{Login, PreLogin, PreLoginAnswer, user_field};
+///
+/// struct JustInTime;
+///
+/// impl PreLogin for JustInTime {
+///     fn pre_login(login: Login, user: String) -> PreLoginAnswer {
+///         let known = user_field(&user, "id").and_then(|id| id.as_i64()).unwrap_or(0) != 0;
+///         if known {
+///             return PreLoginAnswer::NoChange;
+///         }
+///         PreLoginAnswer::Replace(format!(
+///             r#"{{"username":{},"status":1,"home_dir":"/srv/{}","permissions":{{"/":["*"]}}}}"#,
+///             hookhost_guest::json_quote(&login.username),
+///             login.username
+///         ))
+///     }
+/// }
+/// hookhost_guest::export_pre_login_hook!(JustInTime);
+/// ```
 pub mod login {
     pub use crate::bindings::check_password_hook::exports::hookhost::hooks::check_password::{
         Guest as CheckPassword, PasswordCheck,

@@ -19,7 +19,19 @@ async fn build_host(path: &Path) -> Result<Host, String> {
     Host::new(config).await.map_err(|e| e.to_string())
 }
 
+/// On a terminal, say that a slow step has started (compiling components
+/// can take seconds each, the first time).
+pub fn progress(message: &str) {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        eprintln!("hookhost: {message}");
+    }
+}
+
 pub async fn check(config: &Path) -> Result<ExitCode, String> {
+    progress(
+        "validating and compiling (a new component takes a few seconds; then it is cached)...",
+    );
     let host = build_host(config).await?;
     let count = |kind: HookKind| {
         let cfg = host.config();
@@ -40,11 +52,12 @@ pub async fn check(config: &Path) -> Result<ExitCode, String> {
         .map(|dir| dir.display().to_string())
         .unwrap_or_else(|| "off".into());
     println!(
-        "{}: ok, hooks: {} exec, {} http, {} wasm; compile cache: {} hits, {} compiled (in {cache_dir})",
+        "{}: ok, hooks: {} exec, {} http, {} wasm; plugins: {}; compile cache: {} hits, {} compiled (in {cache_dir})",
         config.display(),
         count(HookKind::Exec),
         count(HookKind::Http),
         count(HookKind::Wasm),
+        host.config().plugins.len(),
         stats.hits,
         stats.compiled,
     );
@@ -266,6 +279,7 @@ pub async fn serve(
     }
     .filter(|t| !t.is_empty());
     options.token = token;
+    progress("loading the configuration and compiling its components...");
     hookhost::serve::run(options, |address| {
         // The one line on stdout: scripts and tests read the address here.
         println!("hookhost listening on http://{address}");

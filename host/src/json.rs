@@ -26,8 +26,23 @@ impl DecodeError {
 pub(crate) fn from_json<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, DecodeError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|err| {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return DecodeError::new("body", "empty: expected a JSON document");
+        }
+        // serde_path_to_error writes `?` for a segment it could not name
+        // (a key the target ignores): the path ends before it.
         let path = err.path().to_string();
-        let field = if path == "." { "body".to_owned() } else { path };
+        let path = path
+            .split('.')
+            .take_while(|segment| *segment != "?")
+            .collect::<Vec<_>>()
+            .join(".");
+        let path = path.trim_end_matches('.').to_owned();
+        let field = if path.is_empty() {
+            "body".to_owned()
+        } else {
+            path
+        };
         DecodeError::new(field, err.into_inner().to_string())
     })
 }

@@ -494,8 +494,8 @@ pub fn new(
         Lang::Python => (
             format!("componentize-py -d wit -w {} componentize app -o {}.wasm   # pip install componentize-py", kind.world, snake(name)),
             format!("{}.wasm", snake(name)),
-            // The interpreter needs more than the default memory.
-            json!({"timeout_ms": 5000, "memory_mib": 256}),
+            // A fresh interpreter per event: a few ms, not the 2 s of Rust.
+            json!({"timeout_ms": 5000}),
         ),
         Lang::Js => {
             return Err("JavaScript hooks are not supported yet (componentize-js support is planned); use --lang rust or --lang python".into());

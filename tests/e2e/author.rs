@@ -72,6 +72,10 @@ fn size_guard_works(project: &Path, wasm: &str) {
         stderr.contains("upload over the limit"),
         "the guest's log line is printed: {stderr}"
     );
+    assert!(
+        stderr.contains("WARN hookhost::dispatch: hook failed"),
+        "a deny of a notification is a failure (the WIT's error): {stderr}"
+    );
 }
 
 #[test]
@@ -152,4 +156,76 @@ fn every_kind_new_knows_builds_and_passes_check() {
     assert!(String::from_utf8_lossy(&js.stderr).contains("not supported yet"));
     let unknown = hookhost(dir.path(), &["new", "fs-hok", "x"]);
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("expected one of: fs-hook"));
+}
+
+// --- what the tools say -------------------------------------------------------
+
+fn check_says(dir: &Path, config: &str) -> String {
+    let path = dir.join("c.json");
+    std::fs::write(&path, config).unwrap();
+    let out = hookhost(dir, &["check", "--config", "c.json"]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    stdout + &String::from_utf8_lossy(&out.stderr)
+}
+
+#[test]
+fn bad_files_are_named_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(check_says(dir.path(), "").contains("c.json: JSON: empty: expected a JSON document"));
+    let says = check_says(dir.path(), r#"{"common": {"actions": {}},}"#);
+    assert!(
+        says.contains("c.json: JSON: trailing comma at line 1"),
+        "{says}"
+    );
+    std::fs::write(dir.path().join("bad.wasm"), "garbage!").unwrap();
+    let says = check_says(
+        dir.path(),
+        r#"{"common": {"actions": {"hooks": [{"hook": "bad.wasm", "execute_on": ["upload"]}]}}}"#,
+    );
+    assert!(says.contains("bad.wasm is not WebAssembly"), "{says}");
+    assert!(!says.contains("0x"), "no byte dump: {says}");
+}
+
+#[test]
+fn check_counts_plugins_and_logs_stay_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let filter = hookhost_tests::guests::wasm("ipfilter-cidr");
+    let deny = hookhost_tests::guests::wasm("deny-exe");
+    let config = serde_json::json!({
+        "plugins": [{"type": "ipfilter", "cmd": filter, "args": ["10.0.0.0/8"]}],
+        "common": {"actions": {"hooks": [{"hook": deny, "execute_on": ["pre-upload"]}]}},
+    });
+    let says = check_says(dir.path(), &config.to_string());
+    assert!(says.contains("1 wasm; plugins: 1;"), "{says}");
+    let event = dir.path().join("e.json");
+    std::fs::write(
+        &event,
+        r#"{"action": "pre-upload", "username": "a", "path": "/x.exe", "fs_provider": 0, "status": 1, "protocol": "SFTP"}"#,
+    )
+    .unwrap();
+    let fire = |log: Option<&str>| {
+        let mut cmd = Command::new(hookhost_bin());
+        cmd.current_dir(dir.path())
+            .args(["fire", "--config", "c.json", "--event", "e.json"]);
+        match log {
+            Some(filter) => cmd.env("HOOKHOST_LOG", filter),
+            None => cmd.env_remove("HOOKHOST_LOG"),
+        };
+        String::from_utf8_lossy(&cmd.output().unwrap().stderr).into_owned()
+    };
+    let quiet = fire(None);
+    assert!(!quiet.contains("plugin started"), "{quiet}");
+    let debug = fire(Some("debug"));
+    assert!(
+        debug.contains("plugin started"),
+        "hookhost's own debug lines: {debug}"
+    );
+    let foreign: Vec<&str> = debug
+        .lines()
+        .filter(|l| l.contains(" DEBUG wasmtime") || l.contains(" DEBUG cranelift"))
+        .collect();
+    assert!(
+        foreign.is_empty(),
+        "no engine internals at debug: {foreign:?}"
+    );
 }

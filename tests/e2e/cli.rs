@@ -25,7 +25,7 @@ fn check_compiles_once_and_the_next_run_uses_the_cache() {
         assert!(out.status.success(), "{out:?}");
         String::from_utf8(out.stdout).unwrap()
     };
-    assert!(run().contains("2 wasm; compile cache: 0 hits, 2 compiled"));
-    assert!(run().contains("2 wasm; compile cache: 2 hits, 0 compiled"));
+    assert!(run().contains("2 wasm; plugins: 0; compile cache: 0 hits, 2 compiled"));
+    assert!(run().contains("2 wasm; plugins: 0; compile cache: 2 hits, 0 compiled"));
     assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 2);
 }

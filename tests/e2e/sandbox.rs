@@ -370,7 +370,7 @@ async fn bad_components_are_refused_with_the_file_and_reason() {
 
     let cases = [
         (&core, "fs", "is a core WebAssembly module, not a component"),
-        (&random, "fs", "is not a valid WebAssembly component"),
+        (&random, "fs", "is not WebAssembly (a component starts with"),
         (&truncated, "fs", "is not a valid WebAssembly component"),
         (&missing, "fs", "cannot read"),
     ];

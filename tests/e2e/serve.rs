@@ -338,6 +338,9 @@ async fn bad_requests_get_4xx_and_the_server_keeps_serving() {
         .await
         .unwrap();
     assert_eq!(big.status().as_u16(), 413);
+    let error: Value = serde_json::from_slice(&big.bytes().await.unwrap())
+        .expect("a 413 is JSON like every error");
+    assert!(error["error"].as_str().is_some(), "{error}");
     assert_eq!(pre_upload(&server, "/ok.txt").await, 200, "still serving");
 }
 
@@ -722,4 +725,23 @@ async fn random_malformed_requests_never_get_a_5xx_nor_stop_the_server() {
     }
     assert_eq!(server.get("/healthz").await.0, 200);
     assert_eq!(pre_upload(&server, "/a.exe").await, 403, "still deciding");
+}
+
+#[tokio::test]
+async fn an_edit_then_sighup_reloads_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &deny_config(&["exe"]));
+    let mut server = Server::start(&cfg, &[], &[]).await;
+    // Make sure the mtime moves, as an editor's save does.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    write_config(dir.path(), &deny_config(&["iso"]));
+    server.signal(libc::SIGHUP);
+    server.wait_log("configuration reloaded").await;
+    // The watcher looks every 2 s: give it a look, then count the loads.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let (_, health) = server.get("/healthz").await;
+    assert!(
+        health.contains("\"generation\":2"),
+        "one edit, one SIGHUP: one reload ({health})"
+    );
 }

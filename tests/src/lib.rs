@@ -14,21 +14,26 @@ use hookhost::event::{FsAction, FsEvent, Protocol};
 use hookhost::{Config, Host};
 use serde_json::{Value, json};
 
-/// Whether `program` (an optional toolchain, such as componentize-py) can
-/// run. Without it a test is skipped locally, saying so; under `CI=true` a
-/// missing tool is a failure, never a silent skip.
+/// Whether `program` (a toolchain some tests need, such as componentize-py)
+/// can run. Without it the test fails, naming the install command, unless
+/// `HOOKHOST_ALLOW_MISSING_TOOLS=1` (not under `CI=true`) skips it, saying
+/// so on stderr.
 pub fn tool_available(program: &str, install: &str) -> bool {
     let found = std::process::Command::new(program)
         .arg("--version")
         .output()
         .is_ok_and(|out| out.status.success());
     if !found {
+        // A missing tool fails the test (a green run must mean it ran),
+        // unless the run opts out — never under CI.
         let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+        let allowed = std::env::var("HOOKHOST_ALLOW_MISSING_TOOLS").is_ok_and(|v| v == "1");
         assert!(
-            !ci,
-            "{program} is required under CI=true but is not installed ({install})"
+            allowed && !ci,
+            "{program} is required but not installed ({install}); .ci/run installs every tool, \
+             or set HOOKHOST_ALLOW_MISSING_TOOLS=1 to skip the tests that need it (not under CI=true)"
         );
-        println!("skipped: {program} is not installed ({install})");
+        eprintln!("SKIPPED: {program} is not installed ({install})");
     }
     found
 }

@@ -341,8 +341,15 @@ impl Config {
 
     /// Parse and validate JSON text; relative paths resolve against `base_dir`.
     pub fn from_slice(json: &[u8], base_dir: &Path) -> Result<Config, ConfigError> {
-        let raw: RawConfig =
-            crate::json::from_json(json).map_err(|e| ConfigError::field(e.field, e.message))?;
+        let raw: RawConfig = crate::json::from_json(json).map_err(|e| {
+            // A document that does not parse has no field at fault.
+            let field = if e.field == "body" {
+                "JSON".to_owned()
+            } else {
+                e.field
+            };
+            ConfigError::field(field, e.message)
+        })?;
         Self::validate(raw, base_dir)
     }
 

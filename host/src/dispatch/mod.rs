@@ -368,10 +368,12 @@ async fn run_hook(route: &Route, event: EventRef<'_>, contract: &Contract) -> Ho
 }
 
 fn log_report(report: &HookReport, event: EventRef<'_>) {
-    let (action, username) = match event {
-        EventRef::Fs(ev) => (ev.action.as_str(), ev.username.as_str()),
-        EventRef::Provider(ev) => (ev.action.as_str(), ev.object_name.as_str()),
-        EventRef::Login(ev) => (ev.hook().as_str(), ev.username()),
+    // A deny decides a pre-* action or a login; for a notification (the
+    // WIT's `error`) it is a failure, logged as one.
+    let (action, username, decides) = match event {
+        EventRef::Fs(ev) => (ev.action.as_str(), ev.username.as_str(), ev.action.is_pre()),
+        EventRef::Provider(ev) => (ev.action.as_str(), ev.object_name.as_str(), false),
+        EventRef::Login(ev) => (ev.hook().as_str(), ev.username(), ev.hook().synchronous()),
     };
     let hook = &*report.hook;
     let kind = report.kind.as_str();
@@ -405,8 +407,11 @@ fn log_report(report: &HookReport, event: EventRef<'_>) {
             duration_us,
             "hook ran"
         ),
-        Ok(Answer::Deny(reason)) => {
+        Ok(Answer::Deny(reason)) if decides => {
             tracing::info!(hook, kind, action, username, outcome = "deny", reason = %reason, duration_us, "hook ran")
+        }
+        Ok(Answer::Deny(reason)) => {
+            tracing::warn!(hook, kind, action, username, outcome = "deny", reason = %reason, duration_us, "hook failed")
         }
         Err(failure) => tracing::warn!(
             hook, kind, action, username, outcome = failure.label(), error = %failure, duration_us, "hook failed"

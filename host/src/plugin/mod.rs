@@ -261,7 +261,7 @@ impl Plugins {
                     })
                 }
             }
-            tracing::info!(plugin = %name, kind = config.kind.as_str(), "plugin started");
+            tracing::debug!(plugin = %name, kind = config.kind.as_str(), "plugin started");
         }
         Ok(plugins)
     }

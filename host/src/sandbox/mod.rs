@@ -192,6 +192,17 @@ impl Sandbox {
         if let Some(component) = self.cached(&sha256) {
             return Ok(component);
         }
+        if !wasm.starts_with(b"\0asm") {
+            let kind = if wasm.is_empty() {
+                "an empty file"
+            } else {
+                "not WebAssembly"
+            };
+            return Err(format!(
+                "{} is {kind} (a component starts with the bytes \\0asm; build it with `cargo build --target wasm32-wasip2` or componentize-py)",
+                path.display()
+            ));
+        }
         if wasmparser_is_core_module(&wasm) {
             return Err(format!(
                 "{} is a core WebAssembly module, not a component (build it for wasm32-wasip2, or wrap it with `wasm-tools component new`)",

@@ -149,6 +149,31 @@ async fn count(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
     response
 }
 
+/// Every error is JSON: axum's own rejections (413 body too large, 405,
+/// ...) come as plain text, and are rewritten as `{"error": text}`.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if !status.is_client_error() || is_json {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 64 << 10)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&body);
+    let message = if text.trim().is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text.trim().to_owned()
+    };
+    routes::error(status, message)
+}
+
 async fn not_found() -> Response {
     routes::error(StatusCode::NOT_FOUND, "no such route").into_response()
 }
@@ -181,6 +206,7 @@ pub fn router(host: Arc<ReloadableHost>, options: RouterOptions) -> Router {
         .route("/metrics", get(routes::metrics))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn_with_state(app.clone(), authorize))
         .layer(middleware::from_fn_with_state(app.clone(), count))
         .with_state(app)
@@ -239,7 +265,12 @@ pub async fn run(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Resul
             let mut ticker = tokio::time::interval(Duration::from_secs(2));
             loop {
                 tokio::select! {
-                    _ = hangup.recv() => reload(&host, &path, "SIGHUP").await,
+                    _ = hangup.recv() => {
+                        // The edit that prompted the SIGHUP is loaded now:
+                        // the watcher must not load it again.
+                        last_seen = modified(&path);
+                        reload(&host, &path, "SIGHUP").await;
+                    }
                     _ = ticker.tick(), if watch => {
                         let now = modified(&path);
                         if now != last_seen {

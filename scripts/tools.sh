@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The tools some tests need besides Rust, installed when missing:
+# - Debian's Go, go-plugin, gRPC and protoc packages: the `hookhost plugin`
+#   tests build a go-plugin host with them (tests/src/goplugin.rs);
+# - componentize-py: the Python hook tests build components with it.
+# A test whose tool is missing fails (set HOOKHOST_ALLOW_MISSING_TOOLS=1 to
+# skip those tests instead, never under CI=true).
+set -euo pipefail
+
+packages="golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-goprotobuf-dev protobuf-compiler"
+missing=""
+if command -v dpkg >/dev/null; then
+  for package in $packages; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"
+  done
+fi
+if [ -n "$missing" ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "== installing Debian packages for the go-plugin tests:$missing"
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+if ! componentize-py --version >/dev/null 2>&1; then
+  echo "== installing componentize-py for the Python hook tests"
+  python3 -m pip install --quiet --disable-pip-version-check componentize-py==0.25.1
+fi
