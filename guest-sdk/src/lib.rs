@@ -76,6 +76,8 @@ extern crate self as hookhost_guest;
 mod event;
 pub use event::quote as json_quote;
 mod event_file;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod log;
 
 #[doc(hidden)]

@@ -113,6 +113,7 @@ pub enum FireTarget {
     Hook {
         hook: PathBuf,
         grant_dirs: Vec<String>,
+        grant_http: Vec<String>,
         args: Vec<String>,
         env: Vec<String>,
     },
@@ -123,6 +124,7 @@ pub enum FireTarget {
 fn solo_config(
     hook: &Path,
     grant_dirs: &[String],
+    grant_http: &[String],
     args: &[String],
     env: &[String],
     fs_action: Option<&str>,
@@ -158,7 +160,7 @@ fn solo_config(
         .unwrap_or_else(|| "hook".into());
     let hook = std::path::absolute(hook).map_err(|e| format!("--hook: {e}"))?;
     let mut entry = json!({"name": name, "hook": hook,
-        "grants": {"dirs": dirs, "args": args, "env": vars}});
+        "grants": {"dirs": dirs, "args": args, "env": vars, "http": grant_http}});
     let value = match (fs_action, provider) {
         (Some(action), _) => {
             entry["execute_on"] = json!([action]);
@@ -186,6 +188,7 @@ pub async fn fire(
         FireTarget::Hook {
             hook,
             grant_dirs,
+            grant_http,
             args,
             env,
         } => {
@@ -197,7 +200,15 @@ pub async fn fire(
                 }
                 Some(action) => (None, Some((action, object_type))),
             };
-            let config = solo_config(hook, grant_dirs, args, env, fs_action.as_deref(), provider)?;
+            let config = solo_config(
+                hook,
+                grant_dirs,
+                grant_http,
+                args,
+                env,
+                fs_action.as_deref(),
+                provider,
+            )?;
             Host::new(config).await.map_err(|e| e.to_string())?
         }
     };

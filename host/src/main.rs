@@ -93,6 +93,10 @@ enum Command {
         /// With --hook: a variable for the component, NAME=VALUE. Repeatable.
         #[arg(long, requires = "hook")]
         env: Vec<String>,
+        /// With --hook: an origin the component may send HTTP requests to
+        /// (`https://hooks.example.com`). Repeatable.
+        #[arg(long, requires = "hook")]
+        grant_http: Vec<String>,
         /// The event: SFTPGo's HTTP hook JSON body. With --provider-action,
         /// the provider object's JSON instead.
         #[arg(long)]
@@ -327,6 +331,7 @@ fn main() -> ExitCode {
                 grant_dir,
                 args,
                 env,
+                grant_http,
                 event,
                 provider_action,
                 object_type,
@@ -336,6 +341,7 @@ fn main() -> ExitCode {
                     (None, Some(hook)) => cli::FireTarget::Hook {
                         hook,
                         grant_dirs: grant_dir,
+                        grant_http,
                         args,
                         env,
                     },

@@ -14,6 +14,8 @@
 //! | `hookhost_notifier_delivered_total`, `_retries_total`, `_dropped_total`, `hookhost_notifier_queue_depth` | `plugin` |
 //! | `hookhost_compile_cache_hits_total`, `hookhost_compile_cache_compiled_total` | |
 //! | `hookhost_async_in_flight` | |
+//! | `hookhost_outbound_http_requests_total`, `hookhost_outbound_http_response_bytes_total` | |
+//! | `hookhost_outbound_http_refused_total` | `reason` (not_granted, internal_address, unresolved, deadline) |
 //! | `hookhost_http_requests_total` | `route`, `status` (from `hookhost serve`) |
 
 use std::sync::{Arc, Mutex};

@@ -11,6 +11,7 @@ mod hardening;
 mod hostile;
 mod http_hooks;
 mod login;
+mod outbound;
 mod plugins;
 mod python;
 mod sandbox;

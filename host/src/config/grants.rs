@@ -2,7 +2,9 @@
 //! plugin). Pure data: the sandbox turns it into a WASI context.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -23,6 +25,118 @@ pub struct Grants {
     /// `event-file` import.
     #[serde(default)]
     pub event_file: bool,
+    /// Origins the guest may send HTTP requests to through
+    /// `wasi:http/outgoing-handler` (`https://hooks.example.com`,
+    /// `http://127.0.0.1:3310`, `https://*.example.com`); none by default.
+    #[serde(default)]
+    pub http: Vec<String>,
+    /// `http`, parsed (filled by validation).
+    #[serde(skip)]
+    pub http_rules: Arc<[HttpRule]>,
+}
+
+/// One granted origin: scheme, host (or `*.` + a domain), port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpRule {
+    /// `http` or `https`.
+    pub scheme: String,
+    /// A lowercase name or an address; with `wildcard`, the domain whose
+    /// subdomains match.
+    pub host: String,
+    /// `*.` matched any subdomain (not the domain itself).
+    pub wildcard: bool,
+    /// The port (the scheme's default when not written).
+    pub port: u16,
+}
+
+impl HttpRule {
+    /// Parse `scheme://host[:port]` (a trailing `/` is allowed; no path,
+    /// query, user or other scheme).
+    pub fn parse(text: &str) -> Result<HttpRule, String> {
+        let (scheme, rest) = text
+            .split_once("://")
+            .ok_or_else(|| format!("{text:?}: expected scheme://host[:port]"))?;
+        let default_port = match scheme {
+            "http" => 80,
+            "https" => 443,
+            other => {
+                return Err(format!(
+                    "{text:?}: scheme {other:?} (expected http or https)"
+                ));
+            }
+        };
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        if rest.contains(['/', '?', '#', '@']) || rest.is_empty() {
+            return Err(format!(
+                "{text:?}: an origin is scheme://host[:port], without path, query or user"
+            ));
+        }
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, _)) if !host.ends_with(']') && host.contains(':') => (rest, None),
+            Some((host, port)) => (
+                host,
+                Some(
+                    port.parse::<u16>()
+                        .map_err(|_| format!("{text:?}: port {port:?} is not a number"))?,
+                ),
+            ),
+            None => (rest, None),
+        };
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
+        let (wildcard, host) = match host.strip_prefix("*.") {
+            Some(domain) => (true, domain.to_owned()),
+            None => (false, host),
+        };
+        if host.is_empty() || host.contains('*') {
+            return Err(format!(
+                "{text:?}: `*` only as the first label (`*.example.com`)"
+            ));
+        }
+        if wildcard && host.parse::<IpAddr>().is_ok() {
+            return Err(format!("{text:?}: a wildcard needs a domain name"));
+        }
+        Ok(HttpRule {
+            scheme: scheme.to_owned(),
+            host,
+            wildcard,
+            port: port.unwrap_or(default_port),
+        })
+    }
+
+    /// Whether a request to `scheme://host:port` is granted by this rule.
+    pub fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
+        let host_ok = if self.wildcard {
+            host.strip_suffix(&self.host)
+                .is_some_and(|sub| sub.ends_with('.') && sub.len() > 1)
+        } else {
+            host == self.host
+        };
+        self.scheme == scheme && self.port == port && host_ok
+    }
+
+    /// The address this rule grants by itself, if it names one: only such
+    /// a rule lets a request reach a loopback or private address.
+    pub fn address(&self) -> Option<IpAddr> {
+        self.host.parse().ok()
+    }
+}
+
+/// Parse `http` into `http_rules`, naming the entry at fault.
+pub(super) fn validate_http(grants: &mut Grants, field: &str) -> Result<(), super::ConfigError> {
+    let rules = grants
+        .http
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            HttpRule::parse(text)
+                .map_err(|why| super::ConfigError::field(format!("{field}.http[{i}]"), why))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    grants.http_rules = rules.into();
+    Ok(())
 }
 
 /// One preopened directory.

@@ -90,6 +90,8 @@ struct RawPluginLimits {
 struct RawPluginGrants {
     #[serde(default)]
     dirs: Vec<DirGrant>,
+    #[serde(default)]
+    http: Vec<String>,
 }
 
 /// `kms_options`: the scheme a KMS plugin serves.
@@ -197,6 +199,10 @@ pub struct PluginConfig {
     pub limits: Limits,
     /// Preopened directories.
     pub dirs: Vec<DirGrant>,
+    /// Granted HTTP origins (validated, see [`super::grants::HttpRule`]).
+    pub http: Vec<String>,
+    /// `http`, parsed.
+    pub http_rules: std::sync::Arc<[super::grants::HttpRule]>,
     /// Instances in its pool: calls run concurrently, one per instance (1:
     /// a single stateful instance).
     pub instances: usize,
@@ -395,6 +401,11 @@ pub(super) fn validate(
         };
         let mut dirs = raw.grants.dirs;
         super::hooks::validate_dirs(&mut dirs, base_dir, &format!("{field}.grants"))?;
+        let mut outbound = super::grants::Grants {
+            http: raw.grants.http,
+            ..Default::default()
+        };
+        super::grants::validate_http(&mut outbound, &format!("{field}.grants"))?;
         let stem = cmd
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -416,6 +427,8 @@ pub(super) fn validate(
             env_vars: raw.env_vars,
             limits,
             dirs,
+            http: outbound.http,
+            http_rules: outbound.http_rules,
             instances,
         });
     }

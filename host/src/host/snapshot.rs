@@ -23,6 +23,11 @@ struct PluginLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusedLabels {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ClippedLabels {
     what: &'static str,
 }
@@ -128,6 +133,46 @@ impl Snapshot for WeakHost {
                 )
             }),
         )?;
+        if let Some(sandbox) = host.shared_sandbox() {
+            use std::sync::atomic::Ordering::Relaxed;
+            let stats = sandbox.outbound_stats();
+            for (name, help, value) in [
+                (
+                    "outbound_http_requests",
+                    "Outbound HTTP requests guests sent (granted, checked)",
+                    stats.requests.load(Relaxed),
+                ),
+                (
+                    "outbound_http_response_bytes",
+                    "Response body bytes guests received",
+                    stats.bytes.load(Relaxed),
+                ),
+            ] {
+                let counter = ConstCounter::new(value);
+                counter.encode(encoder.encode_descriptor(
+                    name,
+                    help,
+                    None,
+                    counter.metric_type(),
+                )?)?;
+            }
+            encode_counters(
+                encoder,
+                "outbound_http_refused",
+                "Outbound HTTP requests refused, by reason",
+                crate::sandbox::outbound::Refusal::ALL
+                    .iter()
+                    .zip(&stats.refused)
+                    .map(|(reason, n)| {
+                        (
+                            RefusedLabels {
+                                reason: reason.as_str(),
+                            },
+                            n.load(Relaxed),
+                        )
+                    }),
+            )?;
+        }
         let in_flight = ConstGauge::new(host.async_in_flight() as i64);
         in_flight.encode(encoder.encode_descriptor(
             "async_in_flight",

@@ -209,6 +209,8 @@ impl Plugins {
                 env: env::plugin_env(&config.env_prefix, &config.env_vars, &config.cmd, host_env),
                 args: config.args.clone(),
                 event_file: false,
+                http: config.http.clone(),
+                http_rules: config.http_rules.clone(),
             };
             let name = config.name.clone();
             let fail = |message: String| {

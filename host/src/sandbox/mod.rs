@@ -30,6 +30,7 @@ mod fsguard;
 pub mod grants;
 mod guards;
 pub mod limits;
+pub mod outbound;
 mod output;
 pub mod state;
 
@@ -87,6 +88,7 @@ pub struct Sandbox {
     permits: Arc<Semaphore>,
     budget: Arc<MemoryBudget>,
     quotas: guards::Quotas,
+    outbound: Arc<outbound::OutboundStats>,
     settings: WasmSettings,
     pooling: bool,
 }
@@ -104,6 +106,9 @@ impl Sandbox {
         .map_err(|err| anyhow::anyhow!("cannot start the epoch ticker thread: {err}"))?;
         let mut linker = Linker::<State>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+        // Linked for every guest; each request is checked against its grants.
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(anyhow::Error::from)?;
         fsguard::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
         bindings::shared::HostImports::add_to_linker::<_, wasmtime::component::HasSelf<State>>(
             &mut linker,
@@ -119,6 +124,7 @@ impl Sandbox {
             permits: Arc::new(Semaphore::new(settings.max_instances.max(1) as usize)),
             budget: Arc::new(MemoryBudget::new(settings.memory_budget_bytes())),
             quotas: guards::Quotas::default(),
+            outbound: Arc::default(),
             settings: settings.clone(),
             pooling,
         })
@@ -152,6 +158,11 @@ impl Sandbox {
     /// Compile-cache counters.
     pub fn cache_stats(&self) -> CacheStats {
         self.cache.stats()
+    }
+
+    /// Outbound HTTP counters of all guests.
+    pub fn outbound_stats(&self) -> &outbound::OutboundStats {
+        &self.outbound
     }
 
     /// The memory budget of all running guests.
@@ -303,6 +314,12 @@ impl Sandbox {
             stdout,
             stderr,
             self.quotas.guards(grants),
+            outbound::Outbound {
+                name: name.clone(),
+                rules: grants.http_rules.clone(),
+                deadline: Instant::now(),
+                stats: self.outbound.clone(),
+            },
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);

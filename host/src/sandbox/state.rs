@@ -36,6 +36,9 @@ pub struct State {
     pub(crate) stderr: OutputCapture,
     /// The writable grants, for the symlink and quota guards.
     pub(crate) guards: Arc<[GrantGuard]>,
+    /// `wasi:http` state, and the hooks that check outbound requests.
+    pub(crate) http: wasmtime_wasi_http::WasiHttpCtx,
+    pub(crate) outbound: super::outbound::Outbound,
     log_budget: u32,
     log_bytes: usize,
     log_dropped: u64,
@@ -49,9 +52,12 @@ impl State {
         stdout: OutputCapture,
         stderr: OutputCapture,
         guards: Arc<[GrantGuard]>,
+        outbound: super::outbound::Outbound,
     ) -> Self {
         State {
             guards,
+            http: wasmtime_wasi_http::WasiHttpCtx::new(),
+            outbound,
             wasi,
             table: ResourceTable::new(),
             limiter,
@@ -69,6 +75,7 @@ impl State {
     /// Reset per-call counters before a call.
     pub(crate) fn begin_call(&mut self, deadline: Instant) {
         self.deadline = deadline;
+        self.outbound.deadline = deadline;
         self.limiter.hit = None;
         self.log_budget = LOG_LINES_PER_CALL;
         self.log_bytes = LOG_BYTES_PER_CALL;
@@ -91,6 +98,16 @@ impl WasiView for State {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl wasmtime_wasi_http::WasiHttpView for State {
+    fn http(&mut self) -> wasmtime_wasi_http::WasiHttpCtxView<'_> {
+        wasmtime_wasi_http::WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outbound,
         }
     }
 }

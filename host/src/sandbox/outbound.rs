@@ -1,0 +1,342 @@
+//! Outbound HTTP for guests (`wasi:http/outgoing-handler`), denied unless
+//! granted (`grants.http`):
+//!
+//! - every request — a redirect the guest follows is a new request — must
+//!   match a granted origin (scheme, host or `*.` domain, port);
+//! - the name is resolved here, and a name that resolves to a loopback,
+//!   private, link-local or otherwise internal address is refused unless a
+//!   granted origin names that address itself (`http://127.0.0.1:3310`);
+//! - connect, first-byte and between-bytes timeouts are cut to what is
+//!   left of the call's deadline, so a request never outlives its hook;
+//! - the response body is capped ([`MAX_RESPONSE_BYTES`]); past it the
+//!   guest reads an error;
+//! - requests, refusals by reason and bytes received are counted
+//!   ([`OutboundStats`], in the metrics).
+//!
+//! The connection itself resolves the name again (wasmtime's sender): a
+//! DNS answer that changes between the check and the connect is not
+//! caught (see docs/security.md).
+
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+
+use crate::config::HttpRule;
+
+/// The most a guest may receive in one response body.
+pub const MAX_RESPONSE_BYTES: u64 = 16 << 20;
+
+/// Why a request was refused (the `reason` label of the metric).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// No granted origin matches.
+    NotGranted,
+    /// The name resolves to an internal address no origin names.
+    InternalAddress,
+    /// The name does not resolve.
+    Unresolved,
+    /// The call's deadline left no time.
+    Deadline,
+}
+
+impl Refusal {
+    /// Every reason, in metric order.
+    pub const ALL: [Refusal; 4] = [
+        Refusal::NotGranted,
+        Refusal::InternalAddress,
+        Refusal::Unresolved,
+        Refusal::Deadline,
+    ];
+
+    /// The metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::NotGranted => "not_granted",
+            Refusal::InternalAddress => "internal_address",
+            Refusal::Unresolved => "unresolved",
+            Refusal::Deadline => "deadline",
+        }
+    }
+}
+
+/// Counters of all guests' outbound requests.
+#[derive(Debug, Default)]
+pub struct OutboundStats {
+    /// Requests sent.
+    pub requests: AtomicU64,
+    /// Refused, by [`Refusal::ALL`] index.
+    pub refused: [AtomicU64; 4],
+    /// Response body bytes received.
+    pub bytes: AtomicU64,
+}
+
+impl OutboundStats {
+    fn refuse(&self, reason: Refusal) -> Error {
+        let index = Refusal::ALL
+            .iter()
+            .position(|r| *r == reason)
+            .expect("every reason is listed");
+        self.refused[index].fetch_add(1, Ordering::Relaxed);
+        match reason {
+            Refusal::NotGranted => Error::HttpRequestDenied,
+            Refusal::InternalAddress => Error::DestinationIpProhibited,
+            Refusal::Unresolved => Error::DestinationNotFound,
+            Refusal::Deadline => Error::ConnectionTimeout,
+        }
+    }
+}
+
+/// The hooks of one guest's store.
+pub struct Outbound {
+    pub(crate) name: Arc<str>,
+    pub(crate) rules: Arc<[HttpRule]>,
+    pub(crate) deadline: Instant,
+    pub(crate) stats: Arc<OutboundStats>,
+}
+
+/// Addresses a request must not reach unless an origin names them.
+fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
+                || (a == 198 && (b == 18 || b == 19)) // benchmarking
+                || a >= 240
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_internal(IpAddr::V4(v4)),
+            None => {
+                let first = v6.segments()[0];
+                v6.is_loopback()
+                    || v6.is_unspecified()
+                    || (first & 0xfe00) == 0xfc00 // unique local
+                    || (first & 0xffc0) == 0xfe80 // link local
+            }
+        },
+    }
+}
+
+/// The granted target of a request, or why not.
+async fn check(rules: &[HttpRule], uri: &http::Uri, deadline: Instant) -> Result<(), Refusal> {
+    let scheme = uri.scheme_str().unwrap_or("https");
+    let host = uri
+        .host()
+        .unwrap_or("")
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    let port = uri
+        .port_u16()
+        .unwrap_or(if scheme == "http" { 80 } else { 443 });
+    if !rules.iter().any(|rule| rule.allows(scheme, &host, port)) {
+        return Err(Refusal::NotGranted);
+    }
+    let addresses: Vec<IpAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) => {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, tokio::net::lookup_host((host.as_str(), port))).await {
+                Err(_) => return Err(Refusal::Deadline),
+                Ok(Err(_)) => return Err(Refusal::Unresolved),
+                Ok(Ok(found)) => found.map(|addr| addr.ip()).collect(),
+            }
+        }
+    };
+    if addresses.is_empty() {
+        return Err(Refusal::Unresolved);
+    }
+    let named = |ip: IpAddr| {
+        rules
+            .iter()
+            .any(|rule| rule.address() == Some(ip) && rule.scheme == scheme && rule.port == port)
+    };
+    if addresses.iter().any(|ip| is_internal(*ip) && !named(*ip)) {
+        return Err(Refusal::InternalAddress);
+    }
+    Ok(())
+}
+
+/// A response body counted and capped.
+struct Capped {
+    inner: WasiBody,
+    left: u64,
+    stats: Arc<OutboundStats>,
+}
+
+impl Body for Capped {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            let len = data.len() as u64;
+            self.stats.bytes.fetch_add(len, Ordering::Relaxed);
+            if len > self.left {
+                self.left = 0;
+                return Poll::Ready(Some(Err(Error::HttpResponseBodySize(Some(
+                    MAX_RESPONSE_BYTES,
+                )))));
+            }
+            self.left -= len;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl WasiHttpHooks for Outbound {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), Error>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = Result<
+                    (
+                        http::Response<WasiBody>,
+                        Box<dyn Future<Output = Result<(), Error>> + Send>,
+                    ),
+                    Error,
+                >,
+            > + Send,
+    > {
+        drop(fut);
+        let rules = self.rules.clone();
+        let deadline = self.deadline;
+        let stats = self.stats.clone();
+        let name = self.name.clone();
+        Box::new(async move {
+            use http_body_util::BodyExt;
+            let uri = request.uri().clone();
+            if let Err(reason) = check(&rules, &uri, deadline).await {
+                tracing::warn!(hook = %name, uri = %uri, reason = reason.as_str(), "outbound HTTP request refused");
+                return Err(stats.refuse(reason));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(stats.refuse(Refusal::Deadline));
+            }
+            let cut =
+                |given: Option<std::time::Duration>| Some(given.map_or(left, |d| d.min(left)));
+            let options = options.unwrap_or_default();
+            let options = RequestOptions {
+                connect_timeout: cut(options.connect_timeout),
+                first_byte_timeout: cut(options.first_byte_timeout),
+                between_bytes_timeout: cut(options.between_bytes_timeout),
+            };
+            stats.requests.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(hook = %name, uri = %uri, "outbound HTTP request");
+            let sent = tokio::time::timeout(
+                left,
+                wasmtime_wasi_http::default_send_request(request, Some(options)),
+            )
+            .await
+            .map_err(|_| Error::ConnectionTimeout)??;
+            let (response, io) = sent;
+            let response = response.map(|body| {
+                Capped {
+                    inner: body.boxed_unsync(),
+                    left: MAX_RESPONSE_BYTES,
+                    stats: stats.clone(),
+                }
+                .boxed_unsync()
+            });
+            Ok((
+                response,
+                Box::new(io) as Box<dyn Future<Output = Result<(), Error>> + Send>,
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_addresses() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "172.16.0.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_internal(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "2606:4700::1111", "1.1.1.1"] {
+            assert!(!is_internal(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[tokio::test]
+    async fn only_granted_origins_and_named_internal_addresses_pass() {
+        let rules: Vec<HttpRule> = [
+            "https://*.example.com",
+            "http://127.0.0.1:3310",
+            "http://localhost:8080",
+        ]
+        .iter()
+        .map(|r| HttpRule::parse(r).unwrap())
+        .collect();
+        let far = Instant::now() + std::time::Duration::from_secs(5);
+        let uri = |u: &str| u.parse::<http::Uri>().unwrap();
+        assert_eq!(
+            check(&rules, &uri("http://127.0.0.1:3310/scan"), far).await,
+            Ok(())
+        );
+        assert_eq!(
+            check(&rules, &uri("http://127.0.0.1:3311/"), far).await,
+            Err(Refusal::NotGranted)
+        );
+        assert_eq!(
+            check(&rules, &uri("https://example.com/"), far).await,
+            Err(Refusal::NotGranted),
+            "the wildcard is for subdomains"
+        );
+        assert_eq!(
+            check(&rules, &uri("http://hooks.example.com/"), far).await,
+            Err(Refusal::NotGranted),
+            "scheme"
+        );
+        assert_eq!(
+            check(&rules, &uri("http://localhost:8080/"), far).await,
+            Err(Refusal::InternalAddress),
+            "a granted name resolving to loopback"
+        );
+    }
+}

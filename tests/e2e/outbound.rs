@@ -1,0 +1,190 @@
+//! Outbound HTTP from components (`wasi:http`), by grant only: a real
+//! loopback server, the `http-probe` component (GET its first argument,
+//! allow on 200, deny with the status or the error).
+
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, StatusCode, header::LOCATION};
+use hookhost::Decision;
+use hookhost::event::FsAction;
+use hookhost_tests::guests::wasm;
+use hookhost_tests::{config_with, fs_event, host, host_error};
+use serde_json::{Value, json};
+
+/// A loopback server: `/ok` 200, `/slow` after 10 s, `/big` a 17 MiB body,
+/// `/redirect?to=URL` a 302 to URL. Returns its base URL.
+async fn server() -> String {
+    use axum::extract::Query;
+    use axum::routing::get;
+    use std::collections::HashMap;
+    let app = axum::Router::new()
+        .route("/ok", get(|| async { "fine" }))
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                "late"
+            }),
+        )
+        .route("/big", get(|| async { vec![b'x'; 17 << 20] }))
+        .route(
+            "/redirect",
+            get(|Query(q): Query<HashMap<String, String>>| async move {
+                let mut headers = HeaderMap::new();
+                headers.insert(LOCATION, q["to"].parse().unwrap());
+                (StatusCode::FOUND, headers)
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    url
+}
+
+fn probe(url: &str, http: Value, limits: Value) -> Value {
+    json!({"name": "probe", "hook": wasm("http-probe"), "execute_on": ["pre-upload"],
+        "limits": limits, "grants": {"args": [url], "http": http}})
+}
+
+/// The decision for one pre-upload, and how long it took.
+async fn fetch(url: &str, http: Value, limits: Value) -> (Decision, Duration, hookhost::Host) {
+    let host = host(config_with(json!([probe(url, http, limits)]), json!([]))).await;
+    let started = Instant::now();
+    let outcome = host.dispatch(fs_event(FsAction::PreUpload, "/a.txt")).await;
+    (outcome.decision, started.elapsed(), host)
+}
+
+fn denied_with(decision: &Decision, text: &str) -> bool {
+    matches!(decision, Decision::Deny(reason) if reason.contains(text))
+}
+
+#[tokio::test]
+async fn only_granted_origins_are_reached() {
+    let base = server().await;
+    let port = base.rsplit(':').next().unwrap().to_owned();
+    let ok = format!("{base}/ok");
+    let (decision, ..) = fetch(&ok, json!([base]), json!({})).await;
+    assert_eq!(decision, Decision::Allow);
+    let (decision, ..) = fetch(&ok, json!([]), json!({})).await;
+    assert!(
+        denied_with(&decision, "HttpRequestDenied"),
+        "no grant: {decision:?}"
+    );
+    let (decision, ..) = fetch(&ok, json!(["https://127.0.0.1"]), json!({})).await;
+    assert!(
+        denied_with(&decision, "HttpRequestDenied"),
+        "another scheme and port: {decision:?}"
+    );
+    // A granted name that resolves to loopback is refused unless the
+    // address itself is granted.
+    let by_name = format!("http://localhost:{port}/ok");
+    let (decision, ..) = fetch(
+        &by_name,
+        json!([format!("http://localhost:{port}")]),
+        json!({}),
+    )
+    .await;
+    assert!(
+        denied_with(&decision, "DestinationIpProhibited"),
+        "{decision:?}"
+    );
+}
+
+#[tokio::test]
+async fn each_redirect_is_checked() {
+    let base = server().await;
+    let granted = json!([base]);
+    let within = format!("{base}/redirect?to={base}/ok");
+    let (decision, ..) = fetch(&within, granted.clone(), json!({})).await;
+    assert_eq!(
+        decision,
+        Decision::Allow,
+        "a redirect to a granted origin is followed"
+    );
+    let outside = format!("{base}/redirect?to=http://127.0.0.1:9/ok");
+    let (decision, _, host) = fetch(&outside, granted, json!({})).await;
+    assert!(denied_with(&decision, "HttpRequestDenied"), "{decision:?}");
+    let metrics = host.metrics().encode();
+    for line in [
+        r#"hookhost_outbound_http_refused_total{reason="not_granted"} 1"#,
+        "hookhost_outbound_http_requests_total 1",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
+}
+
+#[tokio::test]
+async fn a_request_ends_with_its_hooks_deadline() {
+    let base = server().await;
+    let (decision, took, _) = fetch(
+        &format!("{base}/slow"),
+        json!([base]),
+        json!({"timeout_ms": 500}),
+    )
+    .await;
+    assert!(matches!(decision, Decision::Deny(_)), "{decision:?}");
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+}
+
+#[tokio::test]
+async fn a_response_body_is_capped() {
+    let base = server().await;
+    let (decision, ..) = fetch(
+        &format!("{base}/big"),
+        json!([base]),
+        json!({"memory_mib": 128}),
+    )
+    .await;
+    assert!(denied_with(&decision, "body size exceeds"), "{decision:?}");
+}
+
+#[tokio::test]
+async fn a_bad_origin_is_refused_naming_the_entry() {
+    for (origin, why) in [
+        ("ftp://example.com", "scheme"),
+        ("https://example.com/path", "without path"),
+        ("https://ex*mple.com", "first label"),
+        ("https://example.com:99999", "port"),
+    ] {
+        let err = host_error(config_with(
+            json!([probe("x", json!([origin]), json!({}))]),
+            json!([]),
+        ))
+        .await;
+        assert!(
+            err.contains("common.actions.hooks[0].grants.http[0]"),
+            "{err}"
+        );
+        assert!(err.contains(why), "{origin}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn the_upload_webhook_example_posts_each_upload() {
+    let recorder = hookhost_tests::recorder::Recorder::start(&[200, 500], 200).await;
+    let url = format!("{}/hooks/T000", recorder.url);
+    let hook = json!({"name": "webhook", "hook": wasm("upload-webhook"), "execute_on": ["upload"],
+        "grants": {"args": [url], "http": [recorder.url]}});
+    let host = host(config_with(json!([hook]), json!([]))).await;
+    let mut event = fs_event(FsAction::Upload, "/srv/alice/q3.pdf");
+    event.file_size = 18230;
+    let outcome = host.dispatch(event.clone()).wait_for_all().await;
+    assert_eq!(outcome.decision, Decision::Allow);
+    let posted = recorder.next().await;
+    assert_eq!(posted.uri.path(), "/hooks/T000");
+    assert_eq!(
+        posted.json(),
+        json!({"text": "alice uploaded /srv/alice/q3.pdf (18230 bytes)", "username": "alice",
+            "path": "/srv/alice/q3.pdf", "size": 18230, "protocol": "SFTP"})
+    );
+    assert_eq!(posted.headers["content-type"], "application/json");
+    // The webhook fails: the upload's hook failed (logged, counted).
+    let outcome = host.dispatch(event).wait_for_all().await;
+    assert!(
+        matches!(&outcome.decision, Decision::Failed(reason) if reason.contains("answered 500")),
+        "{:?}",
+        outcome.decision
+    );
+}
