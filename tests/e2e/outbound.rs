@@ -188,3 +188,87 @@ async fn the_upload_webhook_example_posts_each_upload() {
         outcome.decision
     );
 }
+
+/// A clamd-compatible scanner on loopback: INSTREAM chunks in, `stream: OK`
+/// or `stream: Eicar-Test-Signature FOUND` out. Returns its address.
+async fn fake_clamd() -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut command = [0u8; 10];
+                socket.read_exact(&mut command).await.unwrap();
+                assert_eq!(&command, b"zINSTREAM\0");
+                let mut data = Vec::new();
+                loop {
+                    let len = socket.read_u32().await.unwrap() as usize;
+                    if len == 0 {
+                        break;
+                    }
+                    let mut chunk = vec![0u8; len];
+                    socket.read_exact(&mut chunk).await.unwrap();
+                    data.extend(chunk);
+                }
+                let infected = data.windows(5).any(|w| w == b"EICAR");
+                let reply: &[u8] = if infected {
+                    b"stream: Eicar-Test-Signature FOUND\0"
+                } else {
+                    b"stream: OK\0"
+                };
+                socket.write_all(reply).await.unwrap();
+            });
+        }
+    });
+    address
+}
+
+#[tokio::test]
+async fn the_clamd_scan_example_refuses_infected_uploads_over_granted_tcp() {
+    let clamd = fake_clamd().await.to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let clean = dir.path().join("report.pdf");
+    std::fs::write(&clean, vec![b'a'; 200_000]).unwrap();
+    let infected = dir.path().join("eicar.com");
+    std::fs::write(
+        &infected,
+        b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
+    )
+    .unwrap();
+    let scan = |tcp: Value| {
+        json!({"name": "clamd", "hook": wasm("clamd-scan"), "execute_on": ["upload"],
+            "grants": {"args": [clamd], "tcp": tcp, "event_file": true}})
+    };
+    let scanning = host(config_with(json!([scan(json!([clamd]))]), json!([]))).await;
+    let upload = |path: &std::path::Path| fs_event(FsAction::Upload, path.to_str().unwrap());
+    let outcome = scanning.dispatch(upload(&clean)).wait_for_all().await;
+    assert_eq!(outcome.decision, Decision::Allow);
+    let outcome = scanning.dispatch(upload(&infected)).wait_for_all().await;
+    assert!(
+        matches!(&outcome.decision, Decision::Failed(r) if r.contains("infected: Eicar-Test-Signature")),
+        "{:?}",
+        outcome.decision
+    );
+    // Without the grant, the scanner is unreachable: refused, not let
+    // through unscanned.
+    let ungranted = host(config_with(json!([scan(json!([]))]), json!([]))).await;
+    let outcome = ungranted.dispatch(upload(&clean)).wait_for_all().await;
+    assert!(
+        matches!(&outcome.decision, Decision::Failed(r) if r.contains("cannot reach the scanner")),
+        "{:?}",
+        outcome.decision
+    );
+}
+
+#[tokio::test]
+async fn a_bad_tcp_grant_is_refused_naming_the_entry() {
+    let hook = json!({"hook": wasm("clamd-scan"), "execute_on": ["upload"],
+        "grants": {"tcp": ["clamd.internal:3310"]}});
+    let err = host_error(config_with(json!([hook]), json!([]))).await;
+    assert!(
+        err.contains("common.actions.hooks[0].grants.tcp[0]"),
+        "{err}"
+    );
+    assert!(err.contains("names are not resolved"), "{err}");
+}

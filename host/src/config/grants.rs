@@ -33,6 +33,14 @@ pub struct Grants {
     /// `http`, parsed (filled by validation).
     #[serde(skip)]
     pub http_rules: Arc<[HttpRule]>,
+    /// Addresses the guest may open TCP connections to through
+    /// `wasi:sockets` (`127.0.0.1:3310`, `[::1]:3310`); no listening, no
+    /// UDP, no name lookups.
+    #[serde(default)]
+    pub tcp: Vec<String>,
+    /// `tcp`, parsed (filled by validation).
+    #[serde(skip)]
+    pub tcp_addrs: Arc<[std::net::SocketAddr]>,
 }
 
 /// One granted origin: scheme, host (or `*.` + a domain), port.
@@ -124,8 +132,23 @@ impl HttpRule {
     }
 }
 
-/// Parse `http` into `http_rules`, naming the entry at fault.
+/// Parse `http` into `http_rules` and `tcp` into `tcp_addrs`, naming the
+/// entry at fault.
 pub(super) fn validate_http(grants: &mut Grants, field: &str) -> Result<(), super::ConfigError> {
+    let addrs = grants
+        .tcp
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            text.parse::<std::net::SocketAddr>().map_err(|_| {
+                super::ConfigError::field(
+                    format!("{field}.tcp[{i}]"),
+                    format!("{text:?}: expected ADDRESS:PORT (e.g. 127.0.0.1:3310 or [::1]:3310; names are not resolved)"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    grants.tcp_addrs = addrs.into();
     let rules = grants
         .http
         .iter()

@@ -92,6 +92,8 @@ struct RawPluginGrants {
     dirs: Vec<DirGrant>,
     #[serde(default)]
     http: Vec<String>,
+    #[serde(default)]
+    tcp: Vec<String>,
 }
 
 /// `kms_options`: the scheme a KMS plugin serves.
@@ -203,6 +205,10 @@ pub struct PluginConfig {
     pub http: Vec<String>,
     /// `http`, parsed.
     pub http_rules: std::sync::Arc<[super::grants::HttpRule]>,
+    /// Granted TCP addresses.
+    pub tcp: Vec<String>,
+    /// `tcp`, parsed.
+    pub tcp_addrs: std::sync::Arc<[std::net::SocketAddr]>,
     /// Instances in its pool: calls run concurrently, one per instance (1:
     /// a single stateful instance).
     pub instances: usize,
@@ -403,6 +409,7 @@ pub(super) fn validate(
         super::hooks::validate_dirs(&mut dirs, base_dir, &format!("{field}.grants"))?;
         let mut outbound = super::grants::Grants {
             http: raw.grants.http,
+            tcp: raw.grants.tcp,
             ..Default::default()
         };
         super::grants::validate_http(&mut outbound, &format!("{field}.grants"))?;
@@ -429,6 +436,8 @@ pub(super) fn validate(
             dirs,
             http: outbound.http,
             http_rules: outbound.http_rules,
+            tcp: outbound.tcp,
+            tcp_addrs: outbound.tcp_addrs,
             instances,
         });
     }

@@ -8,6 +8,7 @@
 //! symlinks it may create and the bytes it may write in a writable grant are
 //! further bounded by [`super::fsguard`].
 
+use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 use super::output::OutputCapture;
@@ -36,11 +37,25 @@ pub(crate) fn wasi_ctx(
             .preopened_dir(&dir.host, &dir.guest, perms)
             .map_err(|err| std::io::Error::other(format!("{}: {err:#}", dir.host.display())))?;
     }
+    // TCP connects to the granted addresses only (and the implicit bind
+    // of a connect); no listening, no UDP, no name lookups.
+    let granted = grants.tcp_addrs.clone();
     builder
         .stdout(stdout.clone())
         .stderr(stderr.clone())
-        .allow_tcp(false)
+        .allow_tcp(!granted.is_empty())
         .allow_udp(false)
-        .allow_ip_name_lookup(false);
+        .allow_ip_name_lookup(false)
+        .socket_addr_check(move |addr, use_| {
+            let allowed = match use_ {
+                SocketAddrUse::TcpConnect => granted.contains(&addr),
+                SocketAddrUse::TcpBind => addr.ip().is_unspecified() && addr.port() == 0,
+                _ => false,
+            };
+            if !allowed && matches!(use_, SocketAddrUse::TcpConnect) {
+                tracing::warn!(address = %addr, "outbound TCP connection refused (not granted)");
+            }
+            Box::pin(async move { allowed })
+        });
     Ok(builder.build())
 }
