@@ -2,12 +2,16 @@
 # The tools some tests need besides Rust, installed when missing:
 # - Debian's Go, go-plugin, gRPC and protoc packages: the `hookhost plugin`
 #   tests build a go-plugin host with them (tests/src/goplugin.rs);
-# - componentize-py: the Python hook tests build components with it.
+# - componentize-py: the Python hook tests build components with it;
+# - Node.js and componentize-js (under target/js): the JavaScript hook
+#   tests build components with it.
 # A test whose tool is missing fails (set HOOKHOST_ALLOW_MISSING_TOOLS=1 to
 # skip those tests instead, never under CI=true).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages="golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-goprotobuf-dev protobuf-compiler"
+command -v npm >/dev/null || packages="$packages nodejs npm"
 missing=""
 if command -v dpkg >/dev/null; then
   for package in $packages; do
@@ -24,4 +28,8 @@ fi
 if ! componentize-py --version >/dev/null 2>&1; then
   echo "== installing componentize-py for the Python hook tests"
   python3 -m pip install --quiet --disable-pip-version-check componentize-py==0.25.1
+fi
+if [ ! -x target/js/node_modules/.bin/componentize-js ]; then
+  echo "== installing componentize-js for the JavaScript hook tests"
+  npm install --silent --no-audit --no-fund --prefix target/js @bytecodealliance/componentize-js@0.23.0
 fi

@@ -10,6 +10,7 @@ mod gateway;
 mod hardening;
 mod hostile;
 mod http_hooks;
+mod javascript;
 mod login;
 mod outbound;
 mod plugins;
