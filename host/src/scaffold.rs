@@ -498,7 +498,7 @@ pub fn new(
             json!({"timeout_ms": 5000}),
         ),
         Lang::Js => {
-            return Err("JavaScript hooks are not supported yet (componentize-js support is planned); use --lang rust or --lang python".into());
+            return Err("JavaScript: not templated yet (not supported yet by `new`); the README's \"Hooks in JavaScript\" and examples/js-deny-exe show how to build one with componentize-js".into());
         }
     };
     match lang {
