@@ -10,10 +10,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use hookhost::event::FsAction;
-use hookhost::hook::Answer;
-use hookhost_tests::guests::wasm;
-use hookhost_tests::{config_with, fs_event, host, repo_root};
+use hookhost_tests::repo_root;
 use serde_json::json;
 
 /// The JavaScript component, built once per run; `None` when
@@ -49,54 +46,18 @@ async fn javascript_hook_answers_like_the_rust_one() {
     let Some(js) = js_component() else {
         return;
     };
-    let both = host(config_with(
-        json!([
-            {"name": "js", "hook": js, "execute_on": ["pre-upload"]},
-            {"name": "rust", "hook": wasm("deny-exe"), "execute_on": ["pre-upload"]},
-        ]),
-        json!([]),
-    ))
+    hookhost_tests::assert_answers_like_deny_exe(
+        &js,
+        json!({}),
+        &[
+            ("/srv/setup.exe", true),
+            ("/srv/SETUP.EXE", true),
+            ("/srv/run.bat", true),
+            ("/srv/disk.iso", false),
+            ("/srv/notes.txt", false),
+            ("/srv/.exe", false),
+            ("/srv/archive", false),
+        ],
+    )
     .await;
-    for (path, denied) in [
-        ("/srv/setup.exe", true),
-        ("/srv/SETUP.EXE", true),
-        ("/srv/run.bat", true),
-        ("/srv/disk.iso", false),
-        ("/srv/notes.txt", false),
-        ("/srv/.exe", false),
-        ("/srv/archive", false),
-    ] {
-        let outcome = both
-            .dispatch(fs_event(FsAction::PreUpload, path))
-            .wait_for_all()
-            .await;
-        let answers: Vec<&Answer> = outcome
-            .reports
-            .iter()
-            .map(|r| r.result.as_ref().expect("no failure"))
-            .collect();
-        assert_eq!(
-            matches!(answers[0], Answer::Deny(_)),
-            denied,
-            "{path}: {answers:?}"
-        );
-        if !denied {
-            assert_eq!(answers, [&Answer::Allow, &Answer::Allow], "{path}");
-        }
-    }
-    // Same reasons.
-    let rust_only = host(config_with(
-        json!([{"name": "rust", "hook": wasm("deny-exe"), "execute_on": ["pre-upload"]}]),
-        json!([]),
-    ))
-    .await;
-    let from_rust = rust_only
-        .dispatch(fs_event(FsAction::PreUpload, "/srv/setup.exe"))
-        .wait_for_all()
-        .await;
-    let from_js = both
-        .dispatch(fs_event(FsAction::PreUpload, "/srv/setup.exe"))
-        .wait_for_all()
-        .await;
-    assert_eq!(from_rust.reports[0].result, from_js.reports[0].result);
 }

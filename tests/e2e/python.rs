@@ -9,10 +9,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
-use hookhost::event::FsAction;
-use hookhost::hook::Answer;
-use hookhost_tests::guests::wasm;
-use hookhost_tests::{config_with, fs_event, host, repo_root};
+use hookhost_tests::repo_root;
 use serde_json::json;
 
 fn newest_input(root: &Path) -> SystemTime {
@@ -78,59 +75,18 @@ async fn python_hook_answers_like_the_rust_one() {
     let Some(python) = python_component() else {
         return;
     };
-    let grants = json!({"args": ["exe", "iso"], "env": {"DENY_EXTENSIONS": "bat"}});
-    let both = host(config_with(
-        json!([
-            {"name": "python", "hook": python, "execute_on": ["pre-upload"], "grants": grants},
-            {"name": "rust", "hook": wasm("deny-exe"), "execute_on": ["pre-upload"], "grants": grants},
-        ]),
-        json!([]),
-    ))
+    hookhost_tests::assert_answers_like_deny_exe(
+        &python,
+        json!({"args": ["exe", "iso"], "env": {"DENY_EXTENSIONS": "bat"}}),
+        &[
+            ("/srv/setup.exe", true),
+            ("/srv/SETUP.EXE", true),
+            ("/srv/disk.iso", true),
+            ("/srv/run.bat", true),
+            ("/srv/notes.txt", false),
+            ("/srv/.exe", false),
+            ("/srv/archive", false),
+        ],
+    )
     .await;
-    for (path, denied) in [
-        ("/srv/setup.exe", true),
-        ("/srv/SETUP.EXE", true),
-        ("/srv/disk.iso", true),
-        ("/srv/run.bat", true),
-        ("/srv/notes.txt", false),
-        ("/srv/.exe", false),
-        ("/srv/archive", false),
-    ] {
-        let outcome = both
-            .dispatch(fs_event(FsAction::PreUpload, path))
-            .wait_for_all()
-            .await;
-        let answers: Vec<&Answer> = outcome
-            .reports
-            .iter()
-            .map(|r| r.result.as_ref().expect("no failure"))
-            .collect();
-        let python = answers[0];
-        assert_eq!(
-            matches!(python, Answer::Deny(_)),
-            denied,
-            "{path}: {python:?}"
-        );
-        if denied {
-            // The first refusal stops the run: only Python answered.
-            assert_eq!(answers.len(), 1);
-        } else {
-            assert_eq!(answers, [&Answer::Allow, &Answer::Allow], "{path}");
-        }
-    }
-    // Same answers, same reasons.
-    let rust_only = host(config_with(
-        json!([{"name": "rust", "hook": wasm("deny-exe"), "execute_on": ["pre-upload"], "grants": grants}]),
-        json!([])
-    ))
-    .await;
-    let from_rust = rust_only
-        .dispatch(fs_event(FsAction::PreUpload, "/srv/setup.exe"))
-        .wait_for_all()
-        .await;
-    let from_python = both
-        .dispatch(fs_event(FsAction::PreUpload, "/srv/setup.exe"))
-        .wait_for_all()
-        .await;
-    assert_eq!(from_rust.reports[0].result, from_python.reports[0].result);
 }

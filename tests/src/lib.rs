@@ -180,3 +180,57 @@ pub async fn capture_logs<F: std::future::IntoFuture>(f: F) -> (F::Output, Strin
     let text = String::from_utf8_lossy(&sink.0.lock().unwrap()).into_owned();
     (output, text)
 }
+
+/// A component in another language answers like the Rust `deny-exe` given
+/// the same `grants`: `other` runs first, then `deny-exe`, on each of
+/// `cases` (path, denied); a refusal stops the run there, an allow lets
+/// both answer; and a refusal reads the same from both.
+pub async fn assert_answers_like_deny_exe(
+    other: &Path,
+    grants: serde_json::Value,
+    cases: &[(&str, bool)],
+) {
+    use hookhost::hook::Answer;
+    let entry = |name: &str, hook: &Path| json!({"name": name, "hook": hook, "execute_on": ["pre-upload"], "grants": grants});
+    let rust = guests::wasm("deny-exe");
+    let both = host(config_with(
+        json!([entry("other", other), entry("rust", &rust)]),
+        json!([]),
+    ))
+    .await;
+    for (path, denied) in cases {
+        let outcome = both
+            .dispatch(fs_event(FsAction::PreUpload, path))
+            .wait_for_all()
+            .await;
+        let answers: Vec<&Answer> = outcome
+            .reports
+            .iter()
+            .map(|r| r.result.as_ref().expect("no failure"))
+            .collect();
+        assert_eq!(
+            matches!(answers[0], Answer::Deny(_)),
+            *denied,
+            "{path}: {answers:?}"
+        );
+        if *denied {
+            assert_eq!(answers.len(), 1, "the first refusal stops the run");
+        } else {
+            assert_eq!(answers, [&Answer::Allow, &Answer::Allow], "{path}");
+        }
+    }
+    let rust_only = host(config_with(json!([entry("rust", &rust)]), json!([]))).await;
+    let refused = |host: Host| async move {
+        host.dispatch(fs_event(FsAction::PreUpload, "/srv/setup.exe"))
+            .wait_for_all()
+            .await
+            .reports[0]
+            .result
+            .clone()
+    };
+    assert_eq!(
+        refused(rust_only).await,
+        refused(both).await,
+        "same reasons"
+    );
+}
