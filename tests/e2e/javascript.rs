@@ -13,29 +13,45 @@ use std::sync::OnceLock;
 use hookhost_tests::repo_root;
 use serde_json::json;
 
-/// The JavaScript component, built once per run; `None` when
-/// componentize-js is missing and skipping was asked for.
+/// componentize-js, or `None` when it is missing and skipping was asked
+/// for.
+fn componentize_js() -> Option<PathBuf> {
+    let tool = repo_root().join("target/js/node_modules/.bin/componentize-js");
+    hookhost_tests::tool_available(
+        tool.to_str().unwrap(),
+        "npm install --prefix target/js @bytecodealliance/componentize-js@0.23.0",
+    )
+    .then_some(tool)
+}
+
+/// Build the fs-hook module `source` into `out`.
+fn build(tool: &std::path::Path, source: &std::path::Path, out: &std::path::Path) {
+    let status = Command::new(tool)
+        .current_dir(repo_root())
+        .args(["--wit", "wit", "--world-name", "fs-hook", "--out"])
+        .arg(out)
+        .arg(source)
+        .status()
+        .expect("run componentize-js");
+    assert!(
+        status.success(),
+        "componentize-js failed on {}",
+        source.display()
+    );
+}
+
+/// The JavaScript deny-exe, built once per run.
 fn js_component() -> Option<PathBuf> {
     static BUILT: OnceLock<Option<PathBuf>> = OnceLock::new();
     BUILT
         .get_or_init(|| {
-            let root = repo_root();
-            let tool = root.join("target/js/node_modules/.bin/componentize-js");
-            if !hookhost_tests::tool_available(
-                tool.to_str().unwrap(),
-                "npm install --prefix target/js @bytecodealliance/componentize-js@0.23.0",
-            ) {
-                return None;
-            }
-            let out = root.join("target/js/deny_exe_js.wasm");
-            let status = Command::new(&tool)
-                .current_dir(&root)
-                .args(["--wit", "wit", "--world-name", "fs-hook", "--out"])
-                .arg(&out)
-                .arg("examples/js-deny-exe/app.js")
-                .status()
-                .expect("run componentize-js");
-            assert!(status.success(), "componentize-js failed");
+            let tool = componentize_js()?;
+            let out = repo_root().join("target/js/deny_exe_js.wasm");
+            build(
+                &tool,
+                &repo_root().join("examples/js-deny-exe/app.js"),
+                &out,
+            );
             Some(out)
         })
         .clone()
@@ -60,4 +76,55 @@ async fn javascript_hook_answers_like_the_rust_one() {
         ],
     )
     .await;
+}
+
+#[tokio::test]
+async fn the_javascript_webhook_posts_with_fetch_through_the_grant() {
+    use hookhost::Decision;
+    use hookhost::event::FsAction;
+    let Some(tool) = componentize_js() else {
+        return;
+    };
+    let recorder = hookhost_tests::recorder::Recorder::start(&[200], 200).await;
+    // The URL is set in the source (a JavaScript hook cannot read its args).
+    let dir = tempfile::tempdir().unwrap();
+    let source = std::fs::read_to_string(repo_root().join("examples/js-upload-webhook/app.js"))
+        .unwrap()
+        .replace(
+            "https://hooks.example.com/T000/B000",
+            &format!("{}/hooks/T000", recorder.url),
+        );
+    std::fs::write(dir.path().join("app.js"), source).unwrap();
+    let wasm = dir.path().join("webhook.wasm");
+    build(&tool, &dir.path().join("app.js"), &wasm);
+    let hook = |http: serde_json::Value| json!({"name": "js-webhook", "hook": wasm, "execute_on": ["upload"], "grants": {"http": http}});
+    let granted = hookhost_tests::host(hookhost_tests::config_with(
+        json!([hook(json!([recorder.url]))]),
+        json!([]),
+    ))
+    .await;
+    let mut event = hookhost_tests::fs_event(FsAction::Upload, "/srv/alice/q3.pdf");
+    event.file_size = 18230;
+    let outcome = granted.dispatch(event.clone()).wait_for_all().await;
+    assert_eq!(outcome.decision, Decision::Allow);
+    let posted = recorder.next().await;
+    assert_eq!(posted.uri.path(), "/hooks/T000");
+    assert_eq!(
+        posted.json(),
+        json!({"text": "alice uploaded /srv/alice/q3.pdf (18230 bytes)", "username": "alice",
+            "path": "/srv/alice/q3.pdf", "size": 18230})
+    );
+    // Not granted: fetch fails, the hook says so; nothing was sent.
+    let refused = hookhost_tests::host(hookhost_tests::config_with(
+        json!([hook(json!([]))]),
+        json!([]),
+    ))
+    .await;
+    let outcome = refused.dispatch(event).wait_for_all().await;
+    assert!(
+        matches!(&outcome.decision, Decision::Failed(r) if r.contains("unreachable")),
+        "{:?}",
+        outcome.decision
+    );
+    assert_eq!(recorder.pending().await, 0);
 }

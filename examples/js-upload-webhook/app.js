@@ -1,0 +1,43 @@
+// upload-webhook in JavaScript: posts a JSON message for each upload to a
+// webhook with fetch(), through the hook's grant (the host refuses any
+// origin not in its `grants.http`).
+//
+// A JavaScript hook cannot read its `args`/`env` grants yet (the hook
+// worlds do not import wasi:cli/environment): set WEBHOOK before building.
+//
+//   target/js/node_modules/.bin/componentize-js --wit wit --world-name fs-hook \
+//     --out target/js/upload_webhook_js.wasm examples/js-upload-webhook/app.js
+//
+// {"hook": "upload_webhook_js.wasm", "execute_on": ["upload"],
+//  "grants": {"http": ["https://hooks.example.com"]}}
+const WEBHOOK = 'https://hooks.example.com/T000/B000';
+
+export const fsHandler = {
+  // componentize-js runs the event loop until the promise settles.
+  async handle(event) {
+    if (event.action !== 'upload') {
+      return { tag: 'allow' };
+    }
+    const path = event.virtualPath ?? event.path;
+    const size = Number(event.fileSize);
+    const message = {
+      text: `${event.username} uploaded ${path} (${size} bytes)`,
+      username: event.username,
+      path,
+      size,
+    };
+    try {
+      const reply = await fetch(WEBHOOK, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(message),
+      });
+      if (reply.status >= 200 && reply.status < 300) {
+        return { tag: 'allow' };
+      }
+      return { tag: 'deny', val: `the webhook answered ${reply.status}` };
+    } catch (error) {
+      return { tag: 'deny', val: `the webhook is unreachable: ${error}` };
+    }
+  },
+};
