@@ -272,3 +272,22 @@ async fn a_bad_tcp_grant_is_refused_naming_the_entry() {
     );
     assert!(err.contains("names are not resolved"), "{err}");
 }
+
+#[tokio::test]
+async fn plugins_take_the_same_grants() {
+    let plugin = |http: Value| {
+        json!([{"type": "ipfilter", "cmd": wasm("ipfilter-cidr"), "args": ["10.0.0.0/8"],
+            "grants": {"http": http, "tcp": ["127.0.0.1:3310"]}}])
+    };
+    let err = host_error(hookhost_tests::plugins_config(plugin(json!([
+        "https://a.example.com/x"
+    ]))))
+    .await;
+    assert!(err.contains("plugins[0].grants.http[0]"), "{err}");
+    // A valid grant loads (the plugin is linked with wasi:http like a hook).
+    let host = host(hookhost_tests::plugins_config(plugin(json!([
+        "https://a.example.com"
+    ]))))
+    .await;
+    assert!(host.plugins().check_ip("10.1.2.3", "SSH").await.is_ok());
+}
