@@ -698,6 +698,7 @@ pub fn run(quick: bool, guests: &Path, hookhost: &Path) -> Result<ExitCode, Stri
     crate::plugin_grpc::run(quick, hookhost, &guests, &scratch, exec, http)?;
     let fixtures = hookhost_tests::repo_root().join("tests/fixtures");
     crate::login::run(quick, &guests, &fixtures, &scratch)?;
+    crate::outbound::run(quick, &guests, &scratch)?;
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(ExitCode::SUCCESS)
 }

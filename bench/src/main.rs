@@ -11,6 +11,7 @@ use clap::Parser;
 
 mod bench;
 mod login;
+mod outbound;
 mod plugin_grpc;
 mod rows;
 
