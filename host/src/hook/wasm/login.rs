@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use wasmtime::Store;
 
-use crate::config::{Grants, Limits};
 use crate::event::login::{KbdReply, KbdRound, LoginEvent, LoginHook, PasswordAnswer};
 use crate::failure::Failure;
 use crate::hook::{Answer, Exchange};
@@ -16,9 +15,9 @@ use crate::sandbox::bindings::{
     check_password_hook, external_auth_hook, keyboard_interactive_hook, post_connect_hook,
     post_disconnect_hook, post_login_hook, pre_login_hook, startup_hook,
 };
-use crate::sandbox::{Live, Sandbox, Share, State};
+use crate::sandbox::{Live, Sandbox, State};
 
-use super::{Bound, Prepared, clip_reason};
+use super::{Bound, Instances, clip_reason};
 
 macro_rules! login_worlds {
     ($($hook:ident => $module:ident :: $world:ident, $pre:ident;)+) => {
@@ -242,12 +241,7 @@ async fn next_round(
 /// round, called once per round under the hook's limits, released with the
 /// exchange (or after a failure, which ends it).
 pub(super) struct WasmExchange {
-    pub(super) name: Arc<str>,
-    pub(super) sandbox: Arc<Sandbox>,
-    pub(super) share: Share,
-    pub(super) prepared: Arc<Prepared>,
-    pub(super) limits: Limits,
-    pub(super) grants: Grants,
+    pub(super) core: Arc<Instances>,
     pub(super) live: Option<Live<Bound>>,
     pub(super) failed: bool,
 }
@@ -260,21 +254,9 @@ impl Exchange for WasmExchange {
                 "the exchange already failed; it cannot continue".into(),
             ));
         }
-        let deadline = Instant::now() + self.limits.timeout;
+        let deadline = Instant::now() + self.core.limits.timeout;
         if self.live.is_none() {
-            let live = self
-                .sandbox
-                .instantiate(
-                    &self.name,
-                    &self.limits,
-                    &self.grants,
-                    Some(&self.share),
-                    deadline,
-                    &*self.prepared,
-                    |store, prepared: &Prepared| Box::pin(prepared.instantiate(store)),
-                )
-                .await;
-            match live {
+            match self.core.keep(deadline).await {
                 Ok(live) => self.live = Some(live),
                 Err(failure) => {
                     self.failed = true;
@@ -285,10 +267,11 @@ impl Exchange for WasmExchange {
         let Live { store, bound, .. } = self.live.as_mut().expect("instantiated above");
         let round = round.clone();
         let result = self
+            .core
             .sandbox
             .call(
                 store,
-                &self.limits,
+                &self.core.limits,
                 deadline,
                 &*bound,
                 move |store, bound| {

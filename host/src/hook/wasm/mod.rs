@@ -135,15 +135,39 @@ struct Warm {
     calls: u32,
 }
 
-/// A WebAssembly component run for each event.
-pub struct WasmHook {
+/// What it takes to make and call an instance of one hook's component:
+/// shared by the hook and the keyboard-interactive exchanges it starts.
+struct Instances {
     name: Arc<str>,
     sandbox: Arc<Sandbox>,
     /// This hook's share of the instance pool.
     share: Share,
-    prepared: Arc<Prepared>,
+    prepared: Prepared,
     limits: Limits,
     grants: Grants,
+}
+
+impl Instances {
+    /// An instance to keep across calls (warm reuse, an exchange): a slot
+    /// and the instantiation, by `deadline`.
+    async fn keep(&self, deadline: Instant) -> Result<Live<Bound>, Failure> {
+        self.sandbox
+            .instantiate(
+                &self.name,
+                &self.limits,
+                &self.grants,
+                Some(&self.share),
+                deadline,
+                &self.prepared,
+                |store, prepared: &Prepared| Box::pin(prepared.instantiate(store)),
+            )
+            .await
+    }
+}
+
+/// A WebAssembly component run for each event.
+pub struct WasmHook {
+    core: Arc<Instances>,
     reuse: Option<(Reuse, Mutex<Vec<Warm>>)>,
 }
 
@@ -182,22 +206,24 @@ impl WasmHook {
             World::Login(hook) => Prepared::Login(login::LoginPre::prepare(&sandbox, path, hook)?),
         };
         Ok(WasmHook {
-            name: Arc::from(name),
-            share: sandbox.new_share(),
-            sandbox,
-            prepared: Arc::new(prepared),
-            limits,
-            grants,
+            core: Arc::new(Instances {
+                name: Arc::from(name),
+                share: sandbox.new_share(),
+                sandbox,
+                prepared,
+                limits,
+                grants,
+            }),
             reuse: reuse.map(|r| (r, Mutex::new(Vec::new()))),
         })
     }
 
     fn event_file(&self, event: &FsEvent) -> Option<PathBuf> {
-        (self.grants.event_file && !event.path.is_empty()).then(|| PathBuf::from(&event.path))
+        (self.core.grants.event_file && !event.path.is_empty()).then(|| PathBuf::from(&event.path))
     }
 
     fn input(&self, event: EventRef<'_>) -> Result<Input, Failure> {
-        match (&*self.prepared, event) {
+        match (&self.core.prepared, event) {
             (Prepared::Fs(_), EventRef::Fs(ev)) => Ok(Input::Fs(Box::new(to_wit_fs(ev)))),
             (Prepared::Provider(_), EventRef::Provider(ev)) => {
                 Ok(Input::Provider(to_wit_provider(ev)))
@@ -228,20 +254,23 @@ impl WasmHook {
         input: Input,
     ) -> HookResult {
         let _slot = self
+            .core
             .sandbox
-            .slot(Some(&self.share), deadline)
+            .slot(Some(&self.core.share), deadline)
             .await
-            .ok_or(Failure::Timeout(self.limits.timeout))?;
-        let mut store = self
-            .sandbox
-            .new_store(&self.name, &self.limits, &self.grants)?;
+            .ok_or(Failure::Timeout(self.core.limits.timeout))?;
+        let mut store =
+            self.core
+                .sandbox
+                .new_store(&self.core.name, &self.core.limits, &self.core.grants)?;
         store.data_mut().event_file = event_file;
-        self.sandbox
+        self.core
+            .sandbox
             .call(
                 &mut store,
-                &self.limits,
+                &self.core.limits,
                 deadline,
-                &*self.prepared,
+                &self.core.prepared,
                 |store, prepared| {
                     Box::pin(async move {
                         let bound = prepared.instantiate(&mut *store).await?;
@@ -266,28 +295,22 @@ impl WasmHook {
         let mut warm = match taken {
             Some(warm) => warm,
             None => Warm {
-                live: self
-                    .sandbox
-                    .instantiate(
-                        &self.name,
-                        &self.limits,
-                        &self.grants,
-                        Some(&self.share),
-                        deadline,
-                        &*self.prepared,
-                        |store, prepared: &Prepared| Box::pin(prepared.instantiate(store)),
-                    )
-                    .await?,
+                live: self.core.keep(deadline).await?,
                 calls: 0,
             },
         };
         let Live { store, bound, .. } = &mut warm.live;
         store.data_mut().event_file = event_file;
         let result = self
+            .core
             .sandbox
-            .call(store, &self.limits, deadline, &*bound, |store, bound| {
-                Box::pin(async move { invoke(store, bound, &input).await })
-            })
+            .call(
+                store,
+                &self.core.limits,
+                deadline,
+                &*bound,
+                |store, bound| Box::pin(async move { invoke(store, bound, &input).await }),
+            )
             .await;
         warm.calls += 1;
         if result.is_ok() && warm.calls < reuse.max_calls {
@@ -303,7 +326,7 @@ impl WasmHook {
 #[async_trait::async_trait]
 impl Hook for WasmHook {
     fn name(&self) -> &str {
-        &self.name
+        &self.core.name
     }
 
     fn kind(&self) -> HookKind {
@@ -312,7 +335,7 @@ impl Hook for WasmHook {
 
     async fn call(&self, event: EventRef<'_>, _contract: &Contract) -> HookResult {
         // The limit runs from here: waiting for a slot counts against it.
-        let deadline = Instant::now() + self.limits.timeout;
+        let deadline = Instant::now() + self.core.limits.timeout;
         let input = self.input(event)?;
         let event_file = match event {
             EventRef::Fs(ev) => self.event_file(ev),
@@ -328,15 +351,10 @@ impl Hook for WasmHook {
     }
 
     async fn exchange(&self, _contract: &Contract) -> Result<Box<dyn Exchange>, Failure> {
-        match &*self.prepared {
+        match &self.core.prepared {
             Prepared::Login(pre) if pre.hook() == LoginHook::KeyboardInteractive => {
                 Ok(Box::new(login::WasmExchange {
-                    name: self.name.clone(),
-                    sandbox: self.sandbox.clone(),
-                    share: self.share.clone(),
-                    prepared: self.prepared.clone(),
-                    limits: self.limits.clone(),
-                    grants: self.grants.clone(),
+                    core: self.core.clone(),
                     live: None,
                     failed: false,
                 }))
