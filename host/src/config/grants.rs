@@ -2,7 +2,7 @@
 //! plugin). Pure data: the sandbox turns it into a WASI context.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -29,22 +29,55 @@ pub struct Grants {
     /// `wasi:http/outgoing-handler` (`https://hooks.example.com`,
     /// `http://127.0.0.1:3310`, `https://*.example.com`); none by default.
     #[serde(default)]
-    pub http: Vec<String>,
-    /// `http`, parsed (filled by validation).
-    #[serde(skip)]
-    pub http_rules: Arc<[HttpRule]>,
+    pub http: Arc<[HttpRule]>,
     /// Addresses the guest may open TCP connections to through
     /// `wasi:sockets` (`127.0.0.1:3310`, `[::1]:3310`); no listening, no
     /// UDP, no name lookups.
     #[serde(default)]
-    pub tcp: Vec<String>,
-    /// `tcp`, parsed (filled by validation).
-    #[serde(skip)]
-    pub tcp_addrs: Arc<[std::net::SocketAddr]>,
+    pub tcp: Arc<[TcpAddr]>,
 }
 
-/// One granted origin: scheme, host (or `*.` + a domain), port.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One preopened directory.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirGrant {
+    /// Directory on the host (relative paths are resolved against the
+    /// configuration file's directory).
+    pub host: PathBuf,
+    /// Path the guest opens it under, e.g. `/data`.
+    pub guest: String,
+    /// Whether the guest may create, write and delete files (default: read
+    /// only).
+    #[serde(default)]
+    pub writable: bool,
+    /// For a writable grant: the most the directory may hold, in MiB; a
+    /// write past it fails (see `sandbox::fsguard`).
+    #[serde(default)]
+    pub quota_mib: Option<u64>,
+}
+
+/// A granted TCP address, read from `ADDRESS:PORT` (names are not
+/// resolved).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct TcpAddr(pub SocketAddr);
+
+impl TryFrom<String> for TcpAddr {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse().map(TcpAddr).map_err(|_| {
+            format!(
+                "{text:?}: expected ADDRESS:PORT (e.g. 127.0.0.1:3310 or [::1]:3310; names are not resolved)"
+            )
+        })
+    }
+}
+
+/// One granted origin: scheme, host (or `*.` + a domain), port; read from
+/// `scheme://host[:port]`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub struct HttpRule {
     /// `http` or `https`.
     pub scheme: String,
@@ -55,6 +88,14 @@ pub struct HttpRule {
     pub wildcard: bool,
     /// The port (the scheme's default when not written).
     pub port: u16,
+}
+
+impl TryFrom<String> for HttpRule {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        HttpRule::parse(&text)
+    }
 }
 
 impl HttpRule {
@@ -130,53 +171,4 @@ impl HttpRule {
     pub fn address(&self) -> Option<IpAddr> {
         self.host.parse().ok()
     }
-}
-
-/// Parse `http` into `http_rules` and `tcp` into `tcp_addrs`, naming the
-/// entry at fault.
-pub(super) fn validate_http(grants: &mut Grants, field: &str) -> Result<(), super::ConfigError> {
-    let addrs = grants
-        .tcp
-        .iter()
-        .enumerate()
-        .map(|(i, text)| {
-            text.parse::<std::net::SocketAddr>().map_err(|_| {
-                super::ConfigError::field(
-                    format!("{field}.tcp[{i}]"),
-                    format!("{text:?}: expected ADDRESS:PORT (e.g. 127.0.0.1:3310 or [::1]:3310; names are not resolved)"),
-                )
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    grants.tcp_addrs = addrs.into();
-    let rules = grants
-        .http
-        .iter()
-        .enumerate()
-        .map(|(i, text)| {
-            HttpRule::parse(text)
-                .map_err(|why| super::ConfigError::field(format!("{field}.http[{i}]"), why))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    grants.http_rules = rules.into();
-    Ok(())
-}
-
-/// One preopened directory.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DirGrant {
-    /// Directory on the host (relative paths are resolved against the
-    /// configuration file's directory).
-    pub host: PathBuf,
-    /// Path the guest opens it under, e.g. `/data`.
-    pub guest: String,
-    /// Whether the guest may create, write and delete files (default: read
-    /// only).
-    #[serde(default)]
-    pub writable: bool,
-    /// For a writable grant: the most the directory may hold, in MiB; a
-    /// write past it fails (see `sandbox::fsguard`).
-    #[serde(default)]
-    pub quota_mib: Option<u64>,
 }

@@ -413,7 +413,6 @@ pub(super) fn spec(
     }
     let mut grants = raw.grants.unwrap_or_default();
     validate_dirs(&mut grants.dirs, ctx.base_dir, &format!("{field}.grants"))?;
-    super::grants::validate_http(&mut grants, &format!("{field}.grants"))?;
     let output_kib = limits
         .output_kib
         .unwrap_or(ctx.settings.wasm.default_output_kib);

@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use command::{CommandConfig, CommandEntry, CommandHook, ProgramCommand};
-pub use grants::{DirGrant, Grants, HttpRule};
+pub use grants::{DirGrant, Grants, HttpRule, TcpAddr};
 pub use hooks::{
     FsActions, FsHookSpec, HookSpec, HookTarget, ProviderActions, ProviderHookSpec, Reuse,
     WasmOptions,

@@ -15,13 +15,14 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use super::ConfigError;
 use super::HostSettings;
-use super::grants::DirGrant;
+use super::grants::{DirGrant, HttpRule, TcpAddr};
 use super::wasm::Limits;
 use crate::event::{FsAction, LogEventKind, ObjectType, ProviderAction};
 
@@ -91,9 +92,9 @@ struct RawPluginGrants {
     #[serde(default)]
     dirs: Vec<DirGrant>,
     #[serde(default)]
-    http: Vec<String>,
+    http: Arc<[HttpRule]>,
     #[serde(default)]
-    tcp: Vec<String>,
+    tcp: Arc<[TcpAddr]>,
 }
 
 /// `kms_options`: the scheme a KMS plugin serves.
@@ -201,14 +202,10 @@ pub struct PluginConfig {
     pub limits: Limits,
     /// Preopened directories.
     pub dirs: Vec<DirGrant>,
-    /// Granted HTTP origins (validated, see [`super::grants::HttpRule`]).
-    pub http: Vec<String>,
-    /// `http`, parsed.
-    pub http_rules: std::sync::Arc<[super::grants::HttpRule]>,
+    /// Granted HTTP origins.
+    pub http: Arc<[HttpRule]>,
     /// Granted TCP addresses.
-    pub tcp: Vec<String>,
-    /// `tcp`, parsed.
-    pub tcp_addrs: std::sync::Arc<[std::net::SocketAddr]>,
+    pub tcp: Arc<[TcpAddr]>,
     /// Instances in its pool: calls run concurrently, one per instance (1:
     /// a single stateful instance).
     pub instances: usize,
@@ -407,12 +404,6 @@ pub(super) fn validate(
         };
         let mut dirs = raw.grants.dirs;
         super::hooks::validate_dirs(&mut dirs, base_dir, &format!("{field}.grants"))?;
-        let mut outbound = super::grants::Grants {
-            http: raw.grants.http,
-            tcp: raw.grants.tcp,
-            ..Default::default()
-        };
-        super::grants::validate_http(&mut outbound, &format!("{field}.grants"))?;
         let stem = cmd
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -434,10 +425,8 @@ pub(super) fn validate(
             env_vars: raw.env_vars,
             limits,
             dirs,
-            http: outbound.http,
-            http_rules: outbound.http_rules,
-            tcp: outbound.tcp,
-            tcp_addrs: outbound.tcp_addrs,
+            http: raw.grants.http,
+            tcp: raw.grants.tcp,
             instances,
         });
     }

@@ -210,9 +210,7 @@ impl Plugins {
                 args: config.args.clone(),
                 event_file: false,
                 http: config.http.clone(),
-                http_rules: config.http_rules.clone(),
                 tcp: config.tcp.clone(),
-                tcp_addrs: config.tcp_addrs.clone(),
             };
             let name = config.name.clone();
             let fail = |message: String| {

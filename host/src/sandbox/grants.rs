@@ -39,7 +39,7 @@ pub(crate) fn wasi_ctx(
     }
     // TCP connects to the granted addresses only (and the implicit bind
     // of a connect); no listening, no UDP, no name lookups.
-    let granted = grants.tcp_addrs.clone();
+    let granted = grants.tcp.clone();
     builder
         .stdout(stdout.clone())
         .stderr(stderr.clone())
@@ -48,7 +48,7 @@ pub(crate) fn wasi_ctx(
         .allow_ip_name_lookup(false)
         .socket_addr_check(move |addr, use_| {
             let allowed = match use_ {
-                SocketAddrUse::TcpConnect => granted.contains(&addr),
+                SocketAddrUse::TcpConnect => granted.iter().any(|g| g.0 == addr),
                 SocketAddrUse::TcpBind => addr.ip().is_unspecified() && addr.port() == 0,
                 _ => false,
             };

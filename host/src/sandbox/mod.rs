@@ -316,7 +316,7 @@ impl Sandbox {
             self.quotas.guards(grants),
             outbound::Outbound {
                 name: name.clone(),
-                rules: grants.http_rules.clone(),
+                rules: grants.http.clone(),
                 deadline: Instant::now(),
                 stats: self.outbound.clone(),
             },
