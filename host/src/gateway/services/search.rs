@@ -21,44 +21,37 @@ pub(super) struct SearcherService {
     pub(super) host: Arc<Host>,
 }
 
-/// The fields every filter has.
-struct Common {
-    start_timestamp: i64,
-    end_timestamp: i64,
-    actions: Vec<String>,
-    username: String,
-    ip: String,
-    instance_ids: Vec<String>,
-    limit: i32,
-    from_id: Vec<String>,
-    ascending: bool,
-    role: String,
+/// The cursor, in both generations' terms: one id is today's `from_id`
+/// and also an exclusion list of one; several ids are an exclusion list.
+fn cursor(ids: Vec<String>) -> (String, Vec<String>) {
+    match ids.as_slice() {
+        [one] => (one.clone(), ids),
+        _ => (String::new(), ids),
+    }
 }
 
-impl Common {
-    fn into_wit(self) -> CommonSearch {
-        let from_id = match self.from_id.as_slice() {
-            [one] => one.clone(),
-            _ => String::new(),
-        };
+/// The fields every filter has, from any of the three filter messages.
+macro_rules! common {
+    ($f:ident, actions: $actions:expr, ascending: $ascending:expr) => {{
+        let (from_id, exclude_ids) = cursor($f.from_id);
         CommonSearch {
-            start_timestamp: self.start_timestamp,
-            end_timestamp: self.end_timestamp,
-            actions: self.actions,
-            username: self.username,
-            ip: self.ip,
-            instance_ids: self.instance_ids,
+            start_timestamp: $f.start_timestamp,
+            end_timestamp: $f.end_timestamp,
+            actions: $actions,
+            username: $f.username,
+            ip: $f.ip,
+            instance_ids: $f.instance_ids,
             from_id,
-            exclude_ids: self.from_id,
-            limit: u32::try_from(self.limit).unwrap_or(0),
-            order: if self.ascending {
+            exclude_ids,
+            limit: u32::try_from($f.limit).unwrap_or(0),
+            order: if $ascending {
                 Order::Ascending
             } else {
                 Order::Descending
             },
-            role: self.role,
+            role: $f.role,
         }
-    }
+    }};
 }
 
 fn reply(result: SearchResult) -> Response<pb::SearchResponse> {
@@ -78,19 +71,7 @@ impl pb::searcher_server::Searcher for SearcherService {
         let f = request.into_inner();
         let ascending = f.order() == pb::fs_events_filter::Order::Asc;
         let filter = FsEventSearch {
-            common: Common {
-                start_timestamp: f.start_timestamp,
-                end_timestamp: f.end_timestamp,
-                actions: f.actions,
-                username: f.username,
-                ip: f.ip,
-                instance_ids: f.instance_ids,
-                limit: f.limit,
-                from_id: f.from_id,
-                ascending,
-                role: f.role,
-            }
-            .into_wit(),
+            common: common!(f, actions: f.actions, ascending: ascending),
             ssh_cmd: f.ssh_cmd,
             protocols: f.protocols,
             statuses: f.statuses,
@@ -110,19 +91,7 @@ impl pb::searcher_server::Searcher for SearcherService {
         let f = request.into_inner();
         let ascending = f.order() == pb::provider_events_filter::Order::Asc;
         let filter = ProviderEventSearch {
-            common: Common {
-                start_timestamp: f.start_timestamp,
-                end_timestamp: f.end_timestamp,
-                actions: f.actions,
-                username: f.username,
-                ip: f.ip,
-                instance_ids: f.instance_ids,
-                limit: f.limit,
-                from_id: f.from_id,
-                ascending,
-                role: f.role,
-            }
-            .into_wit(),
+            common: common!(f, actions: f.actions, ascending: ascending),
             object_name: f.object_name,
             object_types: f.object_types,
             omit_object_data: f.omit_object_data,
@@ -138,19 +107,7 @@ impl pb::searcher_server::Searcher for SearcherService {
         let f = request.into_inner();
         let ascending = f.order() == pb::log_events_filter::Order::Asc;
         let filter = LogEventSearch {
-            common: Common {
-                start_timestamp: f.start_timestamp,
-                end_timestamp: f.end_timestamp,
-                actions: Vec::new(),
-                username: f.username,
-                ip: f.ip,
-                instance_ids: f.instance_ids,
-                limit: f.limit,
-                from_id: f.from_id,
-                ascending,
-                role: f.role,
-            }
-            .into_wit(),
+            common: common!(f, actions: Vec::new(), ascending: ascending),
             events: f.events,
             protocols: f.protocols,
         };
@@ -164,19 +121,14 @@ mod tests {
     use super::*;
 
     fn common(from_id: &[&str]) -> CommonSearch {
-        Common {
+        let f = pb::FsEventsFilter {
             start_timestamp: 1,
             end_timestamp: 2,
-            actions: vec![],
-            username: String::new(),
-            ip: String::new(),
-            instance_ids: vec![],
             limit: -5,
             from_id: from_id.iter().map(|s| (*s).to_owned()).collect(),
-            ascending: true,
-            role: String::new(),
-        }
-        .into_wit()
+            ..Default::default()
+        };
+        common!(f, actions: vec![], ascending: true)
     }
 
     #[test]
