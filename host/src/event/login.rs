@@ -65,6 +65,13 @@ impl LoginHook {
         )
     }
 
+    /// Whether its hooks run queued, the caller answered at once
+    /// (post-login, post-disconnect; startup also runs unwaited by SFTPGo,
+    /// but hookhost runs it now to report the result).
+    pub fn queued(self) -> bool {
+        matches!(self, LoginHook::PostLogin | LoginHook::PostDisconnect)
+    }
+
     /// The WIT world a component for this hook implements.
     pub fn world(self) -> &'static str {
         match self {

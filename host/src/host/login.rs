@@ -8,9 +8,7 @@ use std::pin::Pin;
 use super::Host;
 use crate::dispatch::login::{KeyboardSession, KeyboardSource, LoginAnswer, LoginOutcome};
 use crate::event::Contract;
-use crate::event::login::{
-    ExternalAuth, KbdReply, KbdRound, LoginEvent, LoginHook, PasswordAnswer,
-};
+use crate::event::login::{ExternalAuth, KbdReply, KbdRound, LoginEvent, PasswordAnswer};
 use crate::failure::Failure;
 use crate::hook::Exchange;
 use crate::plugin::{Credential, PluginError};
@@ -91,7 +89,7 @@ impl Host {
             _ => {}
         }
         let hook = event.hook();
-        if !wait_for_all && !hook.synchronous() && hook != LoginHook::Startup {
+        if !wait_for_all && hook.queued() {
             if router.login.hooks_for(&event).is_empty() {
                 return answered(LoginAnswer::NotConfigured);
             }

@@ -103,11 +103,12 @@ impl Sessions {
     }
 }
 
-fn user_response(user: String) -> Response {
+/// 200 with a JSON body a hook wrote (a user, a keyboard reply).
+fn json_ok(body: impl Into<axum::body::Body>) -> Response {
     (
         StatusCode::OK,
         [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        user,
+        body.into(),
     )
         .into_response()
 }
@@ -115,7 +116,10 @@ fn user_response(user: String) -> Response {
 /// The response that tells SFTPGo a login answer, for `hook`.
 fn answer(hook: LoginHook, outcome: LoginOutcome) -> Response {
     match outcome.answer {
-        LoginAnswer::User(user) => user_response(user),
+        LoginAnswer::User(user) => json_ok(user),
+        LoginAnswer::Allow | LoginAnswer::NotConfigured if hook.queued() => {
+            reply(StatusCode::OK, json!({"decision": "queued"}))
+        }
         LoginAnswer::NoChange if hook == LoginHook::PreLogin => {
             StatusCode::NO_CONTENT.into_response()
         }
@@ -144,14 +148,20 @@ fn answer(hook: LoginHook, outcome: LoginOutcome) -> Response {
     }
 }
 
-fn queued(outcome: LoginOutcome) -> Response {
-    match outcome.answer {
-        LoginAnswer::Failed(reason) => reply(
-            StatusCode::FAILED_DEPENDENCY,
-            json!({"decision": "failed", "reason": reason}),
-        ),
-        _ => reply(StatusCode::OK, json!({"decision": "queued"})),
-    }
+/// Pre-login and post-login: the user JSON in the body, the login in the
+/// query.
+async fn user_request(
+    app: &App,
+    hook: LoginHook,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, Response> {
+    let event = json_body(headers, body, |body| {
+        decode_login_request(hook, query, body)
+    })?;
+    let host = app.host.lease().await;
+    Ok(answer(hook, host.login(event).await))
 }
 
 pub(super) async fn pre_login(
@@ -160,11 +170,7 @@ pub(super) async fn pre_login(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Response> {
-    let event = json_body(&headers, &body, |body| {
-        decode_login_request(LoginHook::PreLogin, &query, body)
-    })?;
-    let host = app.host.lease().await;
-    Ok(answer(LoginHook::PreLogin, host.login(event).await))
+    user_request(&app, LoginHook::PreLogin, &query, &headers, &body).await
 }
 
 pub(super) async fn post_login(
@@ -173,11 +179,7 @@ pub(super) async fn post_login(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Response> {
-    let event = json_body(&headers, &body, |body| {
-        decode_login_request(LoginHook::PostLogin, &query, body)
-    })?;
-    let host = app.host.lease().await;
-    Ok(queued(host.login(event).await))
+    user_request(&app, LoginHook::PostLogin, &query, &headers, &body).await
 }
 
 pub(super) async fn external_auth(
@@ -246,7 +248,7 @@ pub(super) async fn post_disconnect(
 ) -> Result<Response, Response> {
     let event = connection(LoginHook::PostDisconnect, &query)?;
     let host = app.host.lease().await;
-    Ok(queued(host.login(event).await))
+    Ok(answer(LoginHook::PostDisconnect, host.login(event).await))
 }
 
 pub(super) async fn startup(State(app): State<Arc<App>>) -> Response {
@@ -273,7 +275,7 @@ pub(super) async fn keyboard_interactive(
         Some(session) => session,
         None if round.step > 1 => {
             tracing::warn!(request_id = %id, step = round.step, "keyboard-interactive round of an exchange hookhost does not know (expired or from before a restart): refused");
-            return Ok(kbd_response(&KbdReply::denied()));
+            return Ok(json_ok(KbdReply::denied().to_json()));
         }
         None => {
             let host = app.host.lease().await;
@@ -299,14 +301,5 @@ pub(super) async fn keyboard_interactive(
     if reply.auth_result != 0 {
         app.sessions.lock().remove(&id);
     }
-    Ok(kbd_response(&reply))
-}
-
-fn kbd_response(reply: &KbdReply) -> Response {
-    (
-        StatusCode::OK,
-        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        reply.to_json(),
-    )
-        .into_response()
+    Ok(json_ok(reply.to_json()))
 }
