@@ -42,17 +42,7 @@ fn write_script(dir: &Path) -> Result<std::path::PathBuf, String> {
 /// A loopback server answering each POST with its body.
 async fn echo_server() -> Result<String, String> {
     let app = axum::Router::new().fallback(|body: axum::body::Bytes| async move { body });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let url = format!(
-        "http://{}/pre-login",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Ok(url)
+    Ok(format!("{}/pre-login", crate::rows::loopback(app).await?))
 }
 
 async fn pre_login_row(name: &str, host: &Host, n: usize) -> Result<Row, String> {

@@ -12,18 +12,7 @@ use serde_json::json;
 use crate::rows::{Row, print_table, row};
 
 async fn server() -> Result<String, String> {
-    let app = axum::Router::new().fallback(|| async { "ok" });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let url = format!(
-        "http://{}",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Ok(url)
+    crate::rows::loopback(axum::Router::new().fallback(|| async { "ok" })).await
 }
 
 async fn timed(name: &str, host: &Host, n: usize) -> Result<Row, String> {

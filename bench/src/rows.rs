@@ -68,3 +68,18 @@ pub(crate) fn print_table(rows: &[&Row]) {
         );
     }
 }
+
+/// Serve `app` on a loopback port of the current runtime; its base URL.
+pub(crate) async fn loopback(app: axum::Router) -> Result<String, String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let url = format!(
+        "http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(url)
+}

@@ -15,7 +15,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use hookhost::event::login::{ExecLogin, KbdReply, KbdRound};
+use hookhost::event::login::{ExecLogin, KbdReply, KbdRound, LoginHook};
 use hookhost::{Config, Host, LoginAnswer};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -29,15 +29,13 @@ pub async fn run(config: Config, login: ExecLogin) -> Result<ExitCode, String> {
                 LoginAnswer::User(user) => print(user.as_bytes()),
                 LoginAnswer::Password(answer) => print(&answer.to_json()),
                 LoginAnswer::NoChange | LoginAnswer::Allow => ExitCode::SUCCESS,
-                LoginAnswer::NotConfigured if hook.answers_with_output() => {
-                    // Pre-login with no hook is "no change"; an auth check
-                    // nothing answers fails.
-                    if hook == hookhost::event::login::LoginHook::PreLogin {
-                        ExitCode::SUCCESS
-                    } else {
-                        eprintln!("hookhost: no hook or plugin is configured for {hook}");
-                        ExitCode::from(1)
-                    }
+                // An auth check nothing answers fails; pre-login with no
+                // hook is "no change".
+                LoginAnswer::NotConfigured
+                    if matches!(hook, LoginHook::ExternalAuth | LoginHook::CheckPassword) =>
+                {
+                    eprintln!("hookhost: no hook or plugin is configured for {hook}");
+                    ExitCode::from(1)
                 }
                 LoginAnswer::NotConfigured => ExitCode::SUCCESS,
                 LoginAnswer::Deny(reason) | LoginAnswer::Failed(reason) => {
