@@ -16,6 +16,7 @@
 //! | `hookhost_async_in_flight` | |
 //! | `hookhost_outbound_http_requests_total`, `hookhost_outbound_http_response_bytes_total` | |
 //! | `hookhost_outbound_http_refused_total` | `reason` (not_granted, internal_address, unresolved, deadline) |
+//! | `hookhost_wasm_spares_served_total`, `hookhost_wasm_spares_missed_total`, `hookhost_wasm_spares_ready` | |
 //! | `hookhost_http_requests_total` | `route`, `status` (from `hookhost serve`) |
 
 use std::sync::{Arc, Mutex};

@@ -4,9 +4,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use hookhost::Decision;
-use hookhost::config::WasmSettings;
-use hookhost::event::FsAction;
-use hookhost::hook::{Answer, Failure};
+use hookhost::config::{Grants, Limits, WasmSettings};
+use hookhost::event::{Contract, FsAction};
+use hookhost::hook::wasm::{Mode, WasmHook, World};
+use hookhost::hook::{Answer, EventRef, Failure, Hook};
 use hookhost::sandbox::Sandbox;
 use hookhost_tests::guests::wasm;
 use hookhost_tests::{config_with, fs_event, host, host_error};
@@ -526,4 +527,138 @@ async fn reused_instances_are_replaced_after_max_calls_and_after_a_failure() {
         ],
         "state carries over only within one instance's max_calls; a trap drops the instance"
     );
+}
+
+/// The counting probe with `spares` made ahead, on its own sandbox.
+fn counting_hook(sandbox: &std::sync::Arc<Sandbox>, spares: u32) -> WasmHook {
+    let limits = Limits {
+        timeout: Duration::from_secs(10),
+        fuel: 1_000_000_000,
+        memory_bytes: 64 << 20,
+        output_bytes: 4096,
+    };
+    let grants = Grants {
+        args: vec!["count".into()],
+        ..Grants::default()
+    };
+    WasmHook::new(
+        "probe",
+        sandbox.clone(),
+        &wasm("probe"),
+        World::Fs,
+        limits,
+        grants,
+        Mode::Fresh { spares },
+    )
+    .unwrap()
+}
+
+/// What the counting probe answered: `count=N`, or the failure's label.
+async fn count_of(hook: &WasmHook, path: &str) -> String {
+    let event = fs_event(FsAction::PreUpload, path);
+    match hook.call(EventRef::Fs(&event), &Contract::NEWEST).await {
+        Ok(Answer::Deny(report)) => report.trim_start_matches("ok: ").to_owned(),
+        Err(failure) => failure.label().to_owned(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spares_give_every_event_a_never_used_instance() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let sandbox = std::sync::Arc::new(Sandbox::new(&WasmSettings::default(), None).unwrap());
+    let hook = counting_hook(&sandbox, 2);
+    let mut ready = hook.spares_ready().expect("spares are on");
+    // Spares start with the hook's first event (which finds none unless
+    // the refill task wins the race to the list); each later event waits
+    // until both are made, so it is served by a spare, never by an
+    // instance an earlier event used.
+    let mut answers = vec![count_of(&hook, "/first").await];
+    for path in ["/a", "/b", "/panic", "/c", "/d"] {
+        ready.wait_for(|n| *n == 2).await.unwrap();
+        answers.push(count_of(&hook, path).await);
+    }
+    assert_eq!(
+        answers,
+        [
+            "count=1", "count=1", "count=1", "trap", "count=1", "count=1"
+        ]
+    );
+    let stats = sandbox.spare_stats();
+    let (served, missed) = (stats.served.load(Relaxed), stats.missed.load(Relaxed));
+    assert!(
+        served >= 5 && served + missed == 6,
+        "every event after the first was served by a spare: {served} served, {missed} missed"
+    );
+
+    // A burst larger than the spares: the rest instantiate inline, and
+    // still no instance serves twice.
+    ready.wait_for(|n| *n == 2).await.unwrap();
+    let burst = (0..12).map(|i| count_of(&hook, if i == 5 { "/panic" } else { "/x" }));
+    let answers = futures::future::join_all(burst).await;
+    assert_eq!(answers.iter().filter(|a| *a == "count=1").count(), 11);
+    assert_eq!(answers.iter().filter(|a| *a == "trap").count(), 1);
+    assert_eq!(
+        stats.served.load(Relaxed) + stats.missed.load(Relaxed),
+        18,
+        "each event counted once, as served or missed"
+    );
+    // They refill after the burst, and a dropped hook (a reload) gives back
+    // what its spares held.
+    ready.wait_for(|n| *n == 2).await.unwrap();
+    assert_eq!(stats.ready.load(Relaxed), 2);
+    drop(hook);
+    ready.wait_for(|n| *n == 0).await.unwrap();
+    assert_eq!(stats.ready.load(Relaxed), 0);
+}
+
+#[tokio::test]
+async fn spares_are_off_with_zero_and_without_the_pool() {
+    let sandbox = std::sync::Arc::new(Sandbox::new(&WasmSettings::default(), None).unwrap());
+    assert!(counting_hook(&sandbox, 0).spares_ready().is_none());
+    let on_demand = WasmSettings {
+        pooling: false,
+        ..WasmSettings::default()
+    };
+    let sandbox = std::sync::Arc::new(Sandbox::new(&on_demand, None).unwrap());
+    assert!(counting_hook(&sandbox, 2).spares_ready().is_none());
+}
+
+#[tokio::test]
+async fn spares_are_configured_per_hook_and_checked() {
+    // Through the configuration: counts stay 1 with spares on or off.
+    for spares in [json!(0), json!(3)] {
+        let config = probe(&["count"], json!({"spares": spares}));
+        let host = host(config).await;
+        for path in ["/a", "/b", "/c"] {
+            let outcome = host
+                .dispatch(fs_event(FsAction::PreUpload, path))
+                .wait_for_all()
+                .await;
+            assert_eq!(
+                outcome.reports[0].result,
+                Ok(Answer::Deny("ok: count=1".into()))
+            );
+        }
+    }
+    let with_reuse = probe(&["count"], json!({"spares": 1, "reuse": {"max_calls": 2}}));
+    let err = host_error(with_reuse).await;
+    assert!(
+        err.contains("common.actions.hooks[0].spares") && err.contains("reuse"),
+        "{err}"
+    );
+    let too_many = probe(&["count"], json!({"spares": 65}));
+    let err = host_error(too_many).await;
+    assert!(err.contains("spares") && err.contains("above 64"), "{err}");
+    let exec = config_with(
+        json!([{"hook": "/bin/true", "execute_on": ["upload"], "spares": 1}]),
+        json!([]),
+    );
+    let err = host_error(exec).await;
+    assert!(err.contains("only wasm hooks"), "{err}");
+    let global = json!({"hookhost": {"wasm": {"default_spares": 100}}});
+    let err = hookhost::Config::from_value(global, Path::new("/"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("hookhost.wasm.default_spares"), "{err}");
 }

@@ -13,6 +13,9 @@
 //!
 //! `"reuse": {"max_calls": 10000, "pool": 16}` declares a wasm hook
 //! stateless-safe: warm instances are reused (see [`crate::hook::wasm`]).
+//! Otherwise every event gets a fresh instance, and `"spares": N` (default
+//! `hookhost.wasm.default_spares`, 0 turns it off) keeps that many fresh
+//! instances ready off the events' path.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -23,7 +26,7 @@ use serde::Deserialize;
 
 use super::command::{CommandConfig, CommandHook, ProgramCommand};
 use super::grants::{DirGrant, Grants};
-use super::{ConfigError, HostSettings};
+use super::{ConfigError, HostSettings, MAX_SPARES};
 use crate::event::{FsAction, ObjectType, ProviderAction};
 
 /// The reference's (SFTPGo 2.1's) limit for file-system programs, and the
@@ -72,6 +75,8 @@ pub(super) struct RawHook {
     grants: Option<Grants>,
     #[serde(default)]
     reuse: Option<Reuse>,
+    #[serde(default)]
+    spares: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -105,6 +110,8 @@ pub struct WasmOptions {
     pub grants: Grants,
     /// Reuse instances (the hook is declared stateless-safe).
     pub reuse: Option<Reuse>,
+    /// Fresh instances kept ready (default: `hookhost.wasm.default_spares`).
+    pub spares: Option<u32>,
 }
 
 /// Instance reuse for a stateless-safe hook.
@@ -392,6 +399,21 @@ pub(super) fn spec(
     wasm_only("limits.memory_mib", limits.memory_mib.is_some())?;
     wasm_only("grants", raw.grants.is_some())?;
     wasm_only("reuse", raw.reuse.is_some())?;
+    wasm_only("spares", raw.spares.is_some())?;
+    if let Some(spares) = raw.spares {
+        if raw.reuse.is_some() && spares > 0 {
+            return Err(ConfigError::field(
+                format!("{field}.spares"),
+                "spares are fresh instances made ahead; a hook with `reuse` keeps warm instances instead (set one or the other)",
+            ));
+        }
+        if spares > MAX_SPARES {
+            return Err(ConfigError::field(
+                format!("{field}.spares"),
+                format!("{spares} is above {MAX_SPARES}"),
+            ));
+        }
+    }
     if let Some(reuse) = &raw.reuse
         && (reuse.max_calls == 0 || reuse.pool == 0)
     {
@@ -436,6 +458,7 @@ pub(super) fn spec(
             memory_mib: limits.memory_mib,
             grants,
             reuse: raw.reuse,
+            spares: raw.spares,
         },
     })
 }
@@ -450,6 +473,7 @@ fn plain(hook: String) -> Option<RawHook> {
         limits: RawLimits::default(),
         grants: None,
         reuse: None,
+        spares: None,
     })
 }
 

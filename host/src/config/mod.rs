@@ -50,7 +50,7 @@ pub use plugins::{
     AuthOptions, KmsOptions, NotifierOptions, PLUGIN_CALL_LIMIT, PluginConfig, PluginKind,
     auth_scope,
 };
-pub use wasm::{Limits, MAX_MEMORY_MIB, WasmSettings};
+pub use wasm::{Limits, MAX_MEMORY_MIB, MAX_SPARES, WasmSettings};
 
 use crate::event::VersionSetting;
 
@@ -187,6 +187,11 @@ impl HostSettings {
             1..=u64::from(u32::MAX),
         )?;
         bounded("hookhost.wasm.epoch_tick_ms", w.epoch_tick_ms, 1..=1000)?;
+        bounded(
+            "hookhost.wasm.default_spares",
+            w.default_spares,
+            0..=wasm::MAX_SPARES,
+        )?;
         bounded(
             "hookhost.wasm.default_output_kib",
             w.default_output_kib,

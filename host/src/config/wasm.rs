@@ -41,6 +41,12 @@ pub struct WasmSettings {
     /// Bytes of stdout and of stderr logged per call unless the hook sets
     /// `limits.output_kib`, in KiB.
     pub default_output_kib: u64,
+    /// Fresh instances each wasm hook keeps ready unless it sets `spares`:
+    /// made and torn down between events, off their path, so an event
+    /// waits only for its call. Each holds a pool slot and its initial
+    /// memory; spares are made only while the pool and the memory budget
+    /// are less than half used, and only with the pooling allocator.
+    pub default_spares: u32,
     /// Not configurable (always on): `hookhost bench` turns it off to
     /// measure what it costs. Without it no wall-clock limit can stop a busy
     /// guest.
@@ -64,10 +70,14 @@ impl Default for WasmSettings {
             default_fuel: 10_000_000_000,
             default_memory_mib: 64,
             default_output_kib: 64,
+            default_spares: 2,
             epoch_interruption: true,
         }
     }
 }
+
+/// The most spares a hook may keep (`spares`, `default_spares`).
+pub const MAX_SPARES: u32 = 64;
 
 /// The largest `max_memory_mib`: a 32-bit linear memory cannot pass 4 GiB.
 pub const MAX_MEMORY_MIB: u64 = 4096;

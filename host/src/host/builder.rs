@@ -11,7 +11,7 @@ use crate::event::login::LoginHook;
 use crate::event::{FsAction, ObjectType, ProviderAction};
 use crate::hook::exec::{ExecHook, ProgramLimits};
 use crate::hook::http::{HttpClient, HttpHook};
-use crate::hook::wasm::{WasmHook, World};
+use crate::hook::wasm::{Mode, WasmHook, World};
 use crate::hook::{Hook, SharedHook};
 use crate::loopguard::LoopGuard;
 use crate::metrics::Metrics;
@@ -355,7 +355,12 @@ impl Parts<'_> {
                     world,
                     limits,
                     spec.wasm.grants.clone(),
-                    spec.wasm.reuse,
+                    match spec.wasm.reuse {
+                        Some(reuse) => Mode::Reuse(reuse),
+                        None => Mode::Fresh {
+                            spares: spec.wasm.spares.unwrap_or(settings.default_spares),
+                        },
+                    },
                 )
                 .map_err(|message| ConfigError::field(format!("{}.hook", spec.field), message))?;
                 Arc::new(hook)

@@ -136,6 +136,7 @@ impl Snapshot for WeakHost {
         if let Some(sandbox) = host.shared_sandbox() {
             use std::sync::atomic::Ordering::Relaxed;
             let stats = sandbox.outbound_stats();
+            let spares = sandbox.spare_stats();
             for (name, help, value) in [
                 (
                     "outbound_http_requests",
@@ -147,6 +148,16 @@ impl Snapshot for WeakHost {
                     "Response body bytes guests received",
                     stats.bytes.load(Relaxed),
                 ),
+                (
+                    "wasm_spares_served",
+                    "Events served by a fresh instance made ahead (a spare)",
+                    spares.served.load(Relaxed),
+                ),
+                (
+                    "wasm_spares_missed",
+                    "Events of hooks with spares that found none ready and instantiated inline",
+                    spares.missed.load(Relaxed),
+                ),
             ] {
                 let counter = ConstCounter::new(value);
                 counter.encode(encoder.encode_descriptor(
@@ -156,6 +167,13 @@ impl Snapshot for WeakHost {
                     counter.metric_type(),
                 )?)?;
             }
+            let ready = ConstGauge::new(spares.ready.load(Relaxed) as i64);
+            ready.encode(encoder.encode_descriptor(
+                "wasm_spares_ready",
+                "Fresh instances made ahead and ready now, all hooks",
+                None,
+                ready.metric_type(),
+            )?)?;
             encode_counters(
                 encoder,
                 "outbound_http_refused",

@@ -38,6 +38,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -78,6 +79,18 @@ pub struct Live<B> {
     _slot: Slot,
 }
 
+/// Spare instances of all hooks: events served by a spare or (none ready)
+/// by an instance made inline, and spares ready now.
+#[derive(Debug, Default)]
+pub struct SpareStats {
+    /// Events that found a spare ready.
+    pub served: AtomicU64,
+    /// Events of hooks with spares that found none and instantiated inline.
+    pub missed: AtomicU64,
+    /// Spares ready now, all hooks together.
+    pub ready: AtomicU64,
+}
+
 /// The shared WebAssembly runtime of a host.
 pub struct Sandbox {
     engine: Engine,
@@ -89,6 +102,7 @@ pub struct Sandbox {
     budget: Arc<MemoryBudget>,
     quotas: guards::Quotas,
     outbound: Arc<outbound::OutboundStats>,
+    spares: SpareStats,
     settings: WasmSettings,
     pooling: bool,
 }
@@ -125,6 +139,7 @@ impl Sandbox {
             budget: Arc::new(MemoryBudget::new(settings.memory_budget_bytes())),
             quotas: guards::Quotas::default(),
             outbound: Arc::default(),
+            spares: SpareStats::default(),
             settings: settings.clone(),
             pooling,
         })
@@ -163,6 +178,11 @@ impl Sandbox {
     /// Outbound HTTP counters of all guests.
     pub fn outbound_stats(&self) -> &outbound::OutboundStats {
         &self.outbound
+    }
+
+    /// Spare-instance counters of all hooks.
+    pub fn spare_stats(&self) -> &SpareStats {
+        &self.spares
     }
 
     /// The memory budget of all running guests.
@@ -272,6 +292,25 @@ impl Sandbox {
         make(pre).map_err(wrong_world)
     }
 
+    /// A place in `share` and in the pool for a spare instance, only if one
+    /// is free now and at least half of the pool and of the memory budget
+    /// stay free: spares never make an event wait, nor hold what events
+    /// need when the host is busy.
+    pub fn spare_slot(&self, share: &Share) -> Option<Slot> {
+        let pool_free = self.permits.available_permits();
+        if pool_free <= self.settings.max_instances.max(1) as usize / 2
+            || self.budget.used() > self.budget.limit() / 2
+        {
+            return None;
+        }
+        let share = share.clone().try_acquire_owned().ok()?;
+        let pool = self.permits.clone().try_acquire_owned().ok()?;
+        Some(Slot {
+            _share: Some(share),
+            _pool: pool,
+        })
+    }
+
     /// Wait, until `deadline` at the latest, for a place in `share` (if
     /// any) and in the pool. `None` when the deadline passed first.
     pub async fn slot(&self, share: Option<&Share>, deadline: Instant) -> Option<Slot> {
@@ -355,6 +394,25 @@ impl Sandbox {
             .slot(share, deadline)
             .await
             .ok_or(Failure::Timeout(limits.timeout))?;
+        self.instantiate_in(slot, name, limits, grants, deadline, context, instantiate)
+            .await
+    }
+
+    /// [`Sandbox::instantiate`] in a slot already held.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn instantiate_in<C: ?Sized, B, F>(
+        &self,
+        slot: Slot,
+        name: &Arc<str>,
+        limits: &Limits,
+        grants: &Grants,
+        deadline: Instant,
+        context: &C,
+        instantiate: F,
+    ) -> Result<Live<B>, Failure>
+    where
+        F: for<'a> FnOnce(&'a mut Store<State>, &'a C) -> CallFuture<'a, B>,
+    {
         let mut store = self.new_store(name, limits, grants)?;
         let bound = self
             .call(&mut store, limits, deadline, context, instantiate)

@@ -11,6 +11,9 @@
 //! `max_calls` events and is dropped after any failure, so a hook that traps
 //! or hits a limit never serves again from a damaged state. Limits still
 //! apply per call.
+//!
+//! Without `reuse`, a hook keeps a few fresh instances ready ([`spares`]):
+//! still a never-used instance per event, made between events.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -18,6 +21,7 @@ use std::time::Instant;
 use wasmtime::Store;
 
 mod login;
+mod spares;
 
 use super::{Answer, EventRef, Exchange, Failure, Hook, HookKind, HookResult};
 use crate::config::{Grants, Limits, Reuse};
@@ -25,7 +29,8 @@ use crate::event::login::{LoginEvent, LoginHook};
 use crate::event::{Contract, FsEvent};
 use crate::sandbox::bindings::{fs_hook, provider_hook, wit};
 use crate::sandbox::convert::{to_wit_fs, to_wit_provider};
-use crate::sandbox::{Live, Sandbox, Share, State};
+use crate::sandbox::{Live, Sandbox, Share, Slot, State};
+use spares::Spares;
 
 /// Which world a component implements, pre-instantiated.
 enum Prepared {
@@ -163,12 +168,54 @@ impl Instances {
             )
             .await
     }
+
+    /// A fresh instance in a slot already held (a spare), by `deadline`.
+    async fn make_in(&self, slot: Slot, deadline: Instant) -> Result<Live<Bound>, Failure> {
+        self.sandbox
+            .instantiate_in(
+                slot,
+                &self.name,
+                &self.limits,
+                &self.grants,
+                deadline,
+                &self.prepared,
+                |store, prepared: &Prepared| Box::pin(prepared.instantiate(store)),
+            )
+            .await
+    }
+}
+
+/// How a wasm hook gets its instances.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A fresh instance per event, with up to `spares` made ahead (0: each
+    /// made on the event's path). Spares need the pooling allocator.
+    Fresh {
+        /// Instances kept ready.
+        spares: u32,
+    },
+    /// Warm instances reused across events (a stateless-safe hook).
+    Reuse(Reuse),
+}
+
+/// Where a hook's instances come from between events.
+enum Instancing {
+    Fresh(Option<Arc<Spares>>),
+    Warm(Reuse, Mutex<Vec<Warm>>),
 }
 
 /// A WebAssembly component run for each event.
 pub struct WasmHook {
     core: Arc<Instances>,
-    reuse: Option<(Reuse, Mutex<Vec<Warm>>)>,
+    instancing: Instancing,
+}
+
+impl Drop for WasmHook {
+    fn drop(&mut self) {
+        if let Instancing::Fresh(Some(spares)) = &self.instancing {
+            spares.close();
+        }
+    }
 }
 
 impl WasmHook {
@@ -182,7 +229,7 @@ impl WasmHook {
         world: World,
         limits: Limits,
         grants: Grants,
-        reuse: Option<Reuse>,
+        mode: Mode,
     ) -> Result<Self, String> {
         let initial = crate::sandbox::initial_memory_bytes(&sandbox.load(path)?);
         if initial > limits.memory_bytes {
@@ -205,6 +252,13 @@ impl WasmHook {
             )?),
             World::Login(hook) => Prepared::Login(login::LoginPre::prepare(&sandbox, path, hook)?),
         };
+        let instancing = match mode {
+            Mode::Fresh { spares } if spares > 0 && sandbox.pooling() => {
+                Instancing::Fresh(Some(Arc::new(Spares::new(spares))))
+            }
+            Mode::Fresh { .. } => Instancing::Fresh(None),
+            Mode::Reuse(reuse) => Instancing::Warm(reuse, Mutex::new(Vec::new())),
+        };
         Ok(WasmHook {
             core: Arc::new(Instances {
                 name: Arc::from(name),
@@ -214,8 +268,18 @@ impl WasmHook {
                 limits,
                 grants,
             }),
-            reuse: reuse.map(|r| (r, Mutex::new(Vec::new()))),
+            instancing,
         })
+    }
+
+    /// The number of spares ready now and its changes (`None` without
+    /// spares): lets a test wait until they are made.
+    #[cfg(feature = "internals")]
+    pub fn spares_ready(&self) -> Option<tokio::sync::watch::Receiver<usize>> {
+        match &self.instancing {
+            Instancing::Fresh(Some(spares)) => Some(spares.watch()),
+            _ => None,
+        }
     }
 
     fn event_file(&self, event: &FsEvent) -> Option<PathBuf> {
@@ -281,6 +345,45 @@ impl WasmHook {
             .await
     }
 
+    /// A spare if one is ready (dropped off the path after the call),
+    /// otherwise a fresh instance made inline.
+    async fn call_spare(
+        &self,
+        spares: &Arc<Spares>,
+        deadline: Instant,
+        event_file: Option<PathBuf>,
+        input: Input,
+    ) -> HookResult {
+        let Some(mut live) = spares.take(&self.core) else {
+            return self.call_fresh(deadline, event_file, input).await;
+        };
+        let result = self.call_live(&mut live, deadline, event_file, input).await;
+        spares.retire(live);
+        result
+    }
+
+    /// Call an instance already made (a spare, a warm one).
+    async fn call_live(
+        &self,
+        live: &mut Live<Bound>,
+        deadline: Instant,
+        event_file: Option<PathBuf>,
+        input: Input,
+    ) -> HookResult {
+        let Live { store, bound, .. } = live;
+        store.data_mut().event_file = event_file;
+        self.core
+            .sandbox
+            .call(
+                store,
+                &self.core.limits,
+                deadline,
+                &*bound,
+                |store, bound| Box::pin(async move { invoke(store, bound, &input).await }),
+            )
+            .await
+    }
+
     /// Warm instance: take one from the pool (or make one), call, give it
     /// back unless it failed or served its `max_calls`.
     async fn call_warm(
@@ -299,18 +402,8 @@ impl WasmHook {
                 calls: 0,
             },
         };
-        let Live { store, bound, .. } = &mut warm.live;
-        store.data_mut().event_file = event_file;
         let result = self
-            .core
-            .sandbox
-            .call(
-                store,
-                &self.core.limits,
-                deadline,
-                &*bound,
-                |store, bound| Box::pin(async move { invoke(store, bound, &input).await }),
-            )
+            .call_live(&mut warm.live, deadline, event_file, input)
             .await;
         warm.calls += 1;
         if result.is_ok() && warm.calls < reuse.max_calls {
@@ -341,9 +434,12 @@ impl Hook for WasmHook {
             EventRef::Fs(ev) => self.event_file(ev),
             EventRef::Provider(_) | EventRef::Login(_) => None,
         };
-        match &self.reuse {
-            None => self.call_fresh(deadline, event_file, input).await,
-            Some((reuse, idle)) => {
+        match &self.instancing {
+            Instancing::Fresh(None) => self.call_fresh(deadline, event_file, input).await,
+            Instancing::Fresh(Some(spares)) => {
+                self.call_spare(spares, deadline, event_file, input).await
+            }
+            Instancing::Warm(reuse, idle) => {
                 self.call_warm(reuse, idle, deadline, event_file, input)
                     .await
             }

@@ -1,0 +1,145 @@
+//! Spares: fresh instances of one hook made ready between events.
+//!
+//! An event takes a ready instance — never used before — and calls it; the
+//! used instance is handed back to a background task that drops it and
+//! makes the next spare, so instantiation and the slot's reset happen
+//! between events instead of on their path. When no spare is ready (a
+//! burst, or the pool or memory budget more than half used, see
+//! [`Sandbox::spare_slot`](crate::sandbox::Sandbox::spare_slot)) the event
+//! instantiates inline as without spares. The task starts with the hook's
+//! first event and ends when the hook is dropped (a reload).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::{Notify, watch};
+
+use super::{Bound, Instances};
+use crate::sandbox::{Live, SpareStats};
+
+pub(super) struct Spares {
+    want: usize,
+    ready: Mutex<Vec<Live<Bound>>>,
+    /// Instances that served their event, to drop off the path.
+    used: Mutex<Vec<Live<Bound>>>,
+    wake: Notify,
+    started: AtomicBool,
+    closed: AtomicBool,
+    /// How many are ready, for whoever wants to wait for it.
+    count: watch::Sender<usize>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Spares {
+    pub(super) fn new(want: u32) -> Self {
+        Spares {
+            want: want as usize,
+            ready: Mutex::default(),
+            used: Mutex::default(),
+            wake: Notify::new(),
+            started: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            count: watch::Sender::new(0),
+        }
+    }
+
+    /// A ready instance, if any; starts the refill task on first use.
+    pub(super) fn take(self: &Arc<Self>, core: &Arc<Instances>) -> Option<Live<Bound>> {
+        if !self.started.swap(true, Ordering::AcqRel) {
+            tokio::spawn(refill(self.clone(), core.clone()));
+        }
+        let stats = core.sandbox.spare_stats();
+        let mut ready = lock(&self.ready);
+        let taken = ready.pop();
+        // Published under the lock, so the count never goes stale.
+        self.count.send_replace(ready.len());
+        drop(ready);
+        match taken {
+            Some(live) => {
+                stats.served.fetch_add(1, Ordering::Relaxed);
+                stats.ready.fetch_sub(1, Ordering::Relaxed);
+                Some(live)
+            }
+            None => {
+                stats.missed.fetch_add(1, Ordering::Relaxed);
+                self.wake.notify_one();
+                None
+            }
+        }
+    }
+
+    /// Hand back an instance that served its event (or failed): the refill
+    /// task drops it and makes the next spare. Beyond a few waiting, it is
+    /// dropped here, so used instances never pile up holding slots.
+    pub(super) fn retire(&self, live: Live<Bound>) {
+        let mut used = lock(&self.used);
+        if used.len() < self.want {
+            used.push(live);
+            drop(used);
+        } else {
+            drop(used);
+            drop(live);
+        }
+        self.wake.notify_one();
+    }
+
+    /// Spares ready now, and every later change.
+    #[cfg(feature = "internals")]
+    pub(super) fn watch(&self) -> watch::Receiver<usize> {
+        self.count.subscribe()
+    }
+
+    /// Stop the refill task; it drops what it holds.
+    pub(super) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    fn closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
+/// Drop used instances, make spares up to the number wanted, sleep until
+/// woken; on close, drop everything held.
+async fn refill(spares: Arc<Spares>, core: Arc<Instances>) {
+    let stats: &SpareStats = core.sandbox.spare_stats();
+    while !spares.closed() {
+        drop(std::mem::take(&mut *lock(&spares.used)));
+        while lock(&spares.ready).len() < spares.want && !spares.closed() {
+            let Some(slot) = core.sandbox.spare_slot(&core.share) else {
+                break;
+            };
+            match core
+                .make_in(slot, Instant::now() + core.limits.timeout)
+                .await
+            {
+                Ok(live) => {
+                    let mut ready = lock(&spares.ready);
+                    ready.push(live);
+                    stats.ready.fetch_add(1, Ordering::Relaxed);
+                    spares.count.send_replace(ready.len());
+                }
+                Err(failure) => {
+                    // The event that instantiates inline reports it.
+                    tracing::debug!(hook = %core.name, error = %failure, "cannot make a spare instance");
+                    break;
+                }
+            }
+            // Events queued meanwhile go first.
+            tokio::task::yield_now().await;
+        }
+        spares.wake.notified().await;
+    }
+    let mut ready = lock(&spares.ready);
+    let held = std::mem::take(&mut *ready);
+    stats.ready.fetch_sub(held.len() as u64, Ordering::Relaxed);
+    spares.count.send_replace(0);
+    drop(ready);
+    drop(held);
+    drop(std::mem::take(&mut *lock(&spares.used)));
+}
