@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use hookhost::config::{Grants, Limits, Reuse, WasmSettings};
 use hookhost::event::{FsAction, FsEvent, Protocol};
-use hookhost::hook::wasm::{WasmHook, World};
+use hookhost::hook::wasm::{Mode, WasmHook, World};
 use hookhost::hook::{EventRef, Hook};
 use hookhost::sandbox::Sandbox;
 use hookhost::{Config, Decision, Host};
@@ -74,7 +74,7 @@ impl Sizes {
 
 /// Event `i` of a run: every other one is an executable. Built just before
 /// it is dispatched, so the harness holds no large buffers.
-fn event(i: usize, action: FsAction) -> FsEvent {
+pub(crate) fn event(i: usize, action: FsAction) -> FsEvent {
     let path = if i.is_multiple_of(2) {
         format!("/srv/alice/file{i}.exe")
     } else {
@@ -121,7 +121,7 @@ fn floor_row(sizes: &Sizes) -> Row {
     row("rust call (floor)", latencies, started.elapsed())
 }
 
-fn config(hooks: Value, cache: &Path, wasm: Value) -> Config {
+pub(crate) fn config(hooks: Value, cache: &Path, wasm: Value) -> Config {
     let config = json!({
         "common": {"actions": {"hooks": hooks}},
         "http": {"retry_max": 0, "timeout": 5},
@@ -277,7 +277,7 @@ fn two_core_row(case: &Case, cache: &Path) -> Result<Row, String> {
 
 /// A loopback keep-alive server answering like the check: 403 for
 /// executables, 200 otherwise. Runs on its own thread and runtime.
-fn start_http_server() -> String {
+pub(crate) fn start_http_server() -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let runtime = current_thread();
@@ -306,7 +306,7 @@ fn start_http_server() -> String {
 }
 
 /// The check as an exec hook script.
-fn write_exec_script(dir: &Path) -> PathBuf {
+pub(crate) fn write_exec_script(dir: &Path) -> PathBuf {
     let script = dir.join("refuse-exe.sh");
     std::fs::write(
         &script,
@@ -489,7 +489,7 @@ fn metered_hook(
         args: args.to_vec(),
         ..Grants::default()
     };
-    let reuse = Some(Reuse {
+    let reuse = Mode::Reuse(Reuse {
         max_calls: u32::MAX,
         pool: 1,
     });
@@ -532,7 +532,12 @@ fn metering(
 }
 
 /// Run the benchmark and print its tables.
-pub fn run(quick: bool, guests: &Path, hookhost: &Path) -> Result<ExitCode, String> {
+pub fn run(
+    quick: bool,
+    load_only: bool,
+    guests: &Path,
+    hookhost: &Path,
+) -> Result<ExitCode, String> {
     if !hookhost.is_file() {
         return Err(format!(
             "{} is missing: build hookhost first (scripts/bench.sh does), or point --hookhost at it",
@@ -566,6 +571,15 @@ pub fn run(quick: bool, guests: &Path, hookhost: &Path) -> Result<ExitCode, Stri
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!();
+    let load_sizes = crate::load::LoadSizes {
+        capacity: if quick { 500 } else { 20_000 },
+        seconds: if quick { 0.1 } else { 2.0 },
+    };
+    if load_only {
+        crate::load::run(&load_sizes, &deny_exe, &script, &http_url, &cache)?;
+        let _ = std::fs::remove_dir_all(&scratch);
+        return Ok(ExitCode::SUCCESS);
+    }
     // The floor and the two-core row run on their own; the other rows are
     // measured interleaved, round by round (see `interleaved`).
     let floor = floor_row(&sizes);
@@ -699,6 +713,7 @@ pub fn run(quick: bool, guests: &Path, hookhost: &Path) -> Result<ExitCode, Stri
     let fixtures = hookhost_tests::repo_root().join("tests/fixtures");
     crate::login::run(quick, &guests, &fixtures, &scratch)?;
     crate::outbound::run(quick, &guests, &scratch)?;
+    crate::load::run(&load_sizes, &deny_exe, &script, &http_url, &cache)?;
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(ExitCode::SUCCESS)
 }

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod bench;
+mod load;
 mod login;
 mod outbound;
 mod plugin_grpc;
@@ -23,6 +24,9 @@ struct Args {
     /// A few events of each kind: a smoke test, not a measurement.
     #[arg(long)]
     quick: bool,
+    /// Only the latency-under-load tables.
+    #[arg(long)]
+    load_only: bool,
     /// Directory with deny_exe.wasm, minimal_deny.wasm and probe.wasm.
     #[arg(long, default_value = "target/guests/wasm32-wasip2/release")]
     guests: PathBuf,
@@ -40,7 +44,7 @@ fn main() -> ExitCode {
             .and_then(|exe| exe.parent().map(|dir| dir.join("hookhost")))
             .unwrap_or_else(|| PathBuf::from("hookhost"))
     });
-    bench::run(args.quick, &args.guests, &hookhost).unwrap_or_else(|message| {
+    bench::run(args.quick, args.load_only, &args.guests, &hookhost).unwrap_or_else(|message| {
         eprintln!("hookhost-bench: {message}");
         ExitCode::from(2)
     })

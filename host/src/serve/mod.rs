@@ -294,7 +294,7 @@ pub async fn run(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Resul
     raise_fd_limit();
     tracing::info!(%address, token = options.token.is_some(), "serving");
     ready(address);
-    accept(
+    serve_connections(
         listener,
         router(
             host.clone(),
@@ -304,7 +304,8 @@ pub async fn run(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Resul
                 keyboard_idle: Some(options.keyboard_idle),
             },
         ),
-        &options,
+        options.header_read_timeout,
+        options.max_connections,
         stop,
     )
     .await;
@@ -315,15 +316,19 @@ pub async fn run(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Resul
     Ok(())
 }
 
-/// Serve connections until `stop`, then let the in-flight requests finish.
-async fn accept(
+/// Serve `router` on `listener` as `hookhost serve` does — HTTP/1.1 with
+/// keep-alive, at most `max_connections` at once, `header_read_timeout` for
+/// a request's headers (and an idle connection), no Nagle delay on answers
+/// — until `stop`, then let the in-flight requests finish.
+pub async fn serve_connections(
     listener: tokio::net::TcpListener,
     router: Router,
-    options: &ServeOptions,
+    header_read_timeout: Duration,
+    max_connections: usize,
     stop: impl std::future::Future<Output = ()>,
 ) {
     use hyper_util::rt::{TokioIo, TokioTimer};
-    let slots = Arc::new(tokio::sync::Semaphore::new(options.max_connections.max(1)));
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let service = hyper_util::service::TowerToHyperService::new(router);
     tokio::pin!(stop);
@@ -334,7 +339,11 @@ async fn accept(
         };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok((stream, _)) => {
+                    // An answer is one small write the client waits for.
+                    let _ = stream.set_nodelay(true);
+                    stream
+                }
                 Err(err) => {
                     // Out of file descriptors, most likely: wait a little
                     // rather than spin.
@@ -347,7 +356,7 @@ async fn accept(
         };
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(options.header_read_timeout)
+            .header_read_timeout(header_read_timeout)
             .serve_connection(TokioIo::new(stream), service.clone());
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

@@ -26,20 +26,20 @@ use axum::extract::{Query, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::App;
-use crate::dispatch::Outcome;
 use crate::dispatch::Reply;
 use crate::event::json::{DecodeError, decode_fs_event_as};
 use crate::event::{ObjectType, ProviderAction, ProviderEvent};
 
-/// A JSON response.
-pub(super) fn reply(status: StatusCode, body: Value) -> Response {
+/// A JSON response, encoded straight from `body` (no intermediate
+/// `Value`).
+pub(super) fn reply(status: StatusCode, body: impl serde::Serialize) -> Response {
     (
         status,
         [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        body.to_string(),
+        serde_json::to_string(&body).expect("answers serialize"),
     )
         .into_response()
 }
@@ -77,10 +77,6 @@ pub(super) fn json_body<'a, T>(
     decode(body).map_err(bad_request)
 }
 
-fn decision_json(outcome: &Outcome) -> Value {
-    serde_json::to_value(&outcome.decision).expect("decisions serialize")
-}
-
 /// The HTTP status that tells SFTPGo `reply`. None is one SFTPGo's client
 /// retries (429, 5xx), so an answer is never re-run by a retry.
 fn status_of(reply: Reply) -> StatusCode {
@@ -101,7 +97,7 @@ pub(super) async fn fs_action(
     let versions = host.sftpgo_version();
     let event = json_body(&headers, &body, |body| decode_fs_event_as(body, versions))?;
     let outcome = host.dispatch(event).await;
-    Ok(reply(status_of(outcome.reply()), decision_json(&outcome)))
+    Ok(reply(status_of(outcome.reply()), &outcome.decision))
 }
 
 pub(super) async fn provider_action(
@@ -142,7 +138,7 @@ pub(super) async fn provider_action(
     };
     let host = app.host.lease().await;
     let outcome = host.dispatch(event).await;
-    Ok(reply(status_of(outcome.reply()), decision_json(&outcome)))
+    Ok(reply(status_of(outcome.reply()), &outcome.decision))
 }
 
 pub(super) async fn healthz(State(app): State<Arc<App>>) -> Response {
