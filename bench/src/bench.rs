@@ -576,6 +576,7 @@ pub fn run(
         seconds: if quick { 0.1 } else { 2.0 },
     };
     if load_only {
+        crate::journal::run(quick, &scratch)?;
         crate::load::run(&load_sizes, &deny_exe, &script, &http_url, &cache)?;
         let _ = std::fs::remove_dir_all(&scratch);
         return Ok(ExitCode::SUCCESS);
@@ -713,6 +714,7 @@ pub fn run(
     let fixtures = hookhost_tests::repo_root().join("tests/fixtures");
     crate::login::run(quick, &guests, &fixtures, &scratch)?;
     crate::outbound::run(quick, &guests, &scratch)?;
+    crate::journal::run(quick, &scratch)?;
     crate::load::run(&load_sizes, &deny_exe, &script, &http_url, &cache)?;
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(ExitCode::SUCCESS)

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod bench;
+mod journal;
 mod load;
 mod login;
 mod outbound;
@@ -24,7 +25,7 @@ struct Args {
     /// A few events of each kind: a smoke test, not a measurement.
     #[arg(long)]
     quick: bool,
-    /// Only the latency-under-load tables.
+    /// Only the latency tables: accepting with the journal, and under load.
     #[arg(long)]
     load_only: bool,
     /// Directory with deny_exe.wasm, minimal_deny.wasm and probe.wasm.

@@ -52,6 +52,7 @@ mod failure;
 pub mod gateway;
 pub mod hook;
 mod host;
+mod journal;
 mod json;
 mod loopguard;
 pub mod metrics;

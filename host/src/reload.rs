@@ -105,6 +105,7 @@ impl ReloadableHost {
         let host = HostBuilder::from_template(config, self.template.clone())
             .metrics(self.metrics.clone())
             .reuse_sandbox(previous.host.shared_sandbox())
+            .reuse_journal(previous.host.shared_journal())
             .build()
             .await?;
         let generation = previous.generation + 1;

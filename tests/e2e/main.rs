@@ -5,6 +5,7 @@ mod author;
 mod cli;
 mod config;
 mod contracts;
+mod durability;
 mod exec_hooks;
 mod gateway;
 mod hardening;

@@ -161,6 +161,17 @@ impl Recorder {
             .expect("the server is running")
     }
 
+    /// Wait for the next request, however long it takes (a collector task
+    /// bounded by its test's own timeout).
+    pub async fn next_forever(&self) -> Recorded {
+        self.receiver
+            .lock()
+            .await
+            .recv()
+            .await
+            .expect("the server is running")
+    }
+
     /// Requests received and not yet taken with [`Recorder::next`].
     pub async fn pending(&self) -> usize {
         self.receiver.lock().await.len()

@@ -112,6 +112,11 @@ pub struct HostSettings {
     pub exec_concurrency: usize,
     /// WebAssembly engine settings.
     pub wasm: WasmSettings,
+    /// Where hookhost keeps state across restarts: with it set, accepted
+    /// asynchronous events are journaled there (`journal.redb`) until their
+    /// hooks are done, and replayed after a crash. Relative to the
+    /// configuration file's directory. Unset: in memory only.
+    pub state_dir: Option<PathBuf>,
 }
 
 impl Default for HostSettings {
@@ -123,6 +128,7 @@ impl Default for HostSettings {
             async_queue_size: 1024,
             exec_concurrency: 64,
             wasm: WasmSettings::default(),
+            state_dir: None,
         }
     }
 }
@@ -364,8 +370,17 @@ impl Config {
     }
 
     fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, ConfigError> {
-        let settings = raw.hookhost;
+        let mut settings = raw.hookhost;
         settings.validate()?;
+        if let Some(dir) = &mut settings.state_dir {
+            if dir.as_os_str().is_empty() {
+                return Err(ConfigError::field(
+                    "hookhost.state_dir",
+                    "empty: give a directory, or leave the key out to keep events in memory only",
+                ));
+            }
+            *dir = base_dir.join(&*dir);
+        }
         let command = command::validate(raw.command)?;
         let ctx = hooks::Context {
             base_dir,

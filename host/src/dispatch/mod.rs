@@ -49,6 +49,7 @@ use crate::event::{
     Change, Contract, FsAction, FsEvent, ObjectType, ProviderAction, ProviderEvent,
 };
 use crate::hook::{Answer, EventRef, Failure, HookKind, HookResult, SharedHook};
+use crate::journal::{Journal, Ticket, entry};
 use crate::metrics::HookMetrics;
 
 /// A hook with its metric handles and its lane for asynchronous work.
@@ -178,6 +179,8 @@ pub struct Router {
     provider: [Vec<(Route, Vec<ObjectType>)>; ProviderAction::ALL.len()],
     /// Login and connection hooks.
     pub(crate) login: login::LoginRouter,
+    /// Where accepted asynchronous events are kept until done, if anywhere.
+    pub(crate) journal: Option<Arc<Journal>>,
 }
 
 impl Router {
@@ -255,7 +258,82 @@ impl Router {
     /// is shutting down.
     pub(crate) async fn queue_fs(&self, event: FsEvent, contract: Contract) -> Decision {
         let routes = self.fs_hooks(event.action).to_vec();
-        queue(routes, EventBox::Fs(Arc::new(event)), contract).await
+        let ticket = match self
+            .journaled(&routes, || entry::encode_fs(&event, contract))
+            .await
+        {
+            Ok(ticket) => ticket,
+            Err(decision) => return decision,
+        };
+        queue(routes, EventBox::Fs(Arc::new(event)), contract, ticket).await
+    }
+
+    /// With a journal, write the event's entry before it counts as
+    /// accepted: its ticket, or the failure to tell the caller.
+    async fn journaled(
+        &self,
+        routes: &[Route],
+        entry: impl FnOnce() -> Vec<u8>,
+    ) -> Result<Option<Arc<Ticket>>, Decision> {
+        let Some(journal) = &self.journal else {
+            return Ok(None);
+        };
+        if routes.is_empty() {
+            return Ok(None);
+        }
+        match journal.append(entry()).await {
+            Ok(id) => Ok(Some(Ticket::new(journal.clone(), id, routes.len()))),
+            Err(error) => Err(Decision::Failed(format!(
+                "cannot keep the event for its hooks: {error}"
+            ))),
+        }
+    }
+
+    /// Queue again, for the hooks configured now, the journal's entries
+    /// found unfinished at start (read before the host took any event).
+    pub(crate) async fn replay(&self, pending: Vec<(u64, Vec<u8>)>) {
+        let Some(journal) = &self.journal else {
+            return;
+        };
+        let mut replayed = 0;
+        for (id, bytes) in pending {
+            let (routes, event, contract) = match entry::decode(&bytes) {
+                Ok(entry::Entry::Fs(event, contract)) => (
+                    self.fs_hooks(event.action).to_vec(),
+                    EventBox::Fs(Arc::new(*event)),
+                    contract,
+                ),
+                Ok(entry::Entry::Provider(event, contract)) => (
+                    self.provider_hooks(&event).cloned().collect(),
+                    EventBox::Provider(Arc::new(event)),
+                    contract,
+                ),
+                Err(error) => {
+                    tracing::error!(id, %error, journal = %journal.path().display(), "cannot read a journal entry; it is kept");
+                    continue;
+                }
+            };
+            if routes.is_empty() {
+                tracing::warn!(
+                    id,
+                    "a journaled event has no hook configured any more; dropped"
+                );
+                journal.remove(id);
+                continue;
+            }
+            let ticket = Ticket::new(journal.clone(), id, routes.len());
+            if queue(routes, event, contract, Some(ticket)).await != Decision::Queued {
+                return;
+            }
+            replayed += 1;
+        }
+        journal
+            .stats()
+            .replayed
+            .fetch_add(replayed, std::sync::atomic::Ordering::Relaxed);
+        if replayed > 0 {
+            tracing::info!(replayed, journal = %journal.path().display(), "unfinished events replayed from the journal");
+        }
     }
 
     /// Queue a provider event for its hooks' lanes.
@@ -265,14 +343,27 @@ impl Router {
         contract: Contract,
     ) -> Decision {
         let routes: Vec<Route> = self.provider_hooks(&event).cloned().collect();
-        queue(routes, EventBox::Provider(Arc::new(event)), contract).await
+        let ticket = match self
+            .journaled(&routes, || entry::encode_provider(&event, contract))
+            .await
+        {
+            Ok(ticket) => ticket,
+            Err(decision) => return decision,
+        };
+        queue(
+            routes,
+            EventBox::Provider(Arc::new(event)),
+            contract,
+            ticket,
+        )
+        .await
     }
 
     /// Queue a login event (post-login, post-disconnect) for its hooks'
     /// lanes.
     pub(crate) async fn queue_login(&self, event: LoginEvent, contract: Contract) -> Decision {
         let routes = self.login.hooks_for(&event).to_vec();
-        queue(routes, EventBox::Login(Arc::new(event)), contract).await
+        queue(routes, EventBox::Login(Arc::new(event)), contract, None).await
     }
 
     /// Every lane, once.
@@ -297,10 +388,14 @@ impl Router {
         self.lanes().iter().map(|lane| lane.in_flight()).sum()
     }
 
-    /// Stop taking asynchronous work and wait for every lane to drain.
+    /// Stop taking asynchronous work and wait for every lane to drain;
+    /// then the journal's removals are made durable.
     pub(crate) async fn shutdown(&self) {
         for lane in self.lanes() {
             lane.shutdown().await;
+        }
+        if let Some(journal) = &self.journal {
+            journal.flush().await;
         }
     }
 
@@ -333,13 +428,23 @@ impl EventBox {
     }
 }
 
-/// One job per hook, each in the hook's own lane.
-async fn queue(routes: Vec<Route>, event: EventBox, contract: Contract) -> Decision {
+/// One job per hook, each in the hook's own lane; the last to finish
+/// clears the event's journal entry (`ticket`).
+async fn queue(
+    routes: Vec<Route>,
+    event: EventBox,
+    contract: Contract,
+    ticket: Option<Arc<Ticket>>,
+) -> Decision {
     for route in routes {
         let lane = route.lane.clone();
         let event = event.clone();
+        let ticket = ticket.clone();
         let job = Box::pin(async move {
             run_hook(&route, event.as_ref(), &contract).await;
+            if let Some(ticket) = ticket {
+                ticket.done();
+            }
         });
         if lane.submit(job).await.is_err() {
             return Decision::Failed("the host is shutting down".into());

@@ -13,6 +13,7 @@ use crate::hook::exec::{ExecHook, ProgramLimits};
 use crate::hook::http::{HttpClient, HttpHook};
 use crate::hook::wasm::{Mode, WasmHook, World};
 use crate::hook::{Hook, SharedHook};
+use crate::journal::Journal;
 use crate::loopguard::LoopGuard;
 use crate::metrics::Metrics;
 use crate::plugin::{NativeNotifier, Plugins};
@@ -66,6 +67,7 @@ pub struct HostBuilder {
     template: Template,
     metrics: Option<Arc<Metrics>>,
     sandbox: Option<Arc<Sandbox>>,
+    journal: Option<Arc<Journal>>,
 }
 
 impl HostBuilder {
@@ -75,6 +77,7 @@ impl HostBuilder {
             template: Template::default(),
             metrics: None,
             sandbox: None,
+            journal: None,
         }
     }
 
@@ -148,6 +151,14 @@ impl HostBuilder {
         self
     }
 
+    /// Keep the running journal across a reload when the state directory is
+    /// unchanged: a journal is opened once per process (the file is locked)
+    /// and its unfinished entries are replayed only then.
+    pub(crate) fn reuse_journal(mut self, journal: Option<Arc<Journal>>) -> Self {
+        self.journal = journal;
+        self
+    }
+
     /// Build on an existing sandbox (hookhost's own tests).
     #[cfg(feature = "internals")]
     #[doc(hidden)]
@@ -184,6 +195,26 @@ impl HostBuilder {
             )),
         };
         let mut router = Router::default();
+        // Open the journal (or keep the running one) and read what a
+        // previous run left unfinished, before any new event is taken.
+        let (journal, pending) = match &config.settings.state_dir {
+            None => (None, Vec::new()),
+            Some(dir) => match self
+                .journal
+                .filter(|j| j.path().parent() == Some(dir.as_path()))
+            {
+                Some(running) => (Some(running), Vec::new()),
+                None => {
+                    let journal = Journal::open(dir)
+                        .map_err(|e| in_file(ConfigError::field("hookhost.state_dir", e).into()))?;
+                    let pending = journal
+                        .pending()
+                        .map_err(|e| in_file(ConfigError::field("hookhost.state_dir", e).into()))?;
+                    (Some(journal), pending)
+                }
+            },
+        };
+        router.journal = journal;
         let is_self = |spec: &HookSpec| match template.loop_guard.points_at_self(&spec.target) {
             Some(why) => {
                 tracing::warn!(
@@ -269,6 +300,10 @@ impl HostBuilder {
             }),
         };
         host.inner.metrics.set_snapshot(host.snapshot());
+        if !pending.is_empty() {
+            let replaying = host.clone();
+            tokio::spawn(async move { replaying.inner.router.replay(pending).await });
+        }
         Ok(host)
     }
 }

@@ -104,6 +104,10 @@ impl Host {
         self.inner.sandbox.clone()
     }
 
+    pub(crate) fn shared_journal(&self) -> Option<Arc<crate::journal::Journal>> {
+        self.inner.router.journal.clone()
+    }
+
     /// The `hookhost.sftpgo_version` this host runs with.
     pub fn sftpgo_version(&self) -> VersionSetting {
         self.inner.versions

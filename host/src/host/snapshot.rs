@@ -133,6 +133,59 @@ impl Snapshot for WeakHost {
                 )
             }),
         )?;
+        if let Some(journal) = host.shared_journal() {
+            let stats = journal.stats();
+            for (name, help, value) in [
+                (
+                    "journal_appended",
+                    "Accepted asynchronous events written to the journal",
+                    &stats.appended,
+                ),
+                (
+                    "journal_removed",
+                    "Journal entries removed: every hook of their event done",
+                    &stats.removed,
+                ),
+                (
+                    "journal_replayed",
+                    "Unfinished journal entries replayed at start",
+                    &stats.replayed,
+                ),
+                (
+                    "journal_commits",
+                    "Durable journal commits (one fsync, shared by the events grouped into it)",
+                    &stats.commits,
+                ),
+                (
+                    "journal_failures",
+                    "Events refused because the journal could not write them",
+                    &stats.failures,
+                ),
+            ] {
+                let counter = ConstCounter::new(value.load(Ordering::Relaxed));
+                counter.encode(encoder.encode_descriptor(
+                    name,
+                    help,
+                    None,
+                    counter.metric_type(),
+                )?)?;
+            }
+            let seconds =
+                ConstCounter::new(stats.commit_nanos.load(Ordering::Relaxed) as f64 / 1e9);
+            seconds.encode(encoder.encode_descriptor(
+                "journal_commit_seconds",
+                "Time spent in durable journal commits (fsync included)",
+                None,
+                seconds.metric_type(),
+            )?)?;
+            let depth = ConstGauge::new(stats.depth.load(Ordering::Relaxed) as i64);
+            depth.encode(encoder.encode_descriptor(
+                "journal_depth",
+                "Journal entries whose hooks are not all done",
+                None,
+                depth.metric_type(),
+            )?)?;
+        }
         if let Some(sandbox) = host.shared_sandbox() {
             use std::sync::atomic::Ordering::Relaxed;
             let stats = sandbox.outbound_stats();

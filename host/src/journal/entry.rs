@@ -1,0 +1,139 @@
+//! What a journal entry holds: the event and the SFTPGo release whose
+//! contract it is handled in. A file-system event is kept as today's SFTPGo
+//! JSON body (every field), a provider event as its parts with the object's
+//! JSON exactly as hooks receive it.
+
+use std::str::FromStr;
+
+use serde_json::{Value, json};
+
+use crate::event::json::{decode_fs_event_as, encode_fs_event};
+use crate::event::{
+    Contract, FsEvent, ObjectType, ProviderAction, ProviderEvent, SftpgoVersion, VersionSetting,
+};
+
+/// A journaled event.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Entry {
+    Fs(Box<FsEvent>, Contract),
+    Provider(ProviderEvent, Contract),
+}
+
+/// The entry of a file-system event.
+pub(crate) fn encode_fs(event: &FsEvent, contract: Contract) -> Vec<u8> {
+    let body = encode_fs_event(event, &Contract::NEWEST);
+    let mut entry = format!(
+        r#"{{"kind":"fs","contract":"{}","event":"#,
+        contract.version()
+    )
+    .into_bytes();
+    entry.extend_from_slice(&body);
+    entry.push(b'}');
+    entry
+}
+
+/// The entry of a provider event.
+pub(crate) fn encode_provider(event: &ProviderEvent, contract: Contract) -> Vec<u8> {
+    json!({
+        "kind": "provider",
+        "contract": contract.version().to_string(),
+        "action": event.action.as_str(),
+        "object_type": event.object_type.as_str(),
+        "object_name": event.object_name,
+        "object": &*event.object_json,
+        "executor": event.executor,
+        "ip": event.ip,
+        "role": event.role,
+        "timestamp": event.timestamp,
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn text(value: &Value, field: &str) -> Result<String, String> {
+    value[field]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("{field}: missing"))
+}
+
+fn optional(value: &Value, field: &str) -> Option<String> {
+    value[field].as_str().map(str::to_owned)
+}
+
+/// Read an entry back.
+pub(crate) fn decode(bytes: &[u8]) -> Result<Entry, String> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let version = SftpgoVersion::from_str(&text(&value, "contract")?)
+        .map_err(|e| format!("contract: {e}"))?;
+    let contract = Contract::of(version);
+    match value["kind"].as_str() {
+        Some("fs") => {
+            let body = serde_json::to_vec(&value["event"]).map_err(|e| e.to_string())?;
+            let event = decode_fs_event_as(&body, VersionSetting::Auto)
+                .map_err(|e| format!("event: {e}"))?;
+            Ok(Entry::Fs(Box::new(event), contract))
+        }
+        Some("provider") => {
+            let action = ProviderAction::from_str(&text(&value, "action")?)
+                .map_err(|e| format!("action: {e}"))?;
+            let object_type = ObjectType::from_str(&text(&value, "object_type")?)
+                .map_err(|e| format!("object_type: {e}"))?;
+            let object = text(&value, "object")?;
+            let mut event = ProviderEvent::from_json(action, object_type, object.as_bytes())
+                .map_err(|e| format!("object: {e}"))?;
+            event.object_name = text(&value, "object_name")?;
+            event.executor = optional(&value, "executor");
+            event.ip = optional(&value, "ip");
+            event.role = optional(&value, "role");
+            event.timestamp = value["timestamp"].as_i64();
+            Ok(Entry::Provider(event, contract))
+        }
+        other => Err(format!("kind: unknown {other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{FsAction, Protocol};
+
+    #[test]
+    fn events_come_back_as_they_went_in() {
+        let mut fs = FsEvent::new(FsAction::Rename, "alice", "/srv/a b.txt", Protocol::Sftp);
+        fs.target_path = Some("/srv/c \"d\".txt".into());
+        fs.virtual_path = Some("/a b.txt".into());
+        fs.virtual_target_path = Some("/c \"d\".txt".into());
+        fs.file_size = 42;
+        fs.timestamp = Some(1_700_000_000_000_000_000);
+        fs.ip = Some("192.0.2.1".into());
+        fs.session_id = Some("s1".into());
+        fs.role = Some("ops".into());
+        let contract = Contract::of("2.4".parse().unwrap());
+        match decode(&encode_fs(&fs, contract)).unwrap() {
+            Entry::Fs(back, c) => {
+                assert_eq!(c, contract);
+                assert_eq!(back.action, fs.action);
+                assert_eq!(back.path, fs.path);
+                assert_eq!(back.target_path, fs.target_path);
+                assert_eq!(back.virtual_target_path, fs.virtual_target_path);
+                assert_eq!(back.file_size, 42);
+                assert_eq!(back.timestamp, fs.timestamp);
+                assert_eq!(back.role, fs.role);
+                assert_eq!(back.session_id, fs.session_id);
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut provider = ProviderEvent::from_json(
+            ProviderAction::Update,
+            ObjectType::User,
+            br#"{"username":"bob","status":1,"password":"$2a$10$x"}"#,
+        )
+        .unwrap();
+        provider.executor = Some("admin".into());
+        provider.timestamp = Some(7);
+        let back = decode(&encode_provider(&provider, Contract::NEWEST)).unwrap();
+        assert_eq!(back, Entry::Provider(provider, Contract::NEWEST));
+        assert!(decode(br#"{"kind":"nope","contract":"2.7"}"#).is_err());
+    }
+}

@@ -1,0 +1,205 @@
+//! Durability: with `hookhost.state_dir`, accepted asynchronous events are
+//! journaled before the 200 and survive a crash of the server.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hookhost::event::FsAction;
+use hookhost::{Config, Host, ReloadableHost};
+use hookhost_tests::recorder::Recorder;
+use hookhost_tests::server::Server;
+use hookhost_tests::{fs_event, repo_root, write_config};
+use serde_json::json;
+use tokio::sync::watch;
+
+/// An SFTPGo upload event body for file `i`.
+fn upload(i: usize) -> String {
+    json!({"action": "upload", "username": "alice", "path": format!("/srv/alice/f{i}.bin"),
+        "virtual_path": format!("/f{i}.bin"), "file_size": 1, "status": 1, "protocol": "SFTP",
+        "fs_provider": 0, "timestamp": 1_700_000_000_000_000_000_i64})
+    .to_string()
+}
+
+/// Count every request the recorder receives, per event path; publish
+/// how many distinct paths were seen.
+fn collect(
+    recorder: Arc<Recorder>,
+) -> (
+    watch::Receiver<usize>,
+    Arc<std::sync::Mutex<HashMap<String, usize>>>,
+) {
+    let (seen_tx, seen) = watch::channel(0);
+    let counts = Arc::new(std::sync::Mutex::new(HashMap::<String, usize>::new()));
+    let shared = counts.clone();
+    tokio::spawn(async move {
+        loop {
+            let request = recorder.next_forever().await;
+            let path = request.json()["path"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let distinct = {
+                let mut counts = shared.lock().unwrap();
+                *counts.entry(path).or_default() += 1;
+                counts.len()
+            };
+            seen_tx.send_replace(distinct);
+        }
+    });
+    (seen, counts)
+}
+
+/// Post `events` (at most `parallel` at once), stopping once `stop_after`
+/// are accepted if given; the
+/// ones answered 200 are accepted.
+async fn post_all(
+    server: &Server,
+    events: Vec<usize>,
+    parallel: usize,
+    stop_after: Option<usize>,
+) -> HashSet<usize> {
+    use futures::StreamExt;
+    let url = format!("{}/v1/actions/fs", server.url);
+    let mut accepted = HashSet::new();
+    let mut answers = futures::stream::iter(events)
+        .map(|i| {
+            let request = server
+                .client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(upload(i))
+                .send();
+            async move { (i, request.await.map(|r| r.status().as_u16())) }
+        })
+        .buffer_unordered(parallel);
+    while let Some((i, answer)) = answers.next().await {
+        if let Ok(200) = answer {
+            accepted.insert(i);
+        }
+        if stop_after.is_some_and(|n| accepted.len() >= n) {
+            break;
+        }
+    }
+    accepted
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_accepted_event_is_delivered_after_a_kill_9() {
+    const EVENTS: usize = 10_000;
+    // A slow hook: accepted events pile up behind it, so the kill finds
+    // many accepted and not yet delivered.
+    let recorder = Arc::new(Recorder::start_slow(&[], 200, Duration::from_millis(2)).await);
+    let (mut seen, counts) = collect(recorder.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &json!({
+            "common": {"actions": {"execute_on": ["upload"], "hook": format!("{}/hook", recorder.url)}},
+            "hookhost": {"state_dir": dir.path().join("state"), "async_workers": 4},
+        }),
+    );
+    let mut server = Server::start(&config, &[], &[]).await;
+    let first = post_all(&server, (0..EVENTS).collect(), 32, Some(EVENTS / 2)).await;
+    server.signal(libc::SIGKILL);
+    server.wait_exit().await;
+    let delivered_before = *seen.borrow();
+    assert!(
+        delivered_before < first.len(),
+        "the kill must find accepted events not yet delivered ({delivered_before} of {})",
+        first.len()
+    );
+
+    // Restart: the journal's unfinished events are replayed, and the
+    // events never accepted (cut off by the kill) are sent again.
+    let mut server = Server::start(&config, &[], &[]).await;
+    server
+        .wait_log("unfinished events replayed from the journal")
+        .await;
+    let rest: Vec<usize> = (0..EVENTS).filter(|i| !first.contains(i)).collect();
+    let second = post_all(&server, rest, 32, None).await;
+    assert_eq!(
+        first.len() + second.len(),
+        EVENTS,
+        "every event was accepted once"
+    );
+    tokio::time::timeout(Duration::from_secs(120), seen.wait_for(|n| *n == EVENTS))
+        .await
+        .expect("every accepted event delivered within 120 s")
+        .unwrap();
+    let counts = counts.lock().unwrap().clone();
+    let duplicates: usize = counts.values().map(|n| n - 1).sum();
+    eprintln!(
+        "kill -9 after {} accepted, {delivered_before} delivered: all {EVENTS} delivered, {duplicates} twice or more",
+        first.len()
+    );
+    assert!(counts.values().all(|n| *n >= 1));
+    // The journal is empty once everything is done.
+    let depth = async {
+        loop {
+            let (_, metrics) = server.get("/metrics").await;
+            if metrics.contains("hookhost_journal_depth 0") {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), depth)
+        .await
+        .expect("the journal empties once every event is delivered");
+}
+
+#[tokio::test]
+async fn the_journal_empties_as_hooks_finish_and_survives_a_reload() {
+    let recorder = Recorder::start(&[], 200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let value = json!({
+        "common": {"actions": {"execute_on": ["upload"], "hook": format!("{}/hook", recorder.url)}},
+        "hookhost": {"state_dir": "state"},
+    });
+    // Relative to the configuration's directory.
+    let config = Config::from_value(value, dir.path()).unwrap();
+    assert_eq!(
+        config.settings.state_dir.as_deref(),
+        Some(dir.path().join("state").as_path())
+    );
+    let host = Arc::new(
+        ReloadableHost::build(Host::builder(config.clone()))
+            .await
+            .unwrap(),
+    );
+    for i in 0..20 {
+        let outcome = host
+            .lease()
+            .await
+            .dispatch(fs_event(FsAction::Upload, &format!("/srv/f{i}")))
+            .await;
+        assert_eq!(outcome.decision, hookhost::Decision::Queued);
+    }
+    for _ in 0..20 {
+        recorder.next().await;
+    }
+    // A reload keeps the open journal (the file is locked: opening it
+    // twice would fail) and goes on journaling.
+    host.reload(config)
+        .await
+        .expect("a reload keeps the journal");
+    host.lease()
+        .await
+        .dispatch(fs_event(FsAction::Upload, "/srv/after-reload"))
+        .await;
+    recorder.next().await;
+    host.shutdown().await;
+    let metrics = host.metrics().encode();
+    assert!(
+        metrics.contains("hookhost_journal_appended_total 21"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("hookhost_journal_depth 0"), "{metrics}");
+
+    let empty = json!({"hookhost": {"state_dir": ""}});
+    let err = Config::from_value(empty, &repo_root())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("hookhost.state_dir"), "{err}");
+}
