@@ -4,13 +4,14 @@
 #   tests build a go-plugin host with them (tests/src/goplugin.rs);
 # - componentize-py: the Python hook tests build components with it;
 # - Node.js and componentize-js (under target/js): the JavaScript hook
-#   tests build components with it.
+#   tests build components with it;
+# - nats-server: the fleet test runs two `serve` nodes on a JetStream queue.
 # A test whose tool is missing fails (set HOOKHOST_ALLOW_MISSING_TOOLS=1 to
 # skip those tests instead, never under CI=true).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages="golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-goprotobuf-dev protobuf-compiler"
+packages="golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-goprotobuf-dev protobuf-compiler nats-server"
 command -v npm >/dev/null || packages="$packages nodejs npm"
 missing=""
 if command -v dpkg >/dev/null; then
@@ -21,7 +22,7 @@ fi
 if [ -n "$missing" ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "== installing Debian packages for the go-plugin tests:$missing"
+  echo "== installing Debian packages for the go-plugin and fleet tests:$missing"
   $sudo apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 fi

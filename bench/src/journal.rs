@@ -1,8 +1,10 @@
 //! What accepting an asynchronous event costs with the journal
 //! (`hookhost.state_dir`: written and fsynced before the answer, commits
-//! grouped across concurrent events) against in memory only: `upload`
-//! events through `Host::dispatch` by 16 concurrent callers, to an HTTP
-//! hook on loopback. Latency is the caller's: until the event is accepted.
+//! grouped across concurrent events) and with a NATS JetStream queue
+//! (`hookhost.queue`: published and acknowledged by JetStream, a
+//! `nats-server -js` on loopback), against in memory only: `upload` events
+//! through `Host::dispatch` by 16 concurrent callers, to an HTTP hook on
+//! loopback. Latency is the caller's: until the event is accepted.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -72,6 +74,22 @@ pub(crate) fn run(quick: bool, scratch: &Path) -> Result<(), String> {
         let state = scratch.join("state");
         let journal = Arc::new(Host::new(config(Some(&state))?).await.map_err(|e| e.to_string())?);
         let journal_row = accepted("journal (`state_dir`, fsync per group)", &journal, n).await?;
+        let nats_row = match hookhost_tests::nats::NatsServer::start().await {
+            Some(nats) => {
+                let queue = json!({"kind": "nats", "url": nats.url, "stream": "BENCH", "consumer": "bench"});
+                let config = Config::from_value(
+                    json!({"common": {"actions": {"execute_on": ["upload"], "hook": format!("{url}/hook")}},
+                        "hookhost": {"cache_dir": scratch.join("cache"), "queue": queue}}),
+                    Path::new("/"),
+                )
+                .map_err(|e| e.to_string())?;
+                let host = Host::new(config).await.map_err(|e| e.to_string())?;
+                let row = accepted("NATS JetStream (`queue`, loopback nats-server -js)", &host, n).await?;
+                drop(nats);
+                Some(row)
+            }
+            None => None,
+        };
         let metrics = journal.metrics().encode();
         let commits = metrics
             .lines()
@@ -80,7 +98,9 @@ pub(crate) fn run(quick: bool, scratch: &Path) -> Result<(), String> {
             .to_owned();
         println!();
         println!("accepting {n} asynchronous uploads, {CALLERS} concurrent callers (until each is accepted):");
-        print_table(&[&memory_row, &journal_row]);
+        let mut rows = vec![&memory_row, &journal_row];
+        rows.extend(nats_row.as_ref());
+        print_table(&rows);
         println!(
             "\njournal: p50 +{:.0} µs, p99 +{:.0} µs over in-memory; {:.0} events/s = {:.2}× in-memory; {commits} fsynced commits for {n} events.",
             (journal_row.p50.as_secs_f64() - memory_row.p50.as_secs_f64()) * 1e6,
@@ -88,6 +108,14 @@ pub(crate) fn run(quick: bool, scratch: &Path) -> Result<(), String> {
             journal_row.per_second,
             journal_row.per_second / memory_row.per_second
         );
+        if let Some(nats) = &nats_row {
+            println!(
+                "NATS: p50 +{:.0} µs, p99 +{:.0} µs over in-memory; {:.0} events/s.",
+                (nats.p50.as_secs_f64() - memory_row.p50.as_secs_f64()) * 1e6,
+                (nats.p99.as_secs_f64() - memory_row.p99.as_secs_f64()) * 1e6,
+                nats.per_second
+            );
+        }
         Ok(())
     })
 }

@@ -28,6 +28,55 @@ pub fn progress(message: &str) {
     }
 }
 
+/// The journal of `config`'s `hookhost.state_dir`.
+fn journal_of(config: &Path) -> Result<std::sync::Arc<hookhost::journal::Journal>, String> {
+    let config = Config::from_file(config).map_err(|e| e.to_string())?;
+    let dir = config.settings.state_dir.ok_or_else(|| {
+        "hookhost.state_dir is not set: accepted events are kept in memory only, there is no journal"
+            .to_owned()
+    })?;
+    hookhost::journal::Journal::open(&dir)
+}
+
+pub fn queue_ls(config: &Path) -> Result<ExitCode, String> {
+    let journal = journal_of(config)?;
+    let pending = journal.pending()?;
+    for (id, entry) in &pending {
+        println!("{id}\t{}", hookhost::journal::describe(entry));
+    }
+    println!(
+        "{} unfinished event(s) in {}",
+        pending.len(),
+        journal.path().display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn queue_purge(config: &Path) -> Result<ExitCode, String> {
+    let journal = journal_of(config)?;
+    let removed = journal.purge()?;
+    println!(
+        "{removed} unfinished event(s) forgotten in {}",
+        journal.path().display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn queue_replay(config: &Path) -> Result<ExitCode, String> {
+    let host = build_host(config).await?;
+    let Some(start) = host.journal_depth() else {
+        return Err("hookhost.state_dir is not set: there is no journal to replay".into());
+    };
+    eprintln!("hookhost: replaying {start} unfinished event(s)...");
+    // Building the host queued them; wait until their hooks are all done.
+    while host.journal_depth().unwrap_or(0) > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    host.shutdown().await;
+    println!("{start} event(s) replayed; the journal is empty");
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn check(config: &Path) -> Result<ExitCode, String> {
     progress(
         "validating and compiling (a new component takes a few seconds; then it is cached)...",

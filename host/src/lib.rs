@@ -52,11 +52,12 @@ mod failure;
 pub mod gateway;
 pub mod hook;
 mod host;
-mod journal;
+pub mod journal;
 mod json;
 mod loopguard;
 pub mod metrics;
 pub mod plugin;
+mod queue;
 mod reload;
 #[cfg(feature = "internals")]
 #[doc(hidden)]

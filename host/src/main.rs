@@ -34,6 +34,30 @@ enum PluginNetwork {
 }
 
 #[derive(Subcommand)]
+enum QueueAction {
+    /// List the unfinished events, oldest first.
+    Ls {
+        /// Configuration file (its `hookhost.state_dir`).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Run the unfinished events through the configured hooks, wait until
+    /// every one is done, and exit (e.g. a dead node's state_dir, by
+    /// another machine).
+    Replay {
+        /// Configuration file (its hooks and `hookhost.state_dir`).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Forget every unfinished event (they will not run).
+    Purge {
+        /// Configuration file (its `hookhost.state_dir`).
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Write a ready project for a hook or plugin: a manifest, a handler,
     /// a configuration that runs it, test events and a README of three
@@ -156,6 +180,12 @@ enum Command {
         network: PluginNetwork,
         /// The entry's `cmd`: its WebAssembly component.
         cmd: PathBuf,
+    },
+    /// Inspect or act on the journal of accepted asynchronous events
+    /// (`hookhost.state_dir`), with no server using it.
+    Queue {
+        #[command(subcommand)]
+        action: QueueAction,
     },
     /// Run as SFTPGo's exec hook: the event comes from SFTPGo's
     /// SFTPGO_* environment (and, from SFTPGo 2.1, its argv); exit 0 is
@@ -325,6 +355,11 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }),
             Command::Check { config } => cli::check(&config).await,
+            Command::Queue { action } => match action {
+                QueueAction::Ls { config } => cli::queue_ls(&config),
+                QueueAction::Replay { config } => cli::queue_replay(&config).await,
+                QueueAction::Purge { config } => cli::queue_purge(&config),
+            },
             Command::Fire {
                 config,
                 hook,

@@ -18,6 +18,7 @@
 //! | `hookhost_outbound_http_refused_total` | `reason` (not_granted, internal_address, unresolved, deadline) |
 //! | `hookhost_wasm_spares_served_total`, `hookhost_wasm_spares_missed_total`, `hookhost_wasm_spares_ready` | |
 //! | `hookhost_journal_{appended,removed,replayed,commits,failures}_total`, `hookhost_journal_commit_seconds_total`, `hookhost_journal_depth` (with `hookhost.state_dir`) | |
+//! | `hookhost_queue_{published,acked,redelivered,dead_letters}_total` (with `hookhost.queue`) | |
 //! | `hookhost_http_requests_total` | `route`, `status` (from `hookhost serve`) |
 
 use std::sync::{Arc, Mutex};

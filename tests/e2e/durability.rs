@@ -1,5 +1,7 @@
 //! Durability: with `hookhost.state_dir`, accepted asynchronous events are
-//! journaled before the 200 and survive a crash of the server.
+//! journaled before the 200 and survive a crash of the server; with
+//! `hookhost.queue` (NATS JetStream) several nodes share the work and one
+//! node's death loses none of it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -7,6 +9,7 @@ use std::time::Duration;
 
 use hookhost::event::FsAction;
 use hookhost::{Config, Host, ReloadableHost};
+use hookhost_tests::nats::NatsServer;
 use hookhost_tests::recorder::Recorder;
 use hookhost_tests::server::Server;
 use hookhost_tests::{fs_event, repo_root, write_config};
@@ -50,23 +53,23 @@ fn collect(
     (seen, counts)
 }
 
-/// Post `events` (at most `parallel` at once), stopping once `stop_after`
-/// are accepted if given; the
-/// ones answered 200 are accepted.
-async fn post_all(
-    server: &Server,
+/// Post each event to the server `to(i)` picks (at most `parallel` at
+/// once) until `stop_after` are accepted (if given); the accepted ones.
+async fn post_spread(
+    servers: &[&Server],
+    to: impl Fn(usize) -> usize,
     events: Vec<usize>,
     parallel: usize,
     stop_after: Option<usize>,
 ) -> HashSet<usize> {
     use futures::StreamExt;
-    let url = format!("{}/v1/actions/fs", server.url);
     let mut accepted = HashSet::new();
     let mut answers = futures::stream::iter(events)
         .map(|i| {
+            let server = servers[to(i)];
             let request = server
                 .client
-                .post(&url)
+                .post(format!("{}/v1/actions/fs", server.url))
                 .header("content-type", "application/json")
                 .body(upload(i))
                 .send();
@@ -82,6 +85,18 @@ async fn post_all(
         }
     }
     accepted
+}
+
+/// Post `events` (at most `parallel` at once), stopping once `stop_after`
+/// are accepted if given; the
+/// ones answered 200 are accepted.
+async fn post_all(
+    server: &Server,
+    events: Vec<usize>,
+    parallel: usize,
+    stop_after: Option<usize>,
+) -> HashSet<usize> {
+    post_spread(&[server], |_| 0, events, parallel, stop_after).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,6 +123,13 @@ async fn every_accepted_event_is_delivered_after_a_kill_9() {
         delivered_before < first.len(),
         "the kill must find accepted events not yet delivered ({delivered_before} of {})",
         first.len()
+    );
+
+    // What an operator sees meanwhile.
+    let listed = queue_cli("ls", &config);
+    assert!(
+        listed.contains("fs upload alice /srv/alice/f") && listed.contains("unfinished event(s)"),
+        "{listed}"
     );
 
     // Restart: the journal's unfinished events are replayed, and the
@@ -202,4 +224,141 @@ async fn the_journal_empties_as_hooks_finish_and_survives_a_reload() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("hookhost.state_dir"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_jetstream_deliver_everything_when_one_is_killed() {
+    const EVENTS: usize = 10_000;
+    let Some(nats) = NatsServer::start().await else {
+        return;
+    };
+    let recorder = Arc::new(Recorder::start_slow(&[], 200, Duration::from_millis(1)).await);
+    let (mut seen, counts) = collect(recorder.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &json!({
+            "common": {"actions": {"execute_on": ["upload"], "hook": format!("{}/hook", recorder.url)}},
+            "hookhost": {"async_workers": 8,
+                "queue": {"kind": "nats", "url": nats.url, "stream": "FLEET", "consumer": "fleet", "ack_wait_ms": 1000}},
+        }),
+    );
+    let mut a = Server::start(&config, &[], &[]).await;
+    let b = Server::start(&config, &[], &[]).await;
+    // Half the events, spread over both nodes; then node a dies.
+    let first = post_spread(
+        &[&a, &b],
+        |i| i % 2,
+        (0..EVENTS).collect(),
+        32,
+        Some(EVENTS / 2),
+    )
+    .await;
+    a.signal(libc::SIGKILL);
+    a.wait_exit().await;
+    let delivered_before = *seen.borrow();
+    assert!(
+        delivered_before < first.len(),
+        "the kill must find accepted events not yet delivered ({delivered_before} of {})",
+        first.len()
+    );
+    // Everything else goes to b; the messages a held come back to b
+    // after the ack wait.
+    let rest: Vec<usize> = (0..EVENTS).filter(|i| !first.contains(i)).collect();
+    let second = post_spread(&[&b], |_| 0, rest, 32, None).await;
+    assert_eq!(
+        first.len() + second.len(),
+        EVENTS,
+        "every event was accepted once"
+    );
+    tokio::time::timeout(Duration::from_secs(120), seen.wait_for(|n| *n == EVENTS))
+        .await
+        .expect("every accepted event delivered within 120 s")
+        .unwrap();
+    let counts = counts.lock().unwrap().clone();
+    let duplicates: usize = counts.values().map(|n| n - 1).sum();
+    eprintln!(
+        "fleet: node killed after {} accepted, {delivered_before} delivered: all {EVENTS} delivered by the other, {duplicates} twice or more",
+        first.len()
+    );
+    let (_, metrics) = b.get("/metrics").await;
+    assert!(metrics.contains("hookhost_queue_acked_total"), "{metrics}");
+}
+
+/// `hookhost queue ACTION --config CONFIG`: its stdout (it must succeed).
+fn queue_cli(action: &str, config: &std::path::Path) -> String {
+    let out = std::process::Command::new(hookhost_tests::hookhost_bin())
+        .args(["queue", action, "--config"])
+        .arg(config)
+        .output()
+        .expect("run hookhost queue");
+    assert!(
+        out.status.success(),
+        "hookhost queue {action}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The number `hookhost queue ls` reports.
+fn unfinished(config: &std::path::Path) -> usize {
+    let listed = queue_cli("ls", config);
+    let last = listed.lines().last().unwrap_or_default();
+    last.split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{listed}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_replays_or_purges_a_dead_servers_journal() {
+    let recorder = Arc::new(Recorder::start_slow(&[], 200, Duration::from_millis(300)).await);
+    let (mut seen, _) = collect(recorder.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &json!({
+            "common": {"actions": {"execute_on": ["upload"], "hook": format!("{}/hook", recorder.url)}},
+            "hookhost": {"state_dir": dir.path().join("state"), "async_workers": 2},
+        }),
+    );
+    // Accept 20 events behind a slow hook, then kill the server.
+    let crashed = || async {
+        let mut server = Server::start(&config, &[], &[]).await;
+        let accepted = post_all(&server, (0..20).collect(), 20, None).await;
+        assert_eq!(accepted.len(), 20);
+        let (_, health) = server.get("/healthz").await;
+        let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+        assert!(
+            health["journal"]["unfinished"].as_u64().is_some(),
+            "{health}"
+        );
+        server.signal(libc::SIGKILL);
+        server.wait_exit().await;
+    };
+    crashed().await;
+    let left = unfinished(&config);
+    assert!(left > 0 && left <= 20, "{left}");
+    // `replay` runs them and exits once all are done.
+    assert!(queue_cli("replay", &config).contains("replayed; the journal is empty"));
+    tokio::time::timeout(Duration::from_secs(10), seen.wait_for(|n| *n == 20))
+        .await
+        .expect("every event delivered")
+        .unwrap();
+    assert_eq!(unfinished(&config), 0);
+    // `purge` forgets them.
+    crashed().await;
+    assert!(unfinished(&config) > 0);
+    assert!(queue_cli("purge", &config).contains("forgotten"));
+    assert_eq!(unfinished(&config), 0);
+    // Without a state_dir there is nothing to list, and it says so.
+    std::fs::create_dir_all(dir.path().join("m")).unwrap();
+    let memory = write_config(&dir.path().join("m"), &json!({}));
+    let out = std::process::Command::new(hookhost_tests::hookhost_bin())
+        .args(["queue", "ls", "--config"])
+        .arg(&memory)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("state_dir is not set"));
 }

@@ -4,6 +4,7 @@
 
 pub mod goplugin;
 pub mod guests;
+pub mod nats;
 pub mod recorder;
 pub mod server;
 pub mod tls;

@@ -32,6 +32,7 @@ mod hooks;
 mod http;
 mod login;
 mod plugins;
+mod queue;
 mod wasm;
 
 use std::path::{Path, PathBuf};
@@ -50,6 +51,7 @@ pub use plugins::{
     AuthOptions, KmsOptions, NotifierOptions, PLUGIN_CALL_LIMIT, PluginConfig, PluginKind,
     auth_scope,
 };
+pub use queue::{NatsSettings, QueueSettings};
 pub use wasm::{Limits, MAX_MEMORY_MIB, MAX_SPARES, WasmSettings};
 
 use crate::event::VersionSetting;
@@ -117,6 +119,9 @@ pub struct HostSettings {
     /// hooks are done, and replayed after a crash. Relative to the
     /// configuration file's directory. Unset: in memory only.
     pub state_dir: Option<PathBuf>,
+    /// A queue shared by several nodes (NATS JetStream) for accepted
+    /// asynchronous work; unset: each node's own lanes (and journal).
+    pub queue: Option<QueueSettings>,
 }
 
 impl Default for HostSettings {
@@ -129,6 +134,7 @@ impl Default for HostSettings {
             exec_concurrency: 64,
             wasm: WasmSettings::default(),
             state_dir: None,
+            queue: None,
         }
     }
 }
@@ -372,6 +378,9 @@ impl Config {
     fn validate(raw: RawConfig, base_dir: &Path) -> Result<Config, ConfigError> {
         let mut settings = raw.hookhost;
         settings.validate()?;
+        if let Some(queue) = &settings.queue {
+            queue.validate()?;
+        }
         if let Some(dir) = &mut settings.state_dir {
             if dir.as_os_str().is_empty() {
                 return Err(ConfigError::field(

@@ -34,6 +34,7 @@
 
 pub(crate) mod login;
 pub(crate) mod pool;
+pub(crate) mod remote;
 
 use pool::AsyncPool;
 
@@ -51,6 +52,7 @@ use crate::event::{
 use crate::hook::{Answer, EventRef, Failure, HookKind, HookResult, SharedHook};
 use crate::journal::{Journal, Ticket, entry};
 use crate::metrics::HookMetrics;
+use crate::queue::NatsQueue;
 
 /// A hook with its metric handles and its lane for asynchronous work.
 #[derive(Clone)]
@@ -181,6 +183,9 @@ pub struct Router {
     pub(crate) login: login::LoginRouter,
     /// Where accepted asynchronous events are kept until done, if anywhere.
     pub(crate) journal: Option<Arc<Journal>>,
+    /// The queue shared with other nodes, if any: replaces the local lanes
+    /// (and the journal) for fs and provider events.
+    pub(crate) remote: Option<remote::Remote>,
 }
 
 impl Router {
@@ -258,6 +263,9 @@ impl Router {
     /// is shutting down.
     pub(crate) async fn queue_fs(&self, event: FsEvent, contract: Contract) -> Decision {
         let routes = self.fs_hooks(event.action).to_vec();
+        if let Some(remote) = &self.remote {
+            return publish(&remote.queue, &routes, &entry::encode_fs(&event, contract)).await;
+        }
         let ticket = match self
             .journaled(&routes, || entry::encode_fs(&event, contract))
             .await
@@ -343,6 +351,14 @@ impl Router {
         contract: Contract,
     ) -> Decision {
         let routes: Vec<Route> = self.provider_hooks(&event).cloned().collect();
+        if let Some(remote) = &self.remote {
+            return publish(
+                &remote.queue,
+                &routes,
+                &entry::encode_provider(&event, contract),
+            )
+            .await;
+        }
         let ticket = match self
             .journaled(&routes, || entry::encode_provider(&event, contract))
             .await
@@ -388,9 +404,22 @@ impl Router {
         self.lanes().iter().map(|lane| lane.in_flight()).sum()
     }
 
+    /// The fs or provider hook named `name`.
+    pub(crate) fn route_named(&self, name: &str) -> Option<&Route> {
+        self.fs
+            .iter()
+            .flatten()
+            .chain(self.provider.iter().flatten().map(|(route, _)| route))
+            .find(|route| &*route.name == name)
+    }
+
     /// Stop taking asynchronous work and wait for every lane to drain;
-    /// then the journal's removals are made durable.
+    /// then the journal's removals are made durable. With a shared queue,
+    /// this node stops pulling and finishes what it holds.
     pub(crate) async fn shutdown(&self) {
+        if let Some(remote) = &self.remote {
+            remote.stop().await;
+        }
         for lane in self.lanes() {
             lane.shutdown().await;
         }
@@ -425,6 +454,19 @@ impl EventBox {
             EventBox::Provider(event) => EventRef::Provider(event),
             EventBox::Login(event) => EventRef::Login(event),
         }
+    }
+}
+
+/// Publish an event for its hooks on the shared queue: accepted once
+/// JetStream stored it.
+async fn publish(queue: &NatsQueue, routes: &[Route], entry: &[u8]) -> Decision {
+    if routes.is_empty() {
+        return Decision::Queued;
+    }
+    let hooks: Vec<&str> = routes.iter().map(|route| &*route.name).collect();
+    match queue.publish(&hooks, entry).await {
+        Ok(()) => Decision::Queued,
+        Err(error) => Decision::Failed(format!("cannot queue the event for its hooks: {error}")),
     }
 }
 

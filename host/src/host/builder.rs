@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::{Error, Host, Inner};
 use crate::config::{Config, ConfigError, HookSpec, HookTarget, Limits, NotifierOptions};
+use crate::dispatch::remote::Remote;
 use crate::dispatch::{Route, Router};
 use crate::event::login::LoginHook;
 use crate::event::{FsAction, ObjectType, ProviderAction};
@@ -17,6 +18,7 @@ use crate::journal::Journal;
 use crate::loopguard::LoopGuard;
 use crate::metrics::Metrics;
 use crate::plugin::{NativeNotifier, Plugins};
+use crate::queue::NatsQueue;
 use crate::sandbox::Sandbox;
 
 /// A native hook and where it runs.
@@ -215,6 +217,12 @@ impl HostBuilder {
             },
         };
         router.journal = journal;
+        if let Some(queue) = &config.settings.queue {
+            let connected = NatsQueue::connect(queue)
+                .await
+                .map_err(|e| in_file(ConfigError::field("hookhost.queue", e).into()))?;
+            router.remote = Some(Remote::new(connected, config.settings.async_workers));
+        }
         let is_self = |spec: &HookSpec| match template.loop_guard.points_at_self(&spec.target) {
             Some(why) => {
                 tracing::warn!(
@@ -300,6 +308,9 @@ impl HostBuilder {
             }),
         };
         host.inner.metrics.set_snapshot(host.snapshot());
+        if let Some(remote) = &host.inner.router.remote {
+            remote.start(host.inner.clone(), |inner| &inner.router);
+        }
         if !pending.is_empty() {
             let replaying = host.clone();
             tokio::spawn(async move { replaying.inner.router.replay(pending).await });

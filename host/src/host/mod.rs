@@ -104,6 +104,16 @@ impl Host {
         self.inner.sandbox.clone()
     }
 
+    /// Journaled events whose hooks are not all done (`None` without
+    /// `hookhost.state_dir`).
+    pub fn journal_depth(&self) -> Option<u64> {
+        self.inner
+            .router
+            .journal
+            .as_ref()
+            .map(|j| j.stats().depth.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
     pub(crate) fn shared_journal(&self) -> Option<Arc<crate::journal::Journal>> {
         self.inner.router.journal.clone()
     }

@@ -133,6 +133,39 @@ impl Snapshot for WeakHost {
                 )
             }),
         )?;
+        if let Some(remote) = &host.inner.router.remote {
+            let stats = remote.queue.stats();
+            for (name, help, value) in [
+                (
+                    "queue_published",
+                    "Messages published to the shared queue (one per hook of an accepted event)",
+                    &stats.published,
+                ),
+                (
+                    "queue_acked",
+                    "Queue messages whose hook finished on this node",
+                    &stats.acked,
+                ),
+                (
+                    "queue_redelivered",
+                    "Queue messages handed back for redelivery after a failed hook",
+                    &stats.redelivered,
+                ),
+                (
+                    "queue_dead_letters",
+                    "Queue messages sent to the dead-letter subject after their last attempt",
+                    &stats.dead,
+                ),
+            ] {
+                let counter = ConstCounter::new(value.load(Ordering::Relaxed));
+                counter.encode(encoder.encode_descriptor(
+                    name,
+                    help,
+                    None,
+                    counter.metric_type(),
+                )?)?;
+            }
+        }
         if let Some(journal) = host.shared_journal() {
             let stats = journal.stats();
             for (name, help, value) in [

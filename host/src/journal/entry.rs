@@ -93,6 +93,28 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Entry, String> {
     }
 }
 
+/// One line describing an entry, for an operator (`hookhost queue ls`):
+/// kind, action, what it is about, the SFTPGo release.
+pub fn describe(bytes: &[u8]) -> String {
+    match decode(bytes) {
+        Ok(Entry::Fs(event, contract)) => format!(
+            "fs {} {} {} (SFTPGo {})",
+            event.action.as_str(),
+            event.username,
+            event.path,
+            contract.version()
+        ),
+        Ok(Entry::Provider(event, contract)) => format!(
+            "provider {} {} {} (SFTPGo {})",
+            event.action.as_str(),
+            event.object_type.as_str(),
+            event.object_name,
+            contract.version()
+        ),
+        Err(error) => format!("unreadable: {error}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,8 @@
 
 pub(crate) mod entry;
 
+pub use entry::describe;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -77,7 +79,14 @@ impl Journal {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("hookhost.state_dir {}: {e}", dir.display()))?;
         let path = dir.join("journal.redb");
-        let db = Database::create(&path).map_err(|e| err(&path, "cannot open", e))?;
+        let db = Database::create(&path).map_err(|e| {
+            let hint = if matches!(e, redb::DatabaseError::DatabaseAlreadyOpen) {
+                " (another hookhost process uses this state_dir: stop it first)"
+            } else {
+                ""
+            };
+            err(&path, "cannot open", format!("{e}{hint}"))
+        })?;
         let txn = db.begin_write().map_err(|e| err(&path, "write", e))?;
         txn.open_table(ENTRIES)
             .map_err(|e| err(&path, "table", e))?;
@@ -153,6 +162,28 @@ impl Journal {
         if self.send(Write::Flush(done)).is_ok() {
             let _ = answer.await;
         }
+    }
+
+    /// Remove every entry; how many there were. For an operator
+    /// (`hookhost queue purge`), with no server using the journal.
+    pub fn purge(&self) -> Result<usize, String> {
+        let txn = self
+            .db
+            .begin_write()
+            .map_err(|e| err(&self.path, "write", e))?;
+        let removed = {
+            let mut table = txn
+                .open_table(ENTRIES)
+                .map_err(|e| err(&self.path, "table", e))?;
+            let n = table.len().map_err(|e| err(&self.path, "read", e))?;
+            table
+                .retain(|_, _| false)
+                .map_err(|e| err(&self.path, "write", e))?;
+            n as usize
+        };
+        txn.commit().map_err(|e| err(&self.path, "commit", e))?;
+        self.stats.depth.store(0, Ordering::Relaxed);
+        Ok(removed)
     }
 
     /// Every entry on disk, oldest first.

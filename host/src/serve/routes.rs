@@ -142,11 +142,13 @@ pub(super) async fn provider_action(
 }
 
 pub(super) async fn healthz(State(app): State<Arc<App>>) -> Response {
-    reply(
-        StatusCode::OK,
-        json!({"status": "ok", "generation": app.host.generation(),
-            "keyboard_exchanges": app.sessions.len()}),
-    )
+    let host = app.host.lease().await;
+    let mut body = json!({"status": "ok", "generation": app.host.generation(),
+        "keyboard_exchanges": app.sessions.len()});
+    if let Some(depth) = host.journal_depth() {
+        body["journal"] = json!({"unfinished": depth});
+    }
+    reply(StatusCode::OK, body)
 }
 
 pub(super) async fn metrics(State(app): State<Arc<App>>) -> Response {

@@ -1,0 +1,111 @@
+//! Asynchronous work on a shared queue ([`NatsQueue`]): accepted events are
+//! published instead of queued in the local lanes, and every node runs a
+//! consumer that pulls messages and runs the hook each one names.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::{EventBox, Router, run_hook};
+use crate::hook::Answer;
+use crate::journal::entry::{self, Entry};
+use crate::queue::{Delivery, NatsQueue};
+
+/// A node's side of the shared queue: the connection and its consumer task.
+pub(crate) struct Remote {
+    pub(crate) queue: Arc<NatsQueue>,
+    /// Messages handled at once by this node.
+    workers: usize,
+    stop: watch::Sender<bool>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Remote {
+    pub(crate) fn new(queue: Arc<NatsQueue>, workers: usize) -> Self {
+        Remote {
+            queue,
+            workers: workers.max(1),
+            stop: watch::Sender::new(false),
+            task: Mutex::new(None),
+        }
+    }
+
+    /// Start consuming for the router `router(&owner)` (the host that owns
+    /// it); stopped by [`Remote::stop`].
+    pub(crate) fn start<T: Send + Sync + 'static>(&self, owner: Arc<T>, router: fn(&T) -> &Router) {
+        let stop = self.stop.subscribe();
+        let task = tokio::spawn(async move { consume(owner, router, stop).await });
+        *self.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+    }
+
+    /// Stop pulling; the messages being handled finish (and are
+    /// acknowledged), the rest stay in the stream.
+    pub(crate) async fn stop(&self) {
+        self.stop.send_replace(true);
+        let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+}
+
+async fn consume<T>(owner: Arc<T>, router: fn(&T) -> &Router, mut stop: watch::Receiver<bool>) {
+    let router = router(&owner);
+    let Some(remote) = &router.remote else {
+        return;
+    };
+    while !*stop.borrow() {
+        let batch = tokio::select! {
+            batch = remote.queue.fetch(remote.workers, Duration::from_secs(1)) => batch,
+            _ = stop.changed() => break,
+        };
+        match batch {
+            Ok(batch) => {
+                futures::future::join_all(
+                    batch
+                        .into_iter()
+                        .map(|delivery| handle(router, &remote.queue, delivery)),
+                )
+                .await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "queue: pulling failed; trying again in 1 s");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = stop.changed() => break,
+                }
+            }
+        }
+    }
+}
+
+/// Run the hook a message names on its event; acknowledge, or hand it back.
+async fn handle(router: &Router, queue: &NatsQueue, delivery: Delivery) {
+    let Some(route) = delivery.hook().and_then(|name| router.route_named(name)) else {
+        let reason = format!(
+            "no hook named {:?} on this node",
+            delivery.hook().unwrap_or("")
+        );
+        tracing::warn!(%reason, "queue message for an unknown hook");
+        queue.failed(delivery, &reason).await;
+        return;
+    };
+    let (event, contract) = match entry::decode(delivery.entry()) {
+        Ok(Entry::Fs(event, contract)) => (EventBox::Fs(Arc::new(*event)), contract),
+        Ok(Entry::Provider(event, contract)) => (EventBox::Provider(Arc::new(event)), contract),
+        Err(error) => {
+            queue
+                .failed(delivery, &format!("unreadable entry: {error}"))
+                .await;
+            return;
+        }
+    };
+    let report = run_hook(route, event.as_ref(), &contract).await;
+    match &report.result {
+        Ok(Answer::Allow | Answer::Handled | Answer::Reply(_)) => queue.done(delivery).await,
+        Ok(Answer::Deny(reason)) => queue.failed(delivery, reason).await,
+        Err(failure) => queue.failed(delivery, &failure.to_string()).await,
+    }
+}
