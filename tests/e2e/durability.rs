@@ -24,17 +24,15 @@ fn upload(i: usize) -> String {
     .to_string()
 }
 
-/// Count every request the recorder receives, per event path; publish
-/// how many distinct paths were seen.
-fn collect(
-    recorder: Arc<Recorder>,
-) -> (
-    watch::Receiver<usize>,
-    Arc<std::sync::Mutex<HashMap<String, usize>>>,
-) {
+/// Every delivery's event id, per event path.
+type Deliveries = Arc<std::sync::Mutex<HashMap<String, Vec<String>>>>;
+
+/// Record every request the recorder receives (its `Hookhost-Event-Id`,
+/// per event path); publish how many distinct paths were seen.
+fn collect(recorder: Arc<Recorder>) -> (watch::Receiver<usize>, Deliveries) {
     let (seen_tx, seen) = watch::channel(0);
-    let counts = Arc::new(std::sync::Mutex::new(HashMap::<String, usize>::new()));
-    let shared = counts.clone();
+    let deliveries = Deliveries::default();
+    let shared = deliveries.clone();
     tokio::spawn(async move {
         loop {
             let request = recorder.next_forever().await;
@@ -42,15 +40,52 @@ fn collect(
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
+            let id = request
+                .headers
+                .get("hookhost-event-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
             let distinct = {
-                let mut counts = shared.lock().unwrap();
-                *counts.entry(path).or_default() += 1;
-                counts.len()
+                let mut deliveries = shared.lock().unwrap();
+                deliveries.entry(path).or_default().push(id);
+                deliveries.len()
             };
             seen_tx.send_replace(distinct);
         }
     });
-    (seen, counts)
+    (seen, deliveries)
+}
+
+/// Every path delivered at least once; every delivery of an event accepted
+/// before the kill (`first`: answered 200 then) carries that event's one
+/// id, however often it was delivered; no id serves two paths. (An event
+/// whose 200 the kill cut off is posted again and is a second event, with
+/// its own id, as a retrying SFTPGo's would be.) Returns the deliveries
+/// beyond the first.
+fn check_deliveries(deliveries: &Deliveries, events: usize, first: &HashSet<usize>) -> usize {
+    let deliveries = deliveries.lock().unwrap().clone();
+    assert_eq!(deliveries.len(), events);
+    let mut owner = HashMap::new();
+    for (path, seen) in &deliveries {
+        assert!(seen.iter().all(|id| !id.is_empty()), "{path}: no event id");
+        let i: usize = path
+            .trim_start_matches("/srv/alice/f")
+            .trim_end_matches(".bin")
+            .parse()
+            .unwrap();
+        if first.contains(&i) {
+            assert!(
+                seen.iter().all(|id| id == &seen[0]),
+                "{path}: one accepted event, several ids: {seen:?}"
+            );
+        }
+        for id in seen {
+            let other = owner.entry(id.clone()).or_insert_with(|| path.clone());
+            assert_eq!(other, path, "id {id} on two events");
+        }
+    }
+    deliveries.values().map(|seen| seen.len() - 1).sum()
 }
 
 /// Post each event to the server `to(i)` picks (at most `parallel` at
@@ -149,13 +184,11 @@ async fn every_accepted_event_is_delivered_after_a_kill_9() {
         .await
         .expect("every accepted event delivered within 120 s")
         .unwrap();
-    let counts = counts.lock().unwrap().clone();
-    let duplicates: usize = counts.values().map(|n| n - 1).sum();
+    let duplicates = check_deliveries(&counts, EVENTS, &first);
     eprintln!(
-        "kill -9 after {} accepted, {delivered_before} delivered: all {EVENTS} delivered, {duplicates} twice or more",
+        "kill -9 after {} accepted, {delivered_before} delivered: all {EVENTS} delivered, {duplicates} twice or more, each with its one id",
         first.len()
     );
-    assert!(counts.values().all(|n| *n >= 1));
     // The journal is empty once everything is done.
     let depth = async {
         loop {
@@ -275,8 +308,7 @@ async fn two_nodes_on_jetstream_deliver_everything_when_one_is_killed() {
         .await
         .expect("every accepted event delivered within 120 s")
         .unwrap();
-    let counts = counts.lock().unwrap().clone();
-    let duplicates: usize = counts.values().map(|n| n - 1).sum();
+    let duplicates = check_deliveries(&counts, EVENTS, &first);
     eprintln!(
         "fleet: node killed after {} accepted, {delivered_before} delivered: all {EVENTS} delivered by the other, {duplicates} twice or more",
         first.len()
@@ -361,4 +393,34 @@ async fn an_operator_replays_or_purges_a_dead_servers_journal() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("state_dir is not set"));
+}
+
+#[tokio::test]
+async fn hooks_of_asynchronous_events_get_the_event_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::from_value(
+        json!({"common": {"actions": {"execute_on": ["upload", "pre-upload"],
+            "hook": hookhost_tests::exec_fixture("record-all")}}}),
+        &repo_root(),
+    )
+    .unwrap();
+    let host = Host::new(config).await.unwrap();
+    let path = dir.path().join("a.txt");
+    let path = path.to_str().unwrap();
+    host.dispatch(fs_event(FsAction::PreUpload, path)).await;
+    host.dispatch(fs_event(FsAction::Upload, path)).await;
+    host.shutdown().await;
+    let env =
+        |event: &str| std::fs::read_to_string(dir.path().join(format!("{event}.env"))).unwrap();
+    let upload = env("upload");
+    let id = upload
+        .lines()
+        .find_map(|l| l.strip_prefix("HOOKHOST_EVENT_ID="))
+        .unwrap_or_else(|| panic!("no HOOKHOST_EVENT_ID in {upload}"));
+    assert!(
+        id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit()),
+        "{id}"
+    );
+    // A synchronous call is answered at once: nothing to de-duplicate.
+    assert!(!env("pre-upload").contains("HOOKHOST_EVENT_ID"));
 }

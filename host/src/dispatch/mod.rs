@@ -263,17 +263,23 @@ impl Router {
     /// is shutting down.
     pub(crate) async fn queue_fs(&self, event: FsEvent, contract: Contract) -> Decision {
         let routes = self.fs_hooks(event.action).to_vec();
+        let id = crate::event::id::new_id();
+        let entry = || entry::encode_fs(&event, contract, &id);
         if let Some(remote) = &self.remote {
-            return publish(&remote.queue, &routes, &entry::encode_fs(&event, contract)).await;
+            return publish(&remote.queue, &routes, &entry()).await;
         }
-        let ticket = match self
-            .journaled(&routes, || entry::encode_fs(&event, contract))
-            .await
-        {
+        let ticket = match self.journaled(&routes, entry).await {
             Ok(ticket) => ticket,
             Err(decision) => return decision,
         };
-        queue(routes, EventBox::Fs(Arc::new(event)), contract, ticket).await
+        queue(
+            routes,
+            EventBox::Fs(Arc::new(event)),
+            contract,
+            ticket,
+            Some(id),
+        )
+        .await
     }
 
     /// With a journal, write the event's entry before it counts as
@@ -305,21 +311,24 @@ impl Router {
         };
         let mut replayed = 0;
         for (id, bytes) in pending {
-            let (routes, event, contract) = match entry::decode(&bytes) {
-                Ok(entry::Entry::Fs(event, contract)) => (
-                    self.fs_hooks(event.action).to_vec(),
-                    EventBox::Fs(Arc::new(*event)),
-                    contract,
-                ),
-                Ok(entry::Entry::Provider(event, contract)) => (
-                    self.provider_hooks(&event).cloned().collect(),
-                    EventBox::Provider(Arc::new(event)),
-                    contract,
-                ),
+            let decoded = match entry::decode(&bytes) {
+                Ok(decoded) => decoded,
                 Err(error) => {
                     tracing::error!(id, %error, journal = %journal.path().display(), "cannot read a journal entry; it is kept");
                     continue;
                 }
+            };
+            let (routes, event, contract) = match decoded.entry {
+                entry::Entry::Fs(event, contract) => (
+                    self.fs_hooks(event.action).to_vec(),
+                    EventBox::Fs(Arc::new(*event)),
+                    contract,
+                ),
+                entry::Entry::Provider(event, contract) => (
+                    self.provider_hooks(&event).cloned().collect(),
+                    EventBox::Provider(Arc::new(event)),
+                    contract,
+                ),
             };
             if routes.is_empty() {
                 tracing::warn!(
@@ -330,7 +339,9 @@ impl Router {
                 continue;
             }
             let ticket = Ticket::new(journal.clone(), id, routes.len());
-            if queue(routes, event, contract, Some(ticket)).await != Decision::Queued {
+            if queue(routes, event, contract, Some(ticket), Some(decoded.id)).await
+                != Decision::Queued
+            {
                 return;
             }
             replayed += 1;
@@ -351,18 +362,12 @@ impl Router {
         contract: Contract,
     ) -> Decision {
         let routes: Vec<Route> = self.provider_hooks(&event).cloned().collect();
+        let id = crate::event::id::new_id();
+        let entry = || entry::encode_provider(&event, contract, &id);
         if let Some(remote) = &self.remote {
-            return publish(
-                &remote.queue,
-                &routes,
-                &entry::encode_provider(&event, contract),
-            )
-            .await;
+            return publish(&remote.queue, &routes, &entry()).await;
         }
-        let ticket = match self
-            .journaled(&routes, || entry::encode_provider(&event, contract))
-            .await
-        {
+        let ticket = match self.journaled(&routes, entry).await {
             Ok(ticket) => ticket,
             Err(decision) => return decision,
         };
@@ -371,6 +376,7 @@ impl Router {
             EventBox::Provider(Arc::new(event)),
             contract,
             ticket,
+            Some(id),
         )
         .await
     }
@@ -379,7 +385,14 @@ impl Router {
     /// lanes.
     pub(crate) async fn queue_login(&self, event: LoginEvent, contract: Contract) -> Decision {
         let routes = self.login.hooks_for(&event).to_vec();
-        queue(routes, EventBox::Login(Arc::new(event)), contract, None).await
+        queue(
+            routes,
+            EventBox::Login(Arc::new(event)),
+            contract,
+            None,
+            None,
+        )
+        .await
     }
 
     /// Every lane, once.
@@ -470,20 +483,26 @@ async fn publish(queue: &NatsQueue, routes: &[Route], entry: &[u8]) -> Decision 
     }
 }
 
-/// One job per hook, each in the hook's own lane; the last to finish
-/// clears the event's journal entry (`ticket`).
+/// One job per hook, each in the hook's own lane, under the event's `id`;
+/// the last to finish clears the event's journal entry (`ticket`).
 async fn queue(
     routes: Vec<Route>,
     event: EventBox,
     contract: Contract,
     ticket: Option<Arc<Ticket>>,
+    id: Option<Arc<str>>,
 ) -> Decision {
     for route in routes {
         let lane = route.lane.clone();
         let event = event.clone();
         let ticket = ticket.clone();
+        let id = id.clone();
         let job = Box::pin(async move {
-            run_hook(&route, event.as_ref(), &contract).await;
+            let run = run_hook(&route, event.as_ref(), &contract);
+            match id {
+                Some(id) => crate::event::id::with(id, run).await,
+                None => run.await,
+            };
             if let Some(ticket) = ticket {
                 ticket.done();
             }

@@ -92,9 +92,8 @@ async fn handle(router: &Router, queue: &NatsQueue, delivery: Delivery) {
         queue.failed(delivery, &reason).await;
         return;
     };
-    let (event, contract) = match entry::decode(delivery.entry()) {
-        Ok(Entry::Fs(event, contract)) => (EventBox::Fs(Arc::new(*event)), contract),
-        Ok(Entry::Provider(event, contract)) => (EventBox::Provider(Arc::new(event)), contract),
+    let decoded = match entry::decode(delivery.entry()) {
+        Ok(decoded) => decoded,
         Err(error) => {
             queue
                 .failed(delivery, &format!("unreadable entry: {error}"))
@@ -102,7 +101,12 @@ async fn handle(router: &Router, queue: &NatsQueue, delivery: Delivery) {
             return;
         }
     };
-    let report = run_hook(route, event.as_ref(), &contract).await;
+    let (event, contract) = match decoded.entry {
+        Entry::Fs(event, contract) => (EventBox::Fs(Arc::new(*event)), contract),
+        Entry::Provider(event, contract) => (EventBox::Provider(Arc::new(event)), contract),
+    };
+    let report =
+        crate::event::id::with(decoded.id, run_hook(route, event.as_ref(), &contract)).await;
     match &report.result {
         Ok(Answer::Allow | Answer::Handled | Answer::Reply(_)) => queue.done(delivery).await,
         Ok(Answer::Deny(reason)) => queue.failed(delivery, reason).await,

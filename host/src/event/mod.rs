@@ -8,6 +8,7 @@
 //! SFTPGo hides their secrets).
 
 pub mod exec;
+pub mod id;
 pub mod json;
 mod log;
 pub mod login;

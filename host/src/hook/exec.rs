@@ -132,6 +132,9 @@ impl ExecHook {
                 cmd.envs(ev.env());
             }
         }
+        if let Some(id) = crate::event::id::current() {
+            cmd.env(crate::event::id::ENV, &*id);
+        }
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -144,6 +144,7 @@ impl HttpClient {
         } = request;
         let retry_max = if retried { self.retry_max } else { 0 };
         let body = bytes::Bytes::from(body);
+        let event_id = crate::event::id::current();
         let mut attempt = 0;
         loop {
             let mut request = if get {
@@ -158,6 +159,9 @@ impl HttpClient {
                 if prefix.is_empty() || url.as_str().starts_with(prefix.as_str()) {
                     request = request.header(name.clone(), value.clone());
                 }
+            }
+            if let Some(id) = &event_id {
+                request = request.header(crate::event::id::HEADER, &**id);
             }
             let retry_after;
             match request.send().await {

@@ -4,6 +4,7 @@
 //! JSON exactly as hooks receive it.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
@@ -19,11 +20,19 @@ pub(crate) enum Entry {
     Provider(ProviderEvent, Contract),
 }
 
+/// An entry and its event's id.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Decoded {
+    pub(crate) id: Arc<str>,
+    pub(crate) entry: Entry,
+}
+
 /// The entry of a file-system event.
-pub(crate) fn encode_fs(event: &FsEvent, contract: Contract) -> Vec<u8> {
+pub(crate) fn encode_fs(event: &FsEvent, contract: Contract, id: &str) -> Vec<u8> {
     let body = encode_fs_event(event, &Contract::NEWEST);
     let mut entry = format!(
-        r#"{{"kind":"fs","contract":"{}","event":"#,
+        r#"{{"kind":"fs","id":{},"contract":"{}","event":"#,
+        serde_json::Value::from(id),
         contract.version()
     )
     .into_bytes();
@@ -33,9 +42,10 @@ pub(crate) fn encode_fs(event: &FsEvent, contract: Contract) -> Vec<u8> {
 }
 
 /// The entry of a provider event.
-pub(crate) fn encode_provider(event: &ProviderEvent, contract: Contract) -> Vec<u8> {
+pub(crate) fn encode_provider(event: &ProviderEvent, contract: Contract, id: &str) -> Vec<u8> {
     json!({
         "kind": "provider",
+        "id": id,
         "contract": contract.version().to_string(),
         "action": event.action.as_str(),
         "object_type": event.object_type.as_str(),
@@ -61,11 +71,19 @@ fn optional(value: &Value, field: &str) -> Option<String> {
     value[field].as_str().map(str::to_owned)
 }
 
-/// Read an entry back.
-pub(crate) fn decode(bytes: &[u8]) -> Result<Entry, String> {
+/// Read an entry back, with its event's id.
+pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, String> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    let version = SftpgoVersion::from_str(&text(&value, "contract")?)
-        .map_err(|e| format!("contract: {e}"))?;
+    let id = Arc::from(text(&value, "id")?);
+    Ok(Decoded {
+        id,
+        entry: decode_entry(&value)?,
+    })
+}
+
+fn decode_entry(value: &Value) -> Result<Entry, String> {
+    let version =
+        SftpgoVersion::from_str(&text(value, "contract")?).map_err(|e| format!("contract: {e}"))?;
     let contract = Contract::of(version);
     match value["kind"].as_str() {
         Some("fs") => {
@@ -75,17 +93,17 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Entry, String> {
             Ok(Entry::Fs(Box::new(event), contract))
         }
         Some("provider") => {
-            let action = ProviderAction::from_str(&text(&value, "action")?)
+            let action = ProviderAction::from_str(&text(value, "action")?)
                 .map_err(|e| format!("action: {e}"))?;
-            let object_type = ObjectType::from_str(&text(&value, "object_type")?)
+            let object_type = ObjectType::from_str(&text(value, "object_type")?)
                 .map_err(|e| format!("object_type: {e}"))?;
-            let object = text(&value, "object")?;
+            let object = text(value, "object")?;
             let mut event = ProviderEvent::from_json(action, object_type, object.as_bytes())
                 .map_err(|e| format!("object: {e}"))?;
-            event.object_name = text(&value, "object_name")?;
-            event.executor = optional(&value, "executor");
-            event.ip = optional(&value, "ip");
-            event.role = optional(&value, "role");
+            event.object_name = text(value, "object_name")?;
+            event.executor = optional(value, "executor");
+            event.ip = optional(value, "ip");
+            event.role = optional(value, "role");
             event.timestamp = value["timestamp"].as_i64();
             Ok(Entry::Provider(event, contract))
         }
@@ -96,7 +114,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Entry, String> {
 /// One line describing an entry, for an operator (`hookhost queue ls`):
 /// kind, action, what it is about, the SFTPGo release.
 pub fn describe(bytes: &[u8]) -> String {
-    match decode(bytes) {
+    match decode(bytes).map(|d| d.entry) {
         Ok(Entry::Fs(event, contract)) => format!(
             "fs {} {} {} (SFTPGo {})",
             event.action.as_str(),
@@ -132,7 +150,9 @@ mod tests {
         fs.session_id = Some("s1".into());
         fs.role = Some("ops".into());
         let contract = Contract::of("2.4".parse().unwrap());
-        match decode(&encode_fs(&fs, contract)).unwrap() {
+        let decoded = decode(&encode_fs(&fs, contract, "e1")).unwrap();
+        assert_eq!(&*decoded.id, "e1");
+        match decoded.entry {
             Entry::Fs(back, c) => {
                 assert_eq!(c, contract);
                 assert_eq!(back.action, fs.action);
@@ -154,8 +174,14 @@ mod tests {
         .unwrap();
         provider.executor = Some("admin".into());
         provider.timestamp = Some(7);
-        let back = decode(&encode_provider(&provider, Contract::NEWEST)).unwrap();
-        assert_eq!(back, Entry::Provider(provider, Contract::NEWEST));
-        assert!(decode(br#"{"kind":"nope","contract":"2.7"}"#).is_err());
+        let back = decode(&encode_provider(&provider, Contract::NEWEST, "e2")).unwrap();
+        assert_eq!(
+            back,
+            Decoded {
+                id: Arc::from("e2"),
+                entry: Entry::Provider(provider, Contract::NEWEST)
+            }
+        );
+        assert!(decode(br#"{"kind":"nope","id":"x","contract":"2.7"}"#).is_err());
     }
 }
