@@ -173,18 +173,7 @@ async fn every_accepted_event_is_delivered_after_a_kill_9() {
     server
         .wait_log("unfinished events replayed from the journal")
         .await;
-    let rest: Vec<usize> = (0..EVENTS).filter(|i| !first.contains(i)).collect();
-    let second = post_all(&server, rest, 32, None).await;
-    assert_eq!(
-        first.len() + second.len(),
-        EVENTS,
-        "every event was accepted once"
-    );
-    tokio::time::timeout(Duration::from_secs(120), seen.wait_for(|n| *n == EVENTS))
-        .await
-        .expect("every accepted event delivered within 120 s")
-        .unwrap();
-    let duplicates = check_deliveries(&counts, EVENTS, &first);
+    let duplicates = finish(&server, &first, EVENTS, &mut seen, &counts).await;
     eprintln!(
         "kill -9 after {} accepted, {delivered_before} delivered: all {EVENTS} delivered, {duplicates} twice or more, each with its one id",
         first.len()
@@ -297,24 +286,36 @@ async fn two_nodes_on_jetstream_deliver_everything_when_one_is_killed() {
     );
     // Everything else goes to b; the messages a held come back to b
     // after the ack wait.
-    let rest: Vec<usize> = (0..EVENTS).filter(|i| !first.contains(i)).collect();
-    let second = post_spread(&[&b], |_| 0, rest, 32, None).await;
-    assert_eq!(
-        first.len() + second.len(),
-        EVENTS,
-        "every event was accepted once"
-    );
-    tokio::time::timeout(Duration::from_secs(120), seen.wait_for(|n| *n == EVENTS))
-        .await
-        .expect("every accepted event delivered within 120 s")
-        .unwrap();
-    let duplicates = check_deliveries(&counts, EVENTS, &first);
+    let duplicates = finish(&b, &first, EVENTS, &mut seen, &counts).await;
     eprintln!(
         "fleet: node killed after {} accepted, {delivered_before} delivered: all {EVENTS} delivered by the other, {duplicates} twice or more",
         first.len()
     );
     let (_, metrics) = b.get("/metrics").await;
     assert!(metrics.contains("hookhost_queue_acked_total"), "{metrics}");
+}
+
+/// Post to `server` every event not in `first`, wait until all `events`
+/// were delivered, check the deliveries; the deliveries beyond the first.
+async fn finish(
+    server: &Server,
+    first: &HashSet<usize>,
+    events: usize,
+    seen: &mut watch::Receiver<usize>,
+    deliveries: &Deliveries,
+) -> usize {
+    let rest: Vec<usize> = (0..events).filter(|i| !first.contains(i)).collect();
+    let second = post_all(server, rest, 32, None).await;
+    assert_eq!(
+        first.len() + second.len(),
+        events,
+        "every event was accepted once"
+    );
+    tokio::time::timeout(Duration::from_secs(120), seen.wait_for(|n| *n == events))
+        .await
+        .expect("every accepted event delivered within 120 s")
+        .unwrap();
+    check_deliveries(deliveries, events, first)
 }
 
 /// `hookhost queue ACTION --config CONFIG`: its stdout (it must succeed).

@@ -263,23 +263,38 @@ impl Router {
     /// is shutting down.
     pub(crate) async fn queue_fs(&self, event: FsEvent, contract: Contract) -> Decision {
         let routes = self.fs_hooks(event.action).to_vec();
+        let entry = |id: &str| entry::encode_fs(&event, contract, id);
+        let entry = self.keep(&routes, entry).await;
+        self.accepted(routes, EventBox::Fs(Arc::new(event)), contract, entry)
+            .await
+    }
+
+    /// Give an accepted event an id and keep it where this host keeps
+    /// accepted work: the shared queue (then it is done here), the journal,
+    /// or nowhere (memory only).
+    async fn keep(&self, routes: &[Route], entry: impl FnOnce(&str) -> Vec<u8>) -> Kept {
         let id = crate::event::id::new_id();
-        let entry = || entry::encode_fs(&event, contract, &id);
         if let Some(remote) = &self.remote {
-            return publish(&remote.queue, &routes, &entry()).await;
+            return Kept::Done(publish(&remote.queue, routes, &entry(&id)).await);
         }
-        let ticket = match self.journaled(&routes, entry).await {
-            Ok(ticket) => ticket,
-            Err(decision) => return decision,
-        };
-        queue(
-            routes,
-            EventBox::Fs(Arc::new(event)),
-            contract,
-            ticket,
-            Some(id),
-        )
-        .await
+        match self.journaled(routes, || entry(&id)).await {
+            Ok(ticket) => Kept::Here(id, ticket),
+            Err(decision) => Kept::Done(decision),
+        }
+    }
+
+    /// Queue a kept event in the local lanes.
+    async fn accepted(
+        &self,
+        routes: Vec<Route>,
+        event: EventBox,
+        contract: Contract,
+        kept: Kept,
+    ) -> Decision {
+        match kept {
+            Kept::Done(decision) => decision,
+            Kept::Here(id, ticket) => queue(routes, event, contract, ticket, Some(id)).await,
+        }
     }
 
     /// With a journal, write the event's entry before it counts as
@@ -362,23 +377,10 @@ impl Router {
         contract: Contract,
     ) -> Decision {
         let routes: Vec<Route> = self.provider_hooks(&event).cloned().collect();
-        let id = crate::event::id::new_id();
-        let entry = || entry::encode_provider(&event, contract, &id);
-        if let Some(remote) = &self.remote {
-            return publish(&remote.queue, &routes, &entry()).await;
-        }
-        let ticket = match self.journaled(&routes, entry).await {
-            Ok(ticket) => ticket,
-            Err(decision) => return decision,
-        };
-        queue(
-            routes,
-            EventBox::Provider(Arc::new(event)),
-            contract,
-            ticket,
-            Some(id),
-        )
-        .await
+        let entry = |id: &str| entry::encode_provider(&event, contract, id);
+        let entry = self.keep(&routes, entry).await;
+        self.accepted(routes, EventBox::Provider(Arc::new(event)), contract, entry)
+            .await
     }
 
     /// Queue a login event (post-login, post-disconnect) for its hooks'
@@ -450,6 +452,13 @@ impl Router {
         )
         .await
     }
+}
+
+/// Where an accepted event went: published (or refused) — nothing more to
+/// do here — or to be queued here under its id, with its journal ticket.
+enum Kept {
+    Done(Decision),
+    Here(Arc<str>, Option<Arc<Ticket>>),
 }
 
 /// An event owned by queued jobs.

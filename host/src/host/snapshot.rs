@@ -37,6 +37,18 @@ struct NotifierLabels {
     plugin: String,
 }
 
+/// Counters read from atomics, each its own metric family.
+fn plain_counters<const N: usize>(
+    encoder: &mut DescriptorEncoder<'_>,
+    counters: [(&str, &str, &std::sync::atomic::AtomicU64); N],
+) -> Result<(), std::fmt::Error> {
+    for (name, help, value) in counters {
+        let counter = ConstCounter::new(value.load(Ordering::Relaxed));
+        counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;
+    }
+    Ok(())
+}
+
 impl Snapshot for WeakHost {
     fn encode(&self, encoder: &mut DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
         // A host that is gone has nothing more to report.
@@ -135,74 +147,64 @@ impl Snapshot for WeakHost {
         )?;
         if let Some(remote) = &host.inner.router.remote {
             let stats = remote.queue.stats();
-            for (name, help, value) in [
-                (
-                    "queue_published",
-                    "Messages published to the shared queue (one per hook of an accepted event)",
-                    &stats.published,
-                ),
-                (
-                    "queue_acked",
-                    "Queue messages whose hook finished on this node",
-                    &stats.acked,
-                ),
-                (
-                    "queue_redelivered",
-                    "Queue messages handed back for redelivery after a failed hook",
-                    &stats.redelivered,
-                ),
-                (
-                    "queue_dead_letters",
-                    "Queue messages sent to the dead-letter subject after their last attempt",
-                    &stats.dead,
-                ),
-            ] {
-                let counter = ConstCounter::new(value.load(Ordering::Relaxed));
-                counter.encode(encoder.encode_descriptor(
-                    name,
-                    help,
-                    None,
-                    counter.metric_type(),
-                )?)?;
-            }
+            plain_counters(
+                encoder,
+                [
+                    (
+                        "queue_published",
+                        "Messages published to the shared queue (one per hook of an accepted event)",
+                        &stats.published,
+                    ),
+                    (
+                        "queue_acked",
+                        "Queue messages whose hook finished on this node",
+                        &stats.acked,
+                    ),
+                    (
+                        "queue_redelivered",
+                        "Queue messages handed back for redelivery after a failed hook",
+                        &stats.redelivered,
+                    ),
+                    (
+                        "queue_dead_letters",
+                        "Queue messages sent to the dead-letter subject after their last attempt",
+                        &stats.dead,
+                    ),
+                ],
+            )?;
         }
         if let Some(journal) = host.shared_journal() {
             let stats = journal.stats();
-            for (name, help, value) in [
-                (
-                    "journal_appended",
-                    "Accepted asynchronous events written to the journal",
-                    &stats.appended,
-                ),
-                (
-                    "journal_removed",
-                    "Journal entries removed: every hook of their event done",
-                    &stats.removed,
-                ),
-                (
-                    "journal_replayed",
-                    "Unfinished journal entries replayed at start",
-                    &stats.replayed,
-                ),
-                (
-                    "journal_commits",
-                    "Durable journal commits (one fsync, shared by the events grouped into it)",
-                    &stats.commits,
-                ),
-                (
-                    "journal_failures",
-                    "Events refused because the journal could not write them",
-                    &stats.failures,
-                ),
-            ] {
-                let counter = ConstCounter::new(value.load(Ordering::Relaxed));
-                counter.encode(encoder.encode_descriptor(
-                    name,
-                    help,
-                    None,
-                    counter.metric_type(),
-                )?)?;
-            }
+            plain_counters(
+                encoder,
+                [
+                    (
+                        "journal_appended",
+                        "Accepted asynchronous events written to the journal",
+                        &stats.appended,
+                    ),
+                    (
+                        "journal_removed",
+                        "Journal entries removed: every hook of their event done",
+                        &stats.removed,
+                    ),
+                    (
+                        "journal_replayed",
+                        "Unfinished journal entries replayed at start",
+                        &stats.replayed,
+                    ),
+                    (
+                        "journal_commits",
+                        "Durable journal commits (one fsync, shared by the events grouped into it)",
+                        &stats.commits,
+                    ),
+                    (
+                        "journal_failures",
+                        "Events refused because the journal could not write them",
+                        &stats.failures,
+                    ),
+                ],
+            )?;
             let seconds =
                 ConstCounter::new(stats.commit_nanos.load(Ordering::Relaxed) as f64 / 1e9);
             seconds.encode(encoder.encode_descriptor(
@@ -223,36 +225,31 @@ impl Snapshot for WeakHost {
             use std::sync::atomic::Ordering::Relaxed;
             let stats = sandbox.outbound_stats();
             let spares = sandbox.spare_stats();
-            for (name, help, value) in [
-                (
-                    "outbound_http_requests",
-                    "Outbound HTTP requests guests sent (granted, checked)",
-                    stats.requests.load(Relaxed),
-                ),
-                (
-                    "outbound_http_response_bytes",
-                    "Response body bytes guests received",
-                    stats.bytes.load(Relaxed),
-                ),
-                (
-                    "wasm_spares_served",
-                    "Events served by a fresh instance made ahead (a spare)",
-                    spares.served.load(Relaxed),
-                ),
-                (
-                    "wasm_spares_missed",
-                    "Events of hooks with spares that found none ready and instantiated inline",
-                    spares.missed.load(Relaxed),
-                ),
-            ] {
-                let counter = ConstCounter::new(value);
-                counter.encode(encoder.encode_descriptor(
-                    name,
-                    help,
-                    None,
-                    counter.metric_type(),
-                )?)?;
-            }
+            plain_counters(
+                encoder,
+                [
+                    (
+                        "outbound_http_requests",
+                        "Outbound HTTP requests guests sent (granted, checked)",
+                        &stats.requests,
+                    ),
+                    (
+                        "outbound_http_response_bytes",
+                        "Response body bytes guests received",
+                        &stats.bytes,
+                    ),
+                    (
+                        "wasm_spares_served",
+                        "Events served by a fresh instance made ahead (a spare)",
+                        &spares.served,
+                    ),
+                    (
+                        "wasm_spares_missed",
+                        "Events of hooks with spares that found none ready and instantiated inline",
+                        &spares.missed,
+                    ),
+                ],
+            )?;
             let ready = ConstGauge::new(spares.ready.load(Relaxed) as i64);
             ready.encode(encoder.encode_descriptor(
                 "wasm_spares_ready",
