@@ -21,10 +21,11 @@ use hookhost::event::{FsAction, FsEvent, Protocol};
 use hookhost::hook::wasm::{Mode, WasmHook, World};
 use hookhost::hook::{EventRef, Hook};
 use hookhost::sandbox::Sandbox;
-use hookhost::{Config, Decision, Host};
+use hookhost::{Decision, Host};
 use serde_json::{Value, json};
 
 use crate::rows::{Row, fmt_duration, percentile, print_table, reset_peak_rss, row, status_kib};
+use crate::setup::{config, event};
 
 /// How much to run.
 struct Sizes {
@@ -72,17 +73,6 @@ impl Sizes {
     }
 }
 
-/// Event `i` of a run: every other one is an executable. Built just before
-/// it is dispatched, so the harness holds no large buffers.
-pub(crate) fn event(i: usize, action: FsAction) -> FsEvent {
-    let path = if i.is_multiple_of(2) {
-        format!("/srv/alice/file{i}.exe")
-    } else {
-        format!("/srv/alice/file{i}.txt")
-    };
-    FsEvent::new(action, "alice", path, Protocol::Sftp)
-}
-
 /// Event `i` of an allow-only run: no executables.
 fn allowed_event(i: usize, action: FsAction) -> FsEvent {
     FsEvent::new(
@@ -119,15 +109,6 @@ fn floor_row(sizes: &Sizes) -> Row {
         latencies.push(t.elapsed());
     }
     row("rust call (floor)", latencies, started.elapsed())
-}
-
-pub(crate) fn config(hooks: Value, cache: &Path, wasm: Value) -> Config {
-    let config = json!({
-        "common": {"actions": {"hooks": hooks}},
-        "http": {"retry_max": 0, "timeout": 5},
-        "hookhost": {"cache_dir": cache, "wasm": wasm},
-    });
-    Config::from_value(config, Path::new("/")).expect("benchmark configuration")
 }
 
 /// Dispatch `n` events one after the other, checking every answer.

@@ -207,7 +207,7 @@ fn dispatch_path(name: &str, host: Host) -> LoadPath {
         let host = host.clone();
         async move {
             let outcome = host
-                .dispatch(crate::bench::event(i, FsAction::PreUpload))
+                .dispatch(crate::setup::event(i, FsAction::PreUpload))
                 .await;
             check(i, matches!(outcome.decision, Decision::Deny(_)));
         }
@@ -216,7 +216,7 @@ fn dispatch_path(name: &str, host: Host) -> LoadPath {
 
 /// Event `i`'s SFTPGo body.
 fn body(i: usize) -> Vec<u8> {
-    let event: FsEvent = crate::bench::event(i, FsAction::PreUpload);
+    let event: FsEvent = crate::setup::event(i, FsAction::PreUpload);
     hookhost::event::json::encode_fs_event(&event, &Contract::NEWEST)
 }
 
@@ -277,7 +277,7 @@ fn serve_on(runtime: &tokio::runtime::Runtime, app: axum::Router) -> SocketAddr 
 }
 
 fn config_without_hooks(cache: &Path) -> hookhost::Config {
-    crate::bench::config(json!([]), cache, json!({}))
+    crate::setup::config(json!([]), cache, json!({}))
 }
 
 /// A plain axum route answering like the bare server, served by
@@ -442,7 +442,7 @@ pub(crate) fn run(
         ("exec hook", json!({"hook": exec_script, "execute_on": on})),
         ("HTTP hook", json!({"hook": http_url, "execute_on": on})),
     ];
-    let config = |hook: &Value| crate::bench::config(hooks(hook.clone()), cache, json!({}));
+    let config = |hook: &Value| crate::setup::config(hooks(hook.clone()), cache, json!({}));
 
     // In-process.
     let mut paths = Vec::new();

@@ -16,6 +16,7 @@ mod login;
 mod outbound;
 mod plugin_grpc;
 mod rows;
+mod setup;
 
 /// Measure hookhost: every hook kind in one run, ratios against exec and
 /// HTTP hooks.
