@@ -134,21 +134,37 @@ async fn post_all(
     post_spread(&[server], |_| 0, events, parallel, stop_after).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_accepted_event_is_delivered_after_a_kill_9() {
-    const EVENTS: usize = 10_000;
-    // A slow hook: accepted events pile up behind it, so the kill finds
-    // many accepted and not yet delivered.
-    let recorder = Arc::new(Recorder::start_slow(&[], 200, Duration::from_millis(2)).await);
-    let (mut seen, counts) = collect(recorder.clone());
+/// A configuration (written in a new directory) running a URL hook on
+/// uploads that answers after `delay`, with a journal in the directory and
+/// `workers` async workers; the deliveries seen, as [`collect`] gives them.
+async fn journaled_uploads(
+    delay: Duration,
+    workers: usize,
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    watch::Receiver<usize>,
+    Deliveries,
+) {
+    let recorder = Arc::new(Recorder::start_slow(&[], 200, delay).await);
+    let (seen, deliveries) = collect(recorder.clone());
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(
         dir.path(),
         &json!({
             "common": {"actions": {"execute_on": ["upload"], "hook": format!("{}/hook", recorder.url)}},
-            "hookhost": {"state_dir": dir.path().join("state"), "async_workers": 4},
+            "hookhost": {"state_dir": dir.path().join("state"), "async_workers": workers},
         }),
     );
+    (dir, config, seen, deliveries)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_accepted_event_is_delivered_after_a_kill_9() {
+    const EVENTS: usize = 10_000;
+    // A slow hook: accepted events pile up behind it, so the kill finds
+    // many accepted and not yet delivered.
+    let (_dir, config, mut seen, counts) = journaled_uploads(Duration::from_millis(2), 4).await;
     let mut server = Server::start(&config, &[], &[]).await;
     let first = post_all(&server, (0..EVENTS).collect(), 32, Some(EVENTS / 2)).await;
     server.signal(libc::SIGKILL);
@@ -345,16 +361,7 @@ fn unfinished(config: &std::path::Path) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_replays_or_purges_a_dead_servers_journal() {
-    let recorder = Arc::new(Recorder::start_slow(&[], 200, Duration::from_millis(300)).await);
-    let (mut seen, _) = collect(recorder.clone());
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        dir.path(),
-        &json!({
-            "common": {"actions": {"execute_on": ["upload"], "hook": format!("{}/hook", recorder.url)}},
-            "hookhost": {"state_dir": dir.path().join("state"), "async_workers": 2},
-        }),
-    );
+    let (dir, config, mut seen, _) = journaled_uploads(Duration::from_millis(300), 2).await;
     // Accept 20 events behind a slow hook, then kill the server.
     let crashed = || async {
         let mut server = Server::start(&config, &[], &[]).await;

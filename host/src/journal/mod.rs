@@ -65,7 +65,7 @@ enum Write {
 pub struct Journal {
     path: PathBuf,
     db: Arc<Database>,
-    writes: std::sync::Mutex<mpsc::Sender<Write>>,
+    writes: mpsc::Sender<Write>,
     stats: Arc<JournalStats>,
 }
 
@@ -117,7 +117,7 @@ impl Journal {
         Ok(Arc::new(Journal {
             path,
             db,
-            writes: std::sync::Mutex::new(sender),
+            writes: sender,
             stats,
         }))
     }
@@ -134,8 +134,6 @@ impl Journal {
 
     fn send(&self, write: Write) -> Result<(), String> {
         self.writes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .send(write)
             .map_err(|_| err(&self.path, "write", "the writer thread is gone"))
     }

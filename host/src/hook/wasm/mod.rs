@@ -156,20 +156,16 @@ impl Instances {
     /// An instance to keep across calls (warm reuse, an exchange): a slot
     /// and the instantiation, by `deadline`.
     async fn keep(&self, deadline: Instant) -> Result<Live<Bound>, Failure> {
-        self.sandbox
-            .instantiate(
-                &self.name,
-                &self.limits,
-                &self.grants,
-                Some(&self.share),
-                deadline,
-                &self.prepared,
-                |store, prepared: &Prepared| Box::pin(prepared.instantiate(store)),
-            )
+        let slot = self
+            .sandbox
+            .slot(Some(&self.share), deadline)
             .await
+            .ok_or(Failure::Timeout(self.limits.timeout))?;
+        self.make_in(slot, deadline).await
     }
 
-    /// A fresh instance in a slot already held (a spare), by `deadline`.
+    /// A fresh instance in a slot already held (a spare; [`Instances::keep`]),
+    /// by `deadline`.
     async fn make_in(&self, slot: Slot, deadline: Instant) -> Result<Live<Bound>, Failure> {
         self.sandbox
             .instantiate_in(
