@@ -68,13 +68,34 @@ pub async fn queue_replay(config: &Path) -> Result<ExitCode, String> {
         return Err("hookhost.state_dir is not set: there is no journal to replay".into());
     };
     eprintln!("hookhost: replaying {start} unfinished event(s)...");
-    // Building the host queued them; wait until their hooks are all done.
-    while host.journal_depth().unwrap_or(0) > 0 {
+    // Building the host queued them. Wait until their hooks are all done
+    // and the notifiers have either delivered theirs or queued them for a
+    // retry (their plugin refuses them now: the last pass at shutdown tries
+    // once more, and what is still refused stays in the journal).
+    let retrying = || -> u64 {
+        host.plugins()
+            .info()
+            .iter()
+            .filter_map(|p| p.notifier.as_ref().map(|n| n.borrow().queued))
+            .sum()
+    };
+    loop {
+        let depth = host.journal_depth().unwrap_or(0);
+        if depth == 0 || (host.async_in_flight() == 0 && retrying() >= depth) {
+            break;
+        }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     host.shutdown().await;
-    println!("{start} event(s) replayed; the journal is empty");
-    Ok(ExitCode::SUCCESS)
+    let left = host.journal_depth().unwrap_or(0);
+    if left == 0 {
+        println!("{start} event(s) replayed; the journal is empty");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{start} event(s) replayed; {left} still refused by their notifier are kept in the journal"
+    );
+    Ok(ExitCode::FAILURE)
 }
 
 pub async fn check(config: &Path) -> Result<ExitCode, String> {

@@ -39,7 +39,7 @@ impl Deref for HostLease {
 
 /// A host that can be reloaded with a new configuration.
 pub struct ReloadableHost {
-    slot: ArcSwap<Slot>,
+    slot: Arc<ArcSwap<Slot>>,
     metrics: Arc<Metrics>,
     /// What the builder added to the first configuration, added to every
     /// later one.
@@ -58,11 +58,11 @@ impl ReloadableHost {
         let template = builder.template();
         let host = builder.metrics(metrics.clone()).build().await?;
         Ok(ReloadableHost {
-            slot: ArcSwap::from_pointee(Slot {
+            slot: Arc::new(ArcSwap::from_pointee(Slot {
                 host,
                 generation: 1,
                 gate: Arc::new(RwLock::new(())),
-            }),
+            })),
             metrics,
             template,
             reloading: Mutex::new(()),
@@ -116,7 +116,13 @@ impl ReloadableHost {
         }));
         let mut retiring = self.retiring.lock().unwrap_or_else(|e| e.into_inner());
         retiring.retain(|task| !task.is_finished());
-        retiring.push(tokio::spawn(retire(old)));
+        let current = self.slot.clone();
+        retiring.push(tokio::spawn(async move {
+            retire(&old).await;
+            // What the old notifiers kept (journaled) goes to the current
+            // configuration's.
+            current.load().host.adopt_from(&old.host);
+        }));
         Ok(generation)
     }
 
@@ -124,7 +130,7 @@ impl ReloadableHost {
     /// (drain its asynchronous hooks, flush its notifiers), and wait for
     /// every earlier generation still being retired.
     pub async fn shutdown(&self) {
-        retire(self.slot.load_full()).await;
+        retire(&self.slot.load_full()).await;
         let retiring =
             std::mem::take(&mut *self.retiring.lock().unwrap_or_else(|e| e.into_inner()));
         for task in retiring {
@@ -133,7 +139,7 @@ impl ReloadableHost {
     }
 }
 
-async fn retire(slot: Arc<Slot>) {
+async fn retire(slot: &Slot) {
     let _no_more_leases = slot.gate.write().await;
     slot.host.shutdown().await;
 }

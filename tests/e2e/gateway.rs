@@ -363,6 +363,20 @@ fn a_trap_a_timeout_and_a_limit_are_grpc_errors_and_the_process_keeps_serving() 
     assert_eq!(refused(&results[1], "Unknown"), "count=1");
 }
 
+/// The paths of the fs events notifier-jsonl wrote into `dir`, in order.
+fn delivered_paths(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("fs.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["path"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
 #[test]
 fn shutdown_flushes_the_notifiers_queue_and_without_a_queue_sftpgo_gets_the_refusal() {
     let Some(go) = goplugin_host() else { return };
@@ -412,17 +426,72 @@ fn shutdown_flushes_the_notifiers_queue_and_without_a_queue_sftpgo_gets_the_refu
         rest[0]["message"].as_str().unwrap().contains("exited=true"),
         "{rest:?}\n{stderr}"
     );
-    let delivered: Vec<String> = std::fs::read_to_string(events.path().join("fs.jsonl"))
+    assert_eq!(
+        delivered_paths(events.path()),
+        ["/srv/alice/1", "/srv/alice/2", "/srv/alice/3"]
+    );
+}
+
+#[test]
+fn with_a_state_dir_the_notifiers_queue_survives_a_kill_9() {
+    let Some(go) = goplugin_host() else { return };
+    let events = tempfile::tempdir().unwrap();
+    std::fs::write(events.path().join("paused"), "").unwrap();
+    let cmd = wasm("notifier-jsonl");
+    let state = events.path().join("state");
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings();
+    settings["state_dir"] = json!(state);
+    let path = write_config(
+        dir.path(),
+        &json!({"hookhost": settings, "plugins": [
+            {"type": "notifier", "cmd": cmd, "args": ["/events"],
+             "grants": {"dirs": [{"host": events.path(), "guest": "/events", "writable": true}]},
+             "notifier_options": {"fs_events": ["upload"], "retry_max_time": 60, "retry_interval_ms": 3_600_000}}]}),
+    );
+    let upload = |name: &str| {
+        call(
+            "/proto.Notifier/SendFsEvent",
+            json!({"action": "upload", "username": "alice",
+            "fs_path": format!("/srv/alice/{name}"), "protocol": "SFTP", "status": 1}),
+        )
+    };
+    // The plugin is down; SFTPGo's calls are answered once the events are
+    // on disk; then the process is SIGKILLed: no shutdown, no flush.
+    let script = json!([upload("1"), upload("2"), upload("3"), {"method": "crash"}]);
+    let (results, stderr) = run_script(&go, &launch("notifier", false, &path, &cmd), &script);
+    for result in &results[..3] {
+        ok(result);
+    }
+    assert_eq!(results[3]["method"], "crash", "{stderr}");
+    assert_ne!(
+        results[3]["message"], "pid=0",
+        "the plugin process was killed"
+    );
+    assert!(!events.path().join("fs.jsonl").exists());
+    assert!(
+        state.join("plugins/notifier_jsonl/journal.redb").exists(),
+        "each served notifier keeps its own journal"
+    );
+
+    // Launched again with the plugin up: the journal's events are
+    // delivered, each once, in order.
+    std::fs::remove_file(events.path().join("paused")).unwrap();
+    let (results, stderr) = run_script(
+        &go,
+        &launch("notifier", false, &path, &cmd),
+        &json!([{"method": "ping"}, {"method": "kill"}]),
+    );
+    assert_eq!(results[1]["method"], "kill", "{stderr}");
+    assert_eq!(
+        delivered_paths(events.path()),
+        ["/srv/alice/1", "/srv/alice/2", "/srv/alice/3"]
+    );
+    let left = hookhost::journal::Journal::open(&state.join("plugins/notifier_jsonl"))
         .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["path"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
-    assert_eq!(delivered, ["/srv/alice/1", "/srv/alice/2", "/srv/alice/3"]);
+        .pending()
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]

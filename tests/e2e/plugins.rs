@@ -3,7 +3,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use hookhost::Host;
 use hookhost::event::{
     FsAction, FsEvent, LogEvent, LogEventKind, ObjectType, Protocol, ProviderAction, ProviderEvent,
 };
@@ -12,6 +11,7 @@ use hookhost::plugin::Credential::{KeyboardInteractive, Password, PublicKey, Tls
 use hookhost::plugin::kms::Secret;
 use hookhost::plugin::search::{CommonSearch, FsEventSearch, Order, ProviderEventSearch};
 use hookhost::plugin::{NotifierStats, PluginError};
+use hookhost::{Config, Host, ReloadableHost};
 use hookhost_tests::guests::wasm;
 use hookhost_tests::{host, host_error, host_with_env, plugins_config, repo_root};
 use serde_json::{Value, json};
@@ -281,6 +281,113 @@ async fn retry_max_time_zero_means_no_retry() {
     let stats = wait_notifier(&host, |s| s.dropped == 1).await;
     assert_eq!(stats.queued, 0);
     host.shutdown().await;
+}
+
+/// The journal's entries left in `state` (no host using it).
+fn journal_left(state: &Path) -> usize {
+    hookhost::journal::Journal::open(state)
+        .unwrap()
+        .pending()
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn a_journaled_notifier_keeps_what_it_could_not_deliver_across_restarts_and_reloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events");
+    std::fs::create_dir(&events).unwrap();
+    std::fs::write(events.join("paused"), "").unwrap();
+    let state = dir.path().join("state");
+    let with_interval = |ms: u64| {
+        let options = json!({"fs_events": ["upload"], "provider_events": ["add"],
+            "provider_objects": ["user"], "log_events": [1],
+            "retry_max_time": 60, "retry_interval_ms": ms});
+        let mut config = plugins_config(json!([notifier(&events, options)]));
+        config["hookhost"]["state_dir"] = json!(state);
+        Config::from_value(config, &repo_root()).unwrap()
+    };
+
+    // The plugin is down: three events of three kinds are taken, refused,
+    // queued; the shutdown's last pass fails too. Without a journal they
+    // would be dropped now; with one they are kept.
+    let first = Host::new(with_interval(3_600_000)).await.unwrap();
+    first.dispatch(upload("alice", "/a.txt", 1_000)).await;
+    first
+        .dispatch(ProviderEvent::new(
+            ProviderAction::Add,
+            ObjectType::User,
+            json!({"username": "bob", "password": "x"}),
+        ))
+        .await;
+    first
+        .dispatch(LogEvent {
+            kind: LogEventKind::LoginFailed,
+            protocol: Protocol::Ftp,
+            username: "mallory".into(),
+            ip: "10.0.0.9".into(),
+            message: "wrong password".into(),
+            timestamp: Some(7),
+            role: Some("ops".into()),
+        })
+        .await;
+    wait_notifier(&first, |s| s.queued == 3).await;
+    first.shutdown().await;
+    let stats = *first.plugins().info()[0]
+        .notifier
+        .as_ref()
+        .unwrap()
+        .borrow();
+    assert_eq!(
+        (stats.delivered, stats.dropped),
+        (0, 0),
+        "kept, not dropped"
+    );
+    drop(first);
+    assert_eq!(journal_left(&state), 3);
+
+    // A restart (plugin still down) replays them into the notifier's queue;
+    // a reload hands the queue to the new configuration's notifier.
+    let reloadable = ReloadableHost::build(Host::builder(with_interval(3_600_000)))
+        .await
+        .unwrap();
+    wait_notifier(&*reloadable.lease().await, |s| s.queued == 3).await;
+    reloadable.reload(with_interval(50)).await.unwrap();
+    // The old configuration retires in the background; its notifier's
+    // events arrive in the new one's queue.
+    wait_notifier(&*reloadable.lease().await, |s| s.queued == 3).await;
+    std::fs::remove_file(events.join("paused")).unwrap();
+    let stats = wait_notifier(&*reloadable.lease().await, |s| s.delivered == 3).await;
+    assert_eq!((stats.dropped, stats.queued), (0, 0));
+    reloadable.shutdown().await;
+    drop(reloadable);
+    assert_eq!(
+        journal_left(&state),
+        0,
+        "delivered events leave the journal"
+    );
+
+    // Each delivered once, as it was first received.
+    let fs = jsonl(events.join("fs.jsonl"));
+    assert_eq!(fs.len(), 1);
+    assert_eq!(
+        (fs[0]["path"].as_str(), fs[0]["timestamp"].as_i64()),
+        (Some("/a.txt"), Some(1_000))
+    );
+    let provider = jsonl(events.join("provider.jsonl"));
+    assert_eq!(provider.len(), 1);
+    assert_eq!(provider[0]["object_name"], "bob");
+    assert!(provider[0]["object_data"].get("password").is_none());
+    let log = jsonl(events.join("log.jsonl"));
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        (
+            log[0]["event"].as_i64(),
+            log[0]["protocol"].as_str(),
+            log[0]["timestamp"].as_i64()
+        ),
+        (Some(1), Some("FTP"), Some(7))
+    );
 }
 
 #[tokio::test]

@@ -320,19 +320,12 @@ impl Router {
 
     /// Queue again, for the hooks configured now, the journal's entries
     /// found unfinished at start (read before the host took any event).
-    pub(crate) async fn replay(&self, pending: Vec<(u64, Vec<u8>)>) {
+    pub(crate) async fn replay(&self, pending: Vec<(u64, entry::Decoded)>) {
         let Some(journal) = &self.journal else {
             return;
         };
         let mut replayed = 0;
-        for (id, bytes) in pending {
-            let decoded = match entry::decode(&bytes) {
-                Ok(decoded) => decoded,
-                Err(error) => {
-                    tracing::error!(id, %error, journal = %journal.path().display(), "cannot read a journal entry; it is kept");
-                    continue;
-                }
-            };
+        for (id, decoded) in pending {
             let (routes, event, contract) = match decoded.entry {
                 entry::Entry::Fs(event, contract) => (
                     self.fs_hooks(event.action).to_vec(),
@@ -344,6 +337,8 @@ impl Router {
                     EventBox::Provider(Arc::new(event)),
                     contract,
                 ),
+                // A notifier's: the plugins replay those.
+                entry::Entry::Notice { .. } => continue,
             };
             if routes.is_empty() {
                 tracing::warn!(

@@ -104,6 +104,12 @@ async fn handle(router: &Router, queue: &NatsQueue, delivery: Delivery) {
     let (event, contract) = match decoded.entry {
         Entry::Fs(event, contract) => (EventBox::Fs(Arc::new(*event)), contract),
         Entry::Provider(event, contract) => (EventBox::Provider(Arc::new(event)), contract),
+        Entry::Notice { .. } => {
+            queue
+                .failed(delivery, "a notifier's entry is not a hook's event")
+                .await;
+            return;
+        }
     };
     let report =
         crate::event::id::with(decoded.id, run_hook(route, event.as_ref(), &contract)).await;

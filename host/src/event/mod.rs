@@ -389,7 +389,7 @@ impl FsEvent {
 // Moved once into a dispatch: boxing the large variant would only add an
 // allocation per event.
 #[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     /// A file-system action.
     Fs(FsEvent),

@@ -297,8 +297,38 @@ fn served(mut config: Config, mut entry: PluginConfig) -> Config {
     }
     config.fs_actions.hooks.clear();
     config.provider_actions.hooks.clear();
+    // No hooks run here, so no shared queue. A notifier keeps its journal
+    // of its own: SFTPGo launches one process per plugin, and a journal is
+    // one process's.
+    config.settings.queue = None;
+    config.settings.state_dir = match (&entry.kind, config.settings.state_dir.take()) {
+        (PluginKind::Notifier(_), Some(dir)) => Some(plugin_state_dir(&dir, &entry.name)),
+        _ => None,
+    };
     config.plugins = vec![entry];
     config
+}
+
+/// Where the notifier plugin `name` served by `hookhost plugin` keeps its
+/// journal: `state_dir/plugins/<name>`, the name's characters outside
+/// `[A-Za-z0-9._-]` replaced by `_`.
+pub fn plugin_state_dir(state_dir: &std::path::Path, name: &str) -> PathBuf {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let safe = if safe.chars().all(|c| c == '.') {
+        format!("_{safe}")
+    } else {
+        safe
+    };
+    state_dir.join("plugins").join(safe)
 }
 
 /// How long calls in flight may take to finish once the process is asked to

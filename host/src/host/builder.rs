@@ -15,6 +15,7 @@ use crate::hook::http::{HttpClient, HttpHook};
 use crate::hook::wasm::{Mode, WasmHook, World};
 use crate::hook::{Hook, SharedHook};
 use crate::journal::Journal;
+use crate::journal::entry::Entry;
 use crate::loopguard::LoopGuard;
 use crate::metrics::Metrics;
 use crate::plugin::{NativeNotifier, Plugins};
@@ -210,13 +211,16 @@ impl HostBuilder {
                     let journal = Journal::open(dir)
                         .map_err(|e| in_file(ConfigError::field("hookhost.state_dir", e).into()))?;
                     let pending = journal
-                        .pending()
+                        .unfinished()
                         .map_err(|e| in_file(ConfigError::field("hookhost.state_dir", e).into()))?;
                     (Some(journal), pending)
                 }
             },
         };
-        router.journal = journal;
+        let (notices, pending): (Vec<_>, Vec<_>) = pending
+            .into_iter()
+            .partition(|(_, decoded)| matches!(decoded.entry, Entry::Notice { .. }));
+        router.journal = journal.clone();
         if let Some(queue) = &config.settings.queue {
             let connected = NatsQueue::connect(queue)
                 .await
@@ -288,12 +292,15 @@ impl HostBuilder {
                 .plugin_env
                 .clone()
                 .unwrap_or_else(|| std::env::vars().collect());
-            Plugins::start(&config.plugins, &sandbox, &env)
+            Plugins::start(&config.plugins, &sandbox, &env, journal.as_ref())
                 .await
                 .map_err(|e| in_file(e.into()))?
         };
         for (notifier, options) in &template.notifiers {
-            plugins.add_native_notifier(notifier.clone(), options.clone());
+            plugins.add_native_notifier(notifier.clone(), options.clone(), journal.as_ref());
+        }
+        if let Some(journal) = &journal {
+            plugins.replay(journal, notices);
         }
         let sandbox = builder.sandbox;
         let host = Host {

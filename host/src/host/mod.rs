@@ -118,6 +118,12 @@ impl Host {
         self.inner.router.journal.clone()
     }
 
+    /// Take over what the notifiers of `retired` (shut down, same journal)
+    /// kept undelivered.
+    pub(crate) fn adopt_from(&self, retired: &Host) {
+        self.inner.plugins.adopt_from(&retired.inner.plugins);
+    }
+
     /// The `hookhost.sftpgo_version` this host runs with.
     pub fn sftpgo_version(&self) -> VersionSetting {
         self.inner.versions
@@ -179,30 +185,37 @@ impl Host {
         match event {
             Event::Fs(event) => {
                 let contract = self.contract(event.is_current_form());
-                plugins.notify_fs(&event);
-                if router.fs_hooks(event.action).is_empty() {
-                    return Outcome::new(Decision::Allow, Vec::new(), contract);
-                }
-                if wait_for_all || router.is_sync(event.action) {
-                    return router.run_fs(&event, contract).await;
-                }
-                let decision = router.queue_fs(event, contract).await;
-                Outcome::new(decision, Vec::new(), contract)
+                // Handed to the notifiers now; with a journal, their writes
+                // go on disk while the hooks run, and the answer waits for
+                // both.
+                let notified = plugins.notify_fs(&event);
+                let outcome = if router.fs_hooks(event.action).is_empty() {
+                    Outcome::new(Decision::Allow, Vec::new(), contract)
+                } else if wait_for_all || router.is_sync(event.action) {
+                    router.run_fs(&event, contract).await
+                } else {
+                    let decision = router.queue_fs(event, contract).await;
+                    Outcome::new(decision, Vec::new(), contract)
+                };
+                notified.await;
+                outcome
             }
             Event::Provider(event) => {
                 let contract = self.contract(event.is_current_form());
-                plugins.notify_provider(&event);
-                if !router.has_provider_hooks(&event) {
-                    return Outcome::new(Decision::Allow, Vec::new(), contract);
-                }
-                if wait_for_all {
-                    return router.run_provider(&event, contract).await;
-                }
-                let decision = router.queue_provider(event, contract).await;
-                Outcome::new(decision, Vec::new(), contract)
+                let notified = plugins.notify_provider(&event);
+                let outcome = if !router.has_provider_hooks(&event) {
+                    Outcome::new(Decision::Allow, Vec::new(), contract)
+                } else if wait_for_all {
+                    router.run_provider(&event, contract).await
+                } else {
+                    let decision = router.queue_provider(event, contract).await;
+                    Outcome::new(decision, Vec::new(), contract)
+                };
+                notified.await;
+                outcome
             }
             Event::Log(event) => {
-                plugins.notify_log(&event);
+                plugins.notify_log(&event).await;
                 Outcome::new(Decision::Allow, Vec::new(), Contract::NEWEST)
             }
         }
@@ -215,10 +228,15 @@ impl Host {
 
     /// Stop accepting asynchronous events and wait for the queued and running
     /// ones (each bounded by its hooks' limits), then flush the notifiers
-    /// (per their retry rules).
+    /// (per their retry rules; with a journal, what they could not deliver
+    /// stays in it).
     pub async fn shutdown(&self) {
         self.inner.router.shutdown().await;
         self.inner.plugins.shutdown().await;
+        // The notifiers' last removals, on disk before the process ends.
+        if let Some(journal) = &self.inner.router.journal {
+            journal.flush().await;
+        }
     }
 }
 

@@ -1,7 +1,8 @@
-//! What a journal entry holds: the event and the SFTPGo release whose
-//! contract it is handled in. A file-system event is kept as today's SFTPGo
-//! JSON body (every field), a provider event as its parts with the object's
-//! JSON exactly as hooks receive it.
+//! What a journal entry holds: an event for the hooks, with the SFTPGo
+//! release whose contract it is handled in, or an event for one notifier
+//! plugin (a notice), with when hookhost received it. A file-system event is
+//! kept as today's SFTPGo JSON body (every field), a provider event as its
+//! parts with the object's JSON exactly as hooks receive it.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -10,7 +11,8 @@ use serde_json::{Value, json};
 
 use crate::event::json::{decode_fs_event_as, encode_fs_event};
 use crate::event::{
-    Contract, FsEvent, ObjectType, ProviderAction, ProviderEvent, SftpgoVersion, VersionSetting,
+    Contract, Event, FsEvent, LogEvent, LogEventKind, ObjectType, Protocol, ProviderAction,
+    ProviderEvent, SftpgoVersion, VersionSetting,
 };
 
 /// A journaled event.
@@ -18,6 +20,21 @@ use crate::event::{
 pub(crate) enum Entry {
     Fs(Box<FsEvent>, Contract),
     Provider(ProviderEvent, Contract),
+    /// An event for the notifier plugin `notifier`, received at
+    /// `received_ms` (Unix milliseconds, what ages it for `retry_max_time`).
+    Notice {
+        notifier: String,
+        event: Box<Event>,
+        received_ms: i64,
+    },
+}
+
+/// An event on its way to a notifier, borrowed.
+#[derive(Clone, Copy)]
+pub(crate) enum Notice<'a> {
+    Fs(&'a FsEvent),
+    Provider(&'a ProviderEvent),
+    Log(&'a LogEvent),
 }
 
 /// An entry and its event's id.
@@ -43,10 +60,41 @@ pub(crate) fn encode_fs(event: &FsEvent, contract: Contract, id: &str) -> Vec<u8
 
 /// The entry of a provider event.
 pub(crate) fn encode_provider(event: &ProviderEvent, contract: Contract, id: &str) -> Vec<u8> {
+    let mut entry = provider_json(event);
+    entry["kind"] = "provider".into();
+    entry["id"] = id.into();
+    entry["contract"] = contract.version().to_string().into();
+    entry.to_string().into_bytes()
+}
+
+/// The entry of an event for the notifier `notifier`.
+pub(crate) fn encode_notice(notifier: &str, notice: Notice<'_>, received_ms: i64) -> Vec<u8> {
+    let (kind, event) = match notice {
+        Notice::Fs(event) => {
+            let mut body: Value =
+                serde_json::from_slice(&encode_fs_event(event, &Contract::NEWEST))
+                    .unwrap_or(Value::Null);
+            // Today's body always has it; a notifier tells absent from empty.
+            body["virtual_path"] = json!(event.virtual_path);
+            ("fs", body)
+        }
+        Notice::Provider(event) => ("provider", provider_json(event)),
+        Notice::Log(event) => ("log", log_json(event)),
+    };
     json!({
-        "kind": "provider",
-        "id": id,
-        "contract": contract.version().to_string(),
+        "kind": "notice",
+        "id": "",
+        "notifier": notifier,
+        "received_ms": received_ms,
+        "event_kind": kind,
+        "event": event,
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn provider_json(event: &ProviderEvent) -> Value {
+    json!({
         "action": event.action.as_str(),
         "object_type": event.object_type.as_str(),
         "object_name": event.object_name,
@@ -56,8 +104,18 @@ pub(crate) fn encode_provider(event: &ProviderEvent, contract: Contract, id: &st
         "role": event.role,
         "timestamp": event.timestamp,
     })
-    .to_string()
-    .into_bytes()
+}
+
+fn log_json(event: &LogEvent) -> Value {
+    json!({
+        "event": event.kind.as_str(),
+        "protocol": event.protocol.as_str(),
+        "username": event.username,
+        "ip": event.ip,
+        "message": event.message,
+        "timestamp": event.timestamp,
+        "role": event.role,
+    })
 }
 
 fn text(value: &Value, field: &str) -> Result<String, String> {
@@ -82,33 +140,62 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, String> {
 }
 
 fn decode_entry(value: &Value) -> Result<Entry, String> {
+    if value["kind"].as_str() == Some("notice") {
+        let event = Box::new(match value["event_kind"].as_str() {
+            Some("fs") => Event::Fs(fs_from(&value["event"])?),
+            Some("provider") => Event::Provider(provider_from(&value["event"])?),
+            Some("log") => Event::Log(log_from(&value["event"])?),
+            other => return Err(format!("event_kind: unknown {other:?}")),
+        });
+        return Ok(Entry::Notice {
+            notifier: text(value, "notifier")?,
+            event,
+            received_ms: value["received_ms"]
+                .as_i64()
+                .ok_or("received_ms: missing")?,
+        });
+    }
     let version =
         SftpgoVersion::from_str(&text(value, "contract")?).map_err(|e| format!("contract: {e}"))?;
     let contract = Contract::of(version);
     match value["kind"].as_str() {
-        Some("fs") => {
-            let body = serde_json::to_vec(&value["event"]).map_err(|e| e.to_string())?;
-            let event = decode_fs_event_as(&body, VersionSetting::Auto)
-                .map_err(|e| format!("event: {e}"))?;
-            Ok(Entry::Fs(Box::new(event), contract))
-        }
-        Some("provider") => {
-            let action = ProviderAction::from_str(&text(value, "action")?)
-                .map_err(|e| format!("action: {e}"))?;
-            let object_type = ObjectType::from_str(&text(value, "object_type")?)
-                .map_err(|e| format!("object_type: {e}"))?;
-            let object = text(value, "object")?;
-            let mut event = ProviderEvent::from_json(action, object_type, object.as_bytes())
-                .map_err(|e| format!("object: {e}"))?;
-            event.object_name = text(value, "object_name")?;
-            event.executor = optional(value, "executor");
-            event.ip = optional(value, "ip");
-            event.role = optional(value, "role");
-            event.timestamp = value["timestamp"].as_i64();
-            Ok(Entry::Provider(event, contract))
-        }
+        Some("fs") => Ok(Entry::Fs(Box::new(fs_from(&value["event"])?), contract)),
+        Some("provider") => Ok(Entry::Provider(provider_from(value)?, contract)),
         other => Err(format!("kind: unknown {other:?}")),
     }
+}
+
+fn fs_from(value: &Value) -> Result<FsEvent, String> {
+    let body = serde_json::to_vec(value).map_err(|e| e.to_string())?;
+    decode_fs_event_as(&body, VersionSetting::Auto).map_err(|e| format!("event: {e}"))
+}
+
+fn provider_from(value: &Value) -> Result<ProviderEvent, String> {
+    let action =
+        ProviderAction::from_str(&text(value, "action")?).map_err(|e| format!("action: {e}"))?;
+    let object_type = ObjectType::from_str(&text(value, "object_type")?)
+        .map_err(|e| format!("object_type: {e}"))?;
+    let object = text(value, "object")?;
+    let mut event = ProviderEvent::from_json(action, object_type, object.as_bytes())
+        .map_err(|e| format!("object: {e}"))?;
+    event.object_name = text(value, "object_name")?;
+    event.executor = optional(value, "executor");
+    event.ip = optional(value, "ip");
+    event.role = optional(value, "role");
+    event.timestamp = value["timestamp"].as_i64();
+    Ok(event)
+}
+
+fn log_from(value: &Value) -> Result<LogEvent, String> {
+    Ok(LogEvent {
+        kind: LogEventKind::from_str(&text(value, "event")?).map_err(|e| format!("event: {e}"))?,
+        protocol: Protocol::parse(&text(value, "protocol")?),
+        username: text(value, "username")?,
+        ip: text(value, "ip")?,
+        message: text(value, "message")?,
+        timestamp: value["timestamp"].as_i64(),
+        role: optional(value, "role"),
+    })
 }
 
 /// One line describing an entry, for an operator (`hookhost queue ls`):
@@ -129,6 +216,28 @@ pub fn describe(bytes: &[u8]) -> String {
             event.object_name,
             contract.version()
         ),
+        Ok(Entry::Notice {
+            notifier, event, ..
+        }) => match *event {
+            Event::Fs(e) => format!(
+                "notifier {notifier}: fs {} {} {}",
+                e.action.as_str(),
+                e.username,
+                e.path
+            ),
+            Event::Provider(e) => format!(
+                "notifier {notifier}: provider {} {} {}",
+                e.action.as_str(),
+                e.object_type.as_str(),
+                e.object_name
+            ),
+            Event::Log(e) => format!(
+                "notifier {notifier}: log {} {} {}",
+                e.kind.as_str(),
+                e.username,
+                e.ip
+            ),
+        },
         Err(error) => format!("unreadable: {error}"),
     }
 }
@@ -183,5 +292,41 @@ mod tests {
             }
         );
         assert!(decode(br#"{"kind":"nope","id":"x","contract":"2.7"}"#).is_err());
+    }
+
+    #[test]
+    fn notices_come_back_with_their_notifier_and_receive_time() {
+        let mut fs = FsEvent::new(FsAction::Upload, "alice", "/a", Protocol::Ftp);
+        fs.timestamp = Some(5);
+        let provider =
+            ProviderEvent::from_json(ProviderAction::Add, ObjectType::Group, br#"{"name":"g"}"#)
+                .unwrap();
+        let log = LogEvent {
+            kind: LogEventKind::NotNegotiated,
+            protocol: Protocol::Other("HTTPShare".into()),
+            username: "u".into(),
+            ip: "::1".into(),
+            message: "no common algorithm".into(),
+            timestamp: Some(9),
+            role: None,
+        };
+        for (notice, event) in [
+            (Notice::Fs(&fs), Event::Fs(fs.clone())),
+            (
+                Notice::Provider(&provider),
+                Event::Provider(provider.clone()),
+            ),
+            (Notice::Log(&log), Event::Log(log.clone())),
+        ] {
+            let decoded = decode(&encode_notice("audit", notice, 1_700_000_000_000)).unwrap();
+            assert_eq!(
+                decoded.entry,
+                Entry::Notice {
+                    notifier: "audit".into(),
+                    event: Box::new(event),
+                    received_ms: 1_700_000_000_000
+                }
+            );
+        }
     }
 }

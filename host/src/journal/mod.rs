@@ -66,7 +66,19 @@ pub struct Journal {
     path: PathBuf,
     db: Arc<Database>,
     writes: mpsc::Sender<Write>,
+    writer: Option<std::thread::JoinHandle<()>>,
     stats: Arc<JournalStats>,
+}
+
+impl Drop for Journal {
+    /// Let the writer finish what was sent and close the file, so the
+    /// directory can be opened again as soon as this returns.
+    fn drop(&mut self) {
+        self.writes = mpsc::channel().0;
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
 }
 
 fn err(path: &Path, what: &str, error: impl std::fmt::Display) -> String {
@@ -107,17 +119,18 @@ impl Journal {
         let stats = Arc::new(JournalStats::default());
         stats.depth.store(depth, Ordering::Relaxed);
         let (sender, receiver) = mpsc::channel();
-        {
+        let writer = {
             let (db, stats, at) = (db.clone(), stats.clone(), path.clone());
             std::thread::Builder::new()
                 .name("hookhost-journal".into())
                 .spawn(move || writer(&db, &receiver, next, &stats, &at))
-                .map_err(|e| err(&path, "cannot start its writer thread", e))?;
-        }
+                .map_err(|e| err(&path, "cannot start its writer thread", e))?
+        };
         Ok(Arc::new(Journal {
             path,
             db,
             writes: sender,
+            writer: Some(writer),
             stats,
         }))
     }
@@ -140,11 +153,22 @@ impl Journal {
 
     /// Write `entry` durably; its id once it is on disk.
     pub async fn append(&self, entry: Vec<u8>) -> Result<u64, String> {
+        self.append_now(entry).await
+    }
+
+    /// Send `entry` to the writer now; the returned future resolves to its
+    /// id once it is on disk (for a caller that has other work meanwhile).
+    pub(crate) fn append_now(
+        &self,
+        entry: Vec<u8>,
+    ) -> impl Future<Output = Result<u64, String>> + Send + 'static {
         let (done, answer) = oneshot::channel();
-        self.send(Write::Append(entry, done))?;
-        answer
-            .await
-            .map_err(|_| err(&self.path, "write", "the writer thread is gone"))?
+        let sent = self.send(Write::Append(entry, done));
+        let gone = err(&self.path, "write", "the writer thread is gone");
+        async move {
+            sent?;
+            answer.await.map_err(|_| gone)?
+        }
     }
 
     /// Forget entry `id` (its event is done).
@@ -199,6 +223,22 @@ impl Journal {
             entries.push((key.value(), value.value().to_vec()));
         }
         Ok(entries)
+    }
+
+    /// Every readable entry on disk, oldest first, decoded; an unreadable
+    /// one is logged and kept (for an operator to look at).
+    pub(crate) fn unfinished(&self) -> Result<Vec<(u64, entry::Decoded)>, String> {
+        Ok(self
+            .pending()?
+            .into_iter()
+            .filter_map(|(id, bytes)| match entry::decode(&bytes) {
+                Ok(decoded) => Some((id, decoded)),
+                Err(error) => {
+                    tracing::error!(id, %error, journal = %self.path.display(), "cannot read a journal entry; it is kept");
+                    None
+                }
+            })
+            .collect())
     }
 }
 

@@ -21,6 +21,7 @@ mod env;
 mod instance;
 mod notifier;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -33,6 +34,7 @@ use crate::config::Grants;
 use crate::config::{PluginConfig, PluginKind, auth_scope};
 use crate::event::{FsEvent, LogEvent, ProviderEvent};
 use crate::failure::Failure;
+use crate::journal::entry::{Decoded, Entry};
 use crate::sandbox::Sandbox;
 use instance::{AuthWorld, IpFilterWorld, KmsWorld, PluginInstance, SearcherWorld};
 use notifier::Notifier;
@@ -161,6 +163,19 @@ impl<W: instance::PluginWorld, O> Named<W, O> {
     }
 }
 
+/// Wait until every notifier has taken an event; a failure was logged
+/// already (the event is delivered from memory).
+fn taken(
+    taking: impl Iterator<Item = notifier::Taking>,
+) -> impl Future<Output = ()> + Send + 'static {
+    let taking: Vec<_> = taking.collect();
+    async move {
+        if !taking.is_empty() {
+            futures::future::join_all(taking).await;
+        }
+    }
+}
+
 /// The running plugins of a host.
 #[derive(Default)]
 pub struct Plugins {
@@ -196,6 +211,7 @@ impl Plugins {
         configs: &[PluginConfig],
         sandbox: &Arc<Sandbox>,
         host_env: &[(String, String)],
+        journal: Option<&Arc<crate::journal::Journal>>,
     ) -> Result<Plugins, crate::config::ConfigError> {
         let mut plugins = Plugins::default();
         if configs.iter().any(|c| c.auto_mtls) {
@@ -234,9 +250,12 @@ impl Plugins {
             match &config.kind {
                 PluginKind::Notifier(options) => {
                     let instance = instance!(instance::NotifierWorld);
-                    plugins
-                        .notifiers
-                        .push(Notifier::wasm(&name, options.clone(), instance));
+                    plugins.notifiers.push(Notifier::wasm(
+                        &name,
+                        options.clone(),
+                        instance,
+                        journal.cloned(),
+                    ));
                 }
                 PluginKind::Kms(options) => plugins.kms.push(Named {
                     name: name.clone(),
@@ -273,8 +292,10 @@ impl Plugins {
         &mut self,
         notifier: Arc<dyn NativeNotifier>,
         options: crate::config::NotifierOptions,
+        journal: Option<&Arc<crate::journal::Journal>>,
     ) {
-        self.notifiers.push(Notifier::native(notifier, options));
+        self.notifiers
+            .push(Notifier::native(notifier, options, journal.cloned()));
     }
 
     /// Counters of every plugin.
@@ -324,22 +345,90 @@ impl Plugins {
         !self.notifiers.is_empty()
     }
 
-    /// Send a file-system event to the notifiers that select it (returns at
-    /// once; delivery and retries happen in the background).
-    pub fn notify_fs(&self, event: &FsEvent) {
-        self.notifiers.iter().for_each(|n| n.notify_fs(event));
+    /// Send a file-system event to the notifiers that select it. It is
+    /// handed over now; the returned future resolves once every notifier
+    /// has it on disk (with a journal; at once without). Delivery and
+    /// retries happen in the background.
+    pub(crate) fn notify_fs(&self, event: &FsEvent) -> impl Future<Output = ()> + Send + 'static {
+        taken(self.notifiers.iter().filter_map(|n| n.notify_fs(event)))
     }
 
-    /// Send a provider event to the notifiers that select it.
-    pub fn notify_provider(&self, event: &ProviderEvent) {
-        if !event.internal {
-            self.notifiers.iter().for_each(|n| n.notify_provider(event));
+    /// Send a provider event to the notifiers that select it (as
+    /// [`Self::notify_fs`]).
+    pub(crate) fn notify_provider(
+        &self,
+        event: &ProviderEvent,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let notifiers = if event.internal {
+            &[][..]
+        } else {
+            &self.notifiers[..]
+        };
+        taken(notifiers.iter().filter_map(|n| n.notify_provider(event)))
+    }
+
+    /// Send a log event to the notifiers that select it (as
+    /// [`Self::notify_fs`]).
+    pub(crate) fn notify_log(&self, event: &LogEvent) -> impl Future<Output = ()> + Send + 'static {
+        taken(self.notifiers.iter().filter_map(|n| n.notify_log(event)))
+    }
+
+    /// Give each notifier its entries read back from the journal at start.
+    /// An entry whose notifier is no longer configured is dropped (logged).
+    pub(crate) fn replay(&self, journal: &crate::journal::Journal, entries: Vec<(u64, Decoded)>) {
+        let mut replayed = 0;
+        for (id, decoded) in entries {
+            let Entry::Notice {
+                notifier,
+                event,
+                received_ms,
+            } = decoded.entry
+            else {
+                continue;
+            };
+            match self.notifiers.iter().find(|n| n.name() == notifier) {
+                Some(n) => {
+                    n.adopt(vec![notifier::Pending::from_journal(
+                        *event,
+                        received_ms,
+                        id,
+                    )]);
+                    replayed += 1;
+                }
+                None => {
+                    tracing::warn!(id, plugin = %notifier, "a journaled notifier event has no notifier of that name configured any more; dropped");
+                    journal.remove(id);
+                }
+            }
+        }
+        journal
+            .stats()
+            .replayed
+            .fetch_add(replayed, std::sync::atomic::Ordering::Relaxed);
+        if replayed > 0 {
+            tracing::info!(replayed, journal = %journal.path().display(), "unfinished notifier events replayed from the journal");
         }
     }
 
-    /// Send a log event to the notifiers that select it.
-    pub fn notify_log(&self, event: &LogEvent) {
-        self.notifiers.iter().for_each(|n| n.notify_log(event));
+    /// Take what the notifiers of a retired configuration kept at their
+    /// shutdown (see [`Self::shutdown`]): each event goes to the notifier
+    /// of the same name here, or is dropped (logged) when there is none.
+    pub(crate) fn adopt_from(&self, retired: &Plugins) {
+        for old in &retired.notifiers {
+            let left = old.take_left();
+            if left.is_empty() {
+                continue;
+            }
+            match self.notifiers.iter().find(|n| n.name() == old.name()) {
+                Some(n) => n.adopt(left),
+                None => {
+                    tracing::warn!(plugin = %old.name(), dropped = left.len(), "the new configuration has no notifier of that name; its kept events are dropped");
+                    for pending in &left {
+                        old.forget(pending);
+                    }
+                }
+            }
+        }
     }
 
     /// Deliver an event to every notifier, whatever its options select: for
@@ -618,7 +707,8 @@ impl Plugins {
             .await
     }
 
-    /// Flush the notifiers (per their retry rules) and stop them.
+    /// Flush the notifiers (per their retry rules) and stop them. With a
+    /// journal, what they could not deliver stays in it.
     pub async fn shutdown(&self) {
         for notifier in &self.notifiers {
             notifier.shutdown().await;

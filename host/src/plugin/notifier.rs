@@ -12,18 +12,30 @@
 //! while queued are dropped and counted. Nothing inside those bounds is
 //! lost: on shutdown the worker delivers what it has and makes one last pass
 //! over the queue before counting the remainder as dropped.
+//!
+//! With a journal (`hookhost.state_dir`), an event a notifier takes is
+//! written to it first (a plugin-gateway call is answered, and `serve`'s 200
+//! sent, once it is on disk) and removed when delivered or dropped by the
+//! rules above. What is still queued at shutdown stays in the journal
+//! instead of being dropped: the next start, or the configuration a reload
+//! brings in, delivers it (to the notifier of the same name), still aged
+//! from when hookhost first received it.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::instance::{NotifierWorld, PluginInstance, PluginStats};
 use crate::config::NotifierOptions;
-use crate::event::{FsEvent, LogEvent, ProviderEvent};
+use crate::event::{Event, FsEvent, LogEvent, ProviderEvent};
+use crate::journal::Journal;
+use crate::journal::entry::{Notice, encode_notice};
 use crate::sandbox::convert::{to_wit_fs, to_wit_log, to_wit_provider};
 
 /// Events waiting for the worker before their first delivery attempt;
@@ -68,6 +80,24 @@ impl Payload {
             Payload::Fs(e) => Payload::Fs(stamp(e, |e| &mut e.timestamp)),
             Payload::Provider(e) => Payload::Provider(stamp(e, |e| &mut e.timestamp)),
             Payload::Log(e) => Payload::Log(stamp(e, |e| &mut e.timestamp)),
+        }
+    }
+
+    fn notice(&self) -> Notice<'_> {
+        match self {
+            Payload::Fs(e) => Notice::Fs(e),
+            Payload::Provider(e) => Notice::Provider(e),
+            Payload::Log(e) => Notice::Log(e),
+        }
+    }
+}
+
+impl From<Event> for Payload {
+    fn from(event: Event) -> Self {
+        match event {
+            Event::Fs(e) => Payload::Fs(Arc::new(e)),
+            Event::Provider(e) => Payload::Provider(Arc::new(e)),
+            Event::Log(e) => Payload::Log(Arc::new(e)),
         }
     }
 }
@@ -152,12 +182,30 @@ impl Deliver for Native {
     }
 }
 
-struct Pending {
+/// An event a notifier took and has not delivered or dropped yet.
+pub(crate) struct Pending {
     payload: Payload,
     /// When hookhost received it, by its own clock: what ages the event.
     /// (A timestamp sent by a client says nothing trustworthy about age: a
     /// future one would never expire, a past one could never be retried.)
-    received: std::time::Instant,
+    received: Instant,
+    /// Its journal entry, when the host keeps one.
+    entry: Option<u64>,
+}
+
+impl Pending {
+    /// An event read back from the journal (entry `entry`), received at
+    /// `received_ms` (Unix milliseconds).
+    pub(crate) fn from_journal(event: Event, received_ms: i64, entry: u64) -> Self {
+        let age = (now_ns() / 1_000_000).saturating_sub(received_ms).max(0) as u64;
+        Pending {
+            payload: Payload::from(event),
+            received: Instant::now()
+                .checked_sub(Duration::from_millis(age))
+                .unwrap_or_else(Instant::now),
+            entry: Some(entry),
+        }
+    }
 }
 
 fn now_ns() -> i64 {
@@ -165,6 +213,11 @@ fn now_ns() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0)
+}
+
+/// Wall-clock milliseconds at `received` (an instant in the past).
+fn unix_ms(received: Instant) -> i64 {
+    now_ns() / 1_000_000 - received.elapsed().as_millis() as i64
 }
 
 /// State shared by the handle and the worker.
@@ -176,6 +229,7 @@ struct Shared {
     instances: usize,
     queue: Mutex<VecDeque<Pending>>,
     stats: watch::Sender<NotifierStats>,
+    journal: Option<Arc<Journal>>,
 }
 
 impl Shared {
@@ -190,29 +244,42 @@ impl Shared {
         pending.received.elapsed() > self.options.retry_max_time
     }
 
+    /// The event is delivered or dropped: forget its journal entry.
+    fn finish(&self, pending: &Pending) {
+        if let (Some(journal), Some(entry)) = (&self.journal, pending.entry) {
+            journal.remove(entry);
+        }
+    }
+
+    fn drop_event(&self, pending: &Pending) {
+        self.finish(pending);
+        self.update(|s| s.dropped += 1);
+    }
+
+    fn delivered(&self, pending: &Pending) {
+        self.finish(pending);
+        self.update(|s| s.delivered += 1);
+    }
+
     /// Queue a failed event if the rules allow, else drop it.
     fn requeue(&self, pending: Pending, why: &str) {
         let reason = if self.options.retry_max_time.is_zero() {
-            Some("retry is disabled (retry_max_time 0)")
+            "retry is disabled (retry_max_time 0)"
         } else if self.too_old(&pending) {
-            Some("older than retry_max_time")
+            "older than retry_max_time"
         } else {
             let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
             let max = self.options.retry_queue_max_size;
-            if max > 0 && queue.len() >= max {
-                Some("retry queue full")
-            } else {
+            if max == 0 || queue.len() < max {
                 queue.push_back(pending);
-                None
+                drop(queue);
+                self.update(|_| {});
+                return;
             }
+            "retry queue full"
         };
-        match reason {
-            None => self.update(|_| {}),
-            Some(reason) => {
-                tracing::warn!(plugin = %self.name, reason, error = why, "notifier event dropped");
-                self.update(|s| s.dropped += 1);
-            }
-        }
+        tracing::warn!(plugin = %self.name, reason, error = why, "notifier event dropped");
+        self.drop_event(&pending);
     }
 
     async fn send(&self, pending: &Pending) -> Result<(), String> {
@@ -222,7 +289,7 @@ impl Shared {
     /// First delivery attempt of a new event.
     async fn deliver(&self, pending: Pending) {
         match self.send(&pending).await {
-            Ok(()) => self.update(|s| s.delivered += 1),
+            Ok(()) => self.delivered(&pending),
             Err(error) => {
                 tracing::warn!(plugin = %self.name, %error, "notifier refused an event; queuing it for retry");
                 self.requeue(pending, &error);
@@ -236,12 +303,12 @@ impl Shared {
         while let Some(pending) = batch.pop_front() {
             if self.too_old(&pending) {
                 tracing::warn!(plugin = %self.name, "queued notifier event dropped: older than retry_max_time");
-                self.update(|s| s.dropped += 1);
+                self.drop_event(&pending);
                 continue;
             }
             self.update(|s| s.retries += 1);
             match self.send(&pending).await {
-                Ok(()) => self.update(|s| s.delivered += 1),
+                Ok(()) => self.delivered(&pending),
                 Err(error) => {
                     // Still down: keep this one and the rest, in order, ahead
                     // of anything queued meanwhile.
@@ -260,11 +327,16 @@ impl Shared {
     }
 }
 
+/// Waits for a notifier to have taken an event (on disk, with a journal).
+pub(crate) type Taking = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'static>>;
+
 /// A running notifier plugin.
 pub(crate) struct Notifier {
     shared: Arc<Shared>,
     inbox: std::sync::Mutex<Option<mpsc::Sender<Pending>>>,
-    worker: tokio::sync::Mutex<Option<JoinHandle<()>>>,
+    worker: tokio::sync::Mutex<Option<JoinHandle<Vec<Pending>>>>,
+    /// What was still queued at shutdown and is kept in the journal.
+    left: Mutex<Vec<Pending>>,
     stats: watch::Receiver<NotifierStats>,
 }
 
@@ -274,21 +346,26 @@ impl Notifier {
         name: &str,
         options: NotifierOptions,
         instance: PluginInstance<NotifierWorld>,
+        journal: Option<Arc<Journal>>,
     ) -> Self {
         let stats = instance.stats.clone();
         let instances = instance.size();
-        Self::start(name, options, Box::new(instance), stats, instances)
+        Self::start(name, options, Box::new(instance), stats, instances, journal)
     }
 
     /// A notifier backed by Rust code.
-    pub(crate) fn native(notifier: Arc<dyn NativeNotifier>, options: NotifierOptions) -> Self {
+    pub(crate) fn native(
+        notifier: Arc<dyn NativeNotifier>,
+        options: NotifierOptions,
+        journal: Option<Arc<Journal>>,
+    ) -> Self {
         let stats = Arc::new(PluginStats::default());
         let name = notifier.name().to_owned();
         let sink = Native {
             notifier,
             stats: stats.clone(),
         };
-        Self::start(&name, options, Box::new(sink), stats, 1)
+        Self::start(&name, options, Box::new(sink), stats, 1, journal)
     }
 
     fn start(
@@ -297,6 +374,7 @@ impl Notifier {
         sink: Box<dyn Deliver>,
         plugin_stats: Arc<PluginStats>,
         instances: usize,
+        journal: Option<Arc<Journal>>,
     ) -> Self {
         let (stats_tx, stats_rx) = watch::channel(NotifierStats::default());
         let interval = options.retry_interval;
@@ -308,6 +386,7 @@ impl Notifier {
             instances,
             queue: Mutex::new(VecDeque::new()),
             stats: stats_tx,
+            journal,
         });
         let (sender, mut receiver) = mpsc::channel::<Pending>(INBOX);
         let worker_shared = shared.clone();
@@ -326,19 +405,28 @@ impl Notifier {
                 }
             }
             // Shutdown: the inbox is drained (recv returned None); one last
-            // pass over the queue, then whatever is left is dropped.
+            // pass over the queue. What is left is dropped, or, with a
+            // journal, kept there for whoever comes next.
             shared.retry_pass().await;
-            let left =
-                std::mem::take(&mut *shared.queue.lock().unwrap_or_else(|e| e.into_inner())).len();
-            if left > 0 {
-                tracing::warn!(plugin = %shared.name, dropped = left, "notifier events still undelivered at shutdown were dropped");
-                shared.update(|s| s.dropped += left as u64);
+            let left: Vec<Pending> =
+                std::mem::take(&mut *shared.queue.lock().unwrap_or_else(|e| e.into_inner())).into();
+            if left.is_empty() {
+                return left;
             }
+            if shared.journal.is_some() {
+                tracing::warn!(plugin = %shared.name, kept = left.len(), "notifier events still undelivered at shutdown are kept in the journal");
+                shared.update(|_| {});
+                return left;
+            }
+            tracing::warn!(plugin = %shared.name, dropped = left.len(), "notifier events still undelivered at shutdown were dropped");
+            shared.update(|s| s.dropped += left.len() as u64);
+            Vec::new()
         });
         Notifier {
             shared,
             inbox: std::sync::Mutex::new(Some(sender)),
             worker: tokio::sync::Mutex::new(Some(worker)),
+            left: Mutex::new(Vec::new()),
             stats: stats_rx,
         }
     }
@@ -362,62 +450,82 @@ impl Notifier {
         self.stats.clone()
     }
 
-    fn submit(&self, payload: Payload) {
+    /// Hand an event to the worker (returns at once).
+    fn enqueue(&self, pending: Pending) {
+        let inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        enqueue(&self.shared, inbox, pending);
+    }
+
+    /// Take an event: written to the journal first when there is one (the
+    /// returned future resolves once it is on disk), then handed to the
+    /// worker. With `in_memory_on_failure`, an event the journal cannot
+    /// take is still delivered (logged: a crash would lose it); without,
+    /// the write's error is the answer and the event is not taken.
+    fn take(&self, payload: Payload, in_memory_on_failure: bool) -> Taking {
         let pending = Pending {
             payload,
-            received: std::time::Instant::now(),
+            received: Instant::now(),
+            entry: None,
         };
+        let Some(journal) = &self.shared.journal else {
+            self.enqueue(pending);
+            return Box::pin(std::future::ready(Ok(())));
+        };
+        let written = journal.append_now(encode_notice(
+            &self.shared.name,
+            pending.payload.notice(),
+            unix_ms(pending.received),
+        ));
+        let shared = self.shared.clone();
         let inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let Some(inbox) = inbox else {
-            tracing::warn!(plugin = %self.shared.name, "notifier event after shutdown dropped");
-            self.shared.update(|s| s.dropped += 1);
-            return;
-        };
-        if let Err(mpsc::error::TrySendError::Full(pending)) = inbox.try_send(pending) {
-            // The worker is behind. As SFTPGo does (a goroutine per event
-            // waiting for a sending slot), the event waits for room rather
-            // than being dropped before its first attempt; the caller does
-            // not wait. Shutdown waits for these too (they hold the inbox).
-            self.shared.update(|s| s.waiting += 1);
-            let shared = self.shared.clone();
-            tokio::spawn(async move {
-                let _ = inbox.send(pending).await;
-                shared.update(|s| s.waiting -= 1);
-            });
-        }
+        Box::pin(async move {
+            let mut pending = pending;
+            match written.await {
+                Ok(entry) => pending.entry = Some(entry),
+                Err(error) if in_memory_on_failure => {
+                    tracing::error!(plugin = %shared.name, %error, "notifier event not journaled; delivering it from memory");
+                }
+                Err(error) => return Err(error),
+            }
+            enqueue(&shared, inbox, pending);
+            Ok(())
+        })
     }
 
-    pub(crate) fn notify_fs(&self, event: &FsEvent) {
-        if self.shared.options.fs_events.contains(&event.action) {
-            self.submit(Payload::Fs(Arc::new(event.clone())).stamped());
-        }
+    pub(crate) fn notify_fs(&self, event: &FsEvent) -> Option<Taking> {
+        self.shared
+            .options
+            .fs_events
+            .contains(&event.action)
+            .then(|| self.take(Payload::Fs(Arc::new(event.clone())).stamped(), true))
     }
 
-    pub(crate) fn notify_provider(&self, event: &ProviderEvent) {
+    pub(crate) fn notify_provider(&self, event: &ProviderEvent) -> Option<Taking> {
         let o = &self.shared.options;
-        if o.provider_events.contains(&event.action)
-            && o.provider_objects.contains(&event.object_type)
-        {
-            self.submit(Payload::Provider(Arc::new(event.clone())).stamped());
-        }
+        (o.provider_events.contains(&event.action)
+            && o.provider_objects.contains(&event.object_type))
+        .then(|| self.take(Payload::Provider(Arc::new(event.clone())).stamped(), true))
     }
 
-    pub(crate) fn notify_log(&self, event: &LogEvent) {
-        if self.shared.options.log_events.contains(&event.kind) {
-            self.submit(Payload::Log(Arc::new(event.clone())).stamped());
-        }
+    pub(crate) fn notify_log(&self, event: &LogEvent) -> Option<Taking> {
+        self.shared
+            .options
+            .log_events
+            .contains(&event.kind)
+            .then(|| self.take(Payload::Log(Arc::new(event.clone())).stamped(), true))
     }
 
     /// Deliver one event the server in front already chose (its options
     /// select nothing here). With a retry queue (`retry_max_time` > 0) the
-    /// event goes the way of every event and this answers at once; without
-    /// one, the plugin is called now and its error returned, for the caller
-    /// to retry (SFTPGo queues a refused event itself).
+    /// event goes the way of every event and this answers once it is taken
+    /// (on disk, with a journal; a journal that cannot take it is the
+    /// answer, for the caller to retry); without one, the plugin is called
+    /// now and its error returned, for the caller to retry (SFTPGo queues a
+    /// refused event itself).
     pub(crate) async fn deliver(&self, payload: Payload) -> Result<(), String> {
         let payload = payload.stamped();
         if !self.shared.options.retry_max_time.is_zero() {
-            self.submit(payload);
-            return Ok(());
+            return self.take(payload, false).await;
         }
         let result = self.shared.sink.deliver(&payload).await;
         if result.is_ok() {
@@ -426,12 +534,57 @@ impl Notifier {
         result
     }
 
+    /// Take events read back from the journal, or kept by the notifier of
+    /// the same name in the configuration before a reload: each gets a
+    /// delivery attempt now and the retry rules after, aged from when it
+    /// was first received.
+    pub(crate) fn adopt(&self, pending: Vec<Pending>) {
+        for pending in pending {
+            self.enqueue(pending);
+        }
+    }
+
     /// Stop taking events, deliver what is pending (within the rules) and
     /// wait for the worker.
     pub(crate) async fn shutdown(&self) {
         self.inbox.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(worker) = self.worker.lock().await.take() {
-            let _ = worker.await;
+            let left = worker.await.unwrap_or_default();
+            self.left
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(left);
         }
+    }
+
+    /// Drop an event this notifier kept (counted, its entry removed).
+    pub(crate) fn forget(&self, pending: &Pending) {
+        self.shared.drop_event(pending);
+    }
+
+    /// What was still queued at shutdown, kept in the journal.
+    pub(crate) fn take_left(&self) -> Vec<Pending> {
+        std::mem::take(&mut *self.left.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Hand an event to the worker through `inbox` (None: shut down).
+fn enqueue(shared: &Arc<Shared>, inbox: Option<mpsc::Sender<Pending>>, pending: Pending) {
+    let Some(inbox) = inbox else {
+        tracing::warn!(plugin = %shared.name, "notifier event after shutdown dropped");
+        shared.drop_event(&pending);
+        return;
+    };
+    if let Err(mpsc::error::TrySendError::Full(pending)) = inbox.try_send(pending) {
+        // The worker is behind. As SFTPGo does (a goroutine per event
+        // waiting for a sending slot), the event waits for room rather
+        // than being dropped before its first attempt; the caller does
+        // not wait. Shutdown waits for these too (they hold the inbox).
+        shared.update(|s| s.waiting += 1);
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let _ = inbox.send(pending).await;
+            shared.update(|s| s.waiting -= 1);
+        });
     }
 }
