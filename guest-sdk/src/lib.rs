@@ -88,6 +88,16 @@ pub use serde_json;
 
 pub use event_file::EventFile;
 
+/// The id of the asynchronous event being handled (file-system and provider
+/// hooks): made when hookhost accepted the event, the same on every
+/// delivery of it — a replay after a crash, a redelivery on another node —
+/// so a hook that must not act twice can de-duplicate on it (delivery is
+/// at least once). `None` for a synchronous call (`pre-*`,
+/// `execute_sync`), which is never repeated.
+pub fn event_id() -> Option<String> {
+    bindings::shared::hookhost::hooks::event_info::id()
+}
+
 /// Generated bindings. Use the re-exports at the crate root instead.
 #[doc(hidden)]
 #[allow(missing_docs)]
@@ -111,6 +121,7 @@ pub mod bindings {
                 "hookhost:hooks/types@0.2.0": crate::bindings::shared::hookhost::hooks::types,
                 "hookhost:hooks/log@0.2.0": crate::bindings::shared::hookhost::hooks::log,
                 "hookhost:hooks/event-file@0.2.0": crate::bindings::shared::hookhost::hooks::event_file,
+                "hookhost:hooks/event-info@0.2.0": crate::bindings::shared::hookhost::hooks::event_info,
             },
             pub_export_macro: true,
             export_macro_name: "export_fs_hook",
@@ -232,6 +243,7 @@ pub mod bindings {
             with: {
                 "hookhost:hooks/types@0.2.0": crate::bindings::shared::hookhost::hooks::types,
                 "hookhost:hooks/log@0.2.0": crate::bindings::shared::hookhost::hooks::log,
+                "hookhost:hooks/event-info@0.2.0": crate::bindings::shared::hookhost::hooks::event_info,
             },
             pub_export_macro: true,
             export_macro_name: "export_provider_hook",

@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use hookhost::event::FsAction;
 use hookhost::{Config, Host, ReloadableHost};
+use hookhost_tests::guests::wasm;
 use hookhost_tests::nats::NatsServer;
 use hookhost_tests::recorder::Recorder;
 use hookhost_tests::server::Server;
 use hookhost_tests::{fs_event, repo_root, write_config};
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::sync::watch;
 
 /// An SFTPGo upload event body for file `i`.
@@ -406,9 +407,12 @@ async fn an_operator_replays_or_purges_a_dead_servers_journal() {
 #[tokio::test]
 async fn hooks_of_asynchronous_events_get_the_event_id() {
     let dir = tempfile::tempdir().unwrap();
+    let audit = tempfile::tempdir().unwrap();
     let config = Config::from_value(
         json!({"common": {"actions": {"execute_on": ["upload", "pre-upload"],
-            "hook": hookhost_tests::exec_fixture("record-all")}}}),
+            "hook": hookhost_tests::exec_fixture("record-all"),
+            "hooks": [{"hook": wasm("upload-audit"), "execute_on": ["upload", "pre-upload"],
+                "grants": {"dirs": [{"host": audit.path(), "guest": "/audit", "writable": true}]}}]}}}),
         &repo_root(),
     )
     .unwrap();
@@ -431,4 +435,19 @@ async fn hooks_of_asynchronous_events_get_the_event_id() {
     );
     // A synchronous call is answered at once: nothing to de-duplicate.
     assert!(!env("pre-upload").contains("HOOKHOST_EVENT_ID"));
+    // A component asks `event-info.id` (the SDK's `event_id()`) and gets
+    // the same id for the same event; none for the synchronous call.
+    let lines: Vec<Value> = std::fs::read_to_string(audit.path().join("events.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let by_action = |action: &str| {
+        lines
+            .iter()
+            .find(|l| l["action"] == action)
+            .unwrap_or_else(|| panic!("no {action} line in {lines:?}"))
+    };
+    assert_eq!(by_action("upload")["event_id"], id);
+    assert!(by_action("pre-upload").get("event_id").is_none());
 }

@@ -10,7 +10,9 @@
 //! ```
 //!
 //! Each line is the event's SFTPGo JSON body plus `recorded_at` (seconds
-//! since the epoch, from the guest's clock).
+//! since the epoch, from the guest's clock) and, for an asynchronous event,
+//! `event_id`: the same on every delivery of the event (a replay after a
+//! crash), so a reader can drop the repeats.
 
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -29,7 +31,14 @@ impl FsHook for UploadAudit {
             .unwrap_or(0);
         let mut line = event.to_json();
         line.pop();
-        line.push_str(&format!(",\"recorded_at\":{recorded_at}}}\n"));
+        line.push_str(&format!(",\"recorded_at\":{recorded_at}"));
+        if let Some(id) = hookhost_guest::event_id() {
+            line.push_str(&format!(
+                ",\"event_id\":{}",
+                hookhost_guest::json_quote(&id)
+            ));
+        }
+        line.push_str("}\n");
         let written = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

@@ -1,5 +1,5 @@
 //! Host-side bindings for the WIT package in `wit/`. The shared interfaces
-//! (types, log, event-file) are generated once, in [`shared`]; each world
+//! (types, log, event-file, event-info) are generated once, in [`shared`]; each world
 //! reuses them through `with`, so one Rust type stands for each WIT type.
 
 /// The interfaces every world shares.
@@ -23,6 +23,7 @@ pub mod fs_hook {
             "hookhost:hooks/types": super::shared::hookhost::hooks::types,
             "hookhost:hooks/log": super::shared::hookhost::hooks::log,
             "hookhost:hooks/event-file": super::shared::hookhost::hooks::event_file,
+            "hookhost:hooks/event-info": super::shared::hookhost::hooks::event_info,
         },
         exports: { default: async },
     });
@@ -36,6 +37,7 @@ pub mod provider_hook {
         with: {
             "hookhost:hooks/types": super::shared::hookhost::hooks::types,
             "hookhost:hooks/log": super::shared::hookhost::hooks::log,
+            "hookhost:hooks/event-info": super::shared::hookhost::hooks::event_info,
         },
         exports: { default: async },
     });

@@ -1,5 +1,5 @@
 //! The data of one guest's store, and the host functions a guest imports
-//! (`log`, `event-file`).
+//! (`log`, `event-file`, `event-info`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use std::time::Instant;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::shared::hookhost::hooks::{event_file, log, login_types, types};
+use super::bindings::shared::hookhost::hooks::{event_file, event_info, log, login_types, types};
 use super::guards::GrantGuard;
 use super::limits::Limiter;
 use super::output::OutputCapture;
@@ -32,6 +32,8 @@ pub struct State {
     pub(crate) name: Arc<str>,
     /// The event's file, when the guest is granted `event_file`.
     pub(crate) event_file: Option<PathBuf>,
+    /// The id of the asynchronous event of the current call.
+    event_id: Option<Arc<str>>,
     pub(crate) stdout: OutputCapture,
     pub(crate) stderr: OutputCapture,
     /// The writable grants, for the symlink and quota guards.
@@ -64,6 +66,7 @@ impl State {
             deadline: Instant::now(),
             name,
             event_file: None,
+            event_id: None,
             stdout,
             stderr,
             log_budget: LOG_LINES_PER_CALL,
@@ -76,6 +79,7 @@ impl State {
     pub(crate) fn begin_call(&mut self, deadline: Instant) {
         self.deadline = deadline;
         self.outbound.deadline = deadline;
+        self.event_id = crate::event::id::current();
         self.limiter.hit = None;
         self.log_budget = LOG_LINES_PER_CALL;
         self.log_bytes = LOG_BYTES_PER_CALL;
@@ -113,6 +117,12 @@ impl wasmtime_wasi_http::WasiHttpView for State {
 }
 
 impl types::Host for State {}
+
+impl event_info::Host for State {
+    fn id(&mut self) -> wasmtime::Result<Option<String>> {
+        Ok(self.event_id.as_deref().map(str::to_owned))
+    }
+}
 impl login_types::Host for State {}
 
 /// One piece of a guest log line, clipped (and counted when clipped).
