@@ -72,7 +72,7 @@ pub use config::{Config, ConfigError};
 pub use dispatch::login::{KeyboardSession, LoginAnswer, LoginOutcome};
 pub use dispatch::{Decision, HookReport, Outcome, Reply};
 pub use failure::Failure;
-pub use host::{Dispatch, Error, Host, HostBuilder, LoginDispatch};
+pub use host::{Dispatch, Error, Host, HostBuilder, LoginDispatch, QueueHealth};
 pub use loopguard::LoopGuard;
 pub use reload::{HostLease, ReloadableHost};
 pub use sandbox::CacheStats;

@@ -237,6 +237,32 @@ async fn bad_configurations_are_refused_naming_the_field() {
             json!({"hookhost": {"wasm": {"max_instnces": 3}}}),
             "hookhost.wasm.max_instnces: unknown field",
         ),
+        (
+            json!({"common": {"actions": {"hooks": [{"hook": "http://x/", "execute_on": ["upload"],
+                "queue": {"max_deliver": 3}}]}}}),
+            "common.actions.hooks[0].queue: retries through the shared queue need hookhost.queue",
+        ),
+        (
+            json!({"hookhost": {"queue": {"kind": "nats", "url": "nats://127.0.0.1:1"}},
+                "common": {"actions": {"hooks": [{"hook": "http://x/", "execute_on": ["upload"],
+                "queue": {"max_deliver": 0}}]}}}),
+            "common.actions.hooks[0].queue.max_deliver: 0: must be between 1 and 1000",
+        ),
+        (
+            json!({"hookhost": {"queue": {"kind": "nats", "url": "nats://127.0.0.1:1"}},
+                "common": {"actions": {"hooks": [{"hook": "http://x/", "execute_on": ["upload"],
+                "queue": {"max_delivr": 2}}]}}}),
+            "common.actions.hooks[0].queue.max_delivr: unknown field",
+        ),
+        (
+            json!({"hookhost": {"queue": {"kind": "nats", "url": "nats://127.0.0.1:1", "backoff_ms": 100_000_000_u64}}}),
+            "hookhost.queue.backoff_ms: 100000000 is more than a day",
+        ),
+        (
+            json!({"hookhost": {"queue": {"kind": "nats", "url": "nats://127.0.0.1:1"}},
+                "data_provider": {"post_login_hooks": [{"hook": "http://y/", "queue": {"max_deliver": 2}}]}}),
+            "data_provider.post_login_hooks[0].queue: login and connection hooks answer or run at once",
+        ),
     ];
     for (config, expected) in cases {
         let err = host_error(config.clone()).await;

@@ -312,6 +312,121 @@ async fn two_nodes_on_jetstream_deliver_everything_when_one_is_killed() {
     assert!(metrics.contains("hookhost_queue_acked_total"), "{metrics}");
 }
 
+/// Poll `server`'s `/healthz` (every 50 ms, at most 20 s) until `done`
+/// holds for its status and body; the last answer.
+async fn healthz_until(server: &Server, done: impl Fn(u16, &Value) -> bool) -> (u16, Value) {
+    let poll = async {
+        loop {
+            let (status, body) = server.get("/healthz").await;
+            let body: Value = serde_json::from_str(&body).unwrap();
+            if done(status, &body) {
+                return (status, body);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), poll)
+        .await
+        .expect("/healthz never got there")
+}
+
+#[tokio::test]
+async fn healthz_and_metrics_report_the_queues_depth_age_and_connection() {
+    let Some(nats) = NatsServer::start().await else {
+        return;
+    };
+    // The hook refuses everything: each message is handed back with a
+    // minute's delay, so three stay unfinished for the whole test.
+    let recorder = Recorder::start(&[], 500).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &json!({
+            "common": {"actions": {"execute_on": ["upload"], "hook": format!("{}/hook", recorder.url)}},
+            "http": {"retry_max": 0},
+            "hookhost": {"queue": {"kind": "nats", "url": nats.url, "stream": "HEALTH",
+                "consumer": "health", "max_deliver": 5, "backoff_ms": 60_000}},
+        }),
+    );
+    let node = Server::start(&config, &[], &[]).await;
+    for i in 0..3 {
+        let (status, body) = node.post("/v1/actions/fs", upload(i)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    for _ in 0..3 {
+        recorder.next().await;
+    }
+    let (status, body) = healthz_until(&node, |_, b| b["queue"]["unfinished"] == 3).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["queue"]["connected"], true, "{body}");
+    let age = body["queue"]["oldest_age_seconds"].as_f64().unwrap();
+    assert!(age > 0.0 && age < 60.0, "{body}");
+    let (_, metrics) = node.get("/metrics").await;
+    for line in [
+        "hookhost_queue_depth 3",
+        "hookhost_queue_connected 1",
+        "hookhost_queue_redelivered_total 3",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+    assert!(metrics.contains("hookhost_queue_oldest_age_seconds "));
+
+    // NATS goes away: asynchronous events cannot be accepted any more.
+    drop(nats);
+    let (_, body) = healthz_until(&node, |status, _| status == 503).await;
+    assert_eq!(body["queue"]["connected"], false, "{body}");
+    assert_eq!(body["status"], "unavailable");
+}
+
+#[tokio::test]
+async fn on_the_queue_each_hook_has_its_own_delivery_limit() {
+    let Some(nats) = NatsServer::start().await else {
+        return;
+    };
+    // Both hooks always fail; the queue-wide limit (50) is overridden per
+    // hook, and so is its minute of backoff.
+    let recorder = Recorder::start(&[], 500).await;
+    let dir = tempfile::tempdir().unwrap();
+    let hook = |name: &str, max: i64| {
+        json!({"name": name, "hook": format!("{}/{name}", recorder.url), "execute_on": ["upload"],
+            "queue": {"max_deliver": max, "backoff_ms": 10}})
+    };
+    let config = write_config(
+        dir.path(),
+        &json!({
+            "common": {"actions": {"hooks": [hook("twice", 2), hook("four", 4)]}},
+            "http": {"retry_max": 0},
+            "hookhost": {"queue": {"kind": "nats", "url": nats.url, "stream": "LIMITS",
+                "consumer": "limits", "max_deliver": 50, "backoff_ms": 60_000}},
+        }),
+    );
+    let node = Server::start(&config, &[], &[]).await;
+    let (status, body) = node.post("/v1/actions/fs", upload(0)).await;
+    assert_eq!(status, 200, "{body}");
+    let dead = async {
+        loop {
+            let (_, metrics) = node.get("/metrics").await;
+            if metrics.contains("hookhost_queue_dead_letters_total 2") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), dead)
+        .await
+        .expect("both hooks' events dead-lettered after their own limits");
+    let mut calls = HashMap::<String, usize>::new();
+    for _ in 0..recorder.pending().await {
+        *calls
+            .entry(recorder.next().await.uri.path().to_owned())
+            .or_default() += 1;
+    }
+    assert_eq!(
+        calls,
+        HashMap::from([("/twice".to_owned(), 2), ("/four".to_owned(), 4)])
+    );
+}
+
 /// Post to `server` every event not in `first`, wait until all `events`
 /// were delivered, check the deliveries; the deliveries beyond the first.
 async fn finish(
@@ -371,7 +486,8 @@ async fn an_operator_replays_or_purges_a_dead_servers_journal() {
         let (_, health) = server.get("/healthz").await;
         let health: serde_json::Value = serde_json::from_str(&health).unwrap();
         assert!(
-            health["journal"]["unfinished"].as_u64().is_some(),
+            health["journal"]["unfinished"].as_u64().is_some()
+                && health["journal"]["oldest_age_seconds"].as_f64().is_some(),
             "{health}"
         );
         server.signal(libc::SIGKILL);

@@ -77,6 +77,8 @@ pub(super) struct RawHook {
     reuse: Option<Reuse>,
     #[serde(default)]
     spares: Option<u32>,
+    #[serde(default)]
+    queue: Option<super::HookRetry>,
 }
 
 #[derive(Deserialize, Default)]
@@ -160,6 +162,8 @@ pub struct HookSpec {
     pub output_bytes: usize,
     /// Wasm-only options.
     pub wasm: WasmOptions,
+    /// How the shared queue (`hookhost.queue`) retries it.
+    pub queue: super::HookRetry,
 }
 
 impl HookSpec {
@@ -217,15 +221,19 @@ pub(super) struct Context<'a> {
 pub(super) struct Section {
     pub(super) limit: Duration,
     pub(super) command_hook: CommandHook,
+    /// Whether its asynchronous events can go through the shared queue.
+    pub(super) queued: bool,
 }
 
 const FS_SECTION: Section = Section {
     limit: FS_HOOK_LIMIT,
     command_hook: CommandHook::FsActions,
+    queued: true,
 };
 const PROVIDER_SECTION: Section = Section {
     limit: PROVIDER_HOOK_LIMIT,
     command_hook: CommandHook::ProviderActions,
+    queued: true,
 };
 
 /// A list of event/action/object names, each checked; an unknown one is
@@ -433,6 +441,22 @@ pub(super) fn spec(
             ),
         ));
     }
+    if let Some(retry) = &raw.queue {
+        let at = format!("{field}.queue");
+        if !section.queued {
+            return Err(ConfigError::field(
+                at,
+                "login and connection hooks answer or run at once; only file-system and provider hooks go through the shared queue",
+            ));
+        }
+        if ctx.settings.queue.is_none() {
+            return Err(ConfigError::field(
+                at,
+                "retries through the shared queue need hookhost.queue; without one an asynchronous event runs its hook once, as in SFTPGo",
+            ));
+        }
+        super::queue::validate_retry(&at, retry.max_deliver, retry.backoff_ms)?;
+    }
     let mut grants = raw.grants.unwrap_or_default();
     validate_dirs(&mut grants.dirs, ctx.base_dir, &format!("{field}.grants"))?;
     let output_kib = limits
@@ -460,6 +484,7 @@ pub(super) fn spec(
             reuse: raw.reuse,
             spares: raw.spares,
         },
+        queue: raw.queue.unwrap_or_default(),
     })
 }
 
@@ -474,6 +499,7 @@ fn plain(hook: String) -> Option<RawHook> {
         grants: None,
         reuse: None,
         spares: None,
+        queue: None,
     })
 }
 

@@ -152,6 +152,7 @@ fn key(
     let limits = Section {
         limit: hook.reference_limit(),
         command_hook: command_hook(hook),
+        queued: false,
     };
     entries(&plain_key, plain, &list_key, list)
         .into_iter()

@@ -51,7 +51,7 @@ pub use plugins::{
     AuthOptions, KmsOptions, NotifierOptions, PLUGIN_CALL_LIMIT, PluginConfig, PluginKind,
     auth_scope,
 };
-pub use queue::{NatsSettings, QueueSettings};
+pub use queue::{HookRetry, NatsSettings, QueueSettings};
 pub use wasm::{Limits, MAX_MEMORY_MIB, MAX_SPARES, WasmSettings};
 
 use crate::event::VersionSetting;

@@ -5,6 +5,48 @@ use serde::Deserialize;
 
 use super::ConfigError;
 
+/// How the shared queue retries one hook: `"queue": {"max_deliver": N,
+/// "backoff_ms": M}` on a hook entry, each falling back to
+/// `hookhost.queue`'s.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookRetry {
+    /// Deliveries of this hook's event before it is dead-lettered.
+    pub max_deliver: Option<i64>,
+    /// First redelivery delay after this hook failed, doubled each time.
+    pub backoff_ms: Option<u64>,
+}
+
+/// Most deliveries of one event to one hook.
+const MAX_DELIVER: i64 = 1000;
+/// Longest first backoff: a day.
+const MAX_BACKOFF_MS: u64 = 86_400_000;
+
+/// Check `max_deliver` and `backoff_ms` set at `field` (`….queue`).
+pub(super) fn validate_retry(
+    field: &str,
+    max_deliver: Option<i64>,
+    backoff_ms: Option<u64>,
+) -> Result<(), ConfigError> {
+    if let Some(n) = max_deliver
+        && !(1..=MAX_DELIVER).contains(&n)
+    {
+        return Err(ConfigError::field(
+            format!("{field}.max_deliver"),
+            format!("{n}: must be between 1 and {MAX_DELIVER}"),
+        ));
+    }
+    if let Some(ms) = backoff_ms
+        && ms > MAX_BACKOFF_MS
+    {
+        return Err(ConfigError::field(
+            format!("{field}.backoff_ms"),
+            format!("{ms} is more than a day"),
+        ));
+    }
+    Ok(())
+}
+
 /// A shared queue for accepted asynchronous work.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -29,7 +71,8 @@ pub struct NatsSettings {
     /// another node (a node that died mid-event), in milliseconds.
     pub ack_wait_ms: u64,
     /// Deliveries of one hook's event before it goes to the dead-letter
-    /// subject `hookhost.<stream>.dead`.
+    /// subject `hookhost.<stream>.dead` (a hook's own `queue.max_deliver`
+    /// overrides it).
     pub max_deliver: i64,
     /// Delay before redelivering a failed hook's event, doubled at each
     /// attempt, in milliseconds.
@@ -77,10 +120,11 @@ impl QueueSettings {
         if nats.ack_wait_ms < 100 {
             return Err(ConfigError::field(field("ack_wait_ms"), "at least 100"));
         }
-        if nats.max_deliver < 1 {
-            return Err(ConfigError::field(field("max_deliver"), "at least 1"));
-        }
-        Ok(())
+        validate_retry(
+            "hookhost.queue",
+            Some(nats.max_deliver),
+            Some(nats.backoff_ms),
+        )
     }
 
     /// The subject prefix of this queue's stream.

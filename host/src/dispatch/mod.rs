@@ -61,6 +61,8 @@ pub struct Route {
     name: Arc<str>,
     metrics: Arc<HookMetrics>,
     lane: Arc<AsyncPool>,
+    /// How the shared queue retries it.
+    retry: crate::config::HookRetry,
 }
 
 impl Route {
@@ -79,7 +81,15 @@ impl Route {
             name,
             metrics,
             lane: Arc::new(AsyncPool::new(workers, queue_size)),
+            retry: crate::config::HookRetry::default(),
         }
+    }
+
+    /// With the shared queue retrying it per `retry` (the hook's own
+    /// `queue` settings).
+    pub(crate) fn with_retry(mut self, retry: crate::config::HookRetry) -> Self {
+        self.retry = retry;
+        self
     }
 }
 

@@ -38,6 +38,7 @@ impl Remote {
         let stop = self.stop.subscribe();
         let task = tokio::spawn(async move { consume(owner, router, stop).await });
         *self.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+        tokio::spawn(sample(self.queue.clone(), self.stop.subscribe()));
     }
 
     /// Stop pulling; the messages being handled finish (and are
@@ -47,6 +48,25 @@ impl Remote {
         let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(task) = task {
             let _ = task.await;
+        }
+    }
+}
+
+/// How often the queue's depth and oldest age are asked of JetStream.
+const SAMPLE_EVERY: Duration = Duration::from_secs(2);
+
+/// Keep the queue's depth and oldest age current for `/metrics` and
+/// `/healthz`, until stopped.
+async fn sample(queue: Arc<NatsQueue>, mut stop: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(SAMPLE_EVERY);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !*stop.borrow() {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.changed() => break,
+        }
+        if let Err(error) = queue.sample().await {
+            tracing::debug!(%error, "queue: cannot sample its depth");
         }
     }
 }
@@ -89,14 +109,18 @@ async fn handle(router: &Router, queue: &NatsQueue, delivery: Delivery) {
             delivery.hook().unwrap_or("")
         );
         tracing::warn!(%reason, "queue message for an unknown hook");
-        queue.failed(delivery, &reason).await;
+        queue.failed(delivery, &reason, &Default::default()).await;
+        return;
+    };
+    let retry = route.retry;
+    let Some(delivery) = queue.over_limit(delivery, &retry).await else {
         return;
     };
     let decoded = match entry::decode(delivery.entry()) {
         Ok(decoded) => decoded,
         Err(error) => {
             queue
-                .failed(delivery, &format!("unreadable entry: {error}"))
+                .failed(delivery, &format!("unreadable entry: {error}"), &retry)
                 .await;
             return;
         }
@@ -106,7 +130,7 @@ async fn handle(router: &Router, queue: &NatsQueue, delivery: Delivery) {
         Entry::Provider(event, contract) => (EventBox::Provider(Arc::new(event)), contract),
         Entry::Notice { .. } => {
             queue
-                .failed(delivery, "a notifier's entry is not a hook's event")
+                .failed(delivery, "a notifier's entry is not a hook's event", &retry)
                 .await;
             return;
         }
@@ -115,7 +139,7 @@ async fn handle(router: &Router, queue: &NatsQueue, delivery: Delivery) {
         crate::event::id::with(decoded.id, run_hook(route, event.as_ref(), &contract)).await;
     match &report.result {
         Ok(Answer::Allow | Answer::Handled | Answer::Reply(_)) => queue.done(delivery).await,
-        Ok(Answer::Deny(reason)) => queue.failed(delivery, reason).await,
-        Err(failure) => queue.failed(delivery, &failure.to_string()).await,
+        Ok(Answer::Deny(reason)) => queue.failed(delivery, reason, &retry).await,
+        Err(failure) => queue.failed(delivery, &failure.to_string(), &retry).await,
     }
 }

@@ -200,6 +200,16 @@ pub(crate) fn now_ns() -> i64 {
         .unwrap_or(0)
 }
 
+/// Milliseconds since the Unix epoch, now.
+pub(crate) fn now_ms() -> i64 {
+    now_ns() / 1_000_000
+}
+
+/// How long ago `ms` (Unix milliseconds) was; zero for a time ahead.
+pub(crate) fn age_since_ms(ms: i64) -> std::time::Duration {
+    std::time::Duration::from_millis(now_ms().saturating_sub(ms).max(0) as u64)
+}
+
 /// Encode an event as the HTTP hook body of the release of `contract`.
 ///
 /// The reference (2.1): `target_path`, `ssh_cmd`, `bucket` and `endpoint`

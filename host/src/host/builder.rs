@@ -369,7 +369,7 @@ impl Parts<'_> {
 
     fn route(&mut self, spec: &HookSpec, world: World) -> Result<Route, Error> {
         let hook = self.hook(spec, world)?;
-        Ok(self.wrap(hook, world.key()))
+        Ok(self.wrap(hook, world.key()).with_retry(spec.queue))
     }
 
     /// The one place a hook spec becomes a hook of its kind.

@@ -118,6 +118,25 @@ impl Host {
         self.inner.router.journal.clone()
     }
 
+    /// How old the journal's oldest unfinished entry is (`None`: no
+    /// journal, or nothing unfinished).
+    pub fn journal_oldest_age(&self) -> Option<std::time::Duration> {
+        self.inner.router.journal.as_ref()?.oldest_age()
+    }
+
+    /// The shared queue's state (`None` without `hookhost.queue`).
+    pub fn queue_health(&self) -> Option<QueueHealth> {
+        let queue = &self.inner.router.remote.as_ref()?.queue;
+        let stats = queue.stats();
+        let sampled = stats.sampled.load(std::sync::atomic::Ordering::Relaxed);
+        Some(QueueHealth {
+            connected: queue.connected(),
+            unfinished: sampled
+                .then(|| stats.unfinished.load(std::sync::atomic::Ordering::Relaxed)),
+            oldest_age: stats.oldest_age(),
+        })
+    }
+
     /// Take over what the notifiers of `retired` (shut down, same journal)
     /// kept undelivered.
     pub(crate) fn adopt_from(&self, retired: &Host) {
@@ -238,6 +257,18 @@ impl Host {
             journal.flush().await;
         }
     }
+}
+
+/// The shared queue's state, as [`Host::queue_health`] reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueHealth {
+    /// Whether the connection to the NATS server is up.
+    pub connected: bool,
+    /// Messages not yet done on all nodes, as JetStream last reported it
+    /// (sampled every 2 s; `None` before the first sample).
+    pub unfinished: Option<u64>,
+    /// Age of the oldest of them, last sampled.
+    pub oldest_age: Option<std::time::Duration>,
 }
 
 /// One dispatch ([`Host::dispatch`]): await it for the [`Outcome`].

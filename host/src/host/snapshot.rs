@@ -49,6 +49,28 @@ fn plain_counters<const N: usize>(
     Ok(())
 }
 
+/// One gauge, its own metric family.
+fn gauge(
+    encoder: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    value: i64,
+) -> Result<(), std::fmt::Error> {
+    let gauge = ConstGauge::new(value);
+    gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)
+}
+
+/// An age in seconds (0 when there is nothing to age).
+fn age(
+    encoder: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    value: Option<std::time::Duration>,
+) -> Result<(), std::fmt::Error> {
+    let gauge = ConstGauge::new(value.map_or(0.0, |d| d.as_secs_f64()));
+    gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)
+}
+
 impl Snapshot for WeakHost {
     fn encode(&self, encoder: &mut DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
         // A host that is gone has nothing more to report.
@@ -173,6 +195,28 @@ impl Snapshot for WeakHost {
                 ],
             )?;
         }
+        if let Some(health) = host.queue_health() {
+            gauge(
+                encoder,
+                "queue_connected",
+                "Whether the connection to the NATS server is up (1) or not (0)",
+                i64::from(health.connected),
+            )?;
+            if let Some(unfinished) = health.unfinished {
+                gauge(
+                    encoder,
+                    "queue_depth",
+                    "Queue messages not yet done on all nodes (JetStream's count, sampled every 2 s)",
+                    unfinished as i64,
+                )?;
+            }
+            age(
+                encoder,
+                "queue_oldest_age_seconds",
+                "Age of the oldest queue message not yet done (0: none)",
+                health.oldest_age,
+            )?;
+        }
         if let Some(journal) = host.shared_journal() {
             let stats = journal.stats();
             plain_counters(
@@ -213,13 +257,18 @@ impl Snapshot for WeakHost {
                 None,
                 seconds.metric_type(),
             )?)?;
-            let depth = ConstGauge::new(stats.depth.load(Ordering::Relaxed) as i64);
-            depth.encode(encoder.encode_descriptor(
+            gauge(
+                encoder,
                 "journal_depth",
                 "Journal entries whose hooks are not all done",
-                None,
-                depth.metric_type(),
-            )?)?;
+                stats.depth.load(Ordering::Relaxed) as i64,
+            )?;
+            age(
+                encoder,
+                "journal_oldest_age_seconds",
+                "Age of the oldest journal entry not yet done (0: none)",
+                journal.oldest_age(),
+            )?;
         }
         if let Some(sandbox) = host.shared_sandbox() {
             use std::sync::atomic::Ordering::Relaxed;
@@ -250,13 +299,12 @@ impl Snapshot for WeakHost {
                     ),
                 ],
             )?;
-            let ready = ConstGauge::new(spares.ready.load(Relaxed) as i64);
-            ready.encode(encoder.encode_descriptor(
+            gauge(
+                encoder,
                 "wasm_spares_ready",
                 "Fresh instances made ahead and ready now, all hooks",
-                None,
-                ready.metric_type(),
-            )?)?;
+                spares.ready.load(Relaxed) as i64,
+            )?;
             encode_counters(
                 encoder,
                 "outbound_http_refused",
@@ -274,13 +322,12 @@ impl Snapshot for WeakHost {
                     }),
             )?;
         }
-        let in_flight = ConstGauge::new(host.async_in_flight() as i64);
-        in_flight.encode(encoder.encode_descriptor(
+        gauge(
+            encoder,
             "async_in_flight",
             "Asynchronous hook jobs queued or running",
-            None,
-            in_flight.metric_type(),
-        )?)?;
+            host.async_in_flight() as i64,
+        )?;
         Ok(())
     }
 }

@@ -48,9 +48,10 @@ pub(crate) struct Decoded {
 pub(crate) fn encode_fs(event: &FsEvent, contract: Contract, id: &str) -> Vec<u8> {
     let body = encode_fs_event(event, &Contract::NEWEST);
     let mut entry = format!(
-        r#"{{"kind":"fs","id":{},"contract":"{}","event":"#,
+        r#"{{"kind":"fs","id":{},"contract":"{}","accepted_ms":{},"event":"#,
         serde_json::Value::from(id),
-        contract.version()
+        contract.version(),
+        crate::event::json::now_ms()
     )
     .into_bytes();
     entry.extend_from_slice(&body);
@@ -64,7 +65,19 @@ pub(crate) fn encode_provider(event: &ProviderEvent, contract: Contract, id: &st
     entry["kind"] = "provider".into();
     entry["id"] = id.into();
     entry["contract"] = contract.version().to_string().into();
+    entry["accepted_ms"] = crate::event::json::now_ms().into();
     entry.to_string().into_bytes()
+}
+
+/// When the entry's event was accepted (Unix ms), if the entry says.
+pub(crate) fn accepted_ms(bytes: &[u8]) -> Option<i64> {
+    #[derive(serde::Deserialize)]
+    struct Times {
+        accepted_ms: Option<i64>,
+        received_ms: Option<i64>,
+    }
+    let times: Times = serde_json::from_slice(bytes).ok()?;
+    times.accepted_ms.or(times.received_ms)
 }
 
 /// The entry of an event for the notifier `notifier`.

@@ -225,6 +225,16 @@ impl Journal {
         Ok(entries)
     }
 
+    /// How long ago the oldest entry on disk was accepted (None: the
+    /// journal is empty, or its oldest entry does not say).
+    pub fn oldest_age(&self) -> Option<std::time::Duration> {
+        let read = self.db.begin_read().ok()?;
+        let table = read.open_table(ENTRIES).ok()?;
+        let (_, first) = table.first().ok()??;
+        let accepted = entry::accepted_ms(first.value())?;
+        Some(crate::event::json::age_since_ms(accepted))
+    }
+
     /// Every readable entry on disk, oldest first, decoded; an unreadable
     /// one is logged and kept (for an operator to look at).
     pub(crate) fn unfinished(&self) -> Result<Vec<(u64, entry::Decoded)>, String> {
@@ -362,5 +372,34 @@ impl Ticket {
         if self.left.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.journal.remove(self.id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Contract, FsAction, FsEvent, Protocol};
+
+    #[tokio::test]
+    async fn the_oldest_entry_ages_until_it_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(dir.path()).unwrap();
+        assert_eq!(journal.oldest_age(), None);
+        let event = FsEvent::new(FsAction::Upload, "alice", "/a", Protocol::Sftp);
+        let first = journal
+            .append(entry::encode_fs(&event, Contract::NEWEST, "e1"))
+            .await
+            .unwrap();
+        let second = journal
+            .append(entry::encode_fs(&event, Contract::NEWEST, "e2"))
+            .await
+            .unwrap();
+        let age = journal.oldest_age().expect("an entry says when");
+        assert!(age < std::time::Duration::from_secs(60), "{age:?}");
+        journal.remove(first);
+        journal.remove(second);
+        journal.flush().await;
+        assert_eq!(journal.oldest_age(), None);
+        assert_eq!(journal.stats().depth.load(Ordering::Relaxed), 0);
     }
 }

@@ -26,13 +26,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::instance::{NotifierWorld, PluginInstance, PluginStats};
 use crate::config::NotifierOptions;
+use crate::event::json::{age_since_ms, now_ms, now_ns};
 use crate::event::{Event, FsEvent, LogEvent, ProviderEvent};
 use crate::journal::Journal;
 use crate::journal::entry::{Notice, encode_notice};
@@ -197,27 +198,19 @@ impl Pending {
     /// An event read back from the journal (entry `entry`), received at
     /// `received_ms` (Unix milliseconds).
     pub(crate) fn from_journal(event: Event, received_ms: i64, entry: u64) -> Self {
-        let age = (now_ns() / 1_000_000).saturating_sub(received_ms).max(0) as u64;
         Pending {
             payload: Payload::from(event),
             received: Instant::now()
-                .checked_sub(Duration::from_millis(age))
+                .checked_sub(age_since_ms(received_ms))
                 .unwrap_or_else(Instant::now),
             entry: Some(entry),
         }
     }
 }
 
-fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
-}
-
 /// Wall-clock milliseconds at `received` (an instant in the past).
 fn unix_ms(received: Instant) -> i64 {
-    now_ns() / 1_000_000 - received.elapsed().as_millis() as i64
+    now_ms() - received.elapsed().as_millis() as i64
 }
 
 /// State shared by the handle and the worker.

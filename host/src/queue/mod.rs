@@ -6,19 +6,20 @@
 //! JetStream has acknowledged every one. Each node pulls from one durable
 //! consumer shared by all nodes; a message is acknowledged when its hook has
 //! finished, redelivered (with a doubling delay) when the hook failed, and
-//! after `max_deliver` attempts published to `hookhost.<stream>.dead` and
+//! after the hook's `max_deliver` attempts (its own `queue.max_deliver`, else
+//! the queue's) published to `hookhost.<stream>.dead` and
 //! terminated. A node that dies holding messages lets JetStream give them to
 //! another node after `ack_wait_ms`. Delivery is at least once.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, AckKind, consumer::PullConsumer};
 use futures::StreamExt;
 
-use crate::config::{NatsSettings, QueueSettings};
+use crate::config::{HookRetry, NatsSettings, QueueSettings};
 
 /// The header naming the hook a message is for.
 pub(crate) const HOOK_HEADER: &str = "Hookhost-Hook";
@@ -34,13 +35,33 @@ pub struct QueueStats {
     pub redelivered: AtomicU64,
     /// Messages sent to the dead-letter subject.
     pub dead: AtomicU64,
+    /// Messages not yet done, all nodes (JetStream's count of messages not
+    /// yet delivered plus delivered but not acknowledged), last sampled.
+    pub unfinished: AtomicU64,
+    /// When the oldest unfinished message was published (Unix ms; 0: none),
+    /// last sampled.
+    pub oldest_ms: AtomicI64,
+    /// Whether a sample has been taken since the queue was connected.
+    pub sampled: AtomicBool,
+}
+
+impl QueueStats {
+    /// Age of the oldest unfinished message, last sampled.
+    pub fn oldest_age(&self) -> Option<Duration> {
+        match self.oldest_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(crate::event::json::age_since_ms(ms)),
+        }
+    }
 }
 
 /// A connected queue.
 pub struct NatsQueue {
     settings: NatsSettings,
     prefix: String,
+    client: async_nats::Client,
     js: jetstream::Context,
+    stream: jetstream::stream::Stream,
     consumer: PullConsumer,
     stats: QueueStats,
 }
@@ -79,12 +100,16 @@ impl NatsQueue {
             .connect(&nats.url)
             .await
             .map_err(|e| fail("cannot connect", &e))?;
-        let js = jetstream::new(client);
+        let js = jetstream::new(client.clone());
         let stream = js
             .get_or_create_stream(jetstream::stream::Config {
                 name: nats.stream.clone(),
                 subjects: vec![format!("{prefix}.>")],
                 storage: jetstream::stream::StorageType::File,
+                // A message leaves the stream when its hook is done: the
+                // stream holds unfinished work (and dead letters), not
+                // every event ever accepted.
+                retention: jetstream::stream::RetentionPolicy::WorkQueue,
                 ..Default::default()
             })
             .await
@@ -97,7 +122,9 @@ impl NatsQueue {
                     filter_subject: format!("{prefix}.events"),
                     ack_policy: jetstream::consumer::AckPolicy::Explicit,
                     ack_wait: Duration::from_millis(nats.ack_wait_ms),
-                    max_deliver: nats.max_deliver,
+                    // Unlimited here: each hook's limit is enforced by the
+                    // node that receives its message (see `over_limit`).
+                    max_deliver: -1,
                     ..Default::default()
                 },
             )
@@ -106,7 +133,9 @@ impl NatsQueue {
         Ok(Arc::new(NatsQueue {
             settings: nats.clone(),
             prefix,
+            client,
             js,
+            stream,
             consumer,
             stats: QueueStats::default(),
         }))
@@ -115,6 +144,43 @@ impl NatsQueue {
     /// Counters.
     pub fn stats(&self) -> &QueueStats {
         &self.stats
+    }
+
+    /// Whether the connection to the NATS server is up now.
+    pub fn connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// Ask JetStream how much work is unfinished and how old the oldest
+    /// is, into [`QueueStats`].
+    pub(crate) async fn sample(&self) -> Result<(), String> {
+        let info = self
+            .consumer
+            .get_info()
+            .await
+            .map_err(|e| format!("cannot read the consumer's state: {e}"))?;
+        let unfinished = info.num_pending + info.num_ack_pending as u64;
+        let oldest = if unfinished == 0 {
+            0
+        } else {
+            // The first message at or after the consumer's ack floor is
+            // the oldest not acknowledged.
+            match self
+                .stream
+                .get_first_raw_message_by_subject(
+                    format!("{}.events", self.prefix),
+                    info.ack_floor.stream_sequence + 1,
+                )
+                .await
+            {
+                Ok(message) => (message.time.unix_timestamp_nanos() / 1_000_000) as i64,
+                Err(_) => 0,
+            }
+        };
+        self.stats.unfinished.store(unfinished, Ordering::Relaxed);
+        self.stats.oldest_ms.store(oldest, Ordering::Relaxed);
+        self.stats.sampled.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Publish `entry` once per hook in `hooks`; done when JetStream has
@@ -171,18 +237,47 @@ impl NatsQueue {
         self.stats.acked.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The hook failed with `reason`: redeliver later, or after the last
-    /// attempt publish it to the dead-letter subject and stop.
-    pub(crate) async fn failed(&self, delivery: Delivery, reason: &str) {
-        let attempts = delivery
+    /// How many times this message has been delivered (this one included).
+    fn attempts(delivery: &Delivery) -> i64 {
+        delivery
             .message
             .info()
             .map(|info| info.delivered)
-            .unwrap_or(1);
-        if attempts < self.settings.max_deliver {
-            let backoff = self
-                .settings
+            .unwrap_or(1)
+    }
+
+    /// The delivery limit of a hook retried per `retry`.
+    fn limit(&self, retry: &HookRetry) -> i64 {
+        retry.max_deliver.unwrap_or(self.settings.max_deliver)
+    }
+
+    /// A message delivered more often than its hook allows without being
+    /// done (nodes died or timed out holding it): dead-letter it without
+    /// running the hook again. The delivery back when it is within the
+    /// limit.
+    pub(crate) async fn over_limit(
+        &self,
+        delivery: Delivery,
+        retry: &HookRetry,
+    ) -> Option<Delivery> {
+        let attempts = Self::attempts(&delivery);
+        if attempts <= self.limit(retry) {
+            return Some(delivery);
+        }
+        let reason = format!("delivered {attempts} times without finishing");
+        self.dead_letter(delivery, &reason, attempts).await;
+        None
+    }
+
+    /// The hook failed with `reason`: redeliver later (after the hook's
+    /// backoff, doubled each attempt), or after its last attempt publish it
+    /// to the dead-letter subject and stop.
+    pub(crate) async fn failed(&self, delivery: Delivery, reason: &str, retry: &HookRetry) {
+        let attempts = Self::attempts(&delivery);
+        if attempts < self.limit(retry) {
+            let backoff = retry
                 .backoff_ms
+                .unwrap_or(self.settings.backoff_ms)
                 .saturating_mul(1 << (attempts - 1).clamp(0, 16));
             let kind = AckKind::Nak(Some(Duration::from_millis(backoff)));
             if let Err(e) = delivery.message.ack_with(kind).await {
@@ -191,6 +286,11 @@ impl NatsQueue {
             self.stats.redelivered.fetch_add(1, Ordering::Relaxed);
             return;
         }
+        self.dead_letter(delivery, reason, attempts).await;
+    }
+
+    /// Publish to the dead-letter subject, then terminate the message.
+    async fn dead_letter(&self, delivery: Delivery, reason: &str, attempts: i64) {
         let mut headers = delivery.message.headers.clone().unwrap_or_default();
         headers.insert("Hookhost-Reason", reason);
         let dead = self

@@ -146,9 +146,21 @@ pub(super) async fn healthz(State(app): State<Arc<App>>) -> Response {
     let mut body = json!({"status": "ok", "generation": app.host.generation(),
         "keyboard_exchanges": app.sessions.len()});
     if let Some(depth) = host.journal_depth() {
-        body["journal"] = json!({"unfinished": depth});
+        body["journal"] = json!({"unfinished": depth,
+            "oldest_age_seconds": host.journal_oldest_age().map_or(0.0, |d| d.as_secs_f64())});
     }
-    reply(StatusCode::OK, body)
+    let mut status = StatusCode::OK;
+    if let Some(queue) = host.queue_health() {
+        body["queue"] = json!({"kind": "nats", "connected": queue.connected,
+            "unfinished": queue.unfinished,
+            "oldest_age_seconds": queue.oldest_age.map_or(0.0, |d| d.as_secs_f64())});
+        if !queue.connected {
+            // Every asynchronous event would be refused (424): not ready.
+            body["status"] = json!("unavailable");
+            status = StatusCode::SERVICE_UNAVAILABLE;
+        }
+    }
+    reply(status, body)
 }
 
 pub(super) async fn metrics(State(app): State<Arc<App>>) -> Response {
