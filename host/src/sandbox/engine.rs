@@ -1,6 +1,7 @@
 //! The one wasmtime `Engine`, configured in one place, and its epoch ticker.
 
-use std::time::Duration;
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
@@ -70,22 +71,145 @@ pub(crate) fn build_engine(settings: &WasmSettings) -> anyhow::Result<(Engine, b
     Ok((engine, false))
 }
 
-/// Advance the engine's epoch every `tick`. The thread holds only a weak
-/// reference and ends once the engine is dropped. Without a ticker no
-/// deadline would fire inside wasm code, so failing to start one is an
-/// error, not a warning.
-pub(crate) fn start_epoch_ticker(engine: &Engine, tick: Duration) -> std::io::Result<()> {
-    let weak = engine.weak();
-    std::thread::Builder::new()
-        .name("hookhost-epoch".into())
-        .spawn(move || {
-            loop {
-                std::thread::sleep(tick);
-                match weak.upgrade() {
-                    Some(engine) => engine.increment_epoch(),
-                    None => break,
+/// One thread advances the epoch of every engine in the process, each at
+/// its own `tick`: a process with several hosts (an embedding, the
+/// benchmark, a reload that changed the wasm settings) does not get a
+/// thread, and its wake-ups, per engine.
+struct Ticker {
+    engines: Mutex<Vec<Ticked>>,
+    changed: Condvar,
+}
+
+/// One engine the ticker advances: held weakly, forgotten once dropped.
+struct Ticked {
+    engine: wasmtime::EngineWeak,
+    tick: Duration,
+    next: Instant,
+}
+
+static TICKER: OnceLock<std::io::Result<&'static Ticker>> = OnceLock::new();
+
+impl Ticker {
+    /// The process's ticker, its thread started on first use.
+    fn get() -> std::io::Result<&'static Ticker> {
+        match TICKER.get_or_init(|| {
+            let ticker: &'static Ticker = Box::leak(Box::new(Ticker {
+                engines: Mutex::new(Vec::new()),
+                changed: Condvar::new(),
+            }));
+            std::thread::Builder::new()
+                .name("hookhost-epoch".into())
+                .spawn(move || ticker.run())
+                .map(|_| ticker)
+        }) {
+            Ok(ticker) => Ok(ticker),
+            Err(err) => Err(std::io::Error::new(err.kind(), err.to_string())),
+        }
+    }
+
+    fn run(&self) {
+        let mut engines = self.engines.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let now = Instant::now();
+            engines.retain_mut(|t| {
+                if t.next > now {
+                    return true;
                 }
-            }
-        })
-        .map(drop)
+                let Some(engine) = t.engine.upgrade() else {
+                    return false;
+                };
+                engine.increment_epoch();
+                // Behind (a suspended process): no burst of catch-up ticks.
+                t.next = (t.next + t.tick).max(now);
+                true
+            });
+            engines = match engines.iter().map(|t| t.next).min() {
+                None => self
+                    .changed
+                    .wait(engines)
+                    .unwrap_or_else(|e| e.into_inner()),
+                Some(next) => {
+                    let wait = next.saturating_duration_since(Instant::now());
+                    self.changed
+                        .wait_timeout(engines, wait)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+}
+
+/// Advance `engine`'s epoch every `tick`, on the process's one ticker
+/// thread (which holds it weakly: a dropped engine is forgotten). Without a
+/// ticker no deadline would fire inside wasm code, so failing to start one
+/// is an error, not a warning.
+pub(crate) fn start_epoch_ticker(engine: &Engine, tick: Duration) -> std::io::Result<()> {
+    let ticker = Ticker::get()?;
+    ticker
+        .engines
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(Ticked {
+            engine: engine.weak(),
+            tick,
+            next: Instant::now() + tick,
+        });
+    ticker.changed.notify_one();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Threads of this process named `hookhost-epoch`.
+    fn ticker_threads() -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+            .filter(|name| name.trim() == "hookhost-epoch")
+            .count()
+    }
+
+    /// `(module (func (export "spin") (loop (br 0))))`.
+    const SPIN: &[u8] = &[
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+        0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type: () -> ()
+        0x03, 0x02, 0x01, 0x00, // func 0: type 0
+        0x07, 0x08, 0x01, 0x04, b's', b'p', b'i', b'n', 0x00, 0x00, // export "spin"
+        0x0a, 0x09, 0x01, 0x07, 0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b, // loop br 0
+    ];
+
+    #[test]
+    fn one_thread_ticks_every_engine_at_its_own_pace() {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engines: Vec<Engine> = (0..8).map(|_| Engine::new(&config).unwrap()).collect();
+        for (i, engine) in engines.iter().enumerate() {
+            start_epoch_ticker(engine, Duration::from_millis(1 + i as u64)).unwrap();
+        }
+        assert_eq!(ticker_threads(), 1, "one ticker thread for the process");
+        // Every engine's epoch advances: a store whose deadline is one tick
+        // away sees it pass (its epoch deadline callback would fire).
+        for engine in &engines {
+            let mut store = wasmtime::Store::new(engine, ());
+            store.set_epoch_deadline(1);
+            let started = Instant::now();
+            let module = wasmtime::Module::from_binary(engine, SPIN).unwrap();
+            let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+            let spin = instance
+                .get_typed_func::<(), ()>(&mut store, "spin")
+                .unwrap();
+            let trap = spin.call(&mut store, ()).unwrap_err();
+            assert_eq!(
+                trap.downcast_ref::<wasmtime::Trap>(),
+                Some(&wasmtime::Trap::Interrupt),
+                "{trap:?}"
+            );
+            assert!(started.elapsed() < Duration::from_secs(5));
+        }
+        drop(engines);
+        assert_eq!(ticker_threads(), 1);
+    }
 }
