@@ -366,13 +366,7 @@ impl Router {
             }
             replayed += 1;
         }
-        journal
-            .stats()
-            .replayed
-            .fetch_add(replayed, std::sync::atomic::Ordering::Relaxed);
-        if replayed > 0 {
-            tracing::info!(replayed, journal = %journal.path().display(), "unfinished events replayed from the journal");
-        }
+        journal.replayed(replayed, "events");
     }
 
     /// Queue a provider event for its hooks' lanes.

@@ -145,6 +145,14 @@ impl Journal {
         &self.stats
     }
 
+    /// Count `n` unfinished entries of `what` replayed at start, and say so.
+    pub(crate) fn replayed(&self, n: u64, what: &str) {
+        self.stats.replayed.fetch_add(n, Ordering::Relaxed);
+        if n > 0 {
+            tracing::info!(replayed = n, journal = %self.path.display(), "unfinished {what} replayed from the journal");
+        }
+    }
+
     fn send(&self, write: Write) -> Result<(), String> {
         self.writes
             .send(write)

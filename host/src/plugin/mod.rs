@@ -401,13 +401,7 @@ impl Plugins {
                 }
             }
         }
-        journal
-            .stats()
-            .replayed
-            .fetch_add(replayed, std::sync::atomic::Ordering::Relaxed);
-        if replayed > 0 {
-            tracing::info!(replayed, journal = %journal.path().display(), "unfinished notifier events replayed from the journal");
-        }
+        journal.replayed(replayed, "notifier events");
     }
 
     /// Take what the notifiers of a retired configuration kept at their
