@@ -11,6 +11,9 @@ for workspace in examples tests/fixtures tests/fixtures/minimal-deny; do
   CARGO_TARGET_DIR=target/guests cargo build --release --target wasm32-wasip2 --manifest-path "$workspace/Cargo.toml"
 done
 cargo build --release -p hookhost -p hookhost-bench
+# The load tables keep a pool of keep-alive connections to each server they
+# measure: more than the usual soft limit of 1024 open files.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # RUST_BACKTRACE would make every error value capture a backtrace.
 env -u RUST_BACKTRACE HOOKHOST_LOG=error target/release/hookhost-bench \
   --guests target/guests/wasm32-wasip2/release --hookhost target/release/hookhost "$@"

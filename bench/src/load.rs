@@ -220,19 +220,28 @@ fn body(i: usize) -> Vec<u8> {
     hookhost::event::json::encode_fs_event(&event, &Contract::NEWEST)
 }
 
+/// Requests one HTTP path has in flight at most.
+const MAX_CONNECTIONS: usize = 512;
+
 /// A path over keep-alive HTTP to `url` (pre-encoded bodies, two kinds).
 fn http_path(name: &str, client: &reqwest::Client, url: String) -> LoadPath {
     let bodies = Arc::new([body(0), body(1)]);
     let allow_all = name.contains("no hook");
     let client = client.clone();
+    // A client's connection pool has a bound: past it, requests wait for a
+    // connection (their latency still counts from the scheduled arrival)
+    // instead of opening sockets until the process runs out of files when
+    // the server falls behind.
+    let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     LoadPath::new(name, move |i| {
         let request = client
             .post(&url)
             .header("content-type", "application/json")
-            .body(bodies[i % 2].clone())
-            .send();
+            .body(bodies[i % 2].clone());
+        let connections = connections.clone();
         async move {
-            let response = request.await.expect("request");
+            let _connection = connections.acquire_owned().await.expect("never closed");
+            let response = request.send().await.expect("request");
             let status = response.status().as_u16();
             let _ = response.bytes().await.expect("body");
             // Without a hook every event is allowed.
@@ -298,8 +307,13 @@ fn start_axum_constant(runtime: &tokio::runtime::Runtime) -> SocketAddr {
 
 /// A bare hyper HTTP/1 server on the same route: reads the body and answers
 /// a constant `{}` — 403 when the body mentions `.exe`, 200 otherwise —
-/// parsing no JSON: the floor of any HTTP front.
-fn start_bare_hyper(runtime: &tokio::runtime::Runtime) -> SocketAddr {
+/// parsing no JSON: the floor of any HTTP front. With `header_timeout`,
+/// hyper arms a timer per request as `serve` does (its header read
+/// timeout), to show what that costs.
+fn start_bare_hyper(
+    runtime: &tokio::runtime::Runtime,
+    header_timeout: Option<std::time::Duration>,
+) -> SocketAddr {
     use http_body_util::{BodyExt, Full};
     use hyper::service::service_fn;
     runtime.block_on(async move {
@@ -328,7 +342,13 @@ fn start_bare_hyper(runtime: &tokio::runtime::Runtime) -> SocketAddr {
                             )
                         },
                     );
-                    let _ = hyper::server::conn::http1::Builder::new()
+                    let mut builder = hyper::server::conn::http1::Builder::new();
+                    if let Some(timeout) = header_timeout {
+                        builder
+                            .timer(hyper_util::rt::TokioTimer::new())
+                            .header_read_timeout(timeout);
+                    }
+                    let _ = builder
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                         .await;
                 });
@@ -505,7 +525,14 @@ pub(crate) fn run(
         ),
         (
             "bare hyper, constant answer",
-            start_bare_hyper(&server_runtime),
+            start_bare_hyper(&server_runtime, None),
+        ),
+        (
+            "bare hyper + serve's header timer",
+            start_bare_hyper(
+                &server_runtime,
+                Some(hookhost::serve::DEFAULT_HEADER_READ_TIMEOUT),
+            ),
         ),
     ];
     for (name, addr) in floors {
@@ -559,7 +586,7 @@ fn summary(
 ) {
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
     // Rows: 0 reused, 1 fresh, 2 fresh + spares, 3 exec, 4 HTTP (serve: 5
-    // no hook, 6 axum, 7 bare hyper).
+    // no hook, 6 axum, 7 bare hyper, 8 bare hyper with the header timer).
     if let (Some(reused), Some(spares), Some(fresh)) =
         (&dispatch[0][3], &dispatch[2][3], &dispatch[1][3])
     {
