@@ -401,19 +401,20 @@ impl Notifier {
             // pass over the queue. What is left is dropped, or, with a
             // journal, kept there for whoever comes next.
             shared.retry_pass().await;
-            let left: Vec<Pending> =
-                std::mem::take(&mut *shared.queue.lock().unwrap_or_else(|e| e.into_inner())).into();
-            if left.is_empty() {
-                return left;
-            }
-            if shared.journal.is_some() {
-                tracing::warn!(plugin = %shared.name, kept = left.len(), "notifier events still undelivered at shutdown are kept in the journal");
+            // (An event the journal could not take is in memory only.)
+            let (kept, dropped): (Vec<Pending>, Vec<Pending>) =
+                std::mem::take(&mut *shared.queue.lock().unwrap_or_else(|e| e.into_inner()))
+                    .into_iter()
+                    .partition(|p| p.entry.is_some());
+            if !kept.is_empty() {
+                tracing::warn!(plugin = %shared.name, kept = kept.len(), "notifier events still undelivered at shutdown are kept in the journal");
                 shared.update(|_| {});
-                return left;
             }
-            tracing::warn!(plugin = %shared.name, dropped = left.len(), "notifier events still undelivered at shutdown were dropped");
-            shared.update(|s| s.dropped += left.len() as u64);
-            Vec::new()
+            if !dropped.is_empty() {
+                tracing::warn!(plugin = %shared.name, dropped = dropped.len(), "notifier events still undelivered at shutdown were dropped");
+                shared.update(|s| s.dropped += dropped.len() as u64);
+            }
+            kept
         });
         Notifier {
             shared,
