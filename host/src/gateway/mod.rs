@@ -312,7 +312,7 @@ fn served(mut config: Config, mut entry: PluginConfig) -> Config {
 /// Where the notifier plugin `name` served by `hookhost plugin` keeps its
 /// journal: `state_dir/plugins/<name>`, the name's characters outside
 /// `[A-Za-z0-9._-]` replaced by `_`.
-pub fn plugin_state_dir(state_dir: &std::path::Path, name: &str) -> PathBuf {
+fn plugin_state_dir(state_dir: &std::path::Path, name: &str) -> PathBuf {
     let safe: String = name
         .chars()
         .map(|c| {
