@@ -312,13 +312,12 @@ async fn two_nodes_on_jetstream_deliver_everything_when_one_is_killed() {
     assert!(metrics.contains("hookhost_queue_acked_total"), "{metrics}");
 }
 
-/// Poll `server`'s `/healthz` (every 50 ms, at most 20 s) until `done`
-/// holds for its status and body; the last answer.
-async fn healthz_until(server: &Server, done: impl Fn(u16, &Value) -> bool) -> (u16, Value) {
+/// Poll `path` on `server` (every 50 ms, at most 20 s) until `done` holds
+/// for its status and body; the last answer.
+async fn get_until(server: &Server, path: &str, done: impl Fn(u16, &str) -> bool) -> (u16, String) {
     let poll = async {
         loop {
-            let (status, body) = server.get("/healthz").await;
-            let body: Value = serde_json::from_str(&body).unwrap();
+            let (status, body) = server.get(path).await;
             if done(status, &body) {
                 return (status, body);
             }
@@ -327,7 +326,17 @@ async fn healthz_until(server: &Server, done: impl Fn(u16, &Value) -> bool) -> (
     };
     tokio::time::timeout(Duration::from_secs(20), poll)
         .await
-        .expect("/healthz never got there")
+        .unwrap_or_else(|_| panic!("{path} never got there"))
+}
+
+/// [`get_until`] on `/healthz`, its body parsed.
+async fn healthz_until(server: &Server, done: impl Fn(u16, &Value) -> bool) -> (u16, Value) {
+    let parse = |body: &str| serde_json::from_str::<Value>(body).unwrap();
+    let (status, body) = get_until(server, "/healthz", |status, body| {
+        done(status, &parse(body))
+    })
+    .await;
+    (status, parse(&body))
 }
 
 #[tokio::test]
@@ -403,18 +412,11 @@ async fn on_the_queue_each_hook_has_its_own_delivery_limit() {
     let node = Server::start(&config, &[], &[]).await;
     let (status, body) = node.post("/v1/actions/fs", upload(0)).await;
     assert_eq!(status, 200, "{body}");
-    let dead = async {
-        loop {
-            let (_, metrics) = node.get("/metrics").await;
-            if metrics.contains("hookhost_queue_dead_letters_total 2") {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(20), dead)
-        .await
-        .expect("both hooks' events dead-lettered after their own limits");
+    // Both hooks' events dead-lettered after their own limits.
+    get_until(&node, "/metrics", |_, metrics| {
+        metrics.contains("hookhost_queue_dead_letters_total 2")
+    })
+    .await;
     let mut calls = HashMap::<String, usize>::new();
     for _ in 0..recorder.pending().await {
         *calls

@@ -208,11 +208,6 @@ impl Pending {
     }
 }
 
-/// Wall-clock milliseconds at `received` (an instant in the past).
-fn unix_ms(received: Instant) -> i64 {
-    now_ms() - received.elapsed().as_millis() as i64
-}
-
 /// State shared by the handle and the worker.
 struct Shared {
     name: String,
@@ -468,7 +463,7 @@ impl Notifier {
         let written = journal.append_now(encode_notice(
             &self.shared.name,
             pending.payload.notice(),
-            unix_ms(pending.received),
+            now_ms(),
         ));
         let shared = self.shared.clone();
         let inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner()).clone();
