@@ -192,6 +192,48 @@ async fn endless_loop_is_stopped_by_the_deadline() {
     );
 }
 
+/// A spinning guest yields at every epoch tick in a way that lets the other
+/// tasks of its runtime run — including those whose wake-up Tokio defers
+/// (a `yield_now`, a task out of its coop budget) until it next polls its
+/// driver. With wasmtime's own yield the guest was polled again at once,
+/// and on a current-thread runtime such tasks ran only every 61 polls
+/// (~60 ms of guest): the benchmark's other events waited that long.
+#[tokio::test]
+async fn a_spinning_guest_lets_every_other_task_run_at_each_tick() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let host = host(probe(&["loop"], json!({"limits": {"timeout_ms": 300}}))).await;
+    let done = Arc::new(AtomicBool::new(false));
+    let turns = Arc::new(AtomicUsize::new(0));
+    let other = {
+        let (done, turns) = (done.clone(), turns.clone());
+        tokio::spawn(async move {
+            while !done.load(Ordering::SeqCst) {
+                tokio::task::yield_now().await;
+                turns.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    };
+    // A spawned task, as a server's requests are.
+    let outcome = tokio::spawn(async move {
+        host.dispatch(fs_event(FsAction::PreUpload, "/srv/a.txt"))
+            .wait_for_all()
+            .await
+    })
+    .await
+    .unwrap();
+    done.store(true, Ordering::SeqCst);
+    other.await.unwrap();
+    assert_eq!(
+        outcome.reports[0].result,
+        Err(Failure::Timeout(Duration::from_millis(300)))
+    );
+    // ~300 ticks of 1 ms: a turn at each (fewer on a loaded machine, whose
+    // ticks come late); 300 / 61 = 5 turns with the immediate yield.
+    let turns = turns.load(Ordering::SeqCst);
+    assert!(turns >= 50, "the other task got {turns} turns in 300 ms");
+}
+
 #[tokio::test]
 async fn cpu_burn_is_stopped_by_fuel() {
     let result = run_probe(&["loop"], json!({"limits": {"fuel": 5_000_000}})).await;

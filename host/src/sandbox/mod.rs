@@ -366,7 +366,16 @@ impl Sandbox {
             if Instant::now() >= ctx.data().deadline {
                 Err(DeadlineExceeded.into())
             } else {
-                Ok(UpdateDeadline::Yield(1))
+                // Tokio's own yield, not wasmtime's: wasmtime's wakes the
+                // call at once, so on a busy runtime it is polled again
+                // before tasks whose wake-ups Tokio defers (a task out of
+                // coop budget, a `yield_now`) until its next driver poll —
+                // every 61 polls on a current-thread runtime: a busy guest
+                // then held other events back ~60 ms at a time.
+                Ok(UpdateDeadline::YieldCustom(
+                    1,
+                    Box::pin(tokio::task::yield_now()),
+                ))
             }
         });
         Ok(store)
