@@ -9,6 +9,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// The `hookhost` binary's allocator: the rows measure what it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod bench;
 mod journal;
 mod load;
