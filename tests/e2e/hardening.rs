@@ -86,7 +86,7 @@ async fn instantiate(
         .instantiate(
             &name,
             limits,
-            &Grants::default(),
+            &Arc::new(Grants::default()),
             share,
             Instant::now() + limits.timeout,
             &pre,

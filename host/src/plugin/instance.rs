@@ -121,7 +121,7 @@ pub(crate) struct PluginInstance<W: PluginWorld> {
     sandbox: Arc<Sandbox>,
     pre: W::Pre,
     limits: Limits,
-    grants: Grants,
+    grants: Arc<Grants>,
     /// The pool: each place holds an instance, or none until one is needed
     /// (or after a failure poisoned it).
     places: Vec<Mutex<Place<W::Bindings>>>,
@@ -150,7 +150,7 @@ impl<W: PluginWorld> PluginInstance<W> {
             sandbox,
             pre,
             limits,
-            grants,
+            grants: Arc::new(grants),
             places: (0..instances).map(|_| Mutex::new(Place::EMPTY)).collect(),
             free: Semaphore::new(instances),
             stats: Arc::new(PluginStats::default()),

@@ -1,12 +1,15 @@
 //! Capabilities a guest may be granted. Nothing is granted by default: no
 //! filesystem, no environment, no arguments but its name, no network, no
 //! inherited stdio. Each grant below maps to one `WasiCtxBuilder` call in
-//! [`wasi_ctx`], the only place a guest's WASI context is built.
+//! [`builder`] or [`Wasi::new`], the only places a guest's WASI context is
+//! built.
 //!
 //! Directory grants are cap-std preopens: the guest can reach nothing
 //! outside them, whether through `..`, absolute paths or symlinks; the
 //! symlinks it may create and the bytes it may write in a writable grant are
 //! further bounded by [`super::fsguard`].
+
+use std::sync::Arc;
 
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
@@ -14,28 +17,85 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 use super::output::OutputCapture;
 use crate::config::Grants;
 
-/// Build a guest's WASI context from its grants: the one place that decides
-/// what a guest can reach.
-pub(crate) fn wasi_ctx(
+/// A guest's WASI context: built when the guest first calls a WASI
+/// function, so a hook that never does (one reading only its event, most
+/// `no_std` guests) does not pay for it on every event. A hook granted
+/// directories gets its context at once: opening them can fail, and that
+/// failure is the store's, reported before the guest runs.
+pub(crate) enum Wasi {
+    Ready(WasiCtx),
+    Deferred(Recipe),
+}
+
+/// What a deferred context is built from.
+pub(crate) struct Recipe {
+    name: Arc<str>,
+    grants: Arc<Grants>,
+    stdout: OutputCapture,
+    stderr: OutputCapture,
+}
+
+impl Wasi {
+    /// The context for `grants`, deferred unless it opens directories.
+    pub(crate) fn new(
+        name: &Arc<str>,
+        grants: &Arc<Grants>,
+        stdout: &OutputCapture,
+        stderr: &OutputCapture,
+    ) -> std::io::Result<Self> {
+        if grants.dirs.is_empty() {
+            return Ok(Wasi::Deferred(Recipe {
+                name: name.clone(),
+                grants: grants.clone(),
+                stdout: stdout.clone(),
+                stderr: stderr.clone(),
+            }));
+        }
+        let mut builder = builder(name, grants, stdout, stderr);
+        for dir in &grants.dirs {
+            let perms = if dir.writable {
+                FsPerms::ReadWrite
+            } else {
+                FsPerms::ReadOnly
+            };
+            builder
+                .preopened_dir(&dir.host, &dir.guest, perms)
+                .map_err(|err| std::io::Error::other(format!("{}: {err:#}", dir.host.display())))?;
+        }
+        Ok(Wasi::Ready(builder.build()))
+    }
+
+    /// The context, built now if it was deferred.
+    pub(crate) fn get(&mut self) -> &mut WasiCtx {
+        if let Wasi::Deferred(recipe) = self {
+            let ctx = builder(&recipe.name, &recipe.grants, &recipe.stdout, &recipe.stderr).build();
+            *self = Wasi::Ready(ctx);
+        }
+        match self {
+            Wasi::Ready(ctx) => ctx,
+            Wasi::Deferred(_) => unreachable!("built above"),
+        }
+    }
+
+    /// Whether the context has been built.
+    #[cfg(test)]
+    pub(crate) fn is_built(&self) -> bool {
+        matches!(self, Wasi::Ready(_))
+    }
+}
+
+/// Build a guest's WASI context from its grants but for its directories:
+/// the one place that decides what a guest can reach.
+fn builder(
     name: &str,
     grants: &Grants,
     stdout: &OutputCapture,
     stderr: &OutputCapture,
-) -> std::io::Result<WasiCtx> {
+) -> WasiCtxBuilder {
     let mut builder = WasiCtxBuilder::new();
     builder.arg(name).args(&grants.args);
     for (key, value) in &grants.env {
         builder.env(key, value);
-    }
-    for dir in &grants.dirs {
-        let perms = if dir.writable {
-            FsPerms::ReadWrite
-        } else {
-            FsPerms::ReadOnly
-        };
-        builder
-            .preopened_dir(&dir.host, &dir.guest, perms)
-            .map_err(|err| std::io::Error::other(format!("{}: {err:#}", dir.host.display())))?;
     }
     // TCP connects to the granted addresses only (and the implicit bind
     // of a connect); no listening, no UDP, no name lookups.
@@ -57,5 +117,59 @@ pub(crate) fn wasi_ctx(
             }
             Box::pin(async move { allowed })
         });
-    Ok(builder.build())
+    builder
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DirGrant;
+
+    fn wasi(grants: Grants) -> std::io::Result<Wasi> {
+        let out = OutputCapture::new(1024);
+        Wasi::new(&Arc::from("hook"), &Arc::new(grants), &out, &out)
+    }
+
+    fn dir(host: &std::path::Path) -> DirGrant {
+        DirGrant {
+            host: host.to_owned(),
+            guest: "/data".into(),
+            writable: false,
+            quota_mib: None,
+        }
+    }
+
+    #[test]
+    fn a_context_without_directories_is_built_on_first_use() {
+        let mut wasi = wasi(Grants {
+            args: vec!["exe".into()],
+            ..Grants::default()
+        })
+        .unwrap();
+        assert!(!wasi.is_built());
+        wasi.get();
+        assert!(wasi.is_built());
+    }
+
+    #[test]
+    fn directories_are_opened_at_once_and_a_missing_one_is_named() {
+        let here = std::env::temp_dir();
+        let granted = wasi(Grants {
+            dirs: vec![dir(&here)],
+            ..Grants::default()
+        })
+        .unwrap();
+        assert!(granted.is_built());
+        let missing = here.join("hookhost-no-such-directory");
+        let err = wasi(Grants {
+            dirs: vec![dir(&missing)],
+            ..Grants::default()
+        })
+        .err()
+        .expect("a missing directory is refused");
+        assert!(
+            err.to_string().contains("hookhost-no-such-directory"),
+            "{err}"
+        );
+    }
 }

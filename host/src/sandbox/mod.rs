@@ -340,11 +340,11 @@ impl Sandbox {
         &self,
         name: &Arc<str>,
         limits: &Limits,
-        grants: &Grants,
+        grants: &Arc<Grants>,
     ) -> Result<Store<State>, Failure> {
         let stdout = OutputCapture::new(limits.output_bytes);
         let stderr = OutputCapture::new(limits.output_bytes);
-        let wasi = grants::wasi_ctx(name, grants, &stdout, &stderr)
+        let wasi = grants::Wasi::new(name, grants, &stdout, &stderr)
             .map_err(|err| Failure::Error(format!("cannot grant capabilities: {err}")))?;
         let state = State::new(
             name.clone(),
@@ -390,7 +390,7 @@ impl Sandbox {
         &self,
         name: &Arc<str>,
         limits: &Limits,
-        grants: &Grants,
+        grants: &Arc<Grants>,
         share: Option<&Share>,
         deadline: Instant,
         context: &C,
@@ -414,7 +414,7 @@ impl Sandbox {
         slot: Slot,
         name: &Arc<str>,
         limits: &Limits,
-        grants: &Grants,
+        grants: &Arc<Grants>,
         deadline: Instant,
         context: &C,
         instantiate: F,

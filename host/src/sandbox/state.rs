@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{WasiCtxView, WasiView};
 
 use super::bindings::shared::hookhost::hooks::{event_file, event_info, log, login_types, types};
+use super::grants::Wasi;
 use super::guards::GrantGuard;
 use super::limits::Limiter;
 use super::output::OutputCapture;
@@ -25,7 +26,7 @@ const EVENT_FILE_READ_MAX: u32 = 1 << 20;
 
 /// Everything a guest's store holds.
 pub struct State {
-    pub(crate) wasi: WasiCtx,
+    pub(crate) wasi: Wasi,
     pub(crate) table: ResourceTable,
     pub(crate) limiter: Limiter,
     pub(crate) deadline: Instant,
@@ -49,7 +50,7 @@ pub struct State {
 impl State {
     pub(crate) fn new(
         name: Arc<str>,
-        wasi: WasiCtx,
+        wasi: Wasi,
         limiter: Limiter,
         stdout: OutputCapture,
         stderr: OutputCapture,
@@ -100,7 +101,7 @@ impl State {
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
-            ctx: &mut self.wasi,
+            ctx: self.wasi.get(),
             table: &mut self.table,
         }
     }

@@ -149,7 +149,7 @@ struct Instances {
     share: Share,
     prepared: Prepared,
     limits: Limits,
-    grants: Grants,
+    grants: Arc<Grants>,
 }
 
 impl Instances {
@@ -262,7 +262,7 @@ impl WasmHook {
                 sandbox,
                 prepared,
                 limits,
-                grants,
+                grants: Arc::new(grants),
             }),
             instancing,
         })
