@@ -456,6 +456,7 @@ impl Sandbox {
     where
         F: for<'a> FnOnce(&'a mut Store<State>, &'a C) -> CallFuture<'a, R>,
     {
+        let _ticking = engine::running();
         store.data_mut().begin_call(deadline);
         if self.settings.fuel
             && let Err(err) = store.set_fuel(limits.fuel)
