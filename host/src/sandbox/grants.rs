@@ -22,6 +22,9 @@ use crate::config::Grants;
 /// `no_std` guests) does not pay for it on every event. A hook granted
 /// directories gets its context at once: opening them can fail, and that
 /// failure is the store's, reported before the guest runs.
+// One per store, inside its data: boxing the context would add an
+// allocation to every store that builds one.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Wasi {
     Ready(WasiCtx),
     Deferred(Recipe),
