@@ -76,6 +76,12 @@ impl State {
         }
     }
 
+    /// Build the WASI context now if it was deferred: for an instance made
+    /// ahead of its event (a spare), whose guest may well call WASI.
+    pub(crate) fn prepare_wasi(&mut self) {
+        self.wasi.get();
+    }
+
     /// Reset per-call counters before a call.
     pub(crate) fn begin_call(&mut self, deadline: Instant) {
         self.deadline = deadline;

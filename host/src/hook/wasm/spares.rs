@@ -118,7 +118,9 @@ async fn refill(spares: Arc<Spares>, core: Arc<Instances>) {
                 .make_in(slot, Instant::now() + core.limits.timeout)
                 .await
             {
-                Ok(live) => {
+                Ok(mut live) => {
+                    // Its WASI context too, while no event waits for it.
+                    live.store.data_mut().prepare_wasi();
                     let mut ready = lock(&spares.ready);
                     ready.push(live);
                     stats.ready.fetch_add(1, Ordering::Relaxed);
