@@ -265,6 +265,17 @@ async fn the_journal_empties_as_hooks_finish_and_survives_a_reload() {
     assert!(err.contains("hookhost.state_dir"), "{err}");
 }
 
+/// `hookhost.queue` on `nats`: stream `stream`, its consumer named after
+/// it, and `extra` settings.
+fn nats_queue(nats: &NatsServer, stream: &str, extra: Value) -> Value {
+    let mut queue = json!({"kind": "nats", "url": nats.url, "stream": stream,
+        "consumer": stream.to_lowercase()});
+    if let (Value::Object(queue), Value::Object(extra)) = (&mut queue, extra) {
+        queue.extend(extra);
+    }
+    queue
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_on_jetstream_deliver_everything_when_one_is_killed() {
     const EVENTS: usize = 10_000;
@@ -279,7 +290,7 @@ async fn two_nodes_on_jetstream_deliver_everything_when_one_is_killed() {
         &json!({
             "common": {"actions": {"execute_on": ["upload"], "hook": format!("{}/hook", recorder.url)}},
             "hookhost": {"async_workers": 8,
-                "queue": {"kind": "nats", "url": nats.url, "stream": "FLEET", "consumer": "fleet", "ack_wait_ms": 1000}},
+                "queue": nats_queue(&nats, "FLEET", json!({"ack_wait_ms": 1000}))},
         }),
     );
     let mut a = Server::start(&config, &[], &[]).await;
@@ -353,8 +364,7 @@ async fn healthz_and_metrics_report_the_queues_depth_age_and_connection() {
         &json!({
             "common": {"actions": {"execute_on": ["upload"], "hook": format!("{}/hook", recorder.url)}},
             "http": {"retry_max": 0},
-            "hookhost": {"queue": {"kind": "nats", "url": nats.url, "stream": "HEALTH",
-                "consumer": "health", "max_deliver": 5, "backoff_ms": 60_000}},
+            "hookhost": {"queue": nats_queue(&nats, "HEALTH", json!({"max_deliver": 5, "backoff_ms": 60_000}))},
         }),
     );
     let node = Server::start(&config, &[], &[]).await;
@@ -405,8 +415,7 @@ async fn on_the_queue_each_hook_has_its_own_delivery_limit() {
         &json!({
             "common": {"actions": {"hooks": [hook("twice", 2), hook("four", 4)]}},
             "http": {"retry_max": 0},
-            "hookhost": {"queue": {"kind": "nats", "url": nats.url, "stream": "LIMITS",
-                "consumer": "limits", "max_deliver": 50, "backoff_ms": 60_000}},
+            "hookhost": {"queue": nats_queue(&nats, "LIMITS", json!({"max_deliver": 50, "backoff_ms": 60_000}))},
         }),
     );
     let node = Server::start(&config, &[], &[]).await;

@@ -4,7 +4,9 @@
 use std::sync::Weak;
 use std::sync::atomic::Ordering;
 
-use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeGaugeValue, EncodeLabelSet, EncodeMetric,
+};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 
@@ -50,11 +52,11 @@ fn plain_counters<const N: usize>(
 }
 
 /// One gauge, its own metric family.
-fn gauge(
+fn gauge<N: EncodeGaugeValue>(
     encoder: &mut DescriptorEncoder<'_>,
     name: &str,
     help: &str,
-    value: i64,
+    value: N,
 ) -> Result<(), std::fmt::Error> {
     let gauge = ConstGauge::new(value);
     gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)
@@ -67,8 +69,7 @@ fn age(
     help: &str,
     value: Option<std::time::Duration>,
 ) -> Result<(), std::fmt::Error> {
-    let gauge = ConstGauge::new(value.map_or(0.0, |d| d.as_secs_f64()));
-    gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)
+    gauge(encoder, name, help, value.map_or(0.0, |d| d.as_secs_f64()))
 }
 
 impl Snapshot for WeakHost {
