@@ -235,6 +235,18 @@ pub mod bindings {
         "hookhost_guest::bindings::startup_hook"
     );
 
+    /// The `hook-init` world: a hook's optional `init` export.
+    pub mod hook_init {
+        wit_bindgen::generate!({
+            world: "hook-init",
+            path: "../wit",
+            pub_export_macro: true,
+            export_macro_name: "export_init",
+            default_bindings_module: "hookhost_guest::bindings::hook_init",
+            runtime_path: "hookhost_guest::__wit_bindgen::rt",
+        });
+    }
+
     /// The `provider-hook` world.
     pub mod provider_hook {
         wit_bindgen::generate!({
@@ -300,6 +312,54 @@ pub use bindings::fs_hook::exports::hookhost::hooks::fs_handler::Guest as FsHook
 /// hookhost_guest::export_provider_hook!(Changes);
 /// ```
 pub use bindings::provider_hook::exports::hookhost::hooks::provider_handler::Guest as ProviderHook;
+
+/// Start-up work a hook can have done before its event, off the event's
+/// path: reading its arguments, environment or granted files, building a
+/// table. Export it with [`export_init!`] next to the hook's own macro.
+///
+/// The host calls `init` when it makes a fresh instance ahead of its event
+/// (a spare, between events; `hookhost.wasm.spares`), so that work is not
+/// on the event's path. An instance made on the event's path (no spare
+/// ready, spares off, `reuse`) is not initialised first. So `init` runs at
+/// most once per instance and always before its event, never sees an
+/// event, and the hook must answer the same whether it ran or not: do the
+/// work in a `std::sync::OnceLock` that both `init` and `handle` use.
+/// A trap in `init` discards the instance, and the host makes no more
+/// spares for the hook.
+///
+/// ```ignore
+/// use std::sync::OnceLock;
+/// use hookhost_guest::{FsEvent, FsHook, Init, Verdict};
+///
+/// fn refused() -> &'static [String] {
+///     static LIST: OnceLock<Vec<String>> = OnceLock::new();
+///     LIST.get_or_init(|| std::env::args().skip(1).collect())
+/// }
+///
+/// struct DenyExe;
+///
+/// impl Init for DenyExe {
+///     fn init() {
+///         refused();
+///     }
+/// }
+///
+/// impl FsHook for DenyExe {
+///     fn handle(event: FsEvent) -> Verdict {
+///         match event.extension() {
+///             Some(ext) if refused().contains(&ext) => Verdict::Deny("refused".into()),
+///             _ => Verdict::Allow,
+///         }
+///     }
+/// }
+///
+/// hookhost_guest::export_fs_hook!(DenyExe);
+/// hookhost_guest::export_init!(DenyExe);
+/// ```
+pub use bindings::hook_init::exports::hookhost::hooks::init::Guest as Init;
+
+/// Export a type implementing [`Init`] as the component's optional `init`.
+pub use bindings::hook_init::export_init;
 
 /// Export a type implementing [`FsHook`] as the component's `fs-hook` world.
 ///

@@ -9,18 +9,32 @@
 //! without one. The event's fields: `cargo doc --open` (the `FsEvent`
 //! type) or docs/writing-hooks.md in hookhost's repository.
 
-use hookhost_guest::{FsAction, FsEvent, FsHook, Verdict, log};
+use std::sync::OnceLock;
+
+use hookhost_guest::{FsAction, FsEvent, FsHook, Init, Verdict, log};
 
 const DEFAULT_LIMIT: i64 = 10 << 20;
 
+/// Read once per instance: by `init` when the host makes the instance
+/// ahead of its event, otherwise by the event itself.
 fn limit() -> i64 {
-    std::env::args()
-        .nth(1)
-        .and_then(|arg| arg.parse().ok())
-        .unwrap_or(DEFAULT_LIMIT)
+    static LIMIT: OnceLock<i64> = OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        std::env::args()
+            .nth(1)
+            .and_then(|arg| arg.parse().ok())
+            .unwrap_or(DEFAULT_LIMIT)
+    })
 }
 
 struct Hook;
+
+/// Start-up work the host may run before the event, off its path.
+impl Init for Hook {
+    fn init() {
+        limit();
+    }
+}
 
 impl FsHook for Hook {
     fn handle(event: FsEvent) -> Verdict {
@@ -47,3 +61,4 @@ impl FsHook for Hook {
 }
 
 hookhost_guest::export_fs_hook!(Hook);
+hookhost_guest::export_init!(Hook);

@@ -573,6 +573,11 @@ async fn reused_instances_are_replaced_after_max_calls_and_after_a_failure() {
 
 /// The counting probe with `spares` made ahead, on its own sandbox.
 fn counting_hook(sandbox: &std::sync::Arc<Sandbox>, spares: u32) -> WasmHook {
+    probe_hook(sandbox, "count", spares)
+}
+
+/// The probe in `mode`, with `spares` made ahead.
+fn probe_hook(sandbox: &std::sync::Arc<Sandbox>, mode: &str, spares: u32) -> WasmHook {
     let limits = Limits {
         timeout: Duration::from_secs(10),
         fuel: 1_000_000_000,
@@ -580,7 +585,7 @@ fn counting_hook(sandbox: &std::sync::Arc<Sandbox>, spares: u32) -> WasmHook {
         output_bytes: 4096,
     };
     let grants = Grants {
-        args: vec!["count".into()],
+        args: vec![mode.into()],
         ..Grants::default()
     };
     WasmHook::new(
@@ -651,6 +656,61 @@ async fn spares_give_every_event_a_never_used_instance() {
     assert_eq!(stats.ready.load(Relaxed), 2);
     drop(hook);
     ready.wait_for(|n| *n == 0).await.unwrap();
+    assert_eq!(stats.ready.load(Relaxed), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spare_runs_the_hooks_init_before_its_event_an_inline_instance_does_not() {
+    let sandbox = std::sync::Arc::new(Sandbox::new(&WasmSettings::default(), None).unwrap());
+    let hook = probe_hook(&sandbox, "init-count", 2);
+    let mut ready = hook.spares_ready().expect("spares are on");
+    count_of(&hook, "/first").await;
+    for path in ["/a", "/b", "/c"] {
+        ready.wait_for(|n| *n == 2).await.unwrap();
+        assert_eq!(
+            count_of(&hook, path).await,
+            "inits=1",
+            "{path}: a spare, initialised once"
+        );
+    }
+    let inline = probe_hook(&sandbox, "init-count", 0);
+    for path in ["/a", "/b"] {
+        assert_eq!(
+            count_of(&inline, path).await,
+            "inits=0",
+            "{path}: made inline, not initialised"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_init_stops_the_spares_and_every_event_is_served_inline() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let sandbox = std::sync::Arc::new(Sandbox::new(&WasmSettings::default(), None).unwrap());
+    let hook = probe_hook(&sandbox, "init-trap", 2);
+    let mut ready = hook.spares_ready().expect("spares are on");
+    let stats = sandbox.spare_stats();
+    assert_eq!(count_of(&hook, "/first").await, "served");
+    // The refill task counts the failure, then ends (publishing 0 ready).
+    let failed = ready.wait_for(|_| stats.init_failed.load(Relaxed) == 1);
+    tokio::time::timeout(Duration::from_secs(30), failed)
+        .await
+        .expect("the init failure is counted")
+        .unwrap();
+    for path in ["/a", "/b", "/c", "/d"] {
+        assert_eq!(count_of(&hook, path).await, "served", "{path}");
+    }
+    assert_eq!(
+        stats.init_failed.load(Relaxed),
+        1,
+        "one failure, then no more attempts"
+    );
+    assert_eq!(stats.served.load(Relaxed), 0);
+    assert_eq!(
+        stats.missed.load(Relaxed),
+        5,
+        "every event instantiated inline"
+    );
     assert_eq!(stats.ready.load(Relaxed), 0);
 }
 

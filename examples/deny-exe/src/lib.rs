@@ -7,11 +7,13 @@
 
 use std::sync::OnceLock;
 
-use hookhost_guest::{FsEvent, FsHook, Verdict, log};
+use hookhost_guest::{FsEvent, FsHook, Init, Verdict, log};
 
 const DEFAULT: &[&str] = &["exe", "bat", "cmd", "com", "msi", "scr"];
 
-/// The list, read once per instance (a reused instance skips the WASI calls).
+/// The list, read once per instance: by `init` when the host makes the
+/// instance ahead of its event, else by the first event (a reused instance
+/// skips the WASI calls after that).
 fn refused_extensions() -> &'static [String] {
     static LIST: OnceLock<Vec<String>> = OnceLock::new();
     LIST.get_or_init(read_refused_extensions)
@@ -33,6 +35,12 @@ fn read_refused_extensions() -> Vec<String> {
 
 struct DenyExe;
 
+impl Init for DenyExe {
+    fn init() {
+        refused_extensions();
+    }
+}
+
 impl FsHook for DenyExe {
     fn handle(event: FsEvent) -> Verdict {
         let Some(ext) = event.extension() else {
@@ -50,3 +58,4 @@ impl FsHook for DenyExe {
 }
 
 hookhost_guest::export_fs_hook!(DenyExe);
+hookhost_guest::export_init!(DenyExe);

@@ -298,6 +298,11 @@ impl Snapshot for WeakHost {
                         "Events of hooks with spares that found none ready and instantiated inline",
                         &spares.missed,
                     ),
+                    (
+                        "wasm_spares_init_failed",
+                        "Spares discarded because their init export failed (the hook makes no more)",
+                        &spares.init_failed,
+                    ),
                 ],
             )?;
             gauge(

@@ -79,6 +79,17 @@ pub struct Live<B> {
     _slot: Slot,
 }
 
+impl<B> Live<B> {
+    /// The same instance, with what instantiation gave turned by `f`.
+    pub fn map<C>(self, f: impl FnOnce(B) -> C) -> Live<C> {
+        Live {
+            store: self.store,
+            bound: f(self.bound),
+            _slot: self._slot,
+        }
+    }
+}
+
 /// Spare instances of all hooks: events served by a spare or (none ready)
 /// by an instance made inline, and spares ready now.
 #[derive(Debug, Default)]
@@ -89,6 +100,9 @@ pub struct SpareStats {
     pub missed: AtomicU64,
     /// Spares ready now, all hooks together.
     pub ready: AtomicU64,
+    /// Spares discarded because their `init` export failed (the hook then
+    /// makes no more).
+    pub init_failed: AtomicU64,
 }
 
 /// The shared WebAssembly runtime of a host.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use wasmtime::Store;
+use wasmtime::component::{Instance, InstancePre};
 
 use crate::event::login::{KbdReply, KbdRound, LoginEvent, LoginHook, PasswordAnswer};
 use crate::failure::Failure;
@@ -20,10 +21,10 @@ use crate::sandbox::{Live, Sandbox, State};
 use super::{Bound, Instances, clip_reason};
 
 macro_rules! login_worlds {
-    ($($hook:ident => $module:ident :: $world:ident, $pre:ident;)+) => {
-        /// A login-hook component, pre-instantiated, by world.
-        pub(super) enum LoginPre {
-            $($hook($module::$pre<State>),)+
+    ($($hook:ident => $module:ident :: $world:ident, $indices:ident;)+) => {
+        /// A login-hook component's exports, by world.
+        pub(super) enum LoginExports {
+            $($hook($module::$indices),)+
         }
 
         /// An instantiated login-hook component.
@@ -31,33 +32,36 @@ macro_rules! login_worlds {
             $($hook($module::$world),)+
         }
 
-        impl LoginPre {
+        impl LoginExports {
             /// Check `path` implements the world of `hook`.
             pub(super) fn prepare(
                 sandbox: &Sandbox,
                 path: &std::path::Path,
                 hook: LoginHook,
-            ) -> Result<LoginPre, String> {
+            ) -> Result<(InstancePre<State>, LoginExports), String> {
                 Ok(match hook {
-                    $(LoginHook::$hook => LoginPre::$hook(
-                        sandbox.prepare(path, None, hook.world(), $module::$pre::new)?,
-                    ),)+
+                    $(LoginHook::$hook => sandbox.prepare(path, None, hook.world(), |pre| {
+                        let exports = LoginExports::$hook($module::$indices::new(&pre)?);
+                        Ok((pre, exports))
+                    })?,)+
                 })
             }
 
-            pub(super) async fn instantiate(
+            /// The world's exports in `instance`.
+            pub(super) fn load(
                 &self,
                 store: &mut Store<State>,
+                instance: &Instance,
             ) -> wasmtime::Result<LoginBound> {
                 Ok(match self {
-                    $(LoginPre::$hook(pre) => LoginBound::$hook(pre.instantiate_async(store).await?),)+
+                    $(LoginExports::$hook(indices) => LoginBound::$hook(indices.load(store, instance)?),)+
                 })
             }
 
             /// The hook the component serves.
             pub(super) fn hook(&self) -> LoginHook {
                 match self {
-                    $(LoginPre::$hook(_) => LoginHook::$hook,)+
+                    $(LoginExports::$hook(_) => LoginHook::$hook,)+
                 }
             }
         }
@@ -65,14 +69,14 @@ macro_rules! login_worlds {
 }
 
 login_worlds! {
-    PreLogin => pre_login_hook::PreLoginHook, PreLoginHookPre;
-    ExternalAuth => external_auth_hook::ExternalAuthHook, ExternalAuthHookPre;
-    CheckPassword => check_password_hook::CheckPasswordHook, CheckPasswordHookPre;
-    KeyboardInteractive => keyboard_interactive_hook::KeyboardInteractiveHook, KeyboardInteractiveHookPre;
-    PostLogin => post_login_hook::PostLoginHook, PostLoginHookPre;
-    PostConnect => post_connect_hook::PostConnectHook, PostConnectHookPre;
-    PostDisconnect => post_disconnect_hook::PostDisconnectHook, PostDisconnectHookPre;
-    Startup => startup_hook::StartupHook, StartupHookPre;
+    PreLogin => pre_login_hook::PreLoginHook, PreLoginHookIndices;
+    ExternalAuth => external_auth_hook::ExternalAuthHook, ExternalAuthHookIndices;
+    CheckPassword => check_password_hook::CheckPasswordHook, CheckPasswordHookIndices;
+    KeyboardInteractive => keyboard_interactive_hook::KeyboardInteractiveHook, KeyboardInteractiveHookIndices;
+    PostLogin => post_login_hook::PostLoginHook, PostLoginHookIndices;
+    PostConnect => post_connect_hook::PostConnectHook, PostConnectHookIndices;
+    PostDisconnect => post_disconnect_hook::PostDisconnectHook, PostDisconnectHookIndices;
+    Startup => startup_hook::StartupHook, StartupHookIndices;
 }
 
 fn done(result: Result<(), String>) -> Answer {

@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use wasmtime::Store;
+use wasmtime::component::{ComponentExportIndex, Instance, InstancePre};
 
+mod init;
 mod login;
 mod spares;
 
@@ -32,11 +34,11 @@ use crate::sandbox::convert::{to_wit_fs, to_wit_provider};
 use crate::sandbox::{Live, Sandbox, Share, Slot, State};
 use spares::Spares;
 
-/// Which world a component implements, pre-instantiated.
-enum Prepared {
-    Fs(fs_hook::FsHookPre<State>),
-    Provider(provider_hook::ProviderHookPre<State>),
-    Login(login::LoginPre),
+/// Which world a component implements: where its exports are.
+enum Exports {
+    Fs(fs_hook::FsHookIndices),
+    Provider(provider_hook::ProviderHookIndices),
+    Login(login::LoginExports),
 }
 
 /// An instantiated component.
@@ -53,21 +55,22 @@ enum Input {
     Login(LoginEvent),
 }
 
-impl Prepared {
-    async fn instantiate(&self, store: &mut Store<State>) -> wasmtime::Result<Bound> {
+impl Exports {
+    /// The world's exports in `instance`.
+    fn load(&self, store: &mut Store<State>, instance: &Instance) -> wasmtime::Result<Bound> {
         Ok(match self {
-            Prepared::Fs(pre) => Bound::Fs(pre.instantiate_async(store).await?),
-            Prepared::Provider(pre) => Bound::Provider(pre.instantiate_async(store).await?),
-            Prepared::Login(pre) => Bound::Login(pre.instantiate(store).await?),
+            Exports::Fs(indices) => Bound::Fs(indices.load(store, instance)?),
+            Exports::Provider(indices) => Bound::Provider(indices.load(store, instance)?),
+            Exports::Login(indices) => Bound::Login(indices.load(store, instance)?),
         })
     }
 
     /// The world's name.
     fn world(&self) -> &'static str {
         match self {
-            Prepared::Fs(_) => "fs-hook",
-            Prepared::Provider(_) => "provider-hook",
-            Prepared::Login(pre) => pre.hook().world(),
+            Exports::Fs(_) => "fs-hook",
+            Exports::Provider(_) => "provider-hook",
+            Exports::Login(login) => login.hook().world(),
         }
     }
 }
@@ -147,7 +150,10 @@ struct Instances {
     sandbox: Arc<Sandbox>,
     /// This hook's share of the instance pool.
     share: Share,
-    prepared: Prepared,
+    pre: InstancePre<State>,
+    exports: Exports,
+    /// The component's optional `init` export.
+    init: Option<ComponentExportIndex>,
     limits: Limits,
     grants: Arc<Grants>,
 }
@@ -161,12 +167,22 @@ impl Instances {
             .slot(Some(&self.share), deadline)
             .await
             .ok_or(Failure::Timeout(self.limits.timeout))?;
-        self.make_in(slot, deadline).await
+        Ok(self.make_in(slot, deadline).await?.map(|(_, bound)| bound))
     }
 
-    /// A fresh instance in a slot already held (a spare; [`Instances::keep`]),
-    /// by `deadline`.
-    async fn make_in(&self, slot: Slot, deadline: Instant) -> Result<Live<Bound>, Failure> {
+    /// Instantiate in `store` and find the world's exports.
+    async fn instantiate(&self, store: &mut Store<State>) -> wasmtime::Result<(Instance, Bound)> {
+        let instance = self.pre.instantiate_async(&mut *store).await?;
+        let bound = self.exports.load(store, &instance)?;
+        Ok((instance, bound))
+    }
+
+    /// A fresh instance in a slot already held, by `deadline`.
+    async fn make_in(
+        &self,
+        slot: Slot,
+        deadline: Instant,
+    ) -> Result<Live<(Instance, Bound)>, Failure> {
         self.sandbox
             .instantiate_in(
                 slot,
@@ -174,8 +190,8 @@ impl Instances {
                 &self.limits,
                 &self.grants,
                 deadline,
-                &self.prepared,
-                |store, prepared: &Prepared| Box::pin(prepared.instantiate(store)),
+                self,
+                |store, core: &Instances| Box::pin(core.instantiate(store)),
             )
             .await
     }
@@ -236,18 +252,21 @@ impl WasmHook {
                 limits.memory_bytes >> 20
             ));
         }
-        let prepared = match world {
-            World::Fs => {
-                Prepared::Fs(sandbox.prepare(path, None, "fs-hook", fs_hook::FsHookPre::new)?)
+        let (pre, exports) = match world {
+            World::Fs => sandbox.prepare(path, None, "fs-hook", |pre| {
+                let exports = Exports::Fs(fs_hook::FsHookIndices::new(&pre)?);
+                Ok((pre, exports))
+            })?,
+            World::Provider => sandbox.prepare(path, None, "provider-hook", |pre| {
+                let exports = Exports::Provider(provider_hook::ProviderHookIndices::new(&pre)?);
+                Ok((pre, exports))
+            })?,
+            World::Login(hook) => {
+                let (pre, exports) = login::LoginExports::prepare(&sandbox, path, hook)?;
+                (pre, Exports::Login(exports))
             }
-            World::Provider => Prepared::Provider(sandbox.prepare(
-                path,
-                None,
-                "provider-hook",
-                provider_hook::ProviderHookPre::new,
-            )?),
-            World::Login(hook) => Prepared::Login(login::LoginPre::prepare(&sandbox, path, hook)?),
         };
+        let init = init::find(pre.component(), path)?;
         let instancing = match mode {
             Mode::Fresh { spares } if spares > 0 && sandbox.pooling() => {
                 Instancing::Fresh(Some(Arc::new(Spares::new(spares))))
@@ -260,7 +279,9 @@ impl WasmHook {
                 name: Arc::from(name),
                 share: sandbox.new_share(),
                 sandbox,
-                prepared,
+                pre,
+                exports,
+                init,
                 limits,
                 grants: Arc::new(grants),
             }),
@@ -283,15 +304,15 @@ impl WasmHook {
     }
 
     fn input(&self, event: EventRef<'_>) -> Result<Input, Failure> {
-        match (&self.core.prepared, event) {
-            (Prepared::Fs(_), EventRef::Fs(ev)) => Ok(Input::Fs(Box::new(to_wit_fs(ev)))),
-            (Prepared::Provider(_), EventRef::Provider(ev)) => {
+        match (&self.core.exports, event) {
+            (Exports::Fs(_), EventRef::Fs(ev)) => Ok(Input::Fs(Box::new(to_wit_fs(ev)))),
+            (Exports::Provider(_), EventRef::Provider(ev)) => {
                 Ok(Input::Provider(to_wit_provider(ev)))
             }
-            (Prepared::Login(pre), EventRef::Login(ev)) if pre.hook() == ev.hook() => {
+            (Exports::Login(login), EventRef::Login(ev)) if login.hook() == ev.hook() => {
                 Ok(Input::Login(ev.clone()))
             }
-            (prepared, event) => {
+            (exports, event) => {
                 let what = match event {
                     EventRef::Fs(_) => "fs events".to_owned(),
                     EventRef::Provider(_) => "provider events".to_owned(),
@@ -299,7 +320,7 @@ impl WasmHook {
                 };
                 Err(Failure::BadComponent(format!(
                     "a {} component cannot handle {what}",
-                    prepared.world()
+                    exports.world()
                 )))
             }
         }
@@ -330,10 +351,10 @@ impl WasmHook {
                 &mut store,
                 &self.core.limits,
                 deadline,
-                &self.core.prepared,
-                |store, prepared| {
+                &*self.core,
+                |store, core| {
                     Box::pin(async move {
-                        let bound = prepared.instantiate(&mut *store).await?;
+                        let (_, bound) = core.instantiate(&mut *store).await?;
                         invoke(store, &bound, &input).await
                     })
                 },
@@ -443,17 +464,17 @@ impl Hook for WasmHook {
     }
 
     async fn exchange(&self, _contract: &Contract) -> Result<Box<dyn Exchange>, Failure> {
-        match &self.core.prepared {
-            Prepared::Login(pre) if pre.hook() == LoginHook::KeyboardInteractive => {
+        match &self.core.exports {
+            Exports::Login(login) if login.hook() == LoginHook::KeyboardInteractive => {
                 Ok(Box::new(login::WasmExchange {
                     core: self.core.clone(),
                     live: None,
                     failed: false,
                 }))
             }
-            prepared => Err(Failure::BadComponent(format!(
+            exports => Err(Failure::BadComponent(format!(
                 "a {} component cannot answer keyboard-interactive rounds",
-                prepared.world()
+                exports.world()
             ))),
         }
     }

@@ -16,7 +16,8 @@ use std::time::Instant;
 use tokio::sync::{Notify, watch};
 
 use super::{Bound, Instances};
-use crate::sandbox::{Live, SpareStats};
+use crate::failure::Failure;
+use crate::sandbox::{Live, Slot, SpareStats};
 
 pub(super) struct Spares {
     want: usize,
@@ -104,6 +105,40 @@ impl Spares {
     }
 }
 
+/// Why a spare could not be made.
+enum Unmade {
+    /// Instantiating failed (the event that instantiates inline reports it).
+    Instance(Failure),
+    /// The component's `init` export failed.
+    Init(Failure),
+}
+
+/// A spare in `slot`: a fresh instance, its WASI context built and its
+/// `init` export run if it has one — while no event waits for it. One
+/// deadline for all of it, as an event's covers instantiating and calling.
+async fn make(core: &Instances, slot: Slot) -> Result<Live<Bound>, Unmade> {
+    let deadline = Instant::now() + core.limits.timeout;
+    let mut live = core
+        .make_in(slot, deadline)
+        .await
+        .map_err(Unmade::Instance)?;
+    live.store.data_mut().prepare_wasi();
+    if let Some(init) = &core.init {
+        let instance = live.bound.0;
+        core.sandbox
+            .call(
+                &mut live.store,
+                &core.limits,
+                deadline,
+                init,
+                move |store, init| Box::pin(super::init::run(store, instance, init)),
+            )
+            .await
+            .map_err(Unmade::Init)?;
+    }
+    Ok(live.map(|(_, bound)| bound))
+}
+
 /// Drop used instances, make spares up to the number wanted, sleep until
 /// woken; on close, drop everything held.
 async fn refill(spares: Arc<Spares>, core: Arc<Instances>) {
@@ -114,21 +149,24 @@ async fn refill(spares: Arc<Spares>, core: Arc<Instances>) {
             let Some(slot) = core.sandbox.spare_slot(&core.share) else {
                 break;
             };
-            match core
-                .make_in(slot, Instant::now() + core.limits.timeout)
-                .await
-            {
-                Ok(mut live) => {
-                    // Its WASI context too, while no event waits for it.
-                    live.store.data_mut().prepare_wasi();
+            match make(&core, slot).await {
+                Ok(live) => {
                     let mut ready = lock(&spares.ready);
                     ready.push(live);
                     stats.ready.fetch_add(1, Ordering::Relaxed);
                     spares.count.send_replace(ready.len());
                 }
-                Err(failure) => {
+                Err(Unmade::Instance(failure)) => {
                     // The event that instantiates inline reports it.
                     tracing::debug!(hook = %core.name, error = %failure, "cannot make a spare instance");
+                    break;
+                }
+                Err(Unmade::Init(failure)) => {
+                    // Events never run `init` inline, so they may well
+                    // succeed: stop paying for spares that cannot be made.
+                    stats.init_failed.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(hook = %core.name, error = %failure, "the hook's init export failed: no more spare instances for it, its events instantiate inline");
+                    spares.close();
                     break;
                 }
             }
