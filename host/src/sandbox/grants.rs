@@ -11,6 +11,9 @@
 
 use std::sync::Arc;
 
+use wasmtime::component::{HasData, Linker, ResourceTable};
+use wasmtime_wasi::cli::WasiCliCtxView;
+use wasmtime_wasi::p2::bindings::cli::environment;
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
@@ -96,10 +99,9 @@ fn builder(
     stderr: &OutputCapture,
 ) -> WasiCtxBuilder {
     let mut builder = WasiCtxBuilder::new();
-    builder.arg(name).args(&grants.args);
-    for (key, value) in &grants.env {
-        builder.env(key, value);
-    }
+    builder
+        .args(&arguments(name, grants))
+        .envs(&environment(grants));
     // TCP connects to the granted addresses only (and the implicit bind
     // of a connect); no listening, no UDP, no name lookups.
     let granted = grants.tcp.clone();
@@ -121,6 +123,89 @@ fn builder(
             Box::pin(async move { allowed })
         });
     builder
+}
+
+/// A guest's arguments: its name, then the granted ones.
+fn arguments(name: &str, grants: &Grants) -> Vec<String> {
+    std::iter::once(name.to_owned())
+        .chain(grants.args.iter().cloned())
+        .collect()
+}
+
+/// A guest's environment: the granted variables only.
+fn environment(grants: &Grants) -> Vec<(String, String)> {
+    grants
+        .env
+        .iter()
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
+}
+
+/// `wasi:cli/environment` for one guest: answered from its grants while its
+/// context is deferred — a guest reading only its arguments and environment
+/// (how most hooks get their configuration) never has the context built —
+/// and by the context once it is.
+pub(crate) struct CliEnvironment<'a> {
+    pub(crate) wasi: &'a mut Wasi,
+    pub(crate) table: &'a mut ResourceTable,
+}
+
+impl CliEnvironment<'_> {
+    fn built(&mut self) -> Option<WasiCliCtxView<'_>> {
+        match self.wasi {
+            Wasi::Ready(ctx) => Some(WasiCliCtxView {
+                ctx: ctx.cli(),
+                table: self.table,
+            }),
+            Wasi::Deferred(_) => None,
+        }
+    }
+}
+
+impl environment::Host for CliEnvironment<'_> {
+    fn get_environment(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
+        match self.built() {
+            Some(mut view) => view.get_environment(),
+            None => match &*self.wasi {
+                Wasi::Deferred(recipe) => Ok(environment(&recipe.grants)),
+                Wasi::Ready(_) => unreachable!("answered by the context"),
+            },
+        }
+    }
+
+    fn get_arguments(&mut self) -> wasmtime::Result<Vec<String>> {
+        match self.built() {
+            Some(mut view) => view.get_arguments(),
+            None => match &*self.wasi {
+                Wasi::Deferred(recipe) => Ok(arguments(&recipe.name, &recipe.grants)),
+                Wasi::Ready(_) => unreachable!("answered by the context"),
+            },
+        }
+    }
+
+    fn initial_cwd(&mut self) -> wasmtime::Result<Option<String>> {
+        match self.built() {
+            Some(mut view) => view.initial_cwd(),
+            // The builder sets none.
+            None => Ok(None),
+        }
+    }
+}
+
+struct HasCliEnvironment;
+
+impl HasData for HasCliEnvironment {
+    type Data<'a> = CliEnvironment<'a>;
+}
+
+/// Shadow wasmtime-wasi's `wasi:cli/environment` in `linker` with
+/// [`CliEnvironment`].
+pub(crate) fn add_environment_to_linker(linker: &mut Linker<super::State>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    environment::add_to_linker::<_, HasCliEnvironment>(linker, |state| CliEnvironment {
+        wasi: &mut state.wasi,
+        table: &mut state.table,
+    })
 }
 
 #[cfg(test)]
@@ -152,6 +237,42 @@ mod tests {
         assert!(!wasi.is_built());
         wasi.get();
         assert!(wasi.is_built());
+    }
+
+    #[test]
+    fn arguments_and_environment_are_answered_without_building_the_context_and_as_it_would() {
+        use environment::Host;
+        let mut wasi = wasi(Grants {
+            args: vec!["exe".into(), "bat".into()],
+            env: [("B".into(), "2".into()), ("A".into(), "1".into())].into(),
+            ..Grants::default()
+        })
+        .unwrap();
+        let mut table = ResourceTable::new();
+        let mut answers = |wasi: &mut Wasi| {
+            let mut env = CliEnvironment {
+                wasi,
+                table: &mut table,
+            };
+            (
+                env.get_arguments().unwrap(),
+                env.get_environment().unwrap(),
+                env.initial_cwd().unwrap(),
+            )
+        };
+        let deferred = answers(&mut wasi);
+        assert!(!wasi.is_built(), "reading them builds nothing");
+        assert_eq!(deferred.0, ["hook", "exe", "bat"]);
+        assert_eq!(
+            deferred.1,
+            [("A".into(), "1".into()), ("B".into(), "2".into())]
+        );
+        wasi.get();
+        assert_eq!(
+            answers(&mut wasi),
+            deferred,
+            "the built context says the same"
+        );
     }
 
     #[test]

@@ -138,6 +138,7 @@ impl Sandbox {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(anyhow::Error::from)?;
         fsguard::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
+        grants::add_environment_to_linker(&mut linker).map_err(anyhow::Error::from)?;
         bindings::shared::HostImports::add_to_linker::<_, wasmtime::component::HasSelf<State>>(
             &mut linker,
             |state| state,
