@@ -1,6 +1,7 @@
 //! The benchmark: the same pre-upload check run as a native Rust call (the
-//! floor), a wasm hook (fresh instance, reused instance; the std `deny-exe`
-//! and a `no_std` guest importing no function at all), an exec hook and an
+//! floor), a wasm hook (fresh instance, reused instance; the std `deny-exe`,
+//! a `no_std` guest importing no function at all, and a std SDK guest that
+//! reads nothing: the std floor), an exec hook and an
 //! HTTP hook, in one run, with ratios computed against exec and HTTP; then
 //! start-up, memory per in-flight instance, starvation by a busy hook, the
 //! cost of epoch and fuel metering, and `hookhost plugin` under concurrent
@@ -528,8 +529,9 @@ pub fn run(
     let guests = std::path::absolute(guests).map_err(|e| format!("{}: {e}", guests.display()))?;
     let deny_exe = guests.join("deny_exe.wasm");
     let minimal_deny = guests.join("minimal_deny.wasm");
+    let sdk_allow = guests.join("sdk_allow.wasm");
     let probe = guests.join("probe.wasm");
-    for needed in [&deny_exe, &minimal_deny, &probe] {
+    for needed in [&deny_exe, &minimal_deny, &sdk_allow, &probe] {
         if !needed.is_file() {
             return Err(format!(
                 "{} is missing: build the guests first (scripts/bench.sh does), or point --guests at them",
@@ -577,6 +579,14 @@ pub fn run(
             sizes.wasm,
         )
     };
+    let sdk_floor = Case {
+        make: allowed_event,
+        ..Case::new(
+            "wasm fresh, std SDK guest reading nothing",
+            json!([{"hook": sdk_allow, "execute_on": ["pre-upload"]}]),
+            sizes.wasm,
+        )
+    };
     let reused_allow = Case {
         make: allowed_event,
         ..Case::new(
@@ -593,6 +603,7 @@ pub fn run(
                 json!([{"hook": minimal_deny, "execute_on": ["pre-upload"]}]),
                 sizes.wasm,
             ),
+            sdk_floor,
             Case::new("wasm hook, reused instance", reused_hook, sizes.reused),
             reused_allow,
             on_demand,
@@ -609,7 +620,17 @@ pub fn run(
         ],
         &cache,
     )?;
-    let [fresh, minimal, reused, reused_allow, on_demand, exec, http] = &rows[..] else {
+    let [
+        fresh,
+        minimal,
+        sdk_floor,
+        reused,
+        reused_allow,
+        on_demand,
+        exec,
+        http,
+    ] = &rows[..]
+    else {
         unreachable!("one row per case")
     };
     print_table(&[
@@ -617,6 +638,7 @@ pub fn run(
         fresh,
         &two_cores,
         minimal,
+        sdk_floor,
         reused,
         reused_allow,
         on_demand,
@@ -637,6 +659,11 @@ pub fn run(
         ratio(exec, minimal),
         ratio(http, minimal),
         ratio(minimal, fresh)
+    );
+    println!(
+        "fresh, against the no_std guest without imports: the std deny-exe example {:.2}×, a std SDK guest reading nothing {:.2}×.",
+        ratio(fresh, minimal),
+        ratio(sdk_floor, minimal)
     );
     println!(
         "throughput: {:.0} events/s on one core, {:.0} on two ({:.2}×).",

@@ -33,7 +33,7 @@ struct Args {
     /// Only the latency tables: accepting with the journal, and under load.
     #[arg(long)]
     load_only: bool,
-    /// Directory with deny_exe.wasm, minimal_deny.wasm and probe.wasm.
+    /// Directory with deny_exe.wasm, minimal_deny.wasm, sdk_allow.wasm and probe.wasm.
     #[arg(long, default_value = "target/guests/wasm32-wasip2/release")]
     guests: PathBuf,
     /// The hookhost binary (for the start-up rows); default: next to this

@@ -26,6 +26,8 @@ fn bench_quick_runs_and_prints_its_tables() {
         "| rust call (floor) |",
         "| wasm hook, fresh instance |",
         "| wasm fresh, no_std guest, no imports |",
+        "| wasm fresh, std SDK guest reading nothing |",
+        "fresh, against the no_std guest without imports",
         "| wasm hook, reused instance |",
         "| exec hook (/bin/sh script) |",
         "| HTTP hook (loopback, keep-alive) |",
