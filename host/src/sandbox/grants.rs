@@ -150,45 +150,35 @@ pub(crate) struct CliEnvironment<'a> {
     pub(crate) table: &'a mut ResourceTable,
 }
 
-impl CliEnvironment<'_> {
-    fn built(&mut self) -> Option<WasiCliCtxView<'_>> {
-        match self.wasi {
-            Wasi::Ready(ctx) => Some(WasiCliCtxView {
-                ctx: ctx.cli(),
-                table: self.table,
-            }),
-            Wasi::Deferred(_) => None,
-        }
-    }
-}
-
 impl environment::Host for CliEnvironment<'_> {
     fn get_environment(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
-        match self.built() {
-            Some(mut view) => view.get_environment(),
-            None => match &*self.wasi {
-                Wasi::Deferred(recipe) => Ok(environment(&recipe.grants)),
-                Wasi::Ready(_) => unreachable!("answered by the context"),
-            },
+        match &mut *self.wasi {
+            Wasi::Deferred(recipe) => Ok(environment(&recipe.grants)),
+            Wasi::Ready(ctx) => cli(ctx, self.table).get_environment(),
         }
     }
 
     fn get_arguments(&mut self) -> wasmtime::Result<Vec<String>> {
-        match self.built() {
-            Some(mut view) => view.get_arguments(),
-            None => match &*self.wasi {
-                Wasi::Deferred(recipe) => Ok(arguments(&recipe.name, &recipe.grants)),
-                Wasi::Ready(_) => unreachable!("answered by the context"),
-            },
+        match &mut *self.wasi {
+            Wasi::Deferred(recipe) => Ok(arguments(&recipe.name, &recipe.grants)),
+            Wasi::Ready(ctx) => cli(ctx, self.table).get_arguments(),
         }
     }
 
     fn initial_cwd(&mut self) -> wasmtime::Result<Option<String>> {
-        match self.built() {
-            Some(mut view) => view.initial_cwd(),
+        match &mut *self.wasi {
             // The builder sets none.
-            None => Ok(None),
+            Wasi::Deferred(_) => Ok(None),
+            Wasi::Ready(ctx) => cli(ctx, self.table).initial_cwd(),
         }
+    }
+}
+
+/// A built context's CLI part, which answers as wasmtime-wasi does.
+fn cli<'a>(ctx: &'a mut WasiCtx, table: &'a mut ResourceTable) -> WasiCliCtxView<'a> {
+    WasiCliCtxView {
+        ctx: ctx.cli(),
+        table,
     }
 }
 

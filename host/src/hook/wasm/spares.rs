@@ -6,8 +6,10 @@
 //! between events instead of on their path. When no spare is ready (a
 //! burst, or the pool or memory budget more than half used, see
 //! [`Sandbox::spare_slot`](crate::sandbox::Sandbox::spare_slot)) the event
-//! instantiates inline as without spares. The task starts with the hook's
-//! first event and ends when the hook is dropped (a reload).
+//! instantiates inline as without spares. A component exporting `init`
+//! (`wit/hooks.wit`) has it run on each spare as it is made, so its start-up
+//! work is off the event's path too. The task starts with the hook's first
+//! event and ends when the hook is dropped (a reload).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
