@@ -234,6 +234,12 @@ pub mod bindings {
         "export_startup_hook",
         "hookhost_guest::bindings::startup_hook"
     );
+    plugin_world!(
+        data_retention_hook,
+        "data-retention-hook",
+        "export_data_retention_hook",
+        "hookhost_guest::bindings::data_retention_hook"
+    );
 
     /// The `hook-init` world: a hook's optional `init` export.
     pub mod hook_init {
@@ -514,6 +520,7 @@ pub mod login {
     };
     pub use crate::bindings::shared::hookhost::hooks::login_types::Login;
     pub use crate::bindings::startup_hook::exports::hookhost::hooks::startup::Guest as Startup;
+    pub use crate::bindings::data_retention_hook::exports::hookhost::hooks::data_retention::Guest as DataRetention;
 
     /// A field of a user JSON (`username`, `home_dir`, `filters`, ...):
     /// `None` when absent or when `user` is not a JSON object.
@@ -542,3 +549,6 @@ pub use bindings::post_login_hook::export_post_login_hook;
 pub use bindings::pre_login_hook::export_pre_login_hook;
 /// Export a [`login::Startup`] as the component's `startup-hook` world.
 pub use bindings::startup_hook::export_startup_hook;
+/// Export a [`login::DataRetention`] as the component's
+/// `data-retention-hook` world (SFTPGo 2.2 to 2.6).
+pub use bindings::data_retention_hook::export_data_retention_hook;

@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use hookhost::event::exec::decode_fs_exec;
+use std::ffi::OsString;
+
+use hookhost::event::exec::{ExecEnv, ExecRequest, decode_exec};
 use hookhost::event::json::decode_fs_event_as;
-use hookhost::event::login::{ExecLogin, LoginEvent, decode_exec_login};
-use hookhost::event::provider::decode_provider_exec;
 use hookhost::event::{Contract, ObjectType, ProviderAction, ProviderEvent, VersionSetting};
 use hookhost::hook::{Answer, HookKind};
 use hookhost::serve::ServeOptions;
@@ -132,7 +132,9 @@ pub async fn check(config: &Path) -> Result<ExitCode, String> {
         stats.compiled,
     );
     println!("{}", era(host.sftpgo_version()));
-    warn_unfired_actions(host.config());
+    for advice in host.config().advisories() {
+        eprintln!("hookhost: warning: {advice}");
+    }
     host.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
@@ -149,22 +151,6 @@ fn era(versions: VersionSetting) -> String {
             format!(
                 "sftpgo_version: {version} (pinned: every event in the contract of SFTPGo {version})"
             )
-        }
-    }
-}
-
-/// A pinned release that never fires an action a hook waits for.
-fn warn_unfired_actions(config: &Config) {
-    let VersionSetting::Pinned(version) = config.settings.sftpgo_version else {
-        return;
-    };
-    let contract = Contract::of(version);
-    for hook in &config.fs_actions.hooks {
-        for action in hook.execute_on.iter().filter(|a| !a.fired_by(&contract)) {
-            eprintln!(
-                "hookhost: warning: {}: SFTPGo {version} never fires {action}",
-                hook.spec.field
-            );
         }
     }
 }
@@ -378,33 +364,21 @@ fn exec_config(config: Option<PathBuf>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/etc/hookhost/hookhost.json"))
 }
 
-pub async fn exec(config: Option<PathBuf>, args: &[String]) -> Result<ExitCode, String> {
+pub async fn exec(config: Option<PathBuf>, args: &[OsString]) -> Result<ExitCode, String> {
     let path = exec_config(config);
     let mut config = Config::from_file(&path).map_err(|e| e.to_string())?;
     // One event per process: skip reserving an instance pool.
     config.settings.wasm.pooling = false;
     let versions = config.settings.sftpgo_version;
-    let var = |name: &str| std::env::var(name).ok();
     // Decode before building: bad input is refused without compiling.
-    if let Some(login) = decode_exec_login(var) {
-        let login = login.map_err(|e| e.to_string())?;
-        return crate::exec_login::run(config, login).await;
-    }
-    if args.is_empty() && var("SFTPGO_ACTION").is_none() {
-        // SFTPGo runs the startup hook with no variables of its own.
-        return crate::exec_login::run(config, ExecLogin::Event(LoginEvent::Startup)).await;
-    }
-    let provider = decode_provider_exec(var).map_err(|e| e.to_string())?;
-    let fs = match provider {
-        Some(_) => None,
-        None => Some(decode_fs_exec(var, args, versions).map_err(|e| e.to_string())?),
-    };
+    let env = ExecEnv::from_process();
+    let event: hookhost::event::Event =
+        match decode_exec(&env, args, versions).map_err(|e| e.to_string())? {
+            ExecRequest::Login(login) => return crate::exec_login::run(config, login).await,
+            ExecRequest::Fs(event) => event.into(),
+            ExecRequest::Provider(event) => event.into(),
+        };
     let host = Host::new(config).await.map_err(|e| e.to_string())?;
-    let event: hookhost::event::Event = match (provider, fs) {
-        (Some(event), _) => event.into(),
-        (None, Some(event)) => event.into(),
-        (None, None) => unreachable!("one of the two was decoded"),
-    };
     let outcome = host.dispatch(event).wait_for_all().await;
     host.shutdown().await;
     if let Decision::Deny(reason) | Decision::Failed(reason) = &outcome.decision {
@@ -414,7 +388,7 @@ pub async fn exec(config: Option<PathBuf>, args: &[String]) -> Result<ExitCode, 
     // before 2.5: "handled, do not delete").
     Ok(match outcome.reply() {
         Reply::Success => ExitCode::SUCCESS,
-        Reply::NotHandled | Reply::Denied | Reply::Failed => ExitCode::from(1),
+        Reply::NotHandled | Reply::Undated | Reply::Denied | Reply::Failed => ExitCode::from(1),
     })
 }
 

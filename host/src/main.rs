@@ -1,5 +1,6 @@
 //! The `hookhost` command: a thin shell over the library.
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -212,7 +213,7 @@ enum Command {
         config: Option<PathBuf>,
         /// SFTPGo 2.1's arguments (action username path target_path ssh_cmd).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
+        args: Vec<OsString>,
     },
 }
 
@@ -287,11 +288,12 @@ fn invoked_as_exec() -> bool {
 
 /// `hookhost-exec [--config FILE] [SFTPGo 2.1 argv]`: everything but a
 /// leading `--config` is SFTPGo's.
-fn exec_args(mut args: Vec<String>) -> Command {
+fn exec_args(mut args: Vec<OsString>) -> Command {
     let mut config = None;
     if let Some(first) = args.first() {
-        if let Some(path) = first.strip_prefix("--config=") {
-            config = Some(PathBuf::from(path));
+        use std::os::unix::ffi::OsStrExt;
+        if let Some(path) = first.as_bytes().strip_prefix(b"--config=") {
+            config = Some(PathBuf::from(std::ffi::OsStr::from_bytes(path)));
             args.remove(0);
         } else if first == "--config" && args.len() > 1 {
             config = Some(PathBuf::from(args.remove(1)));
@@ -318,7 +320,7 @@ fn main() -> ExitCode {
     let args = if invoked_as_exec() {
         Args {
             log_format: LogFormat::Text,
-            command: exec_args(std::env::args().skip(1).collect()),
+            command: exec_args(std::env::args_os().skip(1).collect()),
         }
     } else {
         Args::parse()

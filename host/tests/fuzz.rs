@@ -14,8 +14,8 @@ use hookhost::Config;
 use hookhost::event::exec::{decode_fs_exec, fs_args, fs_env};
 use hookhost::event::json::{decode_fs_event, encode_fs_event};
 use hookhost::event::{
-    Contract, FsAction, FsEvent, FsProvider, ObjectType, Protocol, ProviderAction, ProviderEvent,
-    Status, VersionSetting,
+    Change, Contract, FsAction, FsEvent, FsProvider, ObjectType, Protocol, ProviderAction,
+    ProviderEvent, Status, VersionSetting,
 };
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -219,7 +219,10 @@ proptest! {
     #[test]
     fn todays_env_round_trips(event in current_event()) {
         let env: HashMap<&str, String> = fs_env(&event, &Contract::NEWEST).into_iter().collect();
-        let decoded = decode_fs_exec(|name| env.get(name).cloned(), &[], VersionSetting::Auto).unwrap();
+        let mut decoded = decode_fs_exec(|name| env.get(name).cloned(), &[], VersionSetting::Auto).unwrap();
+        // Today's variables (`SFTPGO_ACTION_ROLE` set, even empty) tell 2.5+.
+        prop_assert!(VersionSetting::Auto.contract(decoded.releases()).proves(Change::Role));
+        decoded.sent_by = None;
         prop_assert_eq!(&decoded, &event);
         prop_assert!(fs_args(&event, &Contract::NEWEST).is_empty());
     }

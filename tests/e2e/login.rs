@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 /// The stored user SFTPGo sends (pre-login, post-login, external auth).
 const USER: &str =
     r#"{"id":7,"status":1,"username":"alice","home_dir":"/srv/alice","permissions":{"/":["*"]}}"#;
+/// A data-retention check's report (SFTPGo 2.2-2.6's `data_retention_hook`).
+const REPORT: &str = r#"{"details":[{"path":"/","retention":24,"deleted_files":1,"deleted_size":5,"elapsed":2,"info":"","error":""}],"elapsed":3,"start_time":1700000000000,"status":1,"total_deleted_files":1,"total_deleted_size":5,"username":"alice"}"#;
 /// A user a hook answers with.
 const ANSWERED: &str =
     r#"{"username":"alice","status":1,"home_dir":"/new/alice","permissions":{"/":["list"]}}"#;
@@ -218,6 +220,23 @@ fn cases() -> Vec<Case> {
             serve_body: Some(json!({"decision": "allow"})),
             stdout: "",
             component_record: json!({}),
+            component_status: 200,
+        },
+        Case {
+            hook: "data_retention",
+            section: "common",
+            key: "data_retention_hook",
+            path: "/v1/data-retention".into(),
+            body: Some(REPORT.into()),
+            env: vec![("SFTPGO_DATA_RETENTION_RESULT", REPORT.into())],
+            url_get: false,
+            url_query: "",
+            url_body: Some(serde_json::from_str(REPORT).unwrap()),
+            answer: None,
+            serve_status: 200,
+            serve_body: Some(json!({"decision": "allow"})),
+            stdout: "",
+            component_record: json!({"report": REPORT}),
             component_status: 200,
         },
     ]

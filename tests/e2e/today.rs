@@ -39,7 +39,9 @@ async fn todays_pre_delete_is_allowed_with_200_and_refused_with_403() {
         record_all(&["pre-delete"]),
         {"name": "deny-exe", "hook": wasm("deny-exe"), "execute_on": ["pre-delete"], "grants": {"args": ["exe"]}},
     ]);
-    let cfg = write_config(dir.path(), &config(dir.path(), hooks));
+    let mut cfg = config(dir.path(), hooks);
+    cfg["hookhost"]["sftpgo_version"] = json!("2.7");
+    let cfg = write_config(dir.path(), &cfg);
     let server = Server::start(&cfg, &[], &[]).await;
     let (status, body) = server
         .post(
@@ -68,12 +70,6 @@ async fn todays_pre_delete_is_allowed_with_200_and_refused_with_403() {
         )
         .await;
     assert_eq!(status, 403, "a wasm deny refuses the delete ({body})");
-    // The reference's form keeps the reference's answer: no hook handled
-    // the file (the program failed, a wasm deny cannot refuse), so 202.
-    let reference = json!({"action": "pre-delete", "username": "exit-1",
-        "path": dir.path().join("a.exe"), "fs_provider": 0, "status": 1, "protocol": "SFTP"});
-    let (status, _) = server.post("/v1/actions/fs", reference.to_string()).await;
-    assert_eq!(status, 202);
 }
 
 #[tokio::test]
@@ -382,4 +378,241 @@ fn check_says_which_contract_is_in_force() {
     assert!(out.status.success(), "{stderr}");
     assert!(stdout.contains("sftpgo_version: 2.4.0 (pinned"), "{stdout}");
     assert!(stderr.contains("SFTPGo 2.4.0 never fires copy"), "{stderr}");
+}
+
+/// `hookhost exec` as SFTPGo runs a program: no argv of SFTPGo's, a cleared
+/// environment holding `vars` and `RECORD_DIR` (its `command.env`).
+fn exec_env_i(cfg: &Path, dir: &Path, vars: &[(&str, &str)]) -> std::process::Output {
+    std::process::Command::new(hookhost_bin())
+        .args(["exec", "--config"])
+        .arg(cfg)
+        .env_clear()
+        .env("RECORD_DIR", dir)
+        .envs(vars.iter().copied())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn exec_as_the_provider_program_of_sftpgo_2_2_and_later_runs_the_provider_hooks() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = json!({
+        "data_provider": {"actions": {"hooks": [{"name": "record-all", "hook": exec_fixture("record-all"),
+            "execute_on": ["add"], "execute_for": ["user"]}]}},
+        "common": {"startup_hooks": [{"hook": exec_fixture("login-record")}]},
+        "command": {"env": [format!("RECORD_DIR={}", dir.path().display())]},
+        "hookhost": test_settings(),
+    });
+    let cfg = write_config(dir.path(), &cfg);
+    // SFTPGo 2.7.5's variables for a provider program, and nothing else.
+    let out = exec_env_i(
+        &cfg,
+        dir.path(),
+        &[
+            ("SFTPGO_PROVIDER_ACTION", "add"),
+            ("SFTPGO_PROVIDER_OBJECT_TYPE", "user"),
+            ("SFTPGO_PROVIDER_OBJECT_NAME", "alice"),
+            ("SFTPGO_PROVIDER_USERNAME", "admin"),
+            ("SFTPGO_PROVIDER_IP", "10.0.0.1"),
+            ("SFTPGO_PROVIDER_ROLE", ""),
+            ("SFTPGO_PROVIDER_TIMESTAMP", "1700000000000"),
+            (
+                "SFTPGO_PROVIDER_OBJECT",
+                r#"{"id":1,"username":"alice","status":1}"#,
+            ),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let env = lines(dir.path().join("add.env"));
+    assert!(
+        env.contains(&"SFTPGO_PROVIDER_OBJECT_NAME=alice".to_owned()),
+        "the provider hook ran: {env:?}"
+    );
+    assert!(
+        !dir.path().join("startup.env").exists(),
+        "the startup hooks must not run"
+    );
+}
+
+#[test]
+fn exec_as_the_data_retention_program_of_sftpgo_2_2_to_2_6_runs_its_hooks() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = json!({
+        "common": {"data_retention_hooks": [{"hook": exec_fixture("login-record")}],
+            "startup_hooks": [{"hook": exec_fixture("record-all")}]},
+        "command": {"env": [format!("RECORD_DIR={}", dir.path().display())]},
+        "hookhost": test_settings(),
+    });
+    let cfg = write_config(dir.path(), &cfg);
+    let report = r#"{"details":[{"path":"/","retention":24,"deleted_files":2,"deleted_size":10,"elapsed":1,"info":"","error":""}],"elapsed":3,"start_time":1700000000000,"status":1,"total_deleted_files":2,"total_deleted_size":10,"username":"bob"}"#;
+    let out = exec_env_i(
+        &cfg,
+        dir.path(),
+        &[("SFTPGO_DATA_RETENTION_RESULT", report)],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let env = lines(dir.path().join("data_retention.env"));
+    assert!(
+        env.contains(&format!("SFTPGO_DATA_RETENTION_RESULT={report}")),
+        "the report reaches the hook unchanged: {env:?}"
+    );
+    assert!(!dir.path().join(".env").exists(), "startup must not run");
+    // A failing hook: SFTPGo logs the program's failure.
+    std::fs::write(dir.path().join("data_retention.exit"), "3").unwrap();
+    let out = exec_env_i(
+        &cfg,
+        dir.path(),
+        &[("SFTPGO_DATA_RETENTION_RESULT", report)],
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn exec_refuses_a_path_that_is_not_utf8_instead_of_reading_it_as_empty() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = json!({
+        "common": {"actions": {"hooks": [{"name": "deny-exe", "hook": wasm("deny-exe"),
+            "execute_on": ["pre-upload"], "grants": {"args": ["exe"]}}]}},
+        "hookhost": test_settings(),
+    });
+    let cfg = write_config(dir.path(), &cfg);
+    let out = std::process::Command::new(hookhost_bin())
+        .args(["exec", "--config"])
+        .arg(&cfg)
+        .env_clear()
+        .env("SFTPGO_ACTION", "pre-upload")
+        .env("SFTPGO_ACTION_USERNAME", "alice")
+        .env(
+            "SFTPGO_ACTION_PATH",
+            std::ffi::OsStr::from_bytes(b"/srv/alice/setup\xff.exe"),
+        )
+        .env("SFTPGO_ACTION_TIMESTAMP", "1700000000000000000")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "SFTPGo denies on non-zero: {stderr}"
+    );
+    assert!(
+        stderr.contains("SFTPGO_ACTION_PATH") && stderr.contains("UTF-8"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn auto_answers_a_pre_delete_as_2_5_only_when_the_request_proves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &config(dir.path(), json!([record_all(&["pre-delete"])])),
+    );
+    let server = Server::start(&cfg, &[], &[]).await;
+    // No role: SFTPGo 2.2-2.4 send this body too, reading 200 as "handled,
+    // do not delete". Not 200, then: 2.2-2.4 delete, 2.5+ refuse.
+    let (status, body) = server
+        .post(
+            "/v1/actions/fs",
+            todays_body("pre-delete", "alice", "/srv/a.txt"),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("sftpgo_version"), "{body}");
+    // A role only 2.5+ sends: allowed.
+    let mut with_role: Value =
+        serde_json::from_str(&todays_body("pre-delete", "alice", "/srv/a.txt")).unwrap();
+    with_role["role"] = json!("staff");
+    let (status, body) = server.post("/v1/actions/fs", with_role.to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    // A refusal reads as one in every release.
+    let (status, _) = server
+        .post(
+            "/v1/actions/fs",
+            todays_body("pre-delete", "exit-1", "/srv/a.txt"),
+        )
+        .await;
+    assert_eq!(status, 403);
+    // The reference's form keeps the reference's answer: no hook handled
+    // the file (the program failed), so 202 and SFTPGo 2.1 deletes it.
+    let reference = json!({"action": "pre-delete", "username": "exit-1",
+        "path": dir.path().join("a.exe"), "fs_provider": 0, "status": 1, "protocol": "SFTP"});
+    let (status, _) = server.post("/v1/actions/fs", reference.to_string()).await;
+    assert_eq!(status, 202);
+}
+
+#[tokio::test]
+async fn a_pre_delete_no_hook_runs_on_lets_sftpgo_before_2_5_delete_the_file() {
+    // SFTPGo's execute_on has pre-delete; hookhost has no hook for it.
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), json!([record_all(&["upload"])]));
+    cfg["hookhost"]["sftpgo_version"] = json!("2.4");
+    let cfg = write_config(dir.path(), &cfg);
+    let server = Server::start(&cfg, &[], &[]).await;
+    let (status, body) = server
+        .post(
+            "/v1/actions/fs",
+            todays_body("pre-delete", "alice", "/srv/a.txt"),
+        )
+        .await;
+    assert_eq!(
+        status, 202,
+        "not handled: SFTPGo 2.4 deletes the file ({body})"
+    );
+}
+
+#[test]
+fn check_warns_that_auto_cannot_date_a_pre_delete_and_2_7_has_no_data_retention_hook() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |cfg: &Value| {
+        let cfg = write_config(dir.path(), cfg);
+        let out = std::process::Command::new(hookhost_bin())
+            .args(["check", "--config"])
+            .arg(&cfg)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // SFTPGo's own execute_on sends pre-delete; no hookhost hook needed.
+    let mut cfg = config(dir.path(), json!([]));
+    cfg["common"]["actions"]["execute_on"] = json!(["pre-delete"]);
+    let (code, stderr) = check(&cfg);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning") && stderr.contains("answered 409"),
+        "{stderr}"
+    );
+    cfg["hookhost"]["sftpgo_version"] = json!("2.7");
+    let (_, stderr) = check(&cfg);
+    assert!(
+        !stderr.contains("409"),
+        "pinned: nothing to warn about: {stderr}"
+    );
+    // 2.7 refuses a command entry for the data retention hook at start.
+    cfg["command"]["commands"] = json!([{"path": "/usr/local/bin/x", "hook": "data_retention"}]);
+    let (code, stderr) = check(&cfg);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("command.commands[0].hook") && stderr.contains("2.7"),
+        "{stderr}"
+    );
+    cfg["command"]["commands"] = json!([]);
+    cfg["common"]["data_retention_hooks"] = json!([{"hook": exec_fixture("login-record")}]);
+    let (code, stderr) = check(&cfg);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("has no data_retention_hook"), "{stderr}");
 }

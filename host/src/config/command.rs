@@ -171,7 +171,10 @@ fn env(entries: &[String], field: &str) -> Result<Vec<(String, String)>, ConfigE
         .collect()
 }
 
-pub(super) fn validate(raw: RawCommandConfig) -> Result<CommandConfig, ConfigError> {
+pub(super) fn validate(
+    raw: RawCommandConfig,
+    versions: crate::event::VersionSetting,
+) -> Result<CommandConfig, ConfigError> {
     let global = timeout(raw.timeout, "command.timeout")?;
     let mut commands = Vec::with_capacity(raw.commands.len());
     for (i, cmd) in raw.commands.into_iter().enumerate() {
@@ -186,6 +189,18 @@ pub(super) fn validate(raw: RawCommandConfig) -> Result<CommandConfig, ConfigErr
                     .map_err(|e| ConfigError::field(format!("{field}.hook"), e.to_string()))?,
             ),
         };
+        if let (Some(CommandHook::DataRetention), crate::event::VersionSetting::Pinned(version)) =
+            (hook, versions)
+            && crate::event::Contract::of(version)
+                .has(crate::event::Change::DataRetentionHookRemoved)
+        {
+            return Err(ConfigError::field(
+                format!("{field}.hook"),
+                format!(
+                    "SFTPGo {version} refuses \"data_retention\" at start: its data retention hook is gone since 2.7.0 (an Event Manager rule replaces it)"
+                ),
+            ));
+        }
         commands.push(CommandEntry {
             timeout: match cmd.timeout {
                 0 => global,
@@ -209,7 +224,10 @@ mod tests {
     use super::*;
 
     fn config(json: serde_json::Value) -> Result<CommandConfig, ConfigError> {
-        validate(serde_json::from_value(json).unwrap())
+        validate(
+            serde_json::from_value(json).unwrap(),
+            crate::event::VersionSetting::Auto,
+        )
     }
 
     #[test]

@@ -185,6 +185,9 @@ pub struct FsHookSpec {
 /// `common.actions`, validated.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FsActions {
+    /// SFTPGo's own `execute_on`: the actions it sends to its `hook` (and,
+    /// when that is hookhost, to hookhost).
+    pub execute_on: Vec<FsAction>,
     /// Non-`pre-*` actions whose hooks run synchronously.
     pub execute_sync: Vec<FsAction>,
     /// Every hook of the section (the plain `hook` first).
@@ -547,6 +550,7 @@ pub(super) fn validate_fs(raw: RawFsActions, ctx: &Context<'_>) -> Result<FsActi
         });
     }
     Ok(FsActions {
+        execute_on,
         execute_sync,
         hooks,
     })

@@ -2,7 +2,8 @@
 //! actions: `data_provider.pre_login_hook`, `external_auth_hook` (+
 //! `external_auth_scope`), `check_password_hook` (+ `check_password_scope`),
 //! `post_login_hook` (+ `post_login_scope`); `sftpd.keyboard_interactive_auth_hook`;
-//! `common.post_connect_hook`, `post_disconnect_hook`, `startup_hook`.
+//! `common.post_connect_hook`, `post_disconnect_hook`, `startup_hook`,
+//! `data_retention_hook` (SFTPGo 2.2 to 2.6).
 //!
 //! Each key names a program, a URL or a `.wasm` component, as the action
 //! hooks do. hookhost adds a list beside each key, named like it with an
@@ -51,6 +52,8 @@ pub(super) struct RawCommonLogin {
     post_disconnect_hooks: Vec<RawHook>,
     startup_hook: String,
     startup_hooks: Vec<RawHook>,
+    data_retention_hook: String,
+    data_retention_hooks: Vec<RawHook>,
 }
 
 /// The `sftpd` section's keyboard-interactive key.
@@ -87,6 +90,9 @@ pub struct LoginHooks {
     pub post_disconnect: Vec<HookSpec>,
     /// `common.startup_hook` and `startup_hooks`.
     pub startup: Vec<HookSpec>,
+    /// `common.data_retention_hook` and `data_retention_hooks` (SFTPGo 2.2
+    /// to 2.6).
+    pub data_retention: Vec<HookSpec>,
 }
 
 impl LoginHooks {
@@ -101,6 +107,7 @@ impl LoginHooks {
             LoginHook::PostConnect => &self.post_connect,
             LoginHook::PostDisconnect => &self.post_disconnect,
             LoginHook::Startup => &self.startup,
+            LoginHook::DataRetention => &self.data_retention,
         }
     }
 
@@ -120,6 +127,7 @@ impl LoginHooks {
             .chain(&mut self.post_connect)
             .chain(&mut self.post_disconnect)
             .chain(&mut self.startup)
+            .chain(&mut self.data_retention)
     }
 }
 
@@ -270,6 +278,13 @@ pub(super) fn validate(
             "common",
             common.startup_hook,
             common.startup_hooks,
+            ctx,
+        )?,
+        data_retention: key(
+            LoginHook::DataRetention,
+            "common",
+            common.data_retention_hook,
+            common.data_retention_hooks,
             ctx,
         )?,
     })

@@ -341,6 +341,50 @@ struct RawDataProvider {
 }
 
 impl Config {
+    /// What in a valid configuration is likely not what its author meant,
+    /// one sentence each: `hookhost check` prints them, `serve` logs them at
+    /// start.
+    pub fn advisories(&self) -> Vec<String> {
+        use crate::event::{Change, Contract, FsAction};
+        let mut said = Vec::new();
+        let versions = self.settings.sftpgo_version;
+        let pre_delete_hooks = self
+            .fs_actions
+            .hooks
+            .iter()
+            .any(|h| h.execute_on.contains(&FsAction::PreDelete));
+        let sent = self.fs_actions.execute_on.contains(&FsAction::PreDelete);
+        match versions {
+            VersionSetting::Auto if pre_delete_hooks || sent => said.push(
+                "hookhost.sftpgo_version is \"auto\" and pre-delete is configured: SFTPGo 2.2-2.4 read an answer of 200 as 'handled, do not delete' and 2.5+ as 'allowed', and a 2.5+ request without a role looks like 2.2-2.4's, so such a pre-delete the hooks allow is answered 409 (2.2-2.4 delete the file, 2.5+ refuse the delete); set hookhost.sftpgo_version to the release in front".to_owned(),
+            ),
+            VersionSetting::Pinned(version) => {
+                let contract = Contract::of(version);
+                for hook in &self.fs_actions.hooks {
+                    for action in hook.execute_on.iter().filter(|a| !a.fired_by(&contract)) {
+                        said.push(format!(
+                            "{}: SFTPGo {version} never fires {action}",
+                            hook.spec.field
+                        ));
+                    }
+                }
+                let retention = &self.login_hooks.data_retention;
+                if !contract.has(Change::DataRetentionHook)
+                    || contract.has(Change::DataRetentionHookRemoved)
+                {
+                    for hook in retention {
+                        said.push(format!(
+                            "{}: SFTPGo {version} has no data_retention_hook (2.2 to 2.6 only; from 2.7 an Event Manager rule replaces it)",
+                            hook.field
+                        ));
+                    }
+                }
+            }
+            VersionSetting::Auto => {}
+        }
+        said
+    }
+
     /// Read and validate a configuration file.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
         let bytes = std::fs::read(path).map_err(|err| {
@@ -390,7 +434,7 @@ impl Config {
             }
             *dir = base_dir.join(&*dir);
         }
-        let command = command::validate(raw.command)?;
+        let command = command::validate(raw.command, settings.sftpgo_version)?;
         let ctx = hooks::Context {
             base_dir,
             settings: &settings,

@@ -136,16 +136,46 @@ pub struct HookReport {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reply {
     /// The hook succeeded (SFTPGo reads HTTP 200 or exit status 0): the
-    /// operation proceeds; for a reference-era `pre-delete`, the file was
+    /// operation proceeds; for a `pre-delete` before 2.5, the file was
     /// handled.
     Success,
-    /// A reference-era `pre-delete` no hook handled: anything but success,
-    /// so SFTPGo deletes the file itself.
+    /// A `pre-delete` before 2.5 that no hook handled: anything but
+    /// success, so SFTPGo deletes the file itself.
     NotHandled,
+    /// A `pre-delete` the hooks allowed, from a request that fits both
+    /// SFTPGo 2.2–2.4 and 2.5+ (`auto`, no `role`): success would mean
+    /// "handled, do not delete" to the first and "allowed" to the second,
+    /// so it is told as not success — 2.2–2.4 then delete the file, 2.5+
+    /// refuse the delete — and never as "handled" by accident. Pinning
+    /// `hookhost.sftpgo_version` avoids it.
+    Undated,
     /// Refused.
     Denied,
     /// A synchronous hook failed.
     Failed,
+}
+
+/// What an allowed `pre-delete` means to the release that sent it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PreDeleteEra {
+    /// 2.5 and later: allowed; SFTPGo deletes the file.
+    Today,
+    /// Before 2.5: not handled; SFTPGo deletes the file.
+    Legacy,
+    /// Either (see [`Reply::Undated`]).
+    Undated,
+}
+
+impl PreDeleteEra {
+    fn of(contract: &Contract) -> Self {
+        if !contract.has(Change::PreDeleteCanDeny) {
+            PreDeleteEra::Legacy
+        } else if contract.proves(Change::PreDeleteCanDeny) {
+            PreDeleteEra::Today
+        } else {
+            PreDeleteEra::Undated
+        }
+    }
 }
 
 /// The result of dispatching one event.
@@ -157,8 +187,8 @@ pub struct Outcome {
     pub reports: Vec<HookReport>,
     /// The SFTPGo release the event was handled as coming from.
     pub contract: Contract,
-    /// A reference-era pre-delete, where only "handled" is success.
-    legacy_pre_delete: bool,
+    /// For a pre-delete: what "allowed" means to its sender.
+    pre_delete: Option<PreDeleteEra>,
 }
 
 impl Outcome {
@@ -167,16 +197,25 @@ impl Outcome {
             decision,
             reports,
             contract,
-            legacy_pre_delete: false,
+            pre_delete: None,
         }
+    }
+
+    /// The outcome of a pre-delete, told in its sender's terms.
+    fn pre_delete(mut self) -> Self {
+        self.pre_delete = Some(PreDeleteEra::of(&self.contract));
+        self
     }
 
     /// How to tell the server (see [`Reply`]).
     pub fn reply(&self) -> Reply {
         match &self.decision {
             Decision::Handled | Decision::Queued => Reply::Success,
-            Decision::Allow if self.legacy_pre_delete => Reply::NotHandled,
-            Decision::Allow => Reply::Success,
+            Decision::Allow => match self.pre_delete {
+                Some(PreDeleteEra::Legacy) => Reply::NotHandled,
+                Some(PreDeleteEra::Undated) => Reply::Undated,
+                Some(PreDeleteEra::Today) | None => Reply::Success,
+            },
             Decision::Deny(_) => Reply::Denied,
             Decision::Failed(_) => Reply::Failed,
         }
@@ -261,9 +300,11 @@ impl Router {
         match event.action {
             FsAction::PreUpload | FsAction::PreDownload => run_pre(hooks, event, contract).await,
             FsAction::PreDelete if contract.has(Change::PreDeleteCanDeny) => {
-                run_pre(hooks, event, contract).await
+                run_pre(hooks, event, contract).await.pre_delete()
             }
-            FsAction::PreDelete => run_legacy_pre_delete(hooks, event, contract).await,
+            FsAction::PreDelete => run_legacy_pre_delete(hooks, event, contract)
+                .await
+                .pre_delete(),
             _ => run_notification(hooks, EventRef::Fs(event), contract).await,
         }
     }
@@ -635,9 +676,7 @@ async fn run_legacy_pre_delete(hooks: &[Route], event: &FsEvent, contract: Contr
             break;
         }
     }
-    let mut outcome = Outcome::new(decision, reports, contract);
-    outcome.legacy_pre_delete = true;
-    outcome
+    Outcome::new(decision, reports, contract)
 }
 
 async fn run_notification<'a>(
@@ -665,4 +704,121 @@ async fn run_notification<'a>(
         Decision::Failed(problems.join("; "))
     };
     Outcome::new(decision, reports, contract)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The dispatch rules with in-memory hooks: no process, no component.
+
+    use std::path::Path;
+
+    use serde_json::json;
+
+    use crate::event::{Contract, FsAction, FsEvent, Protocol};
+    use crate::hook::{Answer, EventRef, Hook, HookKind, HookResult};
+    use crate::{Config, Host, Reply};
+
+    /// A hook that always answers the same.
+    struct Fixed(Answer);
+
+    #[async_trait::async_trait]
+    impl Hook for Fixed {
+        fn name(&self) -> &str {
+            "fixed"
+        }
+        fn kind(&self) -> HookKind {
+            HookKind::Native
+        }
+        async fn call(&self, _: EventRef<'_>, _: &Contract) -> HookResult {
+            Ok(self.0.clone())
+        }
+    }
+
+    async fn host(version: &str, hook: Option<Answer>) -> Host {
+        let config = Config::from_value(
+            json!({"hookhost": {"sftpgo_version": version, "cache_dir": ""}}),
+            Path::new("/"),
+        )
+        .unwrap();
+        let mut builder = Host::builder(config);
+        if let Some(answer) = hook {
+            builder = builder.fs_hook(Fixed(answer), &[FsAction::PreDelete]);
+        }
+        builder.build().await.unwrap()
+    }
+
+    fn pre_delete(role: Option<&str>, today: bool) -> FsEvent {
+        let mut event = FsEvent::new(FsAction::PreDelete, "u", "/srv/u/f", Protocol::Sftp);
+        if today {
+            event.virtual_path = Some("/f".into());
+            event.timestamp = Some(1);
+        }
+        event.role = role.map(str::to_owned);
+        event
+    }
+
+    async fn reply(version: &str, hook: Option<Answer>, event: FsEvent) -> Reply {
+        let host = host(version, hook).await;
+        let reply = host.dispatch(event).await.reply();
+        host.shutdown().await;
+        reply
+    }
+
+    #[tokio::test]
+    async fn a_pre_delete_without_a_hook_lets_each_release_delete_the_file() {
+        // Before 2.5, success means "handled": SFTPGo would neither delete
+        // the file nor fire `delete`.
+        for version in ["2.1", "2.2", "2.4.6"] {
+            let event = pre_delete(None, version != "2.1");
+            assert_eq!(
+                reply(version, None, event).await,
+                Reply::NotHandled,
+                "{version}"
+            );
+        }
+        for version in ["2.5", "2.7.5"] {
+            assert_eq!(
+                reply(version, None, pre_delete(None, true)).await,
+                Reply::Success
+            );
+        }
+        assert_eq!(
+            reply("auto", None, pre_delete(None, false)).await,
+            Reply::NotHandled,
+            "the reference's form"
+        );
+    }
+
+    #[tokio::test]
+    async fn auto_never_answers_an_undatable_pre_delete_as_handled() {
+        let allow = Some(Answer::Allow);
+        assert_eq!(
+            reply("auto", allow.clone(), pre_delete(None, true)).await,
+            Reply::Undated,
+            "2.2-2.4 and 2.5+ send this same body"
+        );
+        assert_eq!(
+            reply("auto", None, pre_delete(None, true)).await,
+            Reply::Undated
+        );
+        assert_eq!(
+            reply("auto", allow.clone(), pre_delete(Some("staff"), true)).await,
+            Reply::Success,
+            "a role proves 2.5+"
+        );
+        // What every release reads alike is answered as it is.
+        assert_eq!(
+            reply("auto", Some(Answer::Handled), pre_delete(None, true)).await,
+            Reply::Success
+        );
+        assert_eq!(
+            reply(
+                "auto",
+                Some(Answer::Deny("no".into())),
+                pre_delete(None, true)
+            )
+            .await,
+            Reply::Denied
+        );
+    }
 }

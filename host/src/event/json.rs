@@ -16,7 +16,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Change, Contract, FsAction, FsEvent, FsProvider, Protocol, Status, VersionSetting, non_empty,
+    Change, Contract, FsAction, FsEvent, FsProvider, Protocol, Releases, Status, VersionSetting,
+    non_empty,
 };
 
 pub use crate::json::DecodeError;
@@ -64,21 +65,6 @@ struct Body {
     metadata: Option<BTreeMap<String, String>>,
 }
 
-impl Body {
-    /// Whether the body comes from a release after 2.1 (any field 2.1 does
-    /// not send).
-    fn is_current_format(&self) -> bool {
-        self.timestamp.is_some()
-            || self.session_id.is_some()
-            || self.virtual_path.is_some()
-            || self.virtual_target_path.is_some()
-            || self.ip.is_some()
-            || self.role.is_some()
-            || self.elapsed.is_some()
-            || self.metadata.is_some()
-    }
-}
-
 /// Decode the JSON body SFTPGo POSTs to an HTTP hook, from whichever release
 /// sent it (`status` numbering told by the body's form).
 pub fn decode_fs_event(bytes: &[u8]) -> Result<FsEvent, DecodeError> {
@@ -93,22 +79,9 @@ pub fn decode_fs_event_as(bytes: &[u8], setting: VersionSetting) -> Result<FsEve
         .action
         .parse::<FsAction>()
         .map_err(|e| DecodeError::new("action", e.to_string()))?;
-    let contract = setting.contract(body.is_current_format());
-    let status = match body.status {
-        None => Status::Ok,
-        Some(code) => Status::from_code_in(code, &contract).ok_or_else(|| {
-            let expected = if contract.has(Change::StatusRenumbered) {
-                format!("1 (ok), 2 (error) or 3 (quota exceeded), the numbering of {contract}")
-            } else {
-                format!("0 (error), 1 (ok) or 2 (quota exceeded), the numbering of {contract}")
-            };
-            DecodeError::new(
-                "status",
-                format!("unknown status {code}, expected {expected}"),
-            )
-        })?,
-    };
-    Ok(FsEvent {
+    // An `ip` or `role` sent empty still marks today's form.
+    let sent_today = body.ip.is_some() || body.role.is_some();
+    let mut event = FsEvent {
         action,
         username: body.username,
         path: body.path,
@@ -120,7 +93,7 @@ pub fn decode_fs_event_as(bytes: &[u8], setting: VersionSetting) -> Result<FsEve
         fs_provider: FsProvider::from_code(body.fs_provider),
         bucket: non_empty(body.bucket),
         endpoint: non_empty(body.endpoint),
-        status,
+        status: Status::Ok,
         protocol: Protocol::parse(&body.protocol),
         open_flags: body.open_flags,
         timestamp: body.timestamp,
@@ -129,7 +102,26 @@ pub fn decode_fs_event_as(bytes: &[u8], setting: VersionSetting) -> Result<FsEve
         role: non_empty(body.role),
         elapsed: body.elapsed.unwrap_or(0),
         metadata: body.metadata.unwrap_or_default(),
-    })
+        sent_by: None,
+    };
+    if sent_today && event.releases().is_reference() {
+        event.sent_by = Some(Releases::since(Change::VirtualPathIpTimestamp.since()));
+    }
+    let contract = setting.contract(event.releases());
+    if let Some(code) = body.status {
+        event.status = Status::from_code_in(code, &contract).ok_or_else(|| {
+            let expected = if contract.has(Change::StatusRenumbered) {
+                format!("1 (ok), 2 (error) or 3 (quota exceeded), the numbering of {contract}")
+            } else {
+                format!("0 (error), 1 (ok) or 2 (quota exceeded), the numbering of {contract}")
+            };
+            DecodeError::new(
+                "status",
+                format!("unknown status {code}, expected {expected}"),
+            )
+        })?;
+    }
+    Ok(event)
 }
 
 /// The reference body, field for field and in the reference's order.

@@ -34,6 +34,7 @@ named_enum! {
         PostConnect = "post_connect",
         PostDisconnect = "post_disconnect",
         Startup = "startup",
+        DataRetention = "data_retention",
     }
 }
 
@@ -44,7 +45,10 @@ impl LoginHook {
         Duration::from_secs(match self {
             LoginHook::PreLogin | LoginHook::ExternalAuth | LoginHook::CheckPassword => 30,
             LoginHook::KeyboardInteractive | LoginHook::Startup => 60,
-            LoginHook::PostLogin | LoginHook::PostConnect | LoginHook::PostDisconnect => 20,
+            LoginHook::PostLogin
+            | LoginHook::PostConnect
+            | LoginHook::PostDisconnect
+            | LoginHook::DataRetention => 20,
         })
     }
 
@@ -61,13 +65,16 @@ impl LoginHook {
     pub fn synchronous(self) -> bool {
         !matches!(
             self,
-            LoginHook::PostLogin | LoginHook::PostDisconnect | LoginHook::Startup
+            LoginHook::PostLogin
+                | LoginHook::PostDisconnect
+                | LoginHook::Startup
+                | LoginHook::DataRetention
         )
     }
 
     /// Whether its hooks run queued, the caller answered at once
-    /// (post-login, post-disconnect; startup also runs unwaited by SFTPGo,
-    /// but hookhost runs it now to report the result).
+    /// (post-login, post-disconnect; startup and data retention also run
+    /// unwaited by SFTPGo, but hookhost runs them now to report the result).
     pub fn queued(self) -> bool {
         matches!(self, LoginHook::PostLogin | LoginHook::PostDisconnect)
     }
@@ -83,6 +90,7 @@ impl LoginHook {
             LoginHook::PostConnect => "post-connect-hook",
             LoginHook::PostDisconnect => "post-disconnect-hook",
             LoginHook::Startup => "startup-hook",
+            LoginHook::DataRetention => "data-retention-hook",
         }
     }
 }
@@ -205,6 +213,34 @@ pub enum LoginEvent {
     PostDisconnect(Disconnection),
     /// The server started.
     Startup,
+    /// A data-retention check finished (`common.data_retention_hook`,
+    /// SFTPGo 2.2 to 2.6).
+    DataRetention(RetentionReport),
+}
+
+/// The report of a data-retention check, as SFTPGo 2.2–2.6 send it to their
+/// `data_retention_hook`: a JSON object with `username`, `start_time`,
+/// `elapsed` (ms), `status` (1 ok, 0 error), `total_deleted_files`,
+/// `total_deleted_size` and `details` (one entry per folder).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetentionReport {
+    /// The user whose files were checked.
+    pub username: String,
+    /// The report's JSON, as SFTPGo wrote it.
+    pub json: Arc<str>,
+}
+
+impl RetentionReport {
+    /// Read a report (SFTPGo's JSON object); `field` names its source in
+    /// errors.
+    pub fn from_json(bytes: &[u8], field: &str) -> Result<Self, DecodeError> {
+        let json = user_json(bytes, field)
+            .map_err(|e| DecodeError::new(field, e.message.replace("the user", "the report")))?;
+        Ok(RetentionReport {
+            username: username_of(&json),
+            json,
+        })
+    }
 }
 
 /// How a URL hook is called for an event.
@@ -231,6 +267,7 @@ impl LoginEvent {
             LoginEvent::PostConnect(_) => LoginHook::PostConnect,
             LoginEvent::PostDisconnect(_) => LoginHook::PostDisconnect,
             LoginEvent::Startup => LoginHook::Startup,
+            LoginEvent::DataRetention(_) => LoginHook::DataRetention,
         }
     }
 
@@ -243,6 +280,7 @@ impl LoginEvent {
             LoginEvent::ExternalAuth(a) => &a.username,
             LoginEvent::CheckPassword(c) => &c.username,
             LoginEvent::PostDisconnect(d) => &d.username,
+            LoginEvent::DataRetention(r) => &r.username,
             LoginEvent::PostConnect(_) | LoginEvent::Startup => "",
         }
     }
@@ -288,6 +326,9 @@ impl LoginEvent {
                 ("connection_duration", d.duration_ms.to_string()),
             ]),
             LoginEvent::Startup => get(Vec::new()),
+            LoginEvent::DataRetention(report) => {
+                post(Vec::new(), report.json.as_bytes().to_vec(), true)
+            }
         }
     }
 
@@ -344,6 +385,9 @@ impl LoginEvent {
                 ("SFTPGO_CONNECTION_PROTOCOL", d.protocol.clone()),
             ],
             LoginEvent::Startup => Vec::new(),
+            LoginEvent::DataRetention(report) => {
+                vec![("SFTPGO_DATA_RETENTION_RESULT", report.json.to_string())]
+            }
         }
     }
 }

@@ -20,7 +20,7 @@ use std::fmt;
 
 pub use log::{LogEvent, LogEventKind};
 pub use provider::{ObjectType, ProviderAction, ProviderEvent};
-pub use version::{Change, Contract, SftpgoVersion, VersionSetting};
+pub use version::{Change, Contract, Releases, SftpgoVersion, VersionSetting};
 
 /// Error for a value that does not name a known action, protocol, ...
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -342,6 +342,11 @@ pub struct FsEvent {
     pub elapsed: i64,
     /// Object metadata from storage backends that expose it (downloads).
     pub metadata: BTreeMap<String, String>,
+    /// The releases that could have sent the event, when its encoding tells
+    /// more than its fields ([`Self::releases`]): `hookhost exec` reads it
+    /// off SFTPGo's variables, since a program gets every variable of its
+    /// release, empty or not. `None`: the fields tell.
+    pub sent_by: Option<Releases>,
 }
 
 impl FsEvent {
@@ -374,14 +379,65 @@ impl FsEvent {
             role: None,
             elapsed: 0,
             metadata: BTreeMap::new(),
+            sent_by: None,
         }
     }
 
-    /// Whether the event has the form of today's SFTPGo (it carries a
-    /// `timestamp`, `session_id` or `virtual_path`, which 2.1 never sends):
-    /// what [`VersionSetting::Auto`] goes by.
+    /// The SFTPGo releases that send an event of this form, what
+    /// [`VersionSetting::Auto`] goes by: the reference (2.1) without any
+    /// field later releases added (`timestamp`, `session_id`,
+    /// `virtual_path`, `ip`, ...); otherwise 2.2 and later, narrowed by the
+    /// fields and actions of later releases (`session_id` 2.2.1;
+    /// `first-upload`, `first-download`, `fs_provider` 6 2.4; `copy`,
+    /// `role`, `elapsed` 2.5; `metadata` 2.6) and by [`Self::sent_by`].
+    pub fn releases(&self) -> Releases {
+        let today = self.timestamp.is_some()
+            || self.session_id.is_some()
+            || self.virtual_path.is_some()
+            || self.virtual_target_path.is_some()
+            || self.ip.is_some()
+            || self.role.is_some()
+            || self.elapsed != 0
+            || !self.metadata.is_empty();
+        let told = match self.sent_by {
+            Some(sent_by) => sent_by,
+            None if today => Releases::since(Change::VirtualPathIpTimestamp.since()),
+            None => return Releases::REFERENCE,
+        };
+        if told.is_reference() {
+            return told;
+        }
+        let evidence = [
+            (self.session_id.is_some(), Change::SessionId),
+            (
+                matches!(self.action, FsAction::FirstUpload | FsAction::FirstDownload),
+                Change::FirstUploadDownloadEvents,
+            ),
+            (
+                self.fs_provider == FsProvider::HttpFs,
+                Change::HttpFsProvider,
+            ),
+            (self.action == FsAction::Copy, Change::CopyEvents),
+            (self.role.is_some(), Change::Role),
+            (self.elapsed != 0, Change::Elapsed),
+            (!self.metadata.is_empty(), Change::Metadata),
+        ];
+        let since = evidence
+            .iter()
+            .filter(|(seen, _)| *seen)
+            .map(|(_, change)| change.since())
+            .fold(told.since, SftpgoVersion::max);
+        match told.before {
+            // What the fields prove wins over a range they contradict.
+            Some(before) if since >= before => Releases::since(since),
+            _ => told.at_least(since),
+        }
+    }
+
+    /// Whether the event has the form of today's SFTPGo (any field 2.1
+    /// never sends, see [`Self::releases`]).
     pub fn is_current_form(&self) -> bool {
-        self.timestamp.is_some() || self.session_id.is_some() || self.virtual_path.is_some()
+        !self.releases().is_reference()
     }
 }
 

@@ -270,6 +270,22 @@ impl ProviderEvent {
         self.timestamp.is_some() || self.executor.is_some() || self.ip.is_some()
     }
 
+    /// The SFTPGo releases that send a provider event of this form: the
+    /// reference without an executor, IP or timestamp; 2.2 and later with
+    /// them (2.5 and later with a role).
+    pub fn releases(&self) -> super::Releases {
+        use super::{Change, Releases};
+        if !self.is_current_form() {
+            return Releases::REFERENCE;
+        }
+        let today = Releases::since(Change::ProviderCurrentForm.since());
+        if self.role.as_deref().is_some_and(|r| !r.is_empty()) {
+            today.at_least(Change::Role.since())
+        } else {
+            today
+        }
+    }
+
     /// A top-level field of the object rendered as SFTPGo renders it in an
     /// exec hook's arguments: integers as digits, strings as they are,
     /// anything absent as `default`.

@@ -10,10 +10,18 @@
 //!
 //! `hookhost.sftpgo_version` is `"auto"` (the default, [`VersionSetting::Auto`])
 //! or a release such as `"2.1"`, `"2.4"`, `"2.7.5"`. In `auto`, each event
-//! tells its own release: a body or event carrying `timestamp`,
-//! `session_id` or `virtual_path` (an exec hook: `SFTPGO_ACTION_TIMESTAMP`)
-//! comes from today's SFTPGo and gets the newest rules ([`SftpgoVersion::NEWEST`]);
-//! anything else is the reference ([`SftpgoVersion::REFERENCE`], 2.1).
+//! tells its own release, as far as its form can ([`Releases`]): a body or
+//! event carrying `timestamp`, `session_id` or `virtual_path` (an exec
+//! hook: `SFTPGO_ACTION_TIMESTAMP`) comes from today's SFTPGo and gets the
+//! newest rules ([`SftpgoVersion::NEWEST`]); anything else is the reference
+//! ([`SftpgoVersion::REFERENCE`], 2.1).
+//!
+//! Where a form fits releases that read an answer differently, the
+//! [`Contract`] says so: its [`Contract::floor`] is the oldest release the
+//! form fits, and [`Contract::proves`] tells a change the request proved
+//! from one it is only assumed to have. The one answer this decides is a
+//! `pre-delete`'s: SFTPGo 2.2–2.4 read 200 as "handled, do not delete" and
+//! 2.5+ as "allowed", and a 2.5+ body without `role` looks like 2.2–2.4's.
 
 use std::fmt;
 use std::str::FromStr;
@@ -44,9 +52,29 @@ impl SftpgoVersion {
     pub const NEWEST: SftpgoVersion = v(2, 7, 5);
 }
 
+impl SftpgoVersion {
+    /// The newest release before `version`: the patch before it, or the
+    /// previous minor series as `2.4.x` (a form that rules a change out
+    /// without naming its exact release).
+    pub const fn newest_before(version: SftpgoVersion) -> SftpgoVersion {
+        if version.patch > 0 {
+            v(version.major, version.minor, version.patch - 1)
+        } else {
+            v(version.major, version.minor - 1, ANY_PATCH)
+        }
+    }
+}
+
+/// The patch of `2.4.x`: any release of the minor series.
+const ANY_PATCH: u16 = u16::MAX;
+
 impl fmt::Display for SftpgoVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+        if self.patch == ANY_PATCH {
+            write!(f, "{}.{}.x", self.major, self.minor)
+        } else {
+            write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+        }
     }
 }
 
@@ -66,11 +94,12 @@ impl FromStr for SftpgoVersion {
             return Err(bad());
         }
         let number = |s: &str| s.parse::<u16>().map_err(|_| bad());
-        let version = v(
-            number(parts[0])?,
-            number(parts[1])?,
-            parts.get(2).map_or(Ok(0), |p| number(p))?,
-        );
+        let patch = match parts.get(2) {
+            None => 0,
+            Some(&"x") => ANY_PATCH,
+            Some(p) => number(p)?,
+        };
+        let version = v(number(parts[0])?, number(parts[1])?, patch);
         if version.major != 2 || version < Self::REFERENCE {
             return Err(format!(
                 "{text:?}: hookhost speaks the contracts of SFTPGo 2.1 and later"
@@ -112,6 +141,8 @@ pub enum Change {
     ClearedEnvironment,
     /// `first-upload` and `first-download` are fired.
     FirstUploadDownloadEvents,
+    /// `fs_provider` 6 (HTTP filesystem) exists.
+    HttpFsProvider,
     /// A failing synchronous `upload` hook makes SFTPGo remove the file.
     SyncUploadFailureRemovesFile,
     /// `SFTPGO_PROVIDER_ACTION` carries a stray trailing `s` (`adds`).
@@ -137,6 +168,11 @@ pub enum Change {
     /// The external-auth body carries the stored user as a JSON object,
     /// only for a user that exists (before: a JSON string).
     ExternalAuthUserObject,
+    /// `common.data_retention_hook` exists.
+    DataRetentionHook,
+    /// `common.data_retention_hook` is gone (an Event Manager rule replaces
+    /// it), and `command.commands[].hook` refuses `data_retention`.
+    DataRetentionHookRemoved,
 }
 
 /// Every change, with the first release that has it. The one table.
@@ -151,6 +187,7 @@ pub const CHANGES: &[(Change, SftpgoVersion)] = &[
     (Change::CommandArgs, v(2, 4, 0)),
     (Change::ClearedEnvironment, v(2, 4, 0)),
     (Change::FirstUploadDownloadEvents, v(2, 4, 0)),
+    (Change::HttpFsProvider, v(2, 4, 0)),
     (Change::SyncUploadFailureRemovesFile, v(2, 4, 0)),
     (Change::ProviderActionTrailingS, v(2, 4, 0)),
     (Change::ProviderActionTrailingSFixed, v(2, 6, 5)),
@@ -162,16 +199,26 @@ pub const CHANGES: &[(Change, SftpgoVersion)] = &[
     (Change::KeyboardInteractiveStep, v(2, 2, 0)),
     (Change::PostDisconnectHook, v(2, 2, 0)),
     (Change::ExternalAuthUserObject, v(2, 3, 0)),
+    (Change::DataRetentionHook, v(2, 2, 0)),
+    (Change::DataRetentionHookRemoved, v(2, 7, 0)),
 ];
 
 impl Change {
     /// The first release with this change.
     pub fn since(self) -> SftpgoVersion {
-        CHANGES
-            .iter()
-            .find(|(change, _)| *change == self)
-            .map(|(_, since)| *since)
-            .expect("every change has a row in CHANGES")
+        self.since_const()
+    }
+
+    /// [`Self::since`], usable in constants.
+    pub const fn since_const(self) -> SftpgoVersion {
+        let mut i = 0;
+        while i < CHANGES.len() {
+            if CHANGES[i].0 as u8 == self as u8 {
+                return CHANGES[i].1;
+            }
+            i += 1;
+        }
+        panic!("every change has a row in CHANGES")
     }
 }
 
@@ -180,12 +227,18 @@ impl Change {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Contract {
     version: SftpgoVersion,
+    /// The oldest release the request fits (the version itself when
+    /// pinned or told exactly).
+    floor: SftpgoVersion,
 }
 
 impl Contract {
     /// The contract of `version`.
     pub const fn of(version: SftpgoVersion) -> Self {
-        Contract { version }
+        Contract {
+            version,
+            floor: version,
+        }
     }
 
     /// The reference's contract (SFTPGo 2.1).
@@ -199,9 +252,21 @@ impl Contract {
         self.version
     }
 
+    /// The oldest release the request fits: below [`Self::version`] when
+    /// `auto` took the newest release for a form that older ones send too.
+    pub fn floor(&self) -> SftpgoVersion {
+        self.floor
+    }
+
     /// Whether `change` applies to this release.
     pub fn has(&self, change: Change) -> bool {
         self.version >= change.since()
+    }
+
+    /// Whether the request proved `change` applies: every release it fits
+    /// has it (always so for a pinned release).
+    pub fn proves(&self, change: Change) -> bool {
+        self.floor >= change.since()
     }
 
     /// `SFTPGO_PROVIDER_ACTION`'s stray `s` (2.4.0 to 2.6.4).
@@ -212,6 +277,51 @@ impl Contract {
             "s"
         } else {
             ""
+        }
+    }
+}
+
+/// The releases whose requests have an event's form: `since` up to, not
+/// including, `before`. What `auto` goes by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Releases {
+    /// The oldest release that sends this form.
+    pub since: SftpgoVersion,
+    /// The first release that no longer does, if any.
+    pub before: Option<SftpgoVersion>,
+}
+
+impl Releases {
+    /// The reference's form (2.1: none of the fields later releases added).
+    pub const REFERENCE: Releases = Releases {
+        since: SftpgoVersion::REFERENCE,
+        before: Some(Change::VirtualPathIpTimestamp.since_const()),
+    };
+
+    /// Today's form, sent by `since` and every later release.
+    pub const fn since(since: SftpgoVersion) -> Releases {
+        Releases {
+            since,
+            before: None,
+        }
+    }
+
+    /// Whether `version` sends this form.
+    pub fn contains(&self, version: SftpgoVersion) -> bool {
+        self.since <= version && self.before.is_none_or(|before| version < before)
+    }
+
+    /// Whether it is the reference's form.
+    pub fn is_reference(&self) -> bool {
+        self.before
+            .is_some_and(|before| before <= Change::VirtualPathIpTimestamp.since())
+    }
+
+    /// The same releases, narrowed to those from `since` on.
+    pub fn at_least(self, since: SftpgoVersion) -> Releases {
+        Releases {
+            since: self.since.max(since),
+            ..self
         }
     }
 }
@@ -267,13 +377,25 @@ impl fmt::Display for VersionSetting {
 }
 
 impl VersionSetting {
-    /// The contract for an event whose form is today's (`current_form`) or
-    /// the reference's.
-    pub fn contract(&self, current_form: bool) -> Contract {
+    /// The contract for an event sent by one of `releases`: the pinned
+    /// release; in `auto`, the newest release of the range (and the
+    /// range's oldest as its [`Contract::floor`]).
+    pub fn contract(&self, releases: Releases) -> Contract {
         match self {
             VersionSetting::Pinned(version) => Contract::of(*version),
-            VersionSetting::Auto if current_form => Contract::NEWEST,
-            VersionSetting::Auto => Contract::REFERENCE,
+            VersionSetting::Auto if releases.is_reference() => Contract::REFERENCE,
+            VersionSetting::Auto => {
+                let version = match releases.before {
+                    Some(before) if before <= SftpgoVersion::NEWEST => {
+                        SftpgoVersion::newest_before(before)
+                    }
+                    _ => SftpgoVersion::NEWEST,
+                };
+                Contract {
+                    version,
+                    floor: releases.since.min(version),
+                }
+            }
         }
     }
 
@@ -288,15 +410,12 @@ impl VersionSetting {
         }
     }
 
-    /// When pinned, whether an event of this form contradicts the pinned
-    /// release (today's fields from a release before 2.2, or none of them
-    /// from a later one).
-    pub fn contradicts(&self, current_form: bool) -> bool {
+    /// When pinned, whether an event sent by `releases` contradicts the
+    /// pinned release (the pinned release never sends that form).
+    pub fn contradicts(&self, releases: Releases) -> bool {
         match self {
             VersionSetting::Auto => false,
-            VersionSetting::Pinned(version) => {
-                current_form != Contract::of(*version).has(Change::VirtualPathIpTimestamp)
-            }
+            VersionSetting::Pinned(version) => !releases.contains(*version),
         }
     }
 }
@@ -339,12 +458,36 @@ mod tests {
 
     #[test]
     fn auto_follows_the_events_form_and_pinning_wins() {
-        assert_eq!(VersionSetting::Auto.contract(true), Contract::NEWEST);
-        assert_eq!(VersionSetting::Auto.contract(false), Contract::REFERENCE);
+        let today = Releases::since(v(2, 2, 0));
+        let auto = VersionSetting::Auto.contract(today);
+        assert_eq!(auto.version(), SftpgoVersion::NEWEST);
+        assert_eq!(auto.floor(), v(2, 2, 0));
+        assert!(auto.has(Change::PreDeleteCanDeny));
+        assert!(
+            !auto.proves(Change::PreDeleteCanDeny),
+            "2.2-2.4 send it too"
+        );
+        let with_role = VersionSetting::Auto.contract(today.at_least(v(2, 5, 0)));
+        assert!(with_role.proves(Change::PreDeleteCanDeny));
+        assert_eq!(
+            VersionSetting::Auto.contract(Releases::REFERENCE),
+            Contract::REFERENCE
+        );
+        let before_2_5 = Releases {
+            since: v(2, 2, 0),
+            before: Some(v(2, 5, 0)),
+        };
+        let older = VersionSetting::Auto.contract(before_2_5);
+        assert_eq!(older.version().to_string(), "2.4.x");
+        assert!(!older.has(Change::PreDeleteCanDeny));
+        assert!(older.has(Change::ClearedEnvironment));
         let pinned = VersionSetting::Pinned(v(2, 4, 0));
-        assert_eq!(pinned.contract(false).version(), v(2, 4, 0));
-        assert!(pinned.contradicts(false));
-        assert!(!pinned.contradicts(true));
-        assert!(VersionSetting::Pinned(v(2, 1, 0)).contradicts(true));
+        assert_eq!(pinned.contract(Releases::REFERENCE).version(), v(2, 4, 0));
+        assert!(pinned.contract(today).proves(Change::ClearedEnvironment));
+        assert!(pinned.contradicts(Releases::REFERENCE));
+        assert!(!pinned.contradicts(today));
+        assert!(pinned.contradicts(today.at_least(v(2, 5, 0))));
+        assert!(VersionSetting::Pinned(v(2, 1, 0)).contradicts(today));
+        assert_eq!("2.4.x".parse::<SftpgoVersion>().unwrap(), older.version());
     }
 }

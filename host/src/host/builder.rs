@@ -307,6 +307,7 @@ impl HostBuilder {
             inner: Arc::new(Inner {
                 versions: config.settings.sftpgo_version,
                 contradiction_logged: AtomicBool::new(false),
+                undated_logged: AtomicBool::new(false),
                 config,
                 router,
                 sandbox,

@@ -15,8 +15,8 @@ pub(crate) use builder::Template;
 pub use login::LoginDispatch;
 
 use crate::config::{Config, ConfigError};
-use crate::dispatch::{Decision, Outcome, Router};
-use crate::event::{Contract, Event, VersionSetting};
+use crate::dispatch::{Decision, Outcome, Reply, Router};
+use crate::event::{Contract, Event, FsAction, Releases, SftpgoVersion, VersionSetting};
 use crate::metrics::{Metrics, Snapshot};
 use crate::plugin::Plugins;
 use crate::sandbox::{CacheStats, Sandbox};
@@ -38,6 +38,8 @@ pub(crate) struct Inner {
     versions: VersionSetting,
     /// Whether a request contradicting a pinned version was logged.
     contradiction_logged: AtomicBool,
+    /// Whether an undatable pre-delete was logged.
+    undated_logged: AtomicBool,
     router: Router,
     sandbox: Option<Arc<Sandbox>>,
     plugins: Plugins,
@@ -153,27 +155,43 @@ impl Host {
         Box::new(snapshot::WeakHost(Arc::downgrade(&self.inner)))
     }
 
-    /// The contract an event of this form is handled in; a form that
-    /// contradicts a pinned version is logged (once).
-    fn contract(&self, current_form: bool) -> Contract {
+    /// The contract an event sent by one of `releases` is handled in; a
+    /// form that contradicts a pinned version is logged (once).
+    fn contract(&self, releases: Releases) -> Contract {
         let versions = self.inner.versions;
-        if versions.contradicts(current_form)
+        if versions.contradicts(releases)
             && !self
                 .inner
                 .contradiction_logged
                 .swap(true, Ordering::Relaxed)
         {
-            let form = if current_form {
-                "today's (it has timestamp, session_id or virtual_path)"
+            let form = if releases.is_reference() {
+                "the reference's form (no timestamp, session_id or virtual_path)".to_owned()
             } else {
-                "the reference's (no timestamp, session_id or virtual_path)"
+                match releases.before {
+                    Some(before) => format!(
+                        "a form SFTPGo {} to {} sends",
+                        releases.since,
+                        SftpgoVersion::newest_before(before)
+                    ),
+                    None => format!("a form only SFTPGo {} and later send", releases.since),
+                }
             };
             tracing::warn!(
                 sftpgo_version = %versions,
-                "an event in {form} form contradicts the pinned hookhost.sftpgo_version; it is handled as SFTPGo {versions} (logged once)"
+                "an event in {form} contradicts the pinned hookhost.sftpgo_version; it is handled as SFTPGo {versions} (logged once)"
             );
         }
-        versions.contract(current_form)
+        versions.contract(releases)
+    }
+
+    /// Say, once, that an allowed pre-delete could not be told as such.
+    fn log_undated_once(&self) {
+        if !self.inner.undated_logged.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "an allowed pre-delete came in a form both SFTPGo 2.2-2.4 and 2.5+ send (no role): 200 would mean 'handled, do not delete' to the first and 'allowed' to the second, so it is answered as not handled (2.2-2.4 delete the file, 2.5+ refuse the delete); set hookhost.sftpgo_version to the release in front (logged once)"
+            );
+        }
     }
 
     /// Dispatch an event as the server would, and await its [`Outcome`]:
@@ -203,15 +221,23 @@ impl Host {
         let router = &self.inner.router;
         match event {
             Event::Fs(event) => {
-                let contract = self.contract(event.is_current_form());
+                let contract = self.contract(event.releases());
                 // Handed to the notifiers now; with a journal, their writes
                 // go on disk while the hooks run, and the answer waits for
                 // both.
                 let notified = plugins.notify_fs(&event);
-                let outcome = if router.fs_hooks(event.action).is_empty() {
+                // A pre-delete is answered in its sender's terms even
+                // without a hook: "allowed" is not 200 for every release.
+                let outcome = if router.fs_hooks(event.action).is_empty()
+                    && event.action != FsAction::PreDelete
+                {
                     Outcome::new(Decision::Allow, Vec::new(), contract)
                 } else if wait_for_all || router.is_sync(event.action) {
-                    router.run_fs(&event, contract).await
+                    let outcome = router.run_fs(&event, contract).await;
+                    if outcome.reply() == Reply::Undated {
+                        self.log_undated_once();
+                    }
+                    outcome
                 } else {
                     let decision = router.queue_fs(event, contract).await;
                     Outcome::new(decision, Vec::new(), contract)
@@ -220,7 +246,7 @@ impl Host {
                 outcome
             }
             Event::Provider(event) => {
-                let contract = self.contract(event.is_current_form());
+                let contract = self.contract(event.releases());
                 let notified = plugins.notify_provider(&event);
                 let outcome = if !router.has_provider_hooks(&event) {
                     Outcome::new(Decision::Allow, Vec::new(), contract)

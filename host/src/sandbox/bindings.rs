@@ -75,5 +75,6 @@ export_world!(post_login_hook, "post-login-hook");
 export_world!(post_connect_hook, "post-connect-hook");
 export_world!(post_disconnect_hook, "post-disconnect-hook");
 export_world!(startup_hook, "startup-hook");
+export_world!(data_retention_hook, "data-retention-hook");
 
 pub use shared::hookhost::hooks::types as wit;

@@ -23,6 +23,9 @@
 //!   200 once queued.
 //! - `GET /v1/startup`: 200 when every startup hook succeeded; 424 when one
 //!   failed.
+//! - `POST /v1/data-retention` (SFTPGo 2.2–2.6's `data_retention_hook`,
+//!   body: the check's report): 200 when every hook succeeded; 424 when one
+//!   failed (SFTPGo logs it).
 //!
 //! None of these statuses is one SFTPGo's retrying client repeats (429,
 //! 5xx), so no hook runs twice for one call.
@@ -255,6 +258,19 @@ pub(super) async fn startup(State(app): State<Arc<App>>) -> Response {
     let host = app.host.lease().await;
     let outcome = host.login(crate::event::login::LoginEvent::Startup).await;
     answer(LoginHook::Startup, outcome)
+}
+
+pub(super) async fn data_retention(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Response> {
+    let report = json_body(&headers, &body, |body| {
+        crate::event::login::RetentionReport::from_json(body, "body")
+    })?;
+    let host = app.host.lease().await;
+    let event = crate::event::login::LoginEvent::DataRetention(report);
+    Ok(answer(LoginHook::DataRetention, host.login(event).await))
 }
 
 pub(super) async fn keyboard_interactive(

@@ -3,7 +3,7 @@
 //! every login and connection hook key: `pre_login_hook`,
 //! `external_auth_hook`, `check_password_hook`, `post_login_hook`,
 //! `keyboard_interactive_auth_hook`, `post_connect_hook`,
-//! `post_disconnect_hook`, `startup_hook`).
+//! `post_disconnect_hook`, `startup_hook`, `data_retention_hook`).
 //!
 //! Binds 127.0.0.1 by default. With a token, every route but `/healthz`
 //! needs `Authorization: Bearer <token>` (give SFTPGo the header through its
@@ -132,6 +132,7 @@ fn route_name(path: &str) -> &'static str {
         "/v1/post-connect" => "post_connect",
         "/v1/post-disconnect" => "post_disconnect",
         "/v1/startup" => "startup",
+        "/v1/data-retention" => "data_retention",
         "/v1/auth/external" => "auth_external",
         "/v1/auth/check-password" => "auth_check_password",
         "/v1/auth/keyboard-interactive" => "auth_keyboard_interactive",
@@ -203,6 +204,7 @@ pub fn router(host: Arc<ReloadableHost>, options: RouterOptions) -> Router {
         .route("/v1/post-connect", get(login::post_connect))
         .route("/v1/post-disconnect", get(login::post_disconnect))
         .route("/v1/startup", get(login::startup))
+        .route("/v1/data-retention", post(login::data_retention))
         .route("/v1/auth/external", post(login::external_auth))
         .route("/v1/auth/check-password", post(login::check_password))
         .route(
@@ -221,7 +223,10 @@ async fn reload(host: &ReloadableHost, path: &Path, why: &str) {
     use futures::FutureExt;
     let attempt = async {
         match Config::from_file(path) {
-            Ok(config) => host.reload(config).await.map_err(|e| e.to_string()),
+            Ok(config) => {
+                log_advisories(&config);
+                host.reload(config).await.map_err(|e| e.to_string())
+            }
             Err(err) => Err(err.to_string()),
         }
     };
@@ -239,6 +244,13 @@ async fn reload(host: &ReloadableHost, path: &Path, why: &str) {
     }
 }
 
+/// What in the configuration is likely not meant, as warnings.
+fn log_advisories(config: &Config) {
+    for advice in config.advisories() {
+        tracing::warn!("{advice}");
+    }
+}
+
 fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
@@ -247,6 +259,7 @@ fn modified(path: &Path) -> Option<SystemTime> {
 /// server accepts connections.
 pub async fn run(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), String> {
     let config = Config::from_file(&options.config).map_err(|e| e.to_string())?;
+    log_advisories(&config);
     // Bound first: a hook pointing at this very address is recognised and
     // skipped (one sftpgo.json for SFTPGo and hookhost).
     let listener = tokio::net::TcpListener::bind(options.listen)

@@ -7,7 +7,9 @@
 //!   424 a synchronous notification failed. For a `pre-delete` from an
 //!   SFTPGo before 2.5, 202 when no hook handled the file (any non-200 tells
 //!   that SFTPGo to delete it itself); from 2.5 on, 200 allows the delete
-//!   and 403 refuses it. See [`Reply`].
+//!   and 403 refuses it; in `auto`, an allowed pre-delete whose request does
+//!   not tell 2.2–2.4 from 2.5+ (no `role`) gets 409, never 200 by
+//!   accident. See [`Reply`].
 //! - `POST /v1/actions/provider?action=...`: 200 once queued; today's
 //!   query (`username`, `ip`, `object_type`, `object_name`, `role`,
 //!   `timestamp`) is read.
@@ -83,6 +85,7 @@ fn status_of(reply: Reply) -> StatusCode {
     match reply {
         Reply::Success => StatusCode::OK,
         Reply::NotHandled => StatusCode::ACCEPTED,
+        Reply::Undated => StatusCode::CONFLICT,
         Reply::Denied => StatusCode::FORBIDDEN,
         Reply::Failed => StatusCode::FAILED_DEPENDENCY,
     }
@@ -97,8 +100,19 @@ pub(super) async fn fs_action(
     let versions = host.sftpgo_version();
     let event = json_body(&headers, &body, |body| decode_fs_event_as(body, versions))?;
     let outcome = host.dispatch(event).await;
-    Ok(reply(status_of(outcome.reply()), &outcome.decision))
+    Ok(fs_reply(&outcome))
 }
+
+/// The answer to an fs event's request.
+pub(super) fn fs_reply(outcome: &crate::Outcome) -> Response {
+    match outcome.reply() {
+        Reply::Undated => error(StatusCode::CONFLICT, UNDATED),
+        told => reply(status_of(told), &outcome.decision),
+    }
+}
+
+/// Why an allowed pre-delete is told as not handled.
+const UNDATED: &str = "the hooks allowed this pre-delete, but its request fits both SFTPGo 2.2-2.4 (where 200 means 'handled, do not delete') and 2.5+ (where it means 'allowed'): answered as not handled, so 2.2-2.4 delete the file and 2.5+ refuse the delete; set hookhost.sftpgo_version to the release in front";
 
 pub(super) async fn provider_action(
     State(app): State<Arc<App>>,

@@ -90,6 +90,10 @@ fn fs_event(e: pb::FsEvent) -> Result<FsEvent, Status> {
         role: non_empty(e.role),
         elapsed: e.elapsed,
         metadata: e.metadata.into_iter().collect::<BTreeMap<_, _>>(),
+        // Plugins came with SFTPGo 2.2.
+        sent_by: Some(crate::event::Releases::since(
+            crate::event::Change::VirtualPathIpTimestamp.since(),
+        )),
     })
 }
 

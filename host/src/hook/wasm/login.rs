@@ -13,8 +13,8 @@ use crate::event::login::{KbdReply, KbdRound, LoginEvent, LoginHook, PasswordAns
 use crate::failure::Failure;
 use crate::hook::{Answer, Exchange};
 use crate::sandbox::bindings::{
-    check_password_hook, external_auth_hook, keyboard_interactive_hook, post_connect_hook,
-    post_disconnect_hook, post_login_hook, pre_login_hook, startup_hook,
+    check_password_hook, data_retention_hook, external_auth_hook, keyboard_interactive_hook,
+    post_connect_hook, post_disconnect_hook, post_login_hook, pre_login_hook, startup_hook,
 };
 use crate::sandbox::{Live, Sandbox, State};
 
@@ -77,6 +77,7 @@ login_worlds! {
     PostConnect => post_connect_hook::PostConnectHook, PostConnectHookIndices;
     PostDisconnect => post_disconnect_hook::PostDisconnectHook, PostDisconnectHookIndices;
     Startup => startup_hook::StartupHook, StartupHookIndices;
+    DataRetention => data_retention_hook::DataRetentionHook, DataRetentionHookIndices;
 }
 
 fn done(result: Result<(), String>) -> Answer {
@@ -191,6 +192,11 @@ pub(super) async fn invoke(
         (LoginBound::Startup(hook), LoginEvent::Startup) => {
             done(hook.hookhost_hooks_startup().call_startup(store).await?)
         }
+        (LoginBound::DataRetention(hook), LoginEvent::DataRetention(report)) => done(
+            hook.hookhost_hooks_data_retention()
+                .call_data_retention(store, &report.json)
+                .await?,
+        ),
         _ => unreachable!("the event's hook was checked against the world"),
     })
 }
