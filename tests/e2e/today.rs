@@ -616,3 +616,64 @@ fn check_warns_that_auto_cannot_date_a_pre_delete_and_2_7_has_no_data_retention_
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("has no data_retention_hook"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_slow_synchronous_hook_is_answered_within_sftpgos_attempt_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(
+        dir.path(),
+        json!([{"name": "hang", "hook": exec_fixture("hang"), "execute_on": ["pre-upload"]}]),
+    );
+    // SFTPGo gives each attempt 1 s; its client would retry one that takes
+    // longer, running the hook again.
+    cfg["http"] = json!({"timeout": 1});
+    let cfg = write_config(dir.path(), &cfg);
+    let server = Server::start(&cfg, &[], &[]).await;
+    let (status, body) = server
+        .post(
+            "/v1/actions/fs",
+            todays_body("pre-upload", "alice", "/srv/a.txt"),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("no answer within 900 ms"), "{body}");
+}
+
+#[tokio::test]
+async fn a_retried_attempt_gets_the_first_answer_without_running_the_hooks_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        json!([{"name": "count", "hook": exec_fixture("count"), "execute_on": ["upload", "pre-download"]}]),
+    );
+    let cfg = write_config(dir.path(), &cfg);
+    let mut server = Server::start(&cfg, &[], &[]).await;
+    // The same bytes twice, as SFTPGo's retrying client resends them; then
+    // another event (another timestamp).
+    let upload = todays_body("upload", "alice", "/srv/a.txt");
+    for _ in 0..2 {
+        let (status, body) = server.post("/v1/actions/fs", upload.clone()).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let mut another: Value = serde_json::from_str(&upload).unwrap();
+    another["timestamp"] = json!(1_700_000_000_000_000_001i64);
+    server.post("/v1/actions/fs", another.to_string()).await;
+    let download = todays_body("pre-download", "alice", "/srv/b.txt");
+    for _ in 0..2 {
+        let (status, _) = server.post("/v1/actions/fs", download.clone()).await;
+        assert_eq!(status, 200);
+    }
+    server.signal(libc::SIGTERM);
+    assert!(server.wait_exit().await.success());
+    let mut calls = lines(dir.path().join("calls"));
+    calls.sort();
+    assert_eq!(
+        calls,
+        [
+            "pre-download /srv/b.txt",
+            "upload /srv/a.txt",
+            "upload /srv/a.txt"
+        ],
+        "each event once: the repeats were answered from the first"
+    );
+}

@@ -309,6 +309,32 @@ impl Router {
         }
     }
 
+    /// The outcome of a synchronous event whose hooks did not answer within
+    /// `limit` (and were stopped): their failure, as the event's action
+    /// reads one.
+    pub(crate) fn unanswered(
+        event: &FsEvent,
+        contract: Contract,
+        limit: std::time::Duration,
+    ) -> Outcome {
+        let reason = format!(
+            "no answer within {} ms (below SFTPGo's per-attempt http.timeout); the hooks still running were stopped",
+            limit.as_millis()
+        );
+        tracing::warn!(action = %event.action, username = %event.username, %reason, "synchronous event unanswered");
+        let decision = match event.action {
+            FsAction::PreDelete if !contract.has(Change::PreDeleteCanDeny) => Decision::Allow,
+            action if action.is_pre() => Decision::Deny(reason),
+            _ => Decision::Failed(reason),
+        };
+        let outcome = Outcome::new(decision, Vec::new(), contract);
+        if event.action == FsAction::PreDelete {
+            outcome.pre_delete()
+        } else {
+            outcome
+        }
+    }
+
     /// Queue an fs event for its hooks' lanes (waiting while a lane is
     /// full): [`Decision::Queued`], or [`Decision::Failed`] when the host
     /// is shutting down.

@@ -33,6 +33,7 @@ impl Host {
             event,
             current_form: None,
             wait_for_all: false,
+            answer_within: None,
         }
     }
 
@@ -191,6 +192,7 @@ pub struct LoginDispatch<'h> {
     event: LoginEvent,
     current_form: Option<bool>,
     wait_for_all: bool,
+    answer_within: Option<std::time::Duration>,
 }
 
 impl LoginDispatch<'_> {
@@ -207,6 +209,13 @@ impl LoginDispatch<'_> {
         self.current_form = Some(current);
         self
     }
+
+    /// Answer within `limit` (see [`crate::Dispatch::answer_within`]): past
+    /// it the hooks are stopped and the login fails.
+    pub fn answer_within(mut self, limit: std::time::Duration) -> Self {
+        self.answer_within = Some(limit);
+        self
+    }
 }
 
 impl<'h> IntoFuture for LoginDispatch<'h> {
@@ -214,9 +223,29 @@ impl<'h> IntoFuture for LoginDispatch<'h> {
     type IntoFuture = Pin<Box<dyn Future<Output = LoginOutcome> + Send + 'h>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(
-            self.host
-                .run_login(self.event, self.current_form, self.wait_for_all),
-        )
+        Box::pin(async move {
+            let hook = self.event.hook();
+            let run = self
+                .host
+                .run_login(self.event, self.current_form, self.wait_for_all);
+            let Some(limit) = self.answer_within else {
+                return run.await;
+            };
+            match tokio::time::timeout(limit, run).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    let reason = format!(
+                        "no answer within {} ms (below SFTPGo's per-attempt http.timeout); the hooks still running were stopped",
+                        limit.as_millis()
+                    );
+                    tracing::warn!(%hook, %reason, "login event unanswered");
+                    LoginOutcome::new(
+                        LoginAnswer::Failed(reason),
+                        Vec::new(),
+                        self.host.login_contract(self.current_form),
+                    )
+                }
+            }
+        })
     }
 }

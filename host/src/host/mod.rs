@@ -213,10 +213,16 @@ impl Host {
             host: self,
             event: event.into(),
             wait_for_all: false,
+            answer_within: None,
         }
     }
 
-    async fn run(&self, event: Event, wait_for_all: bool) -> Outcome {
+    async fn run(
+        &self,
+        event: Event,
+        wait_for_all: bool,
+        answer_within: Option<std::time::Duration>,
+    ) -> Outcome {
         let plugins = &self.inner.plugins;
         let router = &self.inner.router;
         match event {
@@ -233,7 +239,14 @@ impl Host {
                 {
                     Outcome::new(Decision::Allow, Vec::new(), contract)
                 } else if wait_for_all || router.is_sync(event.action) {
-                    let outcome = router.run_fs(&event, contract).await;
+                    let run = router.run_fs(&event, contract);
+                    let outcome = match answer_within {
+                        None => run.await,
+                        Some(limit) => match tokio::time::timeout(limit, run).await {
+                            Ok(outcome) => outcome,
+                            Err(_) => Router::unanswered(&event, contract, limit),
+                        },
+                    };
                     if outcome.reply() == Reply::Undated {
                         self.log_undated_once();
                     }
@@ -303,6 +316,7 @@ pub struct Dispatch<'h> {
     host: &'h Host,
     event: Event,
     wait_for_all: bool,
+    answer_within: Option<std::time::Duration>,
 }
 
 impl Dispatch<'_> {
@@ -312,6 +326,17 @@ impl Dispatch<'_> {
         self.wait_for_all = true;
         self
     }
+
+    /// Answer a synchronous event within `limit` whatever its hooks' own
+    /// limits: past it the hooks still running are stopped and the event
+    /// is answered as their failure (a `pre-*` denied, a synchronous
+    /// notification failed). `serve` sets it below SFTPGo's per-attempt
+    /// `http.timeout`, so SFTPGo never times out and retries the request
+    /// (running its hooks again) while hookhost works on it.
+    pub fn answer_within(mut self, limit: std::time::Duration) -> Self {
+        self.answer_within = Some(limit);
+        self
+    }
 }
 
 impl<'h> IntoFuture for Dispatch<'h> {
@@ -319,6 +344,9 @@ impl<'h> IntoFuture for Dispatch<'h> {
     type IntoFuture = Pin<Box<dyn Future<Output = Outcome> + Send + 'h>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.host.run(self.event, self.wait_for_all))
+        Box::pin(
+            self.host
+                .run(self.event, self.wait_for_all, self.answer_within),
+        )
     }
 }

@@ -43,7 +43,7 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use super::App;
-use super::routes::{error, json_body, reply};
+use super::routes::{answer_by, error, json_body, reply};
 use crate::dispatch::login::{KeyboardSession, LoginAnswer, LoginOutcome};
 use crate::event::login::{
     KbdReply, KbdRound, LoginHook, decode_connection_request, decode_external_auth,
@@ -164,7 +164,8 @@ async fn user_request(
         decode_login_request(hook, query, body)
     })?;
     let host = app.host.lease().await;
-    Ok(answer(hook, host.login(event).await))
+    let limit = answer_by(&host.config().http);
+    Ok(answer(hook, host.login(event).answer_within(limit).await))
 }
 
 pub(super) async fn pre_login(
@@ -202,7 +203,10 @@ pub(super) async fn external_auth(
         ));
     }
     let host = app.host.lease().await;
-    let mut call = host.login(crate::event::login::LoginEvent::ExternalAuth(auth));
+    let limit = answer_by(&host.config().http);
+    let mut call = host
+        .login(crate::event::login::LoginEvent::ExternalAuth(auth))
+        .answer_within(limit);
     if let Some(current) = user_object {
         call = call.sent_in_current_form(current);
     }
@@ -216,8 +220,12 @@ pub(super) async fn check_password(
 ) -> Result<Response, Response> {
     let check = json_body(&headers, &body, from_json)?;
     let host = app.host.lease().await;
+    let limit = answer_by(&host.config().http);
     let event = crate::event::login::LoginEvent::CheckPassword(check);
-    Ok(answer(LoginHook::CheckPassword, host.login(event).await))
+    Ok(answer(
+        LoginHook::CheckPassword,
+        host.login(event).answer_within(limit).await,
+    ))
 }
 
 /// A GET hook's query, checked: `ip` is required where SFTPGo always sends
@@ -242,7 +250,11 @@ pub(super) async fn post_connect(
 ) -> Result<Response, Response> {
     let event = connection(LoginHook::PostConnect, &query)?;
     let host = app.host.lease().await;
-    Ok(answer(LoginHook::PostConnect, host.login(event).await))
+    let limit = answer_by(&host.config().http);
+    Ok(answer(
+        LoginHook::PostConnect,
+        host.login(event).answer_within(limit).await,
+    ))
 }
 
 pub(super) async fn post_disconnect(
@@ -256,7 +268,11 @@ pub(super) async fn post_disconnect(
 
 pub(super) async fn startup(State(app): State<Arc<App>>) -> Response {
     let host = app.host.lease().await;
-    let outcome = host.login(crate::event::login::LoginEvent::Startup).await;
+    let limit = answer_by(&host.config().http);
+    let outcome = host
+        .login(crate::event::login::LoginEvent::Startup)
+        .answer_within(limit)
+        .await;
     answer(LoginHook::Startup, outcome)
 }
 
@@ -269,8 +285,16 @@ pub(super) async fn data_retention(
         crate::event::login::RetentionReport::from_json(body, "body")
     })?;
     let host = app.host.lease().await;
+    let http = &host.config().http;
+    let (limit, window) = (answer_by(http), super::replay::retry_window(http));
+    // A report names its check by user and start time (ms).
+    let key = super::replay::key("data_retention", "", &body, true);
     let event = crate::event::login::LoginEvent::DataRetention(report);
-    Ok(answer(LoginHook::DataRetention, host.login(event).await))
+    let work = async move {
+        let outcome = host.login(event).answer_within(limit).await;
+        answer(LoginHook::DataRetention, outcome)
+    };
+    Ok(app.replays.once(key, window, work).await)
 }
 
 pub(super) async fn keyboard_interactive(
@@ -313,7 +337,18 @@ pub(super) async fn keyboard_interactive(
             session
         }
     };
-    let reply = session.lock().await.round(&round).await;
+    let limit = answer_by(&app.host.lease().await.config().http);
+    let reply = match tokio::time::timeout(limit, async {
+        session.lock().await.round(&round).await
+    })
+    .await
+    {
+        Ok(reply) => reply,
+        Err(_) => {
+            tracing::warn!(request_id = %id, "keyboard-interactive round unanswered within {} ms (below SFTPGo's http.timeout): login refused", limit.as_millis());
+            KbdReply::denied()
+        }
+    };
     if reply.auth_result != 0 {
         app.sessions.lock().remove(&id);
     }

@@ -21,6 +21,7 @@
 //! at start.
 
 pub mod login;
+mod replay;
 pub mod routes;
 
 use std::net::SocketAddr;
@@ -77,6 +78,7 @@ struct App {
     host: Arc<ReloadableHost>,
     token: Option<String>,
     sessions: login::Sessions,
+    replays: replay::Replays,
 }
 
 /// What the routes need besides the host.
@@ -194,6 +196,7 @@ pub fn router(host: Arc<ReloadableHost>, options: RouterOptions) -> Router {
         host,
         token: options.token,
         sessions: login::Sessions::new(options.keyboard_idle.unwrap_or(login::KEYBOARD_IDLE)),
+        replays: replay::Replays::default(),
     });
     let max_body_bytes = options.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY);
     Router::new()

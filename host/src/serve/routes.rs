@@ -91,6 +91,14 @@ fn status_of(reply: Reply) -> StatusCode {
     }
 }
 
+/// The time a synchronous answer must come within: below SFTPGo's
+/// per-attempt `http.timeout` (read from the same file), so its client
+/// never gives up on an attempt hookhost is still working on and sends it
+/// again.
+pub(super) fn answer_by(http: &crate::config::HttpClientConfig) -> std::time::Duration {
+    http.timeout().mul_f64(0.9)
+}
+
 pub(super) async fn fs_action(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -99,8 +107,14 @@ pub(super) async fn fs_action(
     let host = app.host.lease().await;
     let versions = host.sftpgo_version();
     let event = json_body(&headers, &body, |body| decode_fs_event_as(body, versions))?;
-    let outcome = host.dispatch(event).await;
-    Ok(fs_reply(&outcome))
+    let http = &host.config().http;
+    let (limit, window) = (answer_by(http), super::replay::retry_window(http));
+    let key = super::replay::key("fs", "", &body, event.timestamp.is_some());
+    let work = async move {
+        let outcome = host.dispatch(event).answer_within(limit).await;
+        fs_reply(&outcome)
+    };
+    Ok(app.replays.once(key, window, work).await)
 }
 
 /// The answer to an fs event's request.
@@ -117,6 +131,7 @@ const UNDATED: &str = "the hooks allowed this pre-delete, but its request fits b
 pub(super) async fn provider_action(
     State(app): State<Arc<App>>,
     Query(query): Query<HashMap<String, String>>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Response> {
@@ -151,8 +166,16 @@ pub(super) async fn provider_action(
         ),
     };
     let host = app.host.lease().await;
-    let outcome = host.dispatch(event).await;
-    Ok(reply(status_of(outcome.reply()), &outcome.decision))
+    let http = &host.config().http;
+    let window = super::replay::retry_window(http);
+    let stamped = event.timestamp.is_some();
+    let query = uri.query().unwrap_or("");
+    let key = super::replay::key("provider", query, &body, stamped);
+    let work = async move {
+        let outcome = host.dispatch(event).await;
+        reply(status_of(outcome.reply()), &outcome.decision)
+    };
+    Ok(app.replays.once(key, window, work).await)
 }
 
 pub(super) async fn healthz(State(app): State<Arc<App>>) -> Response {
