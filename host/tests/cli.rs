@@ -65,8 +65,9 @@ fn fire_prints_the_outcome_and_exits_by_decision() {
 #[test]
 fn fire_runs_provider_events() {
     let dir = tempfile::tempdir().unwrap();
-    let config =
-        json!({"data_provider": {"actions": {"execute_on": ["add"], "hook": fixture("record")}}});
+    // SFTPGo 2.1's provider hook: no execute_for yet, users only.
+    let config = json!({"data_provider": {"actions": {"execute_on": ["add"], "hook": fixture("record")}},
+        "hookhost": {"sftpgo_version": "2.1"}});
     let config = write(dir.path(), "config.json", &config);
     let user = write(
         dir.path(),

@@ -142,15 +142,17 @@ async fn process_environment_is_inherited() {
 #[tokio::test]
 async fn provider_argv_and_env_are_the_references() {
     let home = tempfile::tempdir().unwrap();
-    let host = host(config_with(
+    // SFTPGo 2.1: no execute_for yet, provider hooks for users.
+    let mut config = config_with(
         json!([]),
         json!([exec_hook(
             "record",
             json!(["add", "update", "delete"]),
             json!({})
         )]),
-    ))
-    .await;
+    );
+    config["hookhost"]["sftpgo_version"] = json!("2.1");
+    let host = host(config).await;
     let user = json!({
         "id": 7, "username": "alice", "status": 1, "expiration_date": 1700000000000u64,
         "home_dir": home.path(), "uid": 1000, "gid": 1001, "password": "$2a$10$secrethash",

@@ -131,6 +131,8 @@ async fn provider_post_of_the_reference_has_only_action_in_query_and_no_secrets(
         json!([{"hook": format!("{}/hooks/provider?token=abc", server.url), "execute_on": ["add", "update", "delete"]}]),
     );
     config["http"] = json!({"retry_max": 0});
+    // SFTPGo 2.1: no execute_for yet, provider hooks for users.
+    config["hookhost"]["sftpgo_version"] = json!("2.1");
     let host = host(config).await;
     let user = json!({"id": 1, "username": "bob", "password": "plain-secret", "status": 1});
     host.dispatch(ProviderEvent::new(
@@ -367,6 +369,36 @@ mod tls {
         match pre_upload_through(&server.url, json!({})).await {
             Err(Failure::Error(message)) => assert!(message.contains("certificate"), "{message}"),
             other => panic!("an unknown CA must be refused: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_certificate_error_is_not_retried() {
+        // go-retryablehttp gives up at once on a certificate it cannot
+        // verify: another attempt meets the same certificate. With a minute
+        // between attempts, a retry would end in the hook's own 5 s cap (a
+        // timeout) instead of the certificate error.
+        let dir = tempfile::tempdir().unwrap();
+        let pki = TestPki::generate(dir.path());
+        let server = Recorder::start_tls(pki.server_config(false)).await;
+        let mut cfg = http_config(
+            &server.url,
+            json!(["pre-upload"]),
+            3,
+            json!({"retry_wait_min": 60, "retry_wait_max": 60}),
+        );
+        cfg["common"]["actions"]["hooks"][0]["limits"] = json!({"timeout_ms": 5000});
+        let host = host(cfg).await;
+        let result = host
+            .dispatch(event(FsAction::PreUpload))
+            .wait_for_all()
+            .await
+            .reports[0]
+            .result
+            .clone();
+        match result {
+            Err(Failure::Error(message)) => assert!(message.contains("certificate"), "{message}"),
+            other => panic!("the certificate error, at once: {other:?}"),
         }
     }
 

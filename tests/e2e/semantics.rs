@@ -259,8 +259,18 @@ async fn internal_updates_run_no_hook() {
 }
 
 #[tokio::test]
-async fn without_execute_for_provider_hooks_fire_for_users_only() {
+async fn without_execute_for_provider_hooks_fire_for_no_object_as_in_sftpgo_2_2() {
     let host = host(config_with(json!([]), json!([record(json!(["add"]))]))).await;
+    let home = tempfile::tempdir().unwrap();
+    let add = ProviderEvent::new(ProviderAction::Add, ObjectType::User, user(home.path()));
+    assert!(host.dispatch(add).wait_for_all().await.reports.is_empty());
+}
+
+#[tokio::test]
+async fn without_execute_for_sftpgo_2_1s_provider_hooks_fire_for_users_only() {
+    let mut config = config_with(json!([]), json!([record(json!(["add"]))]));
+    config["hookhost"]["sftpgo_version"] = json!("2.1");
+    let host = host(config).await;
     let folder = ProviderEvent::new(
         ProviderAction::Add,
         ObjectType::Folder,
@@ -291,7 +301,7 @@ async fn wasm_provider_hook_receives_the_sanitized_object() {
     let hooks = json!([
         {"name": "echo", "hook": wasm("provider-echo"), "execute_on": ["add", "update"], "execute_for": ["user", "folder"],
          "grants": {"dirs": [{"host": out.path(), "guest": "/out", "writable": true}]}},
-        {"name": "failing", "hook": wasm("provider-echo"), "execute_on": ["delete"], "grants": {"args": ["fail"]}},
+        {"name": "failing", "hook": wasm("provider-echo"), "execute_on": ["delete"], "execute_for": ["user"], "grants": {"args": ["fail"]}},
     ]);
     let host = host(config_with(json!([]), hooks)).await;
     let event = ProviderEvent::new(

@@ -138,7 +138,7 @@ async fn provider_route_queues_and_sigterm_drains_async_hooks() {
         dir.path(),
         &config(
             json!([record(&["upload"])]),
-            json!([record(&["add"])]),
+            json!([{"hook": exec_fixture("record"), "execute_on": ["add"], "execute_for": ["user"]}]),
             json!([]),
         ),
     );
@@ -241,9 +241,11 @@ async fn external_auth_and_check_password_follow_sftpgo() {
         403,
         "no plugin with the TLS scope"
     );
+    // No credential at all is the hooks' to judge, as in SFTPGo: here
+    // nothing covers a password login.
     assert_eq!(
         server.post("/v1/auth/external", login(json!({}))).await.0,
-        400
+        403
     );
 
     let check = |password: &str| {
@@ -580,7 +582,7 @@ fn exec_mode_allows_and_denies_as_sftpgo_drives_it() {
 fn exec_mode_runs_provider_hooks_from_sftpgo_env() {
     let dir = tempfile::tempdir().unwrap();
     let provider = json!([{"name": "echo", "hook": wasm("provider-echo"), "execute_on": ["update"],
-        "grants": {"dirs": [{"host": dir.path(), "guest": "/out", "writable": true}]}}]);
+        "execute_for": ["user"], "grants": {"dirs": [{"host": dir.path(), "guest": "/out", "writable": true}]}}]);
     let cfg = write_config(dir.path(), &config(json!([]), provider, json!([])));
     let env = [
         ("SFTPGO_USER_ACTION", "update".to_owned()),

@@ -218,6 +218,19 @@ pub(super) struct Context<'a> {
     pub(super) command: &'a CommandConfig,
 }
 
+impl Context<'_> {
+    /// Whether provider actions follow SFTPGo 2.2+'s rules (`auto` takes
+    /// today's; only a pinned 2.1 does not).
+    fn provider_current_form(&self) -> bool {
+        match self.settings.sftpgo_version {
+            crate::event::VersionSetting::Auto => true,
+            crate::event::VersionSetting::Pinned(version) => {
+                crate::event::Contract::of(version).has(crate::event::Change::ProviderCurrentForm)
+            }
+        }
+    }
+}
+
 /// Which section a hook is in: its reference limit and its name in
 /// `command.commands[].hook`.
 #[derive(Clone, Copy)]
@@ -563,10 +576,13 @@ pub(super) fn validate_provider(
     let section = "data_provider.actions";
     let execute_on =
         parse_names::<ProviderAction>(&raw.execute_on, &format!("{section}.execute_on"))?;
-    // The reference predates `execute_for` and fires for users only.
+    // SFTPGo 2.2+ fires for the objects listed, none when the list is
+    // absent or empty; the reference (2.1) predates the key and fires for
+    // users.
     let execute_for = match &raw.execute_for {
         Some(names) => parse_names::<ObjectType>(names, &format!("{section}.execute_for"))?,
-        None => vec![ObjectType::User],
+        None if !ctx.provider_current_form() => vec![ObjectType::User],
+        None => Vec::new(),
     };
     let mut hooks = Vec::new();
     let list = format!("{section}.hooks");

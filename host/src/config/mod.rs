@@ -354,6 +354,14 @@ impl Config {
             .iter()
             .any(|h| h.execute_on.contains(&FsAction::PreDelete));
         let sent = self.fs_actions.execute_on.contains(&FsAction::PreDelete);
+        for hook in &self.provider_actions.hooks {
+            if hook.execute_for.is_empty() && !hook.execute_on.is_empty() {
+                said.push(format!(
+                    "{}: no object type in execute_for: as in SFTPGo 2.2 and later, this provider hook runs for none (set e.g. \"execute_for\": [\"user\"])",
+                    hook.spec.field
+                ));
+            }
+        }
         match versions {
             VersionSetting::Auto if pre_delete_hooks || sent => said.push(
                 "hookhost.sftpgo_version is \"auto\" and pre-delete is configured: SFTPGo 2.2-2.4 read an answer of 200 as 'handled, do not delete' and 2.5+ as 'allowed', and a 2.5+ request without a role looks like 2.2-2.4's, so such a pre-delete the hooks allow is answered 409 (2.2-2.4 delete the file, 2.5+ refuse the delete); set hookhost.sftpgo_version to the release in front".to_owned(),

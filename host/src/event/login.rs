@@ -571,8 +571,9 @@ impl KbdReply {
         }
     }
 
-    /// SFTPGo's checks of a reply that asks another round: questions, as
-    /// many echos, `check_password` only with one question.
+    /// SFTPGo's checks of a reply that asks another round: questions and
+    /// as many echos. (`check_password` with other than one question is
+    /// not an error: SFTPGo ignores it and passes the answers on.)
     pub fn validate(&self) -> Result<(), String> {
         if self.auth_result != 0 {
             return Ok(());
@@ -586,9 +587,6 @@ impl KbdReply {
                 self.questions.len(),
                 self.echos.len()
             ));
-        }
-        if self.check_password != 0 && self.questions.len() != 1 {
-            return Err("check_password needs exactly one question".into());
         }
         Ok(())
     }
@@ -947,6 +945,13 @@ mod tests {
         assert!(ask.validate().unwrap_err().contains("don't match echos"));
         assert!(KbdReply::default().validate().is_err(), "no questions");
         assert!(KbdReply::denied().validate().is_ok());
+        let two = KbdReply {
+            questions: vec!["User: ".into(), "Code: ".into()],
+            echos: vec![true, false],
+            check_password: 1,
+            ..KbdReply::default()
+        };
+        assert_eq!(two.validate(), Ok(()), "SFTPGo ignores check_password here");
         let json = KbdReply {
             instruction: "2FA".into(),
             questions: vec!["Code: ".into()],

@@ -174,8 +174,7 @@ impl HttpClient {
                             .headers()
                             .get(RETRY_AFTER)
                             .and_then(|v| v.to_str().ok())
-                            .and_then(|v| v.trim().parse::<u64>().ok())
-                            .map(Duration::from_secs),
+                            .and_then(|v| retry_after_wait(v, std::time::SystemTime::now())),
                         _ => None,
                     };
                     // Read the body: the connection can then be reused, and
@@ -196,7 +195,7 @@ impl HttpClient {
                     }
                 }
                 Err(err) => {
-                    if attempt >= retry_max || err.is_builder() {
+                    if attempt >= retry_max || err.is_builder() || is_certificate_error(&err) {
                         return Err(error_chain(&err));
                     }
                     tracing::debug!(%url, attempt, error = %error_chain(&err), "HTTP hook request failed");
@@ -207,6 +206,38 @@ impl HttpClient {
             attempt += 1;
         }
     }
+}
+
+/// The wait a `Retry-After` asks for, as go-retryablehttp reads it:
+/// seconds, or an HTTP-date (a date past is no wait); `None` for anything
+/// else (then the backoff applies).
+fn retry_after_wait(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<i64>() {
+        return u64::try_from(seconds).ok().map(Duration::from_secs);
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Whether a request failed on the server's certificate, which
+/// go-retryablehttp does not retry (another attempt meets the same
+/// certificate).
+fn is_certificate_error(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(err);
+    while let Some(cause) = source {
+        if let Some(rustls::Error::InvalidCertificate(_)) = cause.downcast_ref::<rustls::Error>() {
+            return true;
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && let Some(inner) = io.get_ref()
+            && is_certificate_error(inner)
+        {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// The most of a response body kept (SFTPGo's `maxHookResponseSize`: the
@@ -453,6 +484,18 @@ mod tests {
             merged.as_str(),
             "http://h/p?action=add&ip=%3A%3A1+%2A~&token=a+b&z=1"
         );
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(retry_after_wait(" 7 ", now), Some(Duration::from_secs(7)));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(90));
+        assert_eq!(retry_after_wait(&later, now), Some(Duration::from_secs(90)));
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(90));
+        assert_eq!(retry_after_wait(&past, now), Some(Duration::ZERO));
+        assert_eq!(retry_after_wait("-3", now), None);
+        assert_eq!(retry_after_wait("soon", now), None);
     }
 
     #[test]

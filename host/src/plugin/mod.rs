@@ -523,8 +523,16 @@ impl Plugins {
     ) -> Result<Option<String>, PluginError> {
         let (scope, what) = credential.scope();
         let plugin = self.auth_for(scope, what)?;
+        // SFTPGo always sends a user: for one it does not know, `id` 0 and
+        // the username (`getUserAndJSONForHook`).
+        let user = Some(match user {
+            Some(user) => user.to_owned(),
+            None => String::from_utf8(crate::event::json::go_marshal(
+                &serde_json::json!({"id": 0, "username": username}),
+            ))
+            .expect("JSON is UTF-8"),
+        });
         let (username, ip, protocol) = (username.to_owned(), ip.to_owned(), protocol.to_owned());
-        let user = user.map(str::to_owned);
         plugin
             .ask(move |store, a| {
                 Box::pin(async move {

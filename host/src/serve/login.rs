@@ -191,17 +191,9 @@ pub(super) async fn external_auth(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Response> {
+    // An empty credential (an empty password, say) is the hook's to judge,
+    // as SFTPGo leaves it to the hook.
     let (auth, user_object) = json_body(&headers, &body, decode_external_auth)?;
-    if auth.password.is_empty()
-        && auth.public_key.is_empty()
-        && !auth.keyboard_interactive
-        && auth.tls_cert.is_empty()
-    {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "body: no credential (password, public_key, keyboard_interactive or tls_cert)",
-        ));
-    }
     let host = app.host.lease().await;
     let limit = answer_by(&host.config().http);
     let mut call = host
