@@ -48,6 +48,16 @@ impl Status {
             Status::QuotaExceeded => 2,
         }
     }
+
+    /// The code of SFTPGo 2.2 and later (1 ok, 2 error, 3 quota exceeded):
+    /// what its plugins and its event search use.
+    pub fn current_code(&self) -> i32 {
+        match self {
+            Status::Ok => 1,
+            Status::GenericError => 2,
+            Status::QuotaExceeded => 3,
+        }
+    }
 }
 
 impl Protocol {

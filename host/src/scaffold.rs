@@ -382,7 +382,7 @@ fn config(kind: &Kind, name: &str, wasm: &str, limits: Value) -> Value {
         "auth-plugin" => plugin("auth", json!({"auth_options": {"scope": 1}})),
         "kms-plugin" => plugin(
             "kms",
-            json!({"kms_options": {"scheme": "mykms", "encrypted_status": "MYKMS"}}),
+            json!({"kms_options": {"scheme": "hashivault", "encrypted_status": "VaultTransit"}}),
         ),
         world => plugin(world.trim_end_matches("-plugin"), json!({})),
     }

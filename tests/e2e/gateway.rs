@@ -150,7 +150,7 @@ fn notifier_and_eventsearcher_serve_sftpgo_through_the_go_plugin_client() {
     let fs = fs.as_array().unwrap();
     assert_eq!(fs.len(), 2, "{fs:?}");
     assert_eq!(
-        (&fs[0]["action"], &fs[0]["path"], &fs[0]["file_size"]),
+        (&fs[0]["action"], &fs[0]["fs_path"], &fs[0]["file_size"]),
         (&json!("upload"), &json!("/srv/alice/a.txt"), &json!(42))
     );
     assert_eq!(
@@ -165,7 +165,7 @@ fn notifier_and_eventsearcher_serve_sftpgo_through_the_go_plugin_client() {
         "the earlier SFTPGo's paging ids"
     );
     let renames = bytes_json(&ok(&results[1])["data"]);
-    assert_eq!(renames[0]["target_path"], "/srv/alice/b.txt");
+    assert_eq!(renames[0]["fs_target_path"], "/srv/alice/b.txt");
     let providers = bytes_json(&ok(&results[2])["data"]);
     assert_eq!(
         (&providers[0]["object_name"], &providers[0]["username"]),
@@ -253,7 +253,7 @@ fn kms_encrypts_and_decrypts_with_the_key_sftpgo_passes_on() {
     // hands it to the component.
     let (_dir, path) = config(json!([
         {"type": "kms", "cmd": kms,
-         "kms_options": {"scheme": "aesgcm", "encrypted_status": "AESGCM"}}
+         "kms_options": {"scheme": "hashivault", "encrypted_status": "VaultTransit"}}
     ]));
     let mut launch = launch("kms", true, &path, &kms);
     launch.env = vec![(
@@ -263,7 +263,7 @@ fn kms_encrypts_and_decrypts_with_the_key_sftpgo_passes_on() {
     let script = json!([call(
         "/proto.KMS/Encrypt",
         json!({"payload": "s3cr3t", "additional_data": "alice",
-            "url": "aesgcm://key1", "master_key": ""})
+            "url": "hashivault://key1", "master_key": ""})
     ),]);
     let mut session = Session::start(&go, &launch, &script);
     let sealed = session.next_result().unwrap();
@@ -274,7 +274,7 @@ fn kms_encrypts_and_decrypts_with_the_key_sftpgo_passes_on() {
         call(
             "/proto.KMS/Decrypt",
             json!({"payload": sealed["payload"], "key": sealed["key"],
-            "mode": sealed["mode"], "additional_data": aad, "url": "aesgcm://key1"}),
+            "mode": sealed["mode"], "additional_data": aad, "url": "hashivault://key1"}),
         )
     };
     let (results, _) = run_script(&go, &launch, &json!([decrypt("alice"), decrypt("mallory")]));
@@ -369,7 +369,7 @@ fn delivered_paths(dir: &Path) -> Vec<String> {
         .unwrap()
         .lines()
         .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["path"]
+            serde_json::from_str::<Value>(l).unwrap()["fs_path"]
                 .as_str()
                 .unwrap()
                 .to_owned()

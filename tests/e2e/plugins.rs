@@ -16,6 +16,19 @@ use hookhost_tests::guests::wasm;
 use hookhost_tests::{host, host_error, host_with_env, plugins_config, repo_root};
 use serde_json::{Value, json};
 
+/// A stored provider event's object: base64 bytes, as SFTPGo's event store
+/// keeps them.
+fn object_data(event: &Value) -> Value {
+    use base64::Engine;
+    let text = event["object_data"]
+        .as_str()
+        .expect("object_data is base64 text");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .expect("object_data is base64");
+    serde_json::from_slice(&bytes).expect("object_data is the object's JSON")
+}
+
 fn notifier(dir: &Path, options: Value) -> Value {
     json!({"type": "notifier", "cmd": wasm("notifier-jsonl"), "args": ["/events"],
            "notifier_options": options,
@@ -106,7 +119,7 @@ async fn notifier_receives_the_events_its_options_select() {
     assert_eq!(
         (
             fs[0]["action"].as_str(),
-            fs[0]["path"].as_str(),
+            fs[0]["fs_path"].as_str(),
             fs[0]["timestamp"].as_i64()
         ),
         (Some("upload"), Some("/a.txt"), Some(1_000))
@@ -115,7 +128,7 @@ async fn notifier_receives_the_events_its_options_select() {
     assert_eq!(provider.len(), 1);
     assert_eq!(provider[0]["object_name"], "bob");
     assert!(
-        provider[0]["object_data"].get("password").is_none(),
+        object_data(&provider[0]).get("password").is_none(),
         "secrets never reach plugins"
     );
     assert!(
@@ -143,7 +156,7 @@ async fn paused_notifier(options: Value) -> (tempfile::TempDir, Host) {
 fn delivered_paths(dir: &Path) -> Vec<String> {
     jsonl(dir.join("fs.jsonl"))
         .iter()
-        .map(|e| e["path"].as_str().unwrap().to_owned())
+        .map(|e| e["fs_path"].as_str().unwrap().to_owned())
         .collect()
 }
 
@@ -371,13 +384,13 @@ async fn a_journaled_notifier_keeps_what_it_could_not_deliver_across_restarts_an
     let fs = jsonl(events.join("fs.jsonl"));
     assert_eq!(fs.len(), 1);
     assert_eq!(
-        (fs[0]["path"].as_str(), fs[0]["timestamp"].as_i64()),
+        (fs[0]["fs_path"].as_str(), fs[0]["timestamp"].as_i64()),
         (Some("/a.txt"), Some(1_000))
     );
     let provider = jsonl(events.join("provider.jsonl"));
     assert_eq!(provider.len(), 1);
     assert_eq!(provider[0]["object_name"], "bob");
-    assert!(provider[0]["object_data"].get("password").is_none());
+    assert!(object_data(&provider[0]).get("password").is_none());
     let log = jsonl(events.join("log.jsonl"));
     assert_eq!(log.len(), 1);
     assert_eq!(
@@ -450,7 +463,10 @@ async fn eventsearcher_finds_what_the_notifier_wrote() {
         .await
         .unwrap();
     let events: Vec<Value> = serde_json::from_str(&all.events).unwrap();
-    let paths: Vec<&str> = events.iter().map(|e| e["path"].as_str().unwrap()).collect();
+    let paths: Vec<&str> = events
+        .iter()
+        .map(|e| e["fs_path"].as_str().unwrap())
+        .collect();
     assert_eq!(paths, ["/alice/0", "/alice/2", "/alice/3", "/alice/0"]);
 
     // Page through alice's uploads two at a time, newest first.
@@ -460,7 +476,7 @@ async fn eventsearcher_finds_what_the_notifier_wrote() {
     let page: Vec<Value> = serde_json::from_str(&first.events).unwrap();
     assert_eq!(
         page.iter()
-            .map(|e| e["path"].as_str().unwrap())
+            .map(|e| e["fs_path"].as_str().unwrap())
             .collect::<Vec<_>>(),
         ["/alice/3", "/alice/2"]
     );
@@ -475,7 +491,7 @@ async fn eventsearcher_finds_what_the_notifier_wrote() {
     let page: Vec<Value> = serde_json::from_str(&second.events).unwrap();
     assert_eq!(
         page.iter()
-            .map(|e| e["path"].as_str().unwrap())
+            .map(|e| e["fs_path"].as_str().unwrap())
             .collect::<Vec<_>>(),
         ["/alice/0"]
     );
@@ -487,7 +503,7 @@ async fn eventsearcher_finds_what_the_notifier_wrote() {
     let page: Vec<Value> = serde_json::from_str(&second.events).unwrap();
     assert_eq!(
         page.iter()
-            .map(|e| e["path"].as_str().unwrap())
+            .map(|e| e["fs_path"].as_str().unwrap())
             .collect::<Vec<_>>(),
         ["/alice/0"]
     );
@@ -652,7 +668,7 @@ async fn auth_plugin_checks_public_keys_and_keyboard_interactive() {
 fn kms_config(env_prefix: &str) -> Value {
     plugins_config(
         json!([{"type": "kms", "cmd": wasm("kms-aesgcm"), "env_prefix": env_prefix,
-        "kms_options": {"scheme": "aesgcm", "encrypted_status": "AESGCM"}}]),
+        "kms_options": {"scheme": "hashivault", "encrypted_status": "VaultTransit"}}]),
     )
 }
 
@@ -677,23 +693,23 @@ async fn kms_plugin_encrypts_and_decrypts_with_the_key_from_its_env() {
     .await;
     let plugins = host.plugins();
     let sealed = plugins
-        .kms_encrypt("aesgcm", &secret("Plain", "s3cr3t", "alice"), "", "")
+        .kms_encrypt("hashivault", &secret("Plain", "s3cr3t", "alice"), "", "")
         .await
         .unwrap();
     assert!(!sealed.payload.contains("s3cr3t"));
-    let stored = secret("AESGCM", &sealed.payload, "alice");
+    let stored = secret("VaultTransit", &sealed.payload, "alice");
     assert_eq!(
         plugins.kms_decrypt(&stored, "", "").await.unwrap(),
         "s3cr3t"
     );
-    let moved = secret("AESGCM", &sealed.payload, "mallory");
+    let moved = secret("VaultTransit", &sealed.payload, "mallory");
     assert!(matches!(
         plugins.kms_decrypt(&moved, "", "").await,
         Err(PluginError::Refused { .. })
     ));
     assert!(matches!(
         plugins
-            .kms_encrypt("awskms", &secret("Plain", "x", ""), "", "")
+            .kms_encrypt("gcpkms", &secret("Plain", "x", ""), "", "")
             .await,
         Err(PluginError::NotConfigured(_))
     ));
@@ -704,7 +720,7 @@ async fn kms_plugin_without_its_env_prefix_gets_no_key() {
     let host = host_with_env(kms_config("none"), &[("KMS_AESGCM_KEY", KEY)]).await;
     match host
         .plugins()
-        .kms_encrypt("aesgcm", &secret("Plain", "x", ""), "", "")
+        .kms_encrypt("hashivault", &secret("Plain", "x", ""), "", "")
         .await
     {
         Err(PluginError::Refused { message, .. }) => {
@@ -743,9 +759,10 @@ async fn env_prefix_rules_decide_what_a_plugin_sees() {
         (json!({}), "PLUGIN_PROBE_TOKEN"),
         (json!({"env_vars": ["EXTRA"]}), "EXTRA,PLUGIN_PROBE_TOKEN"),
         (json!({"env_prefix": "none"}), ""),
+        // SFTPGo passes a named variable the host lacks as `MISSING=`.
         (
             json!({"env_prefix": "none", "env_vars": ["EXTRA", "MISSING"]}),
-            "EXTRA",
+            "EXTRA,MISSING",
         ),
         (json!({"env_prefix": "CUSTOM_"}), "CUSTOM_A"),
         (
@@ -899,9 +916,17 @@ async fn bad_plugin_configurations_are_refused_naming_the_field() {
             "plugins[0].type: unknown plugin type \"notifer\"",
         ),
         (
-            json!([{"type": "kms", "cmd": n, "kms_options": {"scheme": "a", "encrypted_status": "A"}},
-                {"type": "kms", "cmd": n, "kms_options": {"scheme": "a", "encrypted_status": "B"}}]),
-            "plugins[1].kms_options.scheme: duplicated scheme \"a\"",
+            json!([{"type": "kms", "cmd": n, "kms_options": {"scheme": "awskms", "encrypted_status": "AWS"}},
+                {"type": "kms", "cmd": n, "kms_options": {"scheme": "awskms", "encrypted_status": "GCP"}}]),
+            "plugins[1].kms_options.scheme: duplicated scheme \"awskms\"",
+        ),
+        (
+            json!([{"type": "kms", "cmd": n, "kms_options": {"scheme": "aesgcm", "encrypted_status": "AWS"}}]),
+            "plugins[0].kms_options.scheme: \"aesgcm\" is not a scheme SFTPGo accepts",
+        ),
+        (
+            json!([{"type": "kms", "cmd": n, "kms_options": {"scheme": "awskms", "encrypted_status": "AES-256-GCM"}}]),
+            "plugins[0].kms_options.encrypted_status: \"AES-256-GCM\" is not an encrypted status SFTPGo accepts",
         ),
         (
             json!([{"type": "auth", "cmd": n, "auth_options": {"scope": 16}}]),

@@ -6,7 +6,7 @@
 //!
 //! ```json
 //! {"type": "kms", "cmd": "kms_aesgcm.wasm",
-//!  "kms_options": {"scheme": "aesgcm", "encrypted_status": "AESGCM"}}
+//!  "kms_options": {"scheme": "hashivault", "encrypted_status": "VaultTransit"}}
 //! ```
 //!
 //! The payload becomes hex(nonce ‖ ciphertext ‖ tag); the secret's

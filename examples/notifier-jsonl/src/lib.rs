@@ -13,8 +13,14 @@
 //! events, so the host queues them and re-sends them once it is removed
 //! (handy during backups or log rotation).
 //!
-//! Each line carries an `id` (`<timestamp>-<sequence>`) that the
-//! `eventsearcher-jsonl` example uses to continue searches.
+//! Each line is an event as SFTPGo's own event store keeps it
+//! (sftpgo-plugin-eventstore's `FsEvent`, `ProviderEvent`, `LogEvent`), so
+//! SFTPGo's event search API and WebAdmin read what `eventsearcher-jsonl`
+//! returns from it: `fs_path` and `fs_target_path` for the paths, the
+//! status numbered as SFTPGo 2.2+ does (1 ok, 2 error, 3 quota), a
+//! provider event's `object_data` as base64 bytes (Go's `[]byte`). Each
+//! carries an `id` (`<timestamp>-<sequence>`) that the searcher uses to
+//! continue searches.
 
 use std::cell::Cell;
 use std::io::Write;
@@ -58,6 +64,10 @@ fn append(file: &str, timestamp: i64, mut record: Map<String, Value>) -> Result<
         .map_err(|e| format!("{path}: {e}"))
 }
 
+fn non_empty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|v| !v.is_empty())
+}
+
 fn object(value: Value) -> Map<String, Value> {
     match value {
         Value::Object(map) => map,
@@ -70,33 +80,87 @@ struct JsonLines;
 impl Notifier for JsonLines {
     fn notify_fs_event(event: FsEvent) -> Result<(), String> {
         let timestamp = event.timestamp.unwrap_or_default();
-        let record = object(serde_json::from_str(&event.to_json()).map_err(|e| e.to_string())?);
+        let mut record = Map::new();
+        let mut put = |key: &str, value: Value| {
+            record.insert(key.to_owned(), value);
+        };
+        // The event store's fields, in its order; `omitempty` ones left out
+        // when empty.
+        put("action", json!(event.action.as_str()));
+        put("username", json!(event.username));
+        put("fs_path", json!(event.path));
+        if let Some(target) = non_empty(&event.target_path) {
+            put("fs_target_path", json!(target));
+        }
+        put("virtual_path", json!(event.virtual_path.unwrap_or_default()));
+        if let Some(target) = non_empty(&event.virtual_target_path) {
+            put("virtual_target_path", json!(target));
+        }
+        if let Some(cmd) = non_empty(&event.ssh_cmd) {
+            put("ssh_cmd", json!(cmd));
+        }
+        if event.file_size != 0 {
+            put("file_size", json!(event.file_size));
+        }
+        if event.elapsed != 0 {
+            put("elapsed", json!(event.elapsed));
+        }
+        put("status", json!(event.status.current_code()));
+        put("protocol", json!(event.protocol.as_str()));
+        if let Some(ip) = non_empty(&event.ip) {
+            put("ip", json!(ip));
+        }
+        put("session_id", json!(event.session_id.unwrap_or_default()));
+        put("fs_provider", json!(event.fs_provider.code()));
+        if let Some(bucket) = non_empty(&event.bucket) {
+            put("bucket", json!(bucket));
+        }
+        if let Some(endpoint) = non_empty(&event.endpoint) {
+            put("endpoint", json!(endpoint));
+        }
+        if event.open_flags != 0 {
+            put("open_flags", json!(event.open_flags));
+        }
+        if let Some(role) = non_empty(&event.role) {
+            put("role", json!(role));
+        }
         append("fs.jsonl", timestamp, record)
     }
 
     fn notify_provider_event(event: ProviderEvent) -> Result<(), String> {
+        use base64::Engine;
         let timestamp = event.timestamp.unwrap_or_default();
-        let object_data: Value = serde_json::from_str(&event.object_data).unwrap_or(Value::Null);
-        let record = object(json!({
+        let mut record = object(json!({
             "action": event.action.as_str(),
-            "object_type": event.object_type.as_str(),
-            "object_name": event.object_name,
-            "username": event.executor,
-            "ip": event.ip,
-            "object_data": object_data,
+            "username": event.executor.unwrap_or_default(),
         }));
+        if let Some(ip) = non_empty(&event.ip) {
+            record.insert("ip".into(), json!(ip));
+        }
+        record.insert("object_type".into(), json!(event.object_type.as_str()));
+        record.insert("object_name".into(), json!(event.object_name));
+        // Go's []byte: base64, which SFTPGo's API passes on as it is.
+        let data = base64::engine::general_purpose::STANDARD.encode(event.object_data);
+        record.insert("object_data".into(), json!(data));
+        if let Some(role) = non_empty(&event.role) {
+            record.insert("role".into(), json!(role));
+        }
         append("provider.jsonl", timestamp, record)
     }
 
     fn notify_log_event(event: LogEvent) -> Result<(), String> {
-        let record = object(json!({
-            "event": event.kind.code(),
-            "protocol": event.protocol.as_str(),
-            "username": event.username,
-            "ip": event.ip,
-            "message": event.message,
-            "role": event.role,
-        }));
+        let mut record = object(json!({"event": event.kind.code()}));
+        for (key, value) in [
+            ("protocol", event.protocol.as_str().to_owned()),
+            ("username", event.username),
+            ("ip", event.ip),
+            ("message", event.message),
+            ("role", event.role.unwrap_or_default()),
+        ] {
+            if !value.is_empty() {
+                record.insert(key.into(), json!(value));
+            }
+        }
         append("log.jsonl", event.timestamp, record)
     }
 }

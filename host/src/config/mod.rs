@@ -48,8 +48,8 @@ pub use hooks::{
 pub use http::{CertificatePair, HeaderRule, HttpClientConfig};
 pub use login::LoginHooks;
 pub use plugins::{
-    AuthOptions, KmsOptions, NotifierOptions, PLUGIN_CALL_LIMIT, PluginConfig, PluginKind,
-    auth_scope,
+    AuthOptions, KMS_SCHEMES, KMS_STATUSES, KmsOptions, NotifierOptions, PLUGIN_CALL_LIMIT,
+    PluginConfig, PluginKind, auth_scope,
 };
 pub use queue::{HookRetry, NatsSettings, QueueSettings};
 pub use wasm::{Limits, MAX_MEMORY_MIB, MAX_SPARES, WasmSettings};

@@ -100,10 +100,11 @@ struct RawPluginGrants {
 /// `kms_options`: the scheme a KMS plugin serves.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 pub struct KmsOptions {
-    /// URL scheme of the KMS secrets it handles (e.g. `awskms`, `mykms`).
+    /// URL scheme of the KMS secrets it handles: one of SFTPGo's
+    /// ([`KMS_SCHEMES`]).
     #[serde(default)]
     pub scheme: String,
-    /// The secret status it writes (e.g. `AWS`, `MyKMS`).
+    /// The secret status it writes: one of SFTPGo's ([`KMS_STATUSES`]).
     #[serde(default)]
     pub encrypted_status: String,
 }
@@ -272,6 +273,26 @@ fn notifier_options(raw: RawNotifierOptions, field: &str) -> Result<NotifierOpti
     })
 }
 
+/// The KMS schemes SFTPGo accepts for a plugin (`validKMSSchemes`): a
+/// plugin takes over the secrets of one of the KMSs it knows.
+pub const KMS_SCHEMES: &[&str] = &[
+    "awskms",
+    "gcpkms",
+    "hashivault",
+    "azurekeyvault",
+    "ocikeyvault",
+];
+
+/// The encrypted statuses SFTPGo accepts for a KMS plugin
+/// (`validKMSEncryptedStatuses`).
+pub const KMS_STATUSES: &[&str] = &[
+    "VaultTransit",
+    "AWS",
+    "GCP",
+    "AzureKeyVault",
+    "OracleKeyVault",
+];
+
 pub(super) fn validate(
     raw: Vec<RawPlugin>,
     base_dir: &Path,
@@ -297,6 +318,26 @@ pub(super) fn validate(
                     return Err(err(
                         "kms_options",
                         "a KMS plugin needs a scheme and an encrypted_status".into(),
+                    ));
+                }
+                if !KMS_SCHEMES.contains(&kms.scheme.as_str()) {
+                    return Err(err(
+                        "kms_options.scheme",
+                        format!(
+                            "{:?} is not a scheme SFTPGo accepts (one of: {}; a KMS plugin takes over one of the KMSs SFTPGo knows)",
+                            kms.scheme,
+                            KMS_SCHEMES.join(", ")
+                        ),
+                    ));
+                }
+                if !KMS_STATUSES.contains(&kms.encrypted_status.as_str()) {
+                    return Err(err(
+                        "kms_options.encrypted_status",
+                        format!(
+                            "{:?} is not an encrypted status SFTPGo accepts (one of: {})",
+                            kms.encrypted_status,
+                            KMS_STATUSES.join(", ")
+                        ),
                     ));
                 }
                 if !schemes.insert(kms.scheme.clone()) {

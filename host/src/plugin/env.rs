@@ -8,7 +8,8 @@
 //!   `sftpgo-plugin-eventsearch.wasm` → `SFTPGO_PLUGIN_EVENTSEARCH_`;
 //! - any other value: that prefix.
 //!
-//! `env_vars` adds the named variables when the host has them.
+//! `env_vars` adds the named variables, as SFTPGo does from 2.6.3: `K=V`,
+//! or `K=` for one the host does not have.
 //!
 //! hookhost's own secrets (`HOOKHOST_TOKEN`) are never passed, whatever the
 //! rules say.
@@ -42,12 +43,21 @@ pub fn plugin_env(
         Some("*") => true,
         Some(prefix) => key.starts_with(prefix),
     };
-    host_env
+    let secret = |key: &str| crate::config::HOST_SECRET_VARS.contains(&key);
+    let named = env_vars
         .iter()
-        .filter(|(key, _)| !crate::config::HOST_SECRET_VARS.contains(&key.as_str()))
-        .filter(|(key, _)| by_prefix(key) || env_vars.iter().any(|name| name == key))
-        .cloned()
-        .collect()
+        .filter(|name| !secret(name))
+        .map(|name| (name.clone(), String::new()));
+    let mut env: BTreeMap<String, String> = named.collect();
+    env.extend(
+        host_env
+            .iter()
+            .filter(|(key, _)| !secret(key))
+            .filter(|(key, _)| by_prefix(key) || env_vars.contains(key))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    env
 }
 
 #[cfg(test)]
@@ -86,17 +96,16 @@ mod tests {
     }
 
     #[test]
-    fn none_passes_only_env_vars() {
+    fn none_passes_only_env_vars_an_unset_one_empty_as_sftpgo() {
         let cmd = Path::new("p.wasm");
         assert!(plugin_env("none", &[], cmd, &host_env()).is_empty());
+        let env = plugin_env("none", &["HOME".into(), "UNSET".into()], cmd, &host_env());
         assert_eq!(
-            keys(plugin_env(
-                "none",
-                &["HOME".into(), "UNSET".into()],
-                cmd,
-                &host_env()
-            )),
-            ["HOME"]
+            env.into_iter().collect::<Vec<_>>(),
+            [
+                ("HOME".to_owned(), "/root".to_owned()),
+                ("UNSET".to_owned(), String::new())
+            ]
         );
     }
 
