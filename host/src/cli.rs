@@ -132,6 +132,9 @@ pub async fn check(config: &Path) -> Result<ExitCode, String> {
         stats.compiled,
     );
     println!("{}", era(host.sftpgo_version()));
+    for entry in &host.config().plugins_left_to_sftpgo {
+        println!("{entry}: SFTPGo's own plugin (not a component): left to SFTPGo");
+    }
     for advice in host.config().advisories() {
         eprintln!("hookhost: warning: {advice}");
     }

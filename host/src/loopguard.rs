@@ -58,30 +58,55 @@ impl LoopGuard {
     }
 
     fn is_this_listener(&self, url: &Url) -> bool {
+        self.is_this_listener_resolving(url, resolve)
+    }
+
+    /// [`Self::is_this_listener`], with names resolved by `resolve`: a URL
+    /// is this hookhost when its port is the listener's and any address
+    /// its host stands for is one the listener answers on — whatever the
+    /// spelling (`localhost`, the machine's name, a container's service
+    /// name resolving to this container).
+    fn is_this_listener_resolving(
+        &self,
+        url: &Url,
+        resolve: impl Fn(&str, u16) -> Vec<IpAddr>,
+    ) -> bool {
         let Some(listen) = self.listen else {
             return false;
         };
-        if url.port_or_known_default() != Some(listen.port()) {
+        let port = listen.port();
+        if url.port_or_known_default() != Some(port) {
             return false;
         }
         let Some(host) = url.host_str() else {
             return false;
         };
-        let ip = match host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-        {
-            Ok(ip) => ip,
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let addresses = match bare.parse::<IpAddr>() {
+            Ok(ip) => vec![ip],
             Err(_) => {
-                let name = host.to_ascii_lowercase();
-                return name == "localhost" || name.ends_with(".localhost");
+                let name = bare.to_ascii_lowercase();
+                if name == "localhost" || name.ends_with(".localhost") {
+                    return listen.ip().is_loopback() || listen.ip().is_unspecified();
+                }
+                resolve(&name, port)
             }
         };
-        ip == listen.ip()
-            || ip.is_loopback() && (listen.ip().is_loopback() || listen.ip().is_unspecified())
-            || listen.ip().is_unspecified() && is_local_address(ip)
+        addresses.into_iter().any(|ip| {
+            ip == listen.ip()
+                || ip.is_loopback() && (listen.ip().is_loopback() || listen.ip().is_unspecified())
+                || listen.ip().is_unspecified() && is_local_address(ip)
+        })
     }
+}
+
+/// The addresses `name` resolves to (none when it does not).
+fn resolve(name: &str, port: u16) -> Vec<IpAddr> {
+    use std::net::ToSocketAddrs;
+    (name, port)
+        .to_socket_addrs()
+        .map(|addrs| addrs.map(|a| a.ip()).collect())
+        .unwrap_or_default()
 }
 
 /// Whether `ip` is an address of this machine: binding to it only works if
@@ -124,6 +149,31 @@ mod tests {
         let any = LoopGuard::default().listening_on("0.0.0.0:8765".parse().unwrap());
         assert!(any.points_at_self(&url("http://127.0.0.2:8765/")).is_some());
         assert!(any.points_at_self(&url("http://192.0.2.1:8765/")).is_none());
+    }
+
+    #[test]
+    fn a_name_resolving_to_the_listener_is_this_hookhost() {
+        let resolver = |name: &str, _port: u16| -> Vec<IpAddr> {
+            match name {
+                "vm" => vec!["127.0.0.1".parse().unwrap()],
+                "hookhost" => vec!["10.9.9.9".parse().unwrap(), "192.0.2.7".parse().unwrap()],
+                _ => Vec::new(),
+            }
+        };
+        let at = |listen: &str, text: &str| {
+            LoopGuard::default()
+                .listening_on(listen.parse().unwrap())
+                .is_this_listener_resolving(&Url::parse(text).unwrap(), resolver)
+        };
+        assert!(at("127.0.0.1:18771", "http://vm:18771/v1/actions/fs"));
+        assert!(at("0.0.0.0:18771", "http://VM:18771/v1/actions/fs"));
+        assert!(
+            at("192.0.2.7:8765", "http://hookhost:8765/v1/actions/fs"),
+            "any of its addresses"
+        );
+        assert!(!at("192.0.2.8:8765", "http://hookhost:8765/"));
+        assert!(!at("127.0.0.1:18771", "http://vm:9/"));
+        assert!(!at("127.0.0.1:18771", "http://elsewhere:18771/"));
     }
 
     #[test]

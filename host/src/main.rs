@@ -167,6 +167,9 @@ enum Command {
         /// before it is released (its program killed).
         #[arg(long, default_value_t = hookhost::serve::login::KEYBOARD_IDLE.as_secs())]
         keyboard_idle_secs: u64,
+        /// Serve a non-loopback address without a token (refused otherwise).
+        #[arg(long)]
+        insecure: bool,
     },
     /// Run as one of SFTPGo's plugins: SFTPGo launches this process
     /// (its `plugins` entry: `"cmd": "/path/to/hookhost", "args": ["plugin",
@@ -399,6 +402,7 @@ fn main() -> ExitCode {
                 header_timeout_ms,
                 max_connections,
                 keyboard_idle_secs,
+                insecure,
             } => {
                 let options = hookhost::serve::ServeOptions {
                     config,
@@ -409,6 +413,7 @@ fn main() -> ExitCode {
                     header_read_timeout: std::time::Duration::from_millis(header_timeout_ms.max(1)),
                     max_connections,
                     keyboard_idle: std::time::Duration::from_secs(keyboard_idle_secs.max(1)),
+                    insecure,
                 };
                 cli::serve(options, token_file, env_token).await
             }

@@ -956,3 +956,48 @@ async fn bad_plugin_configurations_are_refused_naming_the_field() {
         "{wrong_world}"
     );
 }
+
+#[test]
+fn sftpgos_own_plugins_in_the_file_are_left_to_sftpgo() {
+    // A real sftpgo.json: one of SFTPGo's Go plugins (a program, here not
+    // even on this machine, as in a container of its own) beside a
+    // component.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = json!({"plugins": [
+        {"type": "auth", "cmd": "/usr/local/bin/sftpgo-plugin-auth", "args": ["serve"],
+         "auth_options": {"scope": 5}, "auto_mtls": true},
+        {"type": "ipfilter", "cmd": "/bin/true"},
+        {"type": "notifier", "cmd": wasm("notifier-jsonl"), "args": ["/events"],
+         "notifier_options": {"fs_events": ["upload"]},
+         "grants": {"dirs": [{"host": dir.path(), "guest": "/events", "writable": true}]}},
+    ], "hookhost": hookhost_tests::test_settings()});
+    let cfg = hookhost_tests::write_config(dir.path(), &cfg);
+    let out = std::process::Command::new(hookhost_tests::hookhost_bin())
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("plugins: 1;"), "one component: {stdout}");
+    assert!(
+        stdout.contains("plugins[0] (/usr/local/bin/sftpgo-plugin-auth): SFTPGo's own plugin")
+            && stdout.contains("plugins[1] (/bin/true): SFTPGo's own plugin"),
+        "{stdout}"
+    );
+    // SFTPGo's own checks still apply to its entries.
+    let bad = json!({"plugins": [{"type": "auth", "cmd": "/usr/local/bin/sftpgo-plugin-auth",
+        "auth_options": {"scope": 16}}]});
+    let err = hookhost_tests::write_config(dir.path(), &bad);
+    let out = std::process::Command::new(hookhost_tests::hookhost_bin())
+        .args(["check", "--config"])
+        .arg(&err)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("plugins[0].auth_options.scope"));
+}

@@ -747,3 +747,21 @@ async fn an_edit_then_sighup_reloads_once() {
         "one edit, one SIGHUP: one reload ({health})"
     );
 }
+
+#[test]
+fn a_non_loopback_listener_without_a_token_is_refused_unless_insecure() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &json!({"hookhost": test_settings()}));
+    let out = std::process::Command::new(hookhost_bin())
+        .args(["serve", "--listen", "0.0.0.0:0", "--config"])
+        .arg(&cfg)
+        .env_remove("HOOKHOST_TOKEN")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("refusing to serve 0.0.0.0:") && stderr.contains("--insecure"),
+        "{stderr}"
+    );
+}

@@ -677,3 +677,50 @@ async fn a_retried_attempt_gets_the_first_answer_without_running_the_hooks_again
         "each event once: the repeats were answered from the first"
     );
 }
+
+#[tokio::test]
+async fn a_hook_naming_this_machine_by_its_host_name_is_recognised_as_hookhost_itself() {
+    // In containers SFTPGo reaches hookhost by its service name; the same
+    // file read by hookhost names hookhost through a name, not 127.0.0.1.
+    let mut name = [0u8; 256];
+    // SAFETY: gethostname writes at most name.len() bytes into the buffer.
+    assert_eq!(
+        unsafe { libc::gethostname(name.as_mut_ptr().cast(), name.len()) },
+        0
+    );
+    let end = name.iter().position(|b| *b == 0).unwrap();
+    let host = std::str::from_utf8(&name[..end]).unwrap().to_owned();
+    use std::net::ToSocketAddrs;
+    assert!(
+        (host.as_str(), 80)
+            .to_socket_addrs()
+            .is_ok_and(|mut a| a.next().is_some()),
+        "this machine's name {host:?} must resolve (/etc/hosts) for this test"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let port = Server::free_port();
+    let cfg = json!({
+        "common": {"actions": {"execute_on": ["upload"], "hook": format!("http://{host}:{port}/v1/actions/fs"),
+            "hooks": [{"name": "count", "hook": exec_fixture("count"), "execute_on": ["upload"]}]}},
+        "command": {"env": [format!("RECORD_DIR={}", dir.path().display())]},
+        "hookhost": test_settings(),
+    });
+    let cfg = write_config(dir.path(), &cfg);
+    let mut server = Server::start_on(&format!("0.0.0.0:{port}"), &cfg, &["--insecure"], &[]).await;
+    let skipped = server.wait_log("own listener").await;
+    assert!(skipped.contains("common.actions.hook"), "{skipped}");
+    let (status, body) = server
+        .post(
+            "/v1/actions/fs",
+            todays_body("upload", "alice", "/srv/a.txt"),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    server.signal(libc::SIGTERM);
+    assert!(server.wait_exit().await.success());
+    assert_eq!(
+        lines(dir.path().join("calls")),
+        ["upload /srv/a.txt"],
+        "no loop"
+    );
+}

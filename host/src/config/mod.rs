@@ -21,8 +21,9 @@
 //!   "grants"}` (see [`HookSpec`]);
 //! - `hookhost`: engine, cache and worker settings (see [`HostSettings`]).
 //!
-//! `plugins` is SFTPGo's plugin list, each `cmd` a WebAssembly component
-//! (see [`PluginConfig`]).
+//! `plugins` is SFTPGo's plugin list: each entry whose `cmd` is a
+//! WebAssembly component is hookhost's (see [`PluginConfig`]); SFTPGo's own
+//! plugins (go-plugin programs) are left to SFTPGo.
 //!
 //! Every error names the file and the field at fault.
 
@@ -306,8 +307,11 @@ pub struct Config {
     pub http: HttpClientConfig,
     /// `command`.
     pub command: CommandConfig,
-    /// `plugins`.
+    /// `plugins` whose `cmd` is a WebAssembly component.
     pub plugins: Vec<PluginConfig>,
+    /// The other `plugins` entries, SFTPGo's own (go-plugin programs): SFTPGo
+    /// runs them, hookhost leaves them (`plugins[1] (/usr/local/bin/x)`).
+    pub plugins_left_to_sftpgo: Vec<String>,
     /// `hookhost`.
     pub settings: HostSettings,
 }
@@ -461,7 +465,8 @@ impl Config {
                 .chain(login_hooks.specs_mut()),
         )?;
         let http = raw.http.validated(base_dir)?;
-        let plugins = plugins::validate(raw.plugins, base_dir, &settings)?;
+        let (plugins, plugins_left_to_sftpgo) =
+            plugins::validate(raw.plugins, base_dir, &settings)?;
         Ok(Config {
             file: None,
             base_dir: base_dir.to_path_buf(),
@@ -471,6 +476,7 @@ impl Config {
             http,
             command,
             plugins,
+            plugins_left_to_sftpgo,
             settings,
         })
     }

@@ -293,11 +293,27 @@ pub const KMS_STATUSES: &[&str] = &[
     "OracleKeyVault",
 ];
 
+/// Whether `cmd` names a WebAssembly component (a `.wasm` file, or a file
+/// that starts as one); anything else — a native program, a path of
+/// SFTPGo's machine — is one of SFTPGo's own plugins.
+fn is_component(cmd: &Path) -> bool {
+    if cmd.extension().is_some_and(|e| e == "wasm") {
+        return true;
+    }
+    let mut magic = [0u8; 4];
+    std::fs::File::open(cmd)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|()| &magic == b"\0asm")
+}
+
+/// The validated components of `plugins`, and the entries left to SFTPGo
+/// (its own plugins, not components: `plugins[2] (/usr/local/bin/x)`).
 pub(super) fn validate(
     raw: Vec<RawPlugin>,
     base_dir: &Path,
     settings: &HostSettings,
-) -> Result<Vec<PluginConfig>, ConfigError> {
+) -> Result<(Vec<PluginConfig>, Vec<String>), ConfigError> {
+    let mut left_to_sftpgo = Vec::new();
     let mut plugins = Vec::with_capacity(raw.len());
     let mut schemes = HashSet::new();
     let mut statuses = HashSet::new();
@@ -387,9 +403,18 @@ pub(super) fn validate(
             }
         };
         if raw.cmd.is_empty() {
-            return Err(err("cmd", "missing: the plugin's .wasm component".into()));
+            return Err(err(
+                "cmd",
+                "missing: the plugin's program or .wasm component".into(),
+            ));
         }
         let cmd = base_dir.join(&raw.cmd);
+        if !is_component(&cmd) {
+            // SFTPGo's own plugin (a go-plugin program): SFTPGo starts it;
+            // its options were checked above as SFTPGo checks them.
+            left_to_sftpgo.push(format!("{field} ({})", cmd.display()));
+            continue;
+        }
         let sha256sum = match raw.sha256sum.trim() {
             "" => None,
             sum if sum.len() == 64 && sum.chars().all(|c| c.is_ascii_hexdigit()) => {
@@ -481,5 +506,5 @@ pub(super) fn validate(
         let ignored: Vec<&str> = ignored.iter().map(|p| p.field.as_str()).collect();
         tracing::warn!(used = %last.field, ignored = ?ignored, "several ipfilter plugins: only the last one is used, as in SFTPGo");
     }
-    Ok(plugins)
+    Ok((plugins, left_to_sftpgo))
 }

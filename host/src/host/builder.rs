@@ -284,6 +284,12 @@ impl HostBuilder {
                 ),
             }
         }
+        for entry in &config.plugins_left_to_sftpgo {
+            tracing::info!(
+                plugin = %entry,
+                "not a WebAssembly component: one of SFTPGo's own plugins, which SFTPGo runs; hookhost leaves it"
+            );
+        }
         let mut plugins = if config.plugins.is_empty() {
             Plugins::default()
         } else {

@@ -62,6 +62,9 @@ pub struct ServeOptions {
     pub max_connections: usize,
     /// How long a keyboard-interactive exchange waits for its next round.
     pub keyboard_idle: Duration,
+    /// Serve a non-loopback address without a token (else refused: anyone
+    /// who reaches the address could answer SFTPGo's hooks).
+    pub insecure: bool,
 }
 
 /// The default listen address: loopback only.
@@ -269,6 +272,14 @@ pub async fn run(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Resul
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
+    if options.token.is_none() && !address.ip().is_loopback() {
+        if !options.insecure {
+            return Err(format!(
+                "refusing to serve {address} without a token: it is not a loopback address, and whoever reaches it could decide SFTPGo's uploads and logins; give a token (--token-file FILE or HOOKHOST_TOKEN; SFTPGo sends it through http.headers), or pass --insecure if the network is yours alone"
+            ));
+        }
+        tracing::warn!(%address, "serving a non-loopback address without a token (--insecure)");
+    }
     let guard = LoopGuard::for_this_process().listening_on(address);
     let host = Arc::new(
         ReloadableHost::build(Host::builder(config).loop_guard(guard))
