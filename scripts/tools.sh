@@ -3,6 +3,7 @@
 # - Debian's Go, go-plugin, gRPC and protoc packages: the `hookhost plugin`
 #   tests build a go-plugin host with them (tests/src/goplugin.rs);
 # - componentize-py: the Python hook tests build components with it;
+# - grpcio: a grpc-core client (Python) calls `hookhost plugin` in a test;
 # - Node.js and componentize-js (under target/js): the JavaScript hook
 #   tests build components with it;
 # - nats-server: the fleet test runs two `serve` nodes on a JetStream queue.
@@ -25,6 +26,10 @@ if [ -n "$missing" ]; then
   echo "== installing Debian packages for the go-plugin and fleet tests:$missing"
   $sudo apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+if ! python3 -c "import grpc, grpc_health" >/dev/null 2>&1; then
+  echo "== installing grpcio for the grpc-core client test of hookhost plugin"
+  python3 -m pip install --quiet --disable-pip-version-check grpcio grpcio-health-checking
 fi
 if ! componentize-py --version >/dev/null 2>&1; then
   echo "== installing componentize-py for the Python hook tests"

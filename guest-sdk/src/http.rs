@@ -133,6 +133,16 @@ fn once(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Resul
             .append(name, value.as_bytes())
             .map_err(|e| Error(format!("header {name}: {e:?}")))?;
     }
+    // The body is known whole: say its length, rather than send it chunked
+    // (which simple receivers read as empty).
+    let sets_length = headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("content-length"));
+    if !sets_length && (!body.is_empty() || !matches!(method, "GET" | "HEAD" | "DELETE")) {
+        fields
+            .append("content-length", body.len().to_string().as_bytes())
+            .map_err(|e| Error(format!("header content-length: {e:?}")))?;
+    }
     let request = OutgoingRequest::new(fields);
     let method = match method {
         "GET" => Method::Get,

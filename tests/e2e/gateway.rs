@@ -668,6 +668,46 @@ mod protocol {
     }
 
     #[tokio::test]
+    async fn a_grpc_core_client_naming_the_socket_path_as_authority_is_served() {
+        // Python's grpcio (C core) sends the unix socket's path,
+        // percent-encoded, as :authority, which the HTTP/2 server refused
+        // (RST_STREAM PROTOCOL_ERROR) before any service saw the call.
+        if !hookhost_tests::python_modules_available(
+            "grpc, grpc_health",
+            "pip install grpcio grpcio-health-checking",
+        ) {
+            return;
+        }
+        let (_dir, config, cmd) = filter_config();
+        let sockets = tempfile::tempdir().unwrap();
+        let mut child = spawn(
+            &config,
+            &cmd,
+            &[
+                IPFILTER_COOKIE,
+                ("PLUGIN_PROTOCOL_VERSIONS", "1"),
+                ("PLUGIN_UNIX_SOCKET_DIR", sockets.path().to_str().unwrap()),
+            ],
+        );
+        let line = handshake(&mut child).await;
+        let script = hookhost_tests::repo_root().join("tests/fixtures/grpc-core/health.py");
+        for target in [format!("unix:{}", line[3]), format!("unix://{}", line[3])] {
+            let out = Command::new("python3")
+                .arg(&script)
+                .arg(&target)
+                .output()
+                .await
+                .unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout).trim(),
+                "SERVING",
+                "{target}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn health_stdio_broker_and_shutdown_behave_as_go_plugin_expects() {
         let (_dir, config, cmd) = filter_config();
         let sockets = tempfile::tempdir().unwrap();

@@ -180,6 +180,15 @@ async fn the_upload_webhook_example_posts_each_upload() {
             "path": "/srv/alice/q3.pdf", "size": 18230, "protocol": "SFTP"})
     );
     assert_eq!(posted.headers["content-type"], "application/json");
+    assert_eq!(
+        posted
+            .headers
+            .get("content-length")
+            .map(|v| v.to_str().unwrap().to_owned()),
+        Some(posted.body.len().to_string()),
+        "a known body is sent with its length, not chunked"
+    );
+    assert!(posted.headers.get("transfer-encoding").is_none());
     // The webhook fails: the upload's hook failed (logged, counted).
     let outcome = host.dispatch(event).wait_for_all().await;
     assert!(

@@ -24,6 +24,20 @@ pub fn tool_available(program: &str, install: &str) -> bool {
         .arg("--version")
         .output()
         .is_ok_and(|out| out.status.success());
+    required(found, program, install)
+}
+
+/// Whether Python can import `modules` (comma separated), as
+/// [`tool_available`] for a program.
+pub fn python_modules_available(modules: &str, install: &str) -> bool {
+    let found = std::process::Command::new("python3")
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    required(found, &format!("python3 modules {modules}"), install)
+}
+
+fn required(found: bool, program: &str, install: &str) -> bool {
     if !found {
         // A missing tool fails the test (a green run must mean it ran),
         // unless the run opts out — never under CI.

@@ -15,6 +15,8 @@ use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::authority::AuthorityFix;
+
 /// Time a client has to finish the TLS handshake.
 const TLS_HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
 
@@ -119,6 +121,7 @@ impl Listener {
                 let sender = sender.clone();
                 match &tls {
                     None => {
+                        let stream = Box::new(AuthorityFix::new(stream));
                         if sender.send(Ok(Conn(stream))).await.is_err() {
                             break;
                         }
@@ -131,7 +134,8 @@ impl Listener {
                                     .await;
                             match handshake {
                                 Ok(Ok(tls)) => {
-                                    let _ = sender.send(Ok(Conn(Box::new(tls)))).await;
+                                    let tls = Box::new(AuthorityFix::new(tls));
+                                    let _ = sender.send(Ok(Conn(tls))).await;
                                 }
                                 Ok(Err(e)) => {
                                     tracing::warn!(error = %e, "plugin client refused: TLS handshake failed")

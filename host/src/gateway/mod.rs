@@ -33,6 +33,7 @@
 //! Ctrl-C reaches the whole process group; SFTPGo decides); SIGTERM, or
 //! SFTPGo going away, shuts down as `Shutdown` does.
 
+mod authority;
 mod handshake;
 mod hclog;
 mod listen;
