@@ -350,9 +350,10 @@ pub async fn serve(
     .filter(|t| !t.is_empty());
     options.token = token;
     progress("loading the configuration and compiling its components...");
-    hookhost::serve::run(options, |address| {
+    hookhost::serve::run(options, |address, tls| {
         // The one line on stdout: scripts and tests read the address here.
-        println!("hookhost listening on http://{address}");
+        let scheme = if tls { "https" } else { "http" };
+        println!("hookhost listening on {scheme}://{address}");
         use std::io::Write;
         let _ = std::io::stdout().flush();
     })

@@ -170,6 +170,15 @@ enum Command {
         /// Serve a non-loopback address without a token (refused otherwise).
         #[arg(long)]
         insecure: bool,
+        /// Serve HTTPS: the certificate chain (PEM); reloaded on SIGHUP.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Require client certificates chaining to these CAs (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_client_ca: Option<PathBuf>,
     },
     /// Run as one of SFTPGo's plugins: SFTPGo launches this process
     /// (its `plugins` entry: `"cmd": "/path/to/hookhost", "args": ["plugin",
@@ -403,6 +412,9 @@ fn main() -> ExitCode {
                 max_connections,
                 keyboard_idle_secs,
                 insecure,
+                tls_cert,
+                tls_key,
+                tls_client_ca,
             } => {
                 let options = hookhost::serve::ServeOptions {
                     config,
@@ -414,6 +426,13 @@ fn main() -> ExitCode {
                     max_connections,
                     keyboard_idle: std::time::Duration::from_secs(keyboard_idle_secs.max(1)),
                     insecure,
+                    tls: tls_cert
+                        .zip(tls_key)
+                        .map(|(cert, key)| hookhost::serve::TlsFiles {
+                            cert,
+                            key,
+                            client_ca: tls_client_ca,
+                        }),
                 };
                 cli::serve(options, token_file, env_token).await
             }

@@ -765,3 +765,104 @@ fn a_non_loopback_listener_without_a_token_is_refused_unless_insecure() {
         "{stderr}"
     );
 }
+
+mod tls {
+    //! `serve` over TLS, checked by clients that verify the chain.
+
+    use super::*;
+    use hookhost_tests::tls::TestPki;
+
+    /// A client trusting `ca` only (webpki verification), with `identity`'s
+    /// certificate and key when given.
+    fn client(ca: &Path, identity: Option<(&Path, &Path)>) -> reqwest::Client {
+        let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+        let ca = reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
+        let mut builder = reqwest::Client::builder()
+            .tls_certs_only([ca])
+            .timeout(std::time::Duration::from_secs(10));
+        if let Some((cert, key)) = identity {
+            let mut pem = std::fs::read(cert).unwrap();
+            pem.extend(std::fs::read(key).unwrap());
+            builder = builder.identity(reqwest::Identity::from_pem(&pem).unwrap());
+        }
+        builder.build().unwrap()
+    }
+
+    async fn healthz(client: &reqwest::Client, url: &str) -> Result<u16, String> {
+        client
+            .get(format!("{url}/healthz"))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .map_err(|e| format!("{e:?}"))
+    }
+
+    fn tls_args(pki: &TestPki) -> Vec<String> {
+        vec![
+            "--tls-cert".into(),
+            pki.server_cert.display().to_string(),
+            "--tls-key".into(),
+            pki.server_key.display().to_string(),
+        ]
+    }
+
+    #[tokio::test]
+    async fn serve_speaks_https_with_its_chain_and_reloads_it_on_sighup() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("pki")).unwrap();
+        let pki = TestPki::generate(&dir.path().join("pki"));
+        let cfg = write_config(dir.path(), &json!({"hookhost": test_settings()}));
+        let args = tls_args(&pki);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut server = Server::start(&cfg, &args, &[]).await;
+        assert!(
+            server.url.starts_with("https://127.0.0.1:"),
+            "{}",
+            server.url
+        );
+        assert_eq!(healthz(&client(&pki.ca, None), &server.url).await, Ok(200));
+        // A client that trusts another CA refuses the certificate.
+        let other = tempfile::tempdir().unwrap();
+        let renewed = TestPki::generate(other.path());
+        let untrusting = healthz(&client(&renewed.ca, None), &server.url).await;
+        assert!(untrusting.is_err(), "{untrusting:?}");
+        // The certificate renewed in place: taken on SIGHUP.
+        std::fs::copy(&renewed.server_cert, &pki.server_cert).unwrap();
+        std::fs::copy(&renewed.server_key, &pki.server_key).unwrap();
+        server.signal(libc::SIGHUP);
+        server.wait_log("TLS certificate reloaded").await;
+        assert_eq!(
+            healthz(&client(&renewed.ca, None), &server.url).await,
+            Ok(200)
+        );
+        // A broken file is refused; the running certificate stays.
+        std::fs::write(&pki.server_key, "not a key").unwrap();
+        server.signal(libc::SIGHUP);
+        let refused = server.wait_log("TLS certificate reload refused").await;
+        assert!(refused.contains("--tls-key"), "{refused}");
+        assert_eq!(
+            healthz(&client(&renewed.ca, None), &server.url).await,
+            Ok(200)
+        );
+    }
+
+    #[tokio::test]
+    async fn with_a_client_ca_only_clients_with_its_certificates_get_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = TestPki::generate(dir.path());
+        let cfg = write_config(dir.path(), &json!({"hookhost": test_settings()}));
+        let mut args = tls_args(&pki);
+        args.extend(["--tls-client-ca".into(), pki.ca.display().to_string()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let server = Server::start(&cfg, &args, &[]).await;
+        let without = healthz(&client(&pki.ca, None), &server.url).await;
+        assert!(without.is_err(), "no client certificate: {without:?}");
+        let with = client(&pki.ca, Some((&pki.client_cert, &pki.client_key)));
+        assert_eq!(healthz(&with, &server.url).await, Ok(200));
+        // A client certificate authenticates SFTPGo: no token is needed on
+        // a non-loopback address.
+        let server = Server::start_on("0.0.0.0:0", &cfg, &args, &[]).await;
+        let url = server.url.replace("0.0.0.0", "127.0.0.1");
+        assert_eq!(healthz(&with, &url).await, Ok(200));
+    }
+}

@@ -23,6 +23,9 @@
 pub mod login;
 mod replay;
 pub mod routes;
+mod tls;
+
+pub use tls::TlsFiles;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -65,6 +68,8 @@ pub struct ServeOptions {
     /// Serve a non-loopback address without a token (else refused: anyone
     /// who reaches the address could answer SFTPGo's hooks).
     pub insecure: bool,
+    /// Serve HTTPS with these files (reloaded on SIGHUP); unset: plain HTTP.
+    pub tls: Option<TlsFiles>,
 }
 
 /// The default listen address: loopback only.
@@ -261,9 +266,12 @@ fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
-/// Serve until SIGTERM or SIGINT. `ready` gets the bound address once the
-/// server accepts connections.
-pub async fn run(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), String> {
+/// Serve until SIGTERM or SIGINT. `ready` gets the bound address (and
+/// whether it speaks TLS) once the server accepts connections.
+pub async fn run(
+    options: ServeOptions,
+    ready: impl FnOnce(SocketAddr, bool),
+) -> Result<(), String> {
     let config = Config::from_file(&options.config).map_err(|e| e.to_string())?;
     log_advisories(&config);
     // Bound first: a hook pointing at this very address is recognised and
@@ -272,7 +280,14 @@ pub async fn run(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Resul
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    if options.token.is_none() && !address.ip().is_loopback() {
+    let tls = options
+        .tls
+        .clone()
+        .map(tls::Tls::load)
+        .transpose()?
+        .map(Arc::new);
+    let clients_verified = tls.as_ref().is_some_and(|t| t.verifies_clients());
+    if options.token.is_none() && !clients_verified && !address.ip().is_loopback() {
         if !options.insecure {
             return Err(format!(
                 "refusing to serve {address} without a token: it is not a loopback address, and whoever reaches it could decide SFTPGo's uploads and logins; give a token (--token-file FILE or HOOKHOST_TOKEN; SFTPGo sends it through http.headers), or pass --insecure if the network is yours alone"
@@ -292,6 +307,7 @@ pub async fn run(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Resul
         let host = host.clone();
         let path = options.config.clone();
         let watch = options.watch_config;
+        let tls = tls.clone();
         tokio::spawn(async move {
             let mut last_seen = modified(&path);
             let mut ticker = tokio::time::interval(Duration::from_secs(2));
@@ -302,6 +318,12 @@ pub async fn run(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Resul
                         // the watcher must not load it again.
                         last_seen = modified(&path);
                         reload(&host, &path, "SIGHUP").await;
+                        if let Some(tls) = &tls {
+                            match tls.reload() {
+                                Ok(()) => tracing::info!("TLS certificate reloaded"),
+                                Err(err) => tracing::error!(error = %err, "TLS certificate reload refused; the running one stays"),
+                            }
+                        }
                     }
                     _ = ticker.tick(), if watch => {
                         let now = modified(&path);
@@ -324,10 +346,11 @@ pub async fn run(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Resul
         }
     };
     raise_fd_limit();
-    tracing::info!(%address, token = options.token.is_some(), "serving");
-    ready(address);
-    serve_connections(
+    tracing::info!(%address, token = options.token.is_some(), tls = tls.is_some(), client_certificates = clients_verified, "serving");
+    ready(address, tls.is_some());
+    serve_on(
         listener,
+        tls,
         router(
             host.clone(),
             RouterOptions {
@@ -354,6 +377,27 @@ pub async fn run(options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Resul
 /// — until `stop`, then let the in-flight requests finish.
 pub async fn serve_connections(
     listener: tokio::net::TcpListener,
+    router: Router,
+    header_read_timeout: Duration,
+    max_connections: usize,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    serve_on(
+        listener,
+        None,
+        router,
+        header_read_timeout,
+        max_connections,
+        stop,
+    )
+    .await
+}
+
+/// [`serve_connections`], through TLS when `tls` is set (the handshake
+/// bounded by `header_read_timeout` too).
+async fn serve_on(
+    listener: tokio::net::TcpListener,
+    tls: Option<Arc<tls::Tls>>,
     router: Router,
     header_read_timeout: Duration,
     max_connections: usize,
@@ -386,15 +430,43 @@ pub async fn serve_connections(
             },
             () = &mut stop => break,
         };
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(header_read_timeout)
-            .serve_connection(TokioIo::new(stream), service.clone());
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            let _ = connection.await;
-            drop(slot);
-        });
+        let builder = {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout);
+            builder
+        };
+        let service = service.clone();
+        match &tls {
+            None => {
+                let connection =
+                    graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                    drop(slot);
+                });
+            }
+            Some(tls) => {
+                let acceptor = tls.acceptor();
+                // Held through the handshake: shutdown waits for it too.
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    let handshake =
+                        tokio::time::timeout(header_read_timeout, acceptor.accept(stream)).await;
+                    match handshake {
+                        Ok(Ok(stream)) => {
+                            let connection = watcher
+                                .watch(builder.serve_connection(TokioIo::new(stream), service));
+                            let _ = connection.await;
+                        }
+                        Ok(Err(err)) => tracing::debug!(error = %err, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("no TLS handshake within the header timeout"),
+                    }
+                    drop(slot);
+                });
+            }
+        }
     }
     drop(listener);
     graceful.shutdown().await;
