@@ -307,3 +307,119 @@ fn hook_limit_can_only_be_lowered() {
         Some(std::time::Duration::from_millis(1500))
     );
 }
+
+/// `hookhost fire --config FILE` of an upload, with `env` as the only
+/// environment (as a container passes SFTPGo's settings).
+fn fire_upload(config: &Path, event_dir: &Path, env: &[(&str, String)]) -> std::process::Output {
+    let event = event_dir.join("upload.json");
+    std::fs::write(
+        &event,
+        json!({"action": "upload", "username": "alice", "path": "/srv/a.txt", "virtual_path": "/a.txt",
+            "fs_provider": 0, "status": 1, "protocol": "SFTP", "ip": "10.0.0.1", "timestamp": 1})
+        .to_string(),
+    )
+    .unwrap();
+    std::process::Command::new(hookhost_tests::hookhost_bin())
+        .args(["fire", "--config"])
+        .arg(config)
+        .arg("--event")
+        .arg(&event)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn sftpgos_yaml_and_toml_files_and_environment_overrides_are_read_as_sftpgo_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = exec_fixture("record-all");
+    // YAML, as many container deployments write sftpgo.yaml.
+    let yaml = dir.path().join("sftpgo.yaml");
+    std::fs::write(
+        &yaml,
+        format!(
+            "common:\n  actions:\n    execute_on: [upload]\n    hook: {}\ncommand:\n  env: [\"RECORD_DIR={}\"]\nhookhost:\n  cache_dir: \"\"\n",
+            record.display(),
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let out = fire_upload(&yaml, dir.path(), &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        dir.path().join("upload.env").exists(),
+        "the YAML's hook ran"
+    );
+    std::fs::remove_file(dir.path().join("upload.env")).unwrap();
+
+    // TOML whose hook is off; the environment turns it on and sets where it
+    // writes (SFTPGo's precedence: the variable wins over the file).
+    let toml = dir.path().join("sftpgo.toml");
+    std::fs::write(
+        &toml,
+        "[common.actions]\nexecute_on = []\nhook = \"\"\n\n[hookhost]\ncache_dir = \"\"\n",
+    )
+    .unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let env = [
+        (
+            "SFTPGO_COMMON__ACTIONS__EXECUTE_ON",
+            "upload,download".to_owned(),
+        ),
+        ("SFTPGO_COMMON__ACTIONS__HOOK", record.display().to_string()),
+        (
+            "SFTPGO_COMMAND__ENV",
+            format!("RECORD_DIR={}", other.path().display()),
+        ),
+    ];
+    let out = fire_upload(&toml, dir.path(), &env);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        other.path().join("upload.env").exists(),
+        "the variables' hook ran"
+    );
+
+    // env.d beside the file sets what the environment does not.
+    std::fs::create_dir(dir.path().join("env.d")).unwrap();
+    std::fs::write(
+        dir.path().join("env.d/hooks.env"),
+        format!(
+            "# SFTPGo's env.d\nSFTPGO_COMMON__ACTIONS__EXECUTE_ON=upload\nSFTPGO_COMMON__ACTIONS__HOOK={}\nSFTPGO_COMMAND__ENV=RECORD_DIR={}\n",
+            record.display(),
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let out = fire_upload(&toml, dir.path(), &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("upload.env").exists(), "env.d's hook ran");
+
+    // A number that does not parse refuses the configuration, naming it.
+    let out = fire_upload(
+        &toml,
+        dir.path(),
+        &[("SFTPGO_HTTP__RETRY_MAX", "many".into())],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("SFTPGO_HTTP__RETRY_MAX"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -34,6 +34,7 @@ mod http;
 mod login;
 mod plugins;
 mod queue;
+mod sftpgo_env;
 mod wasm;
 
 use std::path::{Path, PathBuf};
@@ -290,6 +291,39 @@ fn passwd_home() -> Option<PathBuf> {
     Some(PathBuf::from(std::ffi::OsStr::from_bytes(dir.to_bytes())))
 }
 
+/// The document in `path`, by its extension: YAML, TOML, else JSON.
+fn parse_document(path: &Path, bytes: &[u8]) -> Result<serde_json::Value, ConfigError> {
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let invalid = |format: &str, err: String| ConfigError::field(format, err);
+    match extension.as_str() {
+        "yaml" | "yml" => {
+            serde_norway::from_slice(bytes).map_err(|e| invalid("YAML", e.to_string()))
+        }
+        "toml" => {
+            let text =
+                std::str::from_utf8(bytes).map_err(|_| invalid("TOML", "not UTF-8".into()))?;
+            toml::from_str(text).map_err(|e| invalid("TOML", e.to_string()))
+        }
+        "hcl" | "env" | "properties" | "props" | "prop" => Err(ConfigError::field(
+            "file",
+            format!(
+                "SFTPGo reads .{extension} files too; hookhost reads JSON, YAML and TOML: convert it"
+            ),
+        )),
+        _ => crate::json::from_json::<serde_json::Value>(bytes).map_err(|e| {
+            let field = if e.field == "body" {
+                "JSON".to_owned()
+            } else {
+                e.field
+            };
+            ConfigError::field(field, e.message)
+        }),
+    }
+}
+
 /// A validated configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -397,8 +431,27 @@ impl Config {
         said
     }
 
-    /// Read and validate a configuration file.
+    /// Read and validate a configuration file, as SFTPGo reads its own:
+    /// JSON, YAML (`.yaml`, `.yml`) or TOML (`.toml`), with SFTPGo's
+    /// `SFTPGO_<SECTION>__<KEY>` environment overrides and the `env.d`
+    /// files beside it (see [`Config::from_file_with_env`]).
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let env = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .filter(|(k, _)| k.starts_with("SFTPGO_"))
+            .collect();
+        Self::from_file_with_env(path, env)
+    }
+
+    /// [`Config::from_file`] with `env` as the environment: SFTPGo's
+    /// precedence — a variable over the file over the defaults — for the
+    /// keys hookhost reads (the `sftpgo_env` module lists them), plus the
+    /// variables `env.d/*` beside the file sets where `env` has none.
+    pub fn from_file_with_env(
+        path: &Path,
+        env: std::collections::BTreeMap<String, String>,
+    ) -> Result<Config, ConfigError> {
+        let in_file = |e: ConfigError| e.in_file(path);
         let bytes = std::fs::read(path).map_err(|err| {
             ConfigError::field("file", format!("cannot read: {err}")).in_file(path)
         })?;
@@ -407,7 +460,11 @@ impl Config {
             .map(Path::to_path_buf)
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| PathBuf::from("."));
-        let mut config = Self::from_slice(&bytes, &base_dir).map_err(|e| e.in_file(path))?;
+        let mut value = parse_document(path, &bytes).map_err(in_file)?;
+        let env = sftpgo_env::with_env_files(env, &base_dir).map_err(in_file)?;
+        sftpgo_env::apply(&mut value, &env).map_err(in_file)?;
+        let json = serde_json::to_vec(&value).expect("a JSON value serializes");
+        let mut config = Self::from_slice(&json, &base_dir).map_err(in_file)?;
         config.file = Some(path.to_path_buf());
         Ok(config)
     }
