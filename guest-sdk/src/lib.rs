@@ -240,6 +240,12 @@ pub mod bindings {
         "export_data_retention_hook",
         "hookhost_guest::bindings::data_retention_hook"
     );
+    plugin_world!(
+        event_rule_hook,
+        "event-rule-hook",
+        "export_event_rule_hook",
+        "hookhost_guest::bindings::event_rule_hook"
+    );
 
     /// The `hook-init` world: a hook's optional `init` export.
     pub mod hook_init {
@@ -552,3 +558,32 @@ pub use bindings::startup_hook::export_startup_hook;
 /// Export a [`login::DataRetention`] as the component's
 /// `data-retention-hook` world (SFTPGo 2.2 to 2.6).
 pub use bindings::data_retention_hook::export_data_retention_hook;
+
+/// Hooks for SFTPGo's Event Manager triggers legacy hooks never had (IP
+/// blocked, certificate renewal, schedule, on demand, IDP login): the
+/// `event-rule-hook` world. A rule's file-system and provider events reach
+/// [`FsHook`]s and [`ProviderHook`]s instead.
+///
+/// ```ignore
+/// use hookhost_guest::rules::{EventRule, RuleEvent};
+///
+/// struct Audit;
+///
+/// impl EventRule for Audit {
+///     fn handle(event: RuleEvent, timestamp: i64) -> Result<(), String> {
+///         if let RuleEvent::IpBlocked(ip) = event {
+///             hookhost_guest::log::info("blocked", &[("ip", &ip)]);
+///         }
+///         Ok(())
+///     }
+/// }
+/// hookhost_guest::export_event_rule_hook!(Audit);
+/// ```
+pub mod rules {
+    pub use crate::bindings::event_rule_hook::exports::hookhost::hooks::event_rule::{
+        CertificateRenewal, Guest as EventRule, IdpAccount, IdpLogin, RuleEvent,
+    };
+}
+
+/// Export a [`rules::EventRule`] as the component's `event-rule-hook` world.
+pub use bindings::event_rule_hook::export_event_rule_hook;

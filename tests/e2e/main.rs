@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod contracts;
 mod durability;
+mod eventmanager;
 mod exec_hooks;
 mod gateway;
 mod hardening;

@@ -596,6 +596,11 @@ fn check_warns_that_auto_cannot_date_a_pre_delete_and_2_7_has_no_data_retention_
         stderr.contains("warning") && stderr.contains("answered 409"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("Event Manager rule with a sync action")
+            && stderr.contains("skip this legacy hook"),
+        "the pre-* rule trap: {stderr}"
+    );
     cfg["hookhost"]["sftpgo_version"] = json!("2.7");
     let (_, stderr) = check(&cfg);
     assert!(

@@ -37,7 +37,7 @@ pub fn goplugin_host() -> Option<PathBuf> {
 }
 
 /// Like [`tool_available`], for tools without `--version`.
-fn on_path(program: &str) -> bool {
+pub(crate) fn on_path(program: &str) -> bool {
     let found = std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()));
     if !found {

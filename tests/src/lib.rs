@@ -7,6 +7,7 @@ pub mod guests;
 pub mod nats;
 pub mod recorder;
 pub mod server;
+pub mod sftpgo_rule;
 pub mod tls;
 
 use std::path::{Path, PathBuf};

@@ -123,7 +123,7 @@ pub struct ProgramCommand {
 
 impl CommandConfig {
     /// SFTPGo's `command.GetConfig(path, hook)`.
-    pub fn for_program(&self, path: &str, hook: CommandHook) -> ProgramCommand {
+    pub fn for_program(&self, path: &str, hook: Option<CommandHook>) -> ProgramCommand {
         let mut program = ProgramCommand {
             timeout: self.timeout,
             env: self.env.clone(),
@@ -132,7 +132,7 @@ impl CommandConfig {
         if let Some(entry) = self
             .commands
             .iter()
-            .find(|c| c.path == path && c.hook.is_none_or(|h| h == hook))
+            .find(|c| c.path == path && c.hook.is_none_or(|h| Some(h) == hook))
         {
             program.timeout = entry.timeout;
             program.env.extend(entry.env.iter().cloned());
@@ -239,19 +239,19 @@ mod tests {
             ]}),
         )
         .unwrap();
-        let fs = c.for_program("/bin/h", CommandHook::FsActions);
+        let fs = c.for_program("/bin/h", Some(CommandHook::FsActions));
         assert_eq!(fs.timeout, Duration::from_secs(20));
         assert_eq!(fs.args, ["any"]);
         assert_eq!(
             fs.env,
             [("A".into(), "1".into()), ("B".into(), "2=3".into())]
         );
-        let provider = c.for_program("/bin/h", CommandHook::ProviderActions);
+        let provider = c.for_program("/bin/h", Some(CommandHook::ProviderActions));
         assert_eq!(
             (provider.timeout, provider.args),
             (Duration::from_secs(5), vec!["p".to_owned()])
         );
-        let other = c.for_program("/bin/other", CommandHook::FsActions);
+        let other = c.for_program("/bin/other", Some(CommandHook::FsActions));
         assert!(other.args.is_empty() && other.env.len() == 1);
     }
 

@@ -236,19 +236,21 @@ impl Context<'_> {
 #[derive(Clone, Copy)]
 pub(super) struct Section {
     pub(super) limit: Duration,
-    pub(super) command_hook: CommandHook,
+    /// Its name in `command.commands[].hook` (none: an Event Manager
+    /// rule's hooks, which SFTPGo's `command` section does not name).
+    pub(super) command_hook: Option<CommandHook>,
     /// Whether its asynchronous events can go through the shared queue.
     pub(super) queued: bool,
 }
 
 const FS_SECTION: Section = Section {
     limit: FS_HOOK_LIMIT,
-    command_hook: CommandHook::FsActions,
+    command_hook: Some(CommandHook::FsActions),
     queued: true,
 };
 const PROVIDER_SECTION: Section = Section {
     limit: PROVIDER_HOOK_LIMIT,
-    command_hook: CommandHook::ProviderActions,
+    command_hook: Some(CommandHook::ProviderActions),
     queued: true,
 };
 

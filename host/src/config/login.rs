@@ -24,6 +24,7 @@ use super::ConfigError;
 use super::command::CommandHook;
 use super::hooks::{Context, HookSpec, RawHook, Section, entries, spec};
 use crate::event::login::LoginHook;
+use crate::event::rule::RuleTrigger;
 
 /// The login keys of `data_provider`.
 #[derive(Deserialize, Default)]
@@ -54,6 +55,16 @@ pub(super) struct RawCommonLogin {
     startup_hooks: Vec<RawHook>,
     data_retention_hook: String,
     data_retention_hooks: Vec<RawHook>,
+    event_manager: RawEventManager,
+}
+
+/// `common.event_manager`: SFTPGo's own keys (`enabled_commands`) and
+/// hookhost's `hooks`, for the Event Manager triggers legacy hooks never
+/// had.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct RawEventManager {
+    hooks: Vec<RawHook>,
 }
 
 /// The `sftpd` section's keyboard-interactive key.
@@ -93,6 +104,13 @@ pub struct LoginHooks {
     /// `common.data_retention_hook` and `data_retention_hooks` (SFTPGo 2.2
     /// to 2.6).
     pub data_retention: Vec<HookSpec>,
+    /// `common.event_manager.hooks`: for the Event Manager triggers legacy
+    /// hooks never had (IP blocked, certificate renewal, schedule, on
+    /// demand, IDP login).
+    pub event_rules: Vec<HookSpec>,
+    /// The triggers each of `event_rules` runs on (its `execute_on`; all
+    /// when absent).
+    pub event_rule_triggers: Vec<Vec<RuleTrigger>>,
 }
 
 impl LoginHooks {
@@ -108,6 +126,7 @@ impl LoginHooks {
             LoginHook::PostDisconnect => &self.post_disconnect,
             LoginHook::Startup => &self.startup,
             LoginHook::DataRetention => &self.data_retention,
+            LoginHook::EventRule => &self.event_rules,
         }
     }
 
@@ -128,13 +147,18 @@ impl LoginHooks {
             .chain(&mut self.post_disconnect)
             .chain(&mut self.startup)
             .chain(&mut self.data_retention)
+            .chain(&mut self.event_rules)
     }
 }
 
-fn command_hook(hook: LoginHook) -> CommandHook {
-    hook.as_str()
-        .parse()
-        .expect("every login hook is a command.commands[].hook name")
+/// The hook's name in `command.commands[].hook` (an Event Manager rule's
+/// hooks have none).
+fn command_hook(hook: LoginHook) -> Option<CommandHook> {
+    (hook != LoginHook::EventRule).then(|| {
+        hook.as_str()
+            .parse()
+            .expect("every other login hook is a command.commands[].hook name")
+    })
 }
 
 /// The specs of one key: the plain string, then the list.
@@ -176,6 +200,38 @@ fn key(
         .collect()
 }
 
+/// `common.event_manager.hooks`, each with the triggers it runs on.
+fn event_rule_hooks(
+    raw: Vec<RawHook>,
+    ctx: &Context<'_>,
+) -> Result<Vec<(HookSpec, Vec<RuleTrigger>)>, ConfigError> {
+    let section = Section {
+        limit: LoginHook::EventRule.reference_limit(),
+        command_hook: None,
+        queued: false,
+    };
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, mut raw)| {
+            let field = format!("common.event_manager.hooks[{i}]");
+            if raw.execute_for.is_some() {
+                return Err(ConfigError::field(
+                    format!("{field}.execute_for"),
+                    "only provider hooks take execute_for",
+                ));
+            }
+            let on = match raw.execute_on.take() {
+                Some(names) => super::hooks::parse_names::<RuleTrigger>(
+                    &names,
+                    &format!("{field}.execute_on"),
+                )?,
+                None => RuleTrigger::ALL.to_vec(),
+            };
+            Ok((spec(raw, &field, section, ctx)?, on))
+        })
+        .collect()
+}
+
 fn scope(value: u32, max: u32, field: &str, meaning: &str) -> Result<u32, ConfigError> {
     if value > max {
         return Err(ConfigError::field(
@@ -193,6 +249,7 @@ pub(super) fn validate(
     ctx: &Context<'_>,
 ) -> Result<LoginHooks, ConfigError> {
     let dp = "data_provider";
+    let rules = event_rule_hooks(common.event_manager.hooks, ctx)?;
     let mut keyboard = key(
         LoginHook::KeyboardInteractive,
         "sftpd",
@@ -287,5 +344,7 @@ pub(super) fn validate(
             common.data_retention_hooks,
             ctx,
         )?,
+        event_rules: rules.iter().map(|(spec, _)| spec.clone()).collect(),
+        event_rule_triggers: rules.into_iter().map(|(_, on)| on).collect(),
     })
 }

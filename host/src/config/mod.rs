@@ -392,6 +392,23 @@ impl Config {
             .iter()
             .any(|h| h.execute_on.contains(&FsAction::PreDelete));
         let sent = self.fs_actions.execute_on.contains(&FsAction::PreDelete);
+        let legacy_pre: Vec<&str> = self
+            .fs_actions
+            .execute_on
+            .iter()
+            .filter(|a| a.is_pre())
+            .map(|a| a.as_str())
+            .collect();
+        let rules_possible = match versions {
+            VersionSetting::Auto => true,
+            VersionSetting::Pinned(version) => version >= crate::event::rule::SYNC_PRE_RULES,
+        };
+        if !legacy_pre.is_empty() && rules_possible {
+            said.push(format!(
+                "common.actions.execute_on has {}: in SFTPGo 2.5 and later, an Event Manager rule with a sync action on such an event makes SFTPGo skip this legacy hook for it (internal/common/actions.go) — serve each pre-* event through one of them, the legacy hook or a rule (hookhost sftpgo event-rule), not both",
+                legacy_pre.join(", ")
+            ));
+        }
         for hook in &self.provider_actions.hooks {
             if hook.execute_for.is_empty() && !hook.execute_on.is_empty() {
                 said.push(format!(

@@ -30,6 +30,7 @@ use serde::Serialize;
 use super::{HookReport, Route, run_hook};
 use crate::event::Contract;
 use crate::event::login::{KbdReply, KbdRound, LoginEvent, LoginHook, PasswordAnswer};
+use crate::event::rule::RuleTrigger;
 use crate::hook::{Answer, EventRef, Exchange};
 
 /// What the server is to do with a login or connection.
@@ -84,6 +85,8 @@ impl LoginOutcome {
 #[derive(Default)]
 pub(crate) struct LoginRouter {
     routes: [Vec<Route>; LoginHook::ALL.len()],
+    /// The Event Manager hooks, by trigger.
+    rules: [Vec<Route>; RuleTrigger::ALL.len()],
     /// SFTPGo's `external_auth_scope`.
     pub(crate) external_auth_scope: u32,
     /// SFTPGo's `check_password_scope`.
@@ -98,12 +101,25 @@ impl LoginRouter {
         self.routes[hook.index()].push(route);
     }
 
+    /// Run `route` for the Event Manager events of `triggers`.
+    pub(crate) fn add_rule(&mut self, route: Route, triggers: &[RuleTrigger]) {
+        for trigger in triggers {
+            self.rules[trigger.index()].push(route.clone());
+        }
+    }
+
     pub(crate) fn routes(&self) -> impl Iterator<Item = &Route> {
-        self.routes.iter().flatten()
+        self.routes
+            .iter()
+            .flatten()
+            .chain(self.rules.iter().flatten())
     }
 
     /// The hooks configured for `hook` (in scope for `event`).
     pub(crate) fn hooks_for(&self, event: &LoginEvent) -> &[Route] {
+        if let LoginEvent::Rule(rule) = event {
+            return &self.rules[rule.trigger.index()];
+        }
         let routes = &self.routes[event.hook().index()];
         let in_scope = match event {
             LoginEvent::ExternalAuth(auth) => {

@@ -338,7 +338,7 @@ impl ExecEnv {
     }
 
     /// The value of `name`; a value that is not UTF-8 reads as absent here
-    /// and is refused by [`Self::checked`].
+    /// and is refused by [`decode_exec`].
     pub fn get(&self, name: &str) -> Option<String> {
         let value = self.vars.get(name)?;
         match value.to_str() {
@@ -391,15 +391,21 @@ const MARKERS: &[(&str, &str)] = &[
     ),
     ("SFTPGO_CONNECTION_IP", "post-connect or post-disconnect"),
     ("SFTPGO_DATA_RETENTION_RESULT", "data retention"),
+    (
+        super::rule::ENV_MARKER,
+        "an Event Manager rule's Command action",
+    ),
 ];
 
 /// Tell which hook SFTPGo ran `hookhost exec` as, and read its event.
 ///
-/// Each hook has a variable of its own ([`MARKERS`]): `SFTPGO_ACTION`
+/// Each hook has a variable of its own: `SFTPGO_ACTION`
 /// (file-system actions, every release), `SFTPGO_PROVIDER_ACTION` (provider
 /// actions from 2.2: no argv) or `SFTPGO_USER_ACTION` (2.1),
 /// `SFTPGO_LOGIND_USER`, `SFTPGO_AUTHD_USERNAME`, `SFTPGO_CONNECTION_IP`,
-/// `SFTPGO_DATA_RETENTION_RESULT` (2.2–2.6). None of them: SFTPGo 2.1's
+/// `SFTPGO_DATA_RETENTION_RESULT` (2.2–2.6), and `SFTPGO_RULE_EVENT` for
+/// the documented Event Manager Command action ([`super::rule`]). None of
+/// them: SFTPGo 2.1's
 /// fs argv when there are `args`, else the startup hook (it gets no
 /// variable of SFTPGo's). Two of them: refused, naming both, rather than
 /// guessing which hook ran.
@@ -429,6 +435,15 @@ pub fn decode_exec(
                 event.ok_or_else(|| DecodeError::new("SFTPGO_PROVIDER_ACTION", "empty"))
             })
             .map(ExecRequest::Provider),
+        Some(super::rule::ENV_MARKER) => super::rule::RuleParams::from_env(var)
+            .and_then(|params| params.classify())
+            .map(|request| match request {
+                super::rule::RuleRequest::Fs(event) => ExecRequest::Fs(event),
+                super::rule::RuleRequest::Provider(event) => ExecRequest::Provider(event),
+                super::rule::RuleRequest::Rule(event) => {
+                    ExecRequest::Login(ExecLogin::Event(LoginEvent::Rule(Box::new(event))))
+                }
+            }),
         Some("SFTPGO_DATA_RETENTION_RESULT") => {
             let report = var("SFTPGO_DATA_RETENTION_RESULT").unwrap_or_default();
             RetentionReport::from_json(report.as_bytes(), "SFTPGO_DATA_RETENTION_RESULT").map(

@@ -35,6 +35,7 @@ named_enum! {
         PostDisconnect = "post_disconnect",
         Startup = "startup",
         DataRetention = "data_retention",
+        EventRule = "event_rule",
     }
 }
 
@@ -45,6 +46,7 @@ impl LoginHook {
         Duration::from_secs(match self {
             LoginHook::PreLogin | LoginHook::ExternalAuth | LoginHook::CheckPassword => 30,
             LoginHook::KeyboardInteractive | LoginHook::Startup => 60,
+            LoginHook::EventRule => 30,
             LoginHook::PostLogin
             | LoginHook::PostConnect
             | LoginHook::PostDisconnect
@@ -69,6 +71,7 @@ impl LoginHook {
                 | LoginHook::PostDisconnect
                 | LoginHook::Startup
                 | LoginHook::DataRetention
+                | LoginHook::EventRule
         )
     }
 
@@ -91,6 +94,7 @@ impl LoginHook {
             LoginHook::PostDisconnect => "post-disconnect-hook",
             LoginHook::Startup => "startup-hook",
             LoginHook::DataRetention => "data-retention-hook",
+            LoginHook::EventRule => "event-rule-hook",
         }
     }
 }
@@ -216,6 +220,9 @@ pub enum LoginEvent {
     /// A data-retention check finished (`common.data_retention_hook`,
     /// SFTPGo 2.2 to 2.6).
     DataRetention(RetentionReport),
+    /// An Event Manager rule of a trigger legacy hooks never had (IP
+    /// blocked, certificate renewal, schedule, on demand, IDP login).
+    Rule(Box<super::rule::RuleEvent>),
 }
 
 /// The report of a data-retention check, as SFTPGo 2.2–2.6 send it to their
@@ -268,6 +275,7 @@ impl LoginEvent {
             LoginEvent::PostDisconnect(_) => LoginHook::PostDisconnect,
             LoginEvent::Startup => LoginHook::Startup,
             LoginEvent::DataRetention(_) => LoginHook::DataRetention,
+            LoginEvent::Rule(_) => LoginHook::EventRule,
         }
     }
 
@@ -281,6 +289,7 @@ impl LoginEvent {
             LoginEvent::CheckPassword(c) => &c.username,
             LoginEvent::PostDisconnect(d) => &d.username,
             LoginEvent::DataRetention(r) => &r.username,
+            LoginEvent::Rule(rule) => rule.username(),
             LoginEvent::PostConnect(_) | LoginEvent::Startup => "",
         }
     }
@@ -329,6 +338,8 @@ impl LoginEvent {
             LoginEvent::DataRetention(report) => {
                 post(Vec::new(), report.json.as_bytes().to_vec(), true)
             }
+            // An Event Manager HTTP action: the documented body, no retry.
+            LoginEvent::Rule(rule) => post(Vec::new(), rule.params.body(), false),
         }
     }
 
@@ -388,6 +399,8 @@ impl LoginEvent {
             LoginEvent::DataRetention(report) => {
                 vec![("SFTPGO_DATA_RETENTION_RESULT", report.json.to_string())]
             }
+            // An Event Manager Command action: the documented variables.
+            LoginEvent::Rule(rule) => rule.params.env(),
         }
     }
 }

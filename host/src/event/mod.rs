@@ -13,6 +13,7 @@ pub mod json;
 mod log;
 pub mod login;
 pub mod provider;
+pub mod rule;
 pub mod version;
 
 use std::collections::BTreeMap;

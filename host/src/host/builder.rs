@@ -264,12 +264,17 @@ impl HostBuilder {
         router.login.check_password_scope = login.check_password_scope;
         router.login.post_login_scope = login.post_login_scope;
         for &kind in LoginHook::ALL {
-            for spec in login.of(kind) {
+            for (i, spec) in login.of(kind).iter().enumerate() {
                 if is_self(spec) {
                     continue;
                 }
                 let built = builder.route(spec, World::Login(kind)).map_err(in_file)?;
-                router.login.add(kind, built);
+                match kind {
+                    LoginHook::EventRule => {
+                        router.login.add_rule(built, &login.event_rule_triggers[i])
+                    }
+                    _ => router.login.add(kind, built),
+                }
             }
         }
         for native in &template.hooks {

@@ -76,5 +76,6 @@ export_world!(post_connect_hook, "post-connect-hook");
 export_world!(post_disconnect_hook, "post-disconnect-hook");
 export_world!(startup_hook, "startup-hook");
 export_world!(data_retention_hook, "data-retention-hook");
+export_world!(event_rule_hook, "event-rule-hook");
 
 pub use shared::hookhost::hooks::types as wit;

@@ -117,7 +117,7 @@ fn json_ok(body: impl Into<axum::body::Body>) -> Response {
 }
 
 /// The response that tells SFTPGo a login answer, for `hook`.
-fn answer(hook: LoginHook, outcome: LoginOutcome) -> Response {
+pub(super) fn answer(hook: LoginHook, outcome: LoginOutcome) -> Response {
     match outcome.answer {
         LoginAnswer::User(user) => json_ok(user),
         LoginAnswer::Allow | LoginAnswer::NotConfigured if hook.queued() => {

@@ -143,6 +143,7 @@ fn route_name(path: &str) -> &'static str {
         "/v1/post-disconnect" => "post_disconnect",
         "/v1/startup" => "startup",
         "/v1/data-retention" => "data_retention",
+        "/v1/events" => "events",
         "/v1/auth/external" => "auth_external",
         "/v1/auth/check-password" => "auth_check_password",
         "/v1/auth/keyboard-interactive" => "auth_keyboard_interactive",
@@ -216,6 +217,7 @@ pub fn router(host: Arc<ReloadableHost>, options: RouterOptions) -> Router {
         .route("/v1/post-disconnect", get(login::post_disconnect))
         .route("/v1/startup", get(login::startup))
         .route("/v1/data-retention", post(login::data_retention))
+        .route("/v1/events", post(routes::event_rule))
         .route("/v1/auth/external", post(login::external_auth))
         .route("/v1/auth/check-password", post(login::check_password))
         .route(

@@ -178,6 +178,43 @@ pub(super) async fn provider_action(
     Ok(app.replays.once(key, window, work).await)
 }
 
+/// `POST /v1/events`: an SFTPGo Event Manager rule's HTTP action, in the
+/// documented form (a JSON body, or for SFTPGo 2.4–2.5.0 the query string
+/// and the object as the body). SFTPGo reads 200–204 as the action's
+/// success and anything else as its failure (a sync `pre-*` rule then
+/// refuses the operation, a sync `upload` rule removes the file).
+pub(super) async fn event_rule(
+    State(app): State<Arc<App>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Response> {
+    use crate::event::rule::{RuleParams, RuleRequest};
+    let params = if query.contains_key("event") {
+        RuleParams::from_query(&query, &body).map_err(bad_request)?
+    } else {
+        json_body(&headers, &body, RuleParams::from_body)?
+    };
+    let request = params.classify().map_err(bad_request)?;
+    let host = app.host.lease().await;
+    let limit = answer_by(&host.config().http);
+    Ok(match request {
+        RuleRequest::Fs(event) => {
+            let outcome = host.dispatch(event).answer_within(limit).await;
+            fs_reply(&outcome)
+        }
+        RuleRequest::Provider(event) => {
+            let outcome = host.dispatch(event).await;
+            reply(status_of(outcome.reply()), &outcome.decision)
+        }
+        RuleRequest::Rule(event) => {
+            let event = crate::event::login::LoginEvent::Rule(Box::new(event));
+            let outcome = host.login(event).answer_within(limit).await;
+            super::login::answer(crate::event::login::LoginHook::EventRule, outcome)
+        }
+    })
+}
+
 pub(super) async fn healthz(State(app): State<Arc<App>>) -> Response {
     let host = app.host.lease().await;
     let mut body = json!({"status": "ok", "generation": app.host.generation(),

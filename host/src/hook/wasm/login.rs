@@ -13,8 +13,9 @@ use crate::event::login::{KbdReply, KbdRound, LoginEvent, LoginHook, PasswordAns
 use crate::failure::Failure;
 use crate::hook::{Answer, Exchange};
 use crate::sandbox::bindings::{
-    check_password_hook, data_retention_hook, external_auth_hook, keyboard_interactive_hook,
-    post_connect_hook, post_disconnect_hook, post_login_hook, pre_login_hook, startup_hook,
+    check_password_hook, data_retention_hook, event_rule_hook, external_auth_hook,
+    keyboard_interactive_hook, post_connect_hook, post_disconnect_hook, post_login_hook,
+    pre_login_hook, startup_hook,
 };
 use crate::sandbox::{Live, Sandbox, State};
 
@@ -78,6 +79,44 @@ login_worlds! {
     PostDisconnect => post_disconnect_hook::PostDisconnectHook, PostDisconnectHookIndices;
     Startup => startup_hook::StartupHook, StartupHookIndices;
     DataRetention => data_retention_hook::DataRetentionHook, DataRetentionHookIndices;
+    EventRule => event_rule_hook::EventRuleHook, EventRuleHookIndices;
+}
+
+/// An Event Manager event in the world's terms, and its time.
+fn rule_event(
+    rule: &crate::event::rule::RuleEvent,
+) -> (
+    event_rule_hook::exports::hookhost::hooks::event_rule::RuleEvent,
+    i64,
+) {
+    use crate::event::rule::RuleTrigger;
+    use event_rule_hook::exports::hookhost::hooks::event_rule as wit;
+    let p = &rule.params;
+    let event = match rule.trigger {
+        RuleTrigger::IpBlocked => wit::RuleEvent::IpBlocked(p.ip.clone()),
+        RuleTrigger::CertificateRenewal => {
+            wit::RuleEvent::CertificateRenewal(wit::CertificateRenewal {
+                domains: p.name.clone(),
+                error: (p.status != 1 || !p.error.is_empty()).then(|| p.error.clone()),
+            })
+        }
+        RuleTrigger::Schedule => wit::RuleEvent::Schedule(p.name.clone()),
+        RuleTrigger::OnDemand => wit::RuleEvent::OnDemand,
+        RuleTrigger::IdpLogin => wit::RuleEvent::IdpLogin(wit::IdpLogin {
+            account: if rule.is_admin_login() {
+                wit::IdpAccount::Admin
+            } else {
+                wit::IdpAccount::User
+            },
+            username: p.name.clone(),
+            email: p.email.clone(),
+            ip: p.ip.clone(),
+            protocol: p.protocol.clone(),
+            role: (!p.role.is_empty()).then(|| p.role.clone()),
+        }),
+    };
+    // An on-demand run is not dated: Go's zero time.
+    (event, p.timestamp.max(0))
 }
 
 fn done(result: Result<(), String>) -> Answer {
@@ -197,6 +236,14 @@ pub(super) async fn invoke(
                 .call_data_retention(store, &report.json)
                 .await?,
         ),
+        (LoginBound::EventRule(hook), LoginEvent::Rule(rule)) => {
+            let (event, timestamp) = rule_event(rule);
+            done(
+                hook.hookhost_hooks_event_rule()
+                    .call_handle(store, &event, timestamp)
+                    .await?,
+            )
+        }
         _ => unreachable!("the event's hook was checked against the world"),
     })
 }
