@@ -64,6 +64,8 @@
 //! | `post-connect-hook` | [`login::PostConnect`] | [`export_post_connect_hook!`] |
 //! | `post-disconnect-hook` | [`login::PostDisconnect`] | [`export_post_disconnect_hook!`] |
 //! | `startup-hook` | [`login::Startup`] | [`export_startup_hook!`] |
+//! | `data-retention-hook` | [`login::DataRetention`] | [`export_data_retention_hook!`] |
+//! | `event-rule-hook` | [`rules::EventRule`] | [`export_event_rule_hook!`] |
 //!
 //! Hooks get a fresh instance per event (a keyboard-interactive hook: one
 //! per login, kept across its rounds); plugins keep one instance (and

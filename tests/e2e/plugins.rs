@@ -1001,3 +1001,33 @@ fn sftpgos_own_plugins_in_the_file_are_left_to_sftpgo() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("plugins[0].auth_options.scope"));
 }
+
+#[tokio::test]
+async fn an_auth_plugin_gets_a_user_with_id_0_for_one_sftpgo_does_not_know() {
+    // SFTPGo always sends the auth plugin a user: for an unknown one, `id`
+    // 0 and the username (getUserAndJSONForHook). In-process calls with no
+    // stored user send the same.
+    let host = host(plugins_config(
+        json!([{"type": "auth", "cmd": wasm("plugin-probe"),
+        "auth_options": {"scope": 1}}]),
+    ))
+    .await;
+    let plugins = host.plugins();
+    match plugins
+        .authenticate("zed", Password("x".into()), "10.0.0.1", "SSH", None)
+        .await
+    {
+        Err(PluginError::Refused { message, .. }) => {
+            assert_eq!(message, r#"user={"id":0,"username":"zed"}"#)
+        }
+        other => panic!("{other:?}"),
+    }
+    let stored = r#"{"id":7,"username":"zed"}"#;
+    match plugins
+        .authenticate("zed", Password("x".into()), "10.0.0.1", "SSH", Some(stored))
+        .await
+    {
+        Err(PluginError::Refused { message, .. }) => assert_eq!(message, format!("user={stored}")),
+        other => panic!("{other:?}"),
+    }
+}
