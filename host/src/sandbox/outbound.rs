@@ -111,22 +111,42 @@ fn is_internal(ip: IpAddr) -> bool {
                 || v4.is_link_local()
                 || v4.is_unspecified()
                 || v4.is_broadcast()
+                || v4.is_multicast()
                 || v4.is_documentation()
                 || a == 0
                 || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
                 || (a == 198 && (b == 18 || b == 19)) // benchmarking
                 || a >= 240
         }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_internal(IpAddr::V4(v4)),
-            None => {
-                let first = v6.segments()[0];
-                v6.is_loopback()
-                    || v6.is_unspecified()
-                    || (first & 0xfe00) == 0xfc00 // unique local
-                    || (first & 0xffc0) == 0xfe80 // link local
+        IpAddr::V6(v6) => {
+            let segments = v6.segments();
+            let first = segments[0];
+            // An IPv4 address carried in IPv6 is judged as that address:
+            // mapped (::ffff:a.b.c.d), the deprecated compatible form
+            // (::a.b.c.d), NAT64 (64:ff9b::/96, RFC 6052), 6to4 (2002::/16).
+            let embedded = v6.to_ipv4_mapped().or_else(|| {
+                let v4 = |hi: u16, lo: u16| {
+                    std::net::Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8)
+                };
+                match segments {
+                    [0, 0, 0, 0, 0, 0, hi, lo] if (hi, lo) > (0, 1) => Some(v4(hi, lo)),
+                    [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(v4(hi, lo)),
+                    [0x2002, hi, lo, ..] => Some(v4(hi, lo)),
+                    _ => None,
+                }
+            });
+            if let Some(v4) = embedded {
+                return is_internal(IpAddr::V4(v4));
             }
-        },
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00 // unique local
+                || (first & 0xffc0) == 0xfe80 // link local
+                || (first & 0xffc0) == 0xfec0 // site local (deprecated)
+                || (first == 0x2001 && segments[1] == 0x0db8) // documentation
+                || (first == 0x0100 && segments[1..4] == [0, 0, 0]) // discard-only
+        }
     }
 }
 
@@ -295,10 +315,28 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::127.0.0.1",
+            "2002:7f00:1::1",
+            "2002:a9fe:a9fe::",
+            "fec0::1",
+            "ff02::1",
+            "ff05::2",
+            "224.0.0.251",
+            "2001:db8::1",
+            "100::1",
         ] {
             assert!(is_internal(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["93.184.216.34", "2606:4700::1111", "1.1.1.1"] {
+        for ip in [
+            "93.184.216.34",
+            "2606:4700::1111",
+            "1.1.1.1",
+            "64:ff9b::5db8:d822",
+            "2002:5db8:d822::1",
+        ] {
             assert!(!is_internal(ip.parse().unwrap()), "{ip}");
         }
     }
