@@ -132,6 +132,16 @@ pub async fn check(config: &Path) -> Result<ExitCode, String> {
         stats.compiled,
     );
     println!("{}", era(host.sftpgo_version()));
+    if let Some((allocation, slots)) = host.wasm_allocation() {
+        use hookhost::Allocation;
+        match allocation {
+            Allocation::Pooled => println!("wasm instances: pooled ({slots} slots)"),
+            Allocation::OnDemand => println!("wasm instances: on demand (pooling: false)"),
+            Allocation::PoolUnavailable(why) => eprintln!(
+                "hookhost: warning: wasm instances on demand: a pool of {slots} could not be reserved ({why}); lower hookhost.wasm.max_instances or raise the address-space limit (ulimit -v)"
+            ),
+        }
+    }
     for entry in &host.config().plugins_left_to_sftpgo {
         println!("{entry}: SFTPGo's own plugin (not a component): left to SFTPGo");
     }

@@ -75,4 +75,4 @@ pub use failure::Failure;
 pub use host::{Dispatch, Error, Host, HostBuilder, LoginDispatch, QueueHealth};
 pub use loopguard::LoopGuard;
 pub use reload::{HostLease, ReloadableHost};
-pub use sandbox::CacheStats;
+pub use sandbox::{Allocation, CacheStats};

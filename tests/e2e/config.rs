@@ -174,6 +174,12 @@ async fn bad_configurations_are_refused_naming_the_field() {
             json!({"hookhost": {"wasm": {"max_memory_mib": 18446744073709551615u64}}}),
             "hookhost.wasm.max_memory_mib: 18446744073709551615 is out of range (from 1 to 4096)",
         ),
+        // Above what a 64-bit address space holds the pool could not be
+        // reserved, and hookhost used to run without it, quietly.
+        (
+            json!({"hookhost": {"wasm": {"max_instances": 100_000}}}),
+            "hookhost.wasm.max_instances: 100000 is out of range (from 1 to 10000: each instance of the pool reserves about 9 GiB",
+        ),
         (
             json!({"hookhost": {"async_queue_size": 0}}),
             "hookhost.async_queue_size: 0 is out of range (from 1 to 1000000)",
@@ -189,6 +195,26 @@ async fn bad_configurations_are_refused_naming_the_field() {
         (
             json!({"common": {"actions": {"hooks": [{"hook": "x.wasm", "execute_on": ["upload"], "grants": {"dirs": [{"host": ".", "guest": "/d", "quota_mib": 5}]}}]}}}),
             "common.actions.hooks[0].grants.dirs[0].quota_mib: only a writable grant takes a quota",
+        ),
+        // A NUL would be cut by the guest's C-string argv/environ.
+        (
+            json!({"common": {"actions": {"hooks": [{"hook": "x.wasm", "execute_on": ["upload"],
+                "grants": {"env": {"TOKEN": "abc\u{0}def"}}}]}}}),
+            "common.actions.hooks[0].grants.env.TOKEN: contains a NUL character",
+        ),
+        (
+            json!({"common": {"actions": {"hooks": [{"hook": "x.wasm", "execute_on": ["upload"],
+                "grants": {"args": ["ok", "exe\u{0}.bat"]}}]}}}),
+            "common.actions.hooks[0].grants.args[1]: contains a NUL character",
+        ),
+        (
+            json!({"common": {"actions": {"hooks": [{"hook": "x.wasm", "execute_on": ["upload"],
+                "grants": {"env": {"A=B": "c"}}}]}}}),
+            "common.actions.hooks[0].grants.env.A=B: a variable name must be non-empty, without `=` or NUL",
+        ),
+        (
+            json!({"plugins": [{"type": "notifier", "cmd": "p.wasm", "notifier_options": {"fs_events": ["upload"]}, "env_vars": ["K=v\u{0}w"]}]}),
+            "plugins[0].env_vars.K: contains a NUL character",
         ),
         (
             json!({"hookhost": {"sftpgo_version": "2.0"}}),

@@ -270,6 +270,42 @@ pub(super) fn parse_names<T: std::str::FromStr<Err = crate::event::UnknownName>>
         .collect()
 }
 
+/// Strings a guest receives as arguments or environment: WASI hands them
+/// to C-string APIs (wasi-libc's `argv`/`environ`), where a NUL would
+/// silently cut the value, and a name with `=` (or none) would be read as
+/// another variable. Refused at load, naming the field.
+pub(super) fn validate_cli<'a>(
+    field: &str,
+    args: impl IntoIterator<Item = &'a String>,
+    env_field: &str,
+    env: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> Result<(), ConfigError> {
+    for (i, arg) in args.into_iter().enumerate() {
+        if arg.contains('\0') {
+            return Err(ConfigError::field(
+                format!("{field}.args[{i}]"),
+                "contains a NUL character, which the guest would see as the end of the argument",
+            ));
+        }
+    }
+    for (key, value) in env {
+        let at = format!("{field}.{env_field}.{key}");
+        if key.is_empty() || key.contains(['=', '\0']) {
+            return Err(ConfigError::field(
+                at,
+                "a variable name must be non-empty, without `=` or NUL",
+            ));
+        }
+        if value.is_some_and(|v| v.contains('\0')) {
+            return Err(ConfigError::field(
+                at,
+                "contains a NUL character, which the guest would see as the end of the value",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Directory grants: each host directory resolved (against `base_dir`,
 /// then canonically, so guards compare real paths), existing, with a guest
 /// path, and a quota only where writes can happen.
@@ -477,6 +513,15 @@ pub(super) fn spec(
     }
     let mut grants = raw.grants.unwrap_or_default();
     validate_dirs(&mut grants.dirs, ctx.base_dir, &format!("{field}.grants"))?;
+    validate_cli(
+        &format!("{field}.grants"),
+        &grants.args,
+        "env",
+        grants
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), Some(v.as_str()))),
+    )?;
     let output_kib = limits
         .output_kib
         .unwrap_or(ctx.settings.wasm.default_output_kib);

@@ -54,7 +54,7 @@ pub use plugins::{
     PluginConfig, PluginKind, auth_scope,
 };
 pub use queue::{HookRetry, NatsSettings, QueueSettings};
-pub use wasm::{Limits, MAX_MEMORY_MIB, MAX_SPARES, WasmSettings};
+pub use wasm::{Limits, MAX_INSTANCES, MAX_MEMORY_MIB, MAX_SPARES, WasmSettings};
 
 use crate::event::VersionSetting;
 
@@ -177,7 +177,20 @@ impl HostSettings {
             1..=10_000,
         )?;
         let w = &self.wasm;
-        bounded("hookhost.wasm.max_instances", w.max_instances, 1..=100_000)?;
+        // Each pooled instance reserves address space for its memories
+        // (measured: 0x4ebc42000000 bytes for 10,000, about 9 GiB each): 10,000 is what the
+        // 128 TiB of a 64-bit process holds with room to spare (measured:
+        // the pool could not be reserved from about 11,000 on). Above it
+        // the pool would fail and hookhost would quietly run without it.
+        if !(1..=MAX_INSTANCES).contains(&w.max_instances) {
+            return Err(ConfigError::field(
+                "hookhost.wasm.max_instances",
+                format!(
+                    "{} is out of range (from 1 to {MAX_INSTANCES}: each instance of the pool reserves about 9 GiB of address space, and a process has 128 TiB)",
+                    w.max_instances
+                ),
+            ));
+        }
         if let Some(per_hook) = w.max_instances_per_hook {
             bounded(
                 "hookhost.wasm.max_instances_per_hook",

@@ -470,6 +470,19 @@ pub(super) fn validate(
         };
         let mut dirs = raw.grants.dirs;
         super::hooks::validate_dirs(&mut dirs, base_dir, &format!("{field}.grants"))?;
+        // `env_vars` entries are `K=V` or `K` (SFTPGo 2.6.3+); the name
+        // is what comes before the first `=`.
+        super::hooks::validate_cli(
+            &field,
+            &raw.args,
+            "env_vars",
+            raw.env_vars
+                .iter()
+                .map(|entry| match entry.split_once('=') {
+                    Some((key, value)) => (key, Some(value)),
+                    None => (entry.as_str(), None),
+                }),
+        )?;
         let stem = cmd
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())

@@ -79,6 +79,10 @@ impl Default for WasmSettings {
 /// The most spares a hook may keep (`spares`, `default_spares`).
 pub const MAX_SPARES: u32 = 64;
 
+/// Most guest instances alive at once (`hookhost.wasm.max_instances`):
+/// what the pooling allocator can reserve in a 64-bit address space.
+pub const MAX_INSTANCES: u32 = 10_000;
+
 /// The largest `max_memory_mib`: a 32-bit linear memory cannot pass 4 GiB.
 pub const MAX_MEMORY_MIB: u64 = 4096;
 

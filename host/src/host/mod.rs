@@ -19,7 +19,7 @@ use crate::dispatch::{Decision, Outcome, Reply, Router};
 use crate::event::{Contract, Event, FsAction, Releases, SftpgoVersion, VersionSetting};
 use crate::metrics::{Metrics, Snapshot};
 use crate::plugin::Plugins;
-use crate::sandbox::{CacheStats, Sandbox};
+use crate::sandbox::{Allocation, CacheStats, Sandbox};
 
 /// Why a host could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +94,15 @@ impl Host {
             .as_ref()
             .map(|s| s.cache_stats())
             .unwrap_or_default()
+    }
+
+    /// How guest instances are allocated (`None` when no component is
+    /// configured): `check` reports a pool that could not be reserved.
+    pub fn wasm_allocation(&self) -> Option<(Allocation, u32)> {
+        self.inner
+            .sandbox
+            .as_ref()
+            .map(|s| (s.allocation().clone(), s.settings().max_instances))
     }
 
     /// The WebAssembly sandbox, if any component is configured.

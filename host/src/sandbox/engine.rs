@@ -55,21 +55,39 @@ fn pooling(settings: &WasmSettings) -> PoolingAllocationConfig {
     pool
 }
 
+/// How guest instances are allocated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Allocation {
+    /// From the pooling allocator's preallocated slots.
+    Pooled,
+    /// On demand, because `pooling` is off in the settings.
+    OnDemand,
+    /// On demand, because the pool could not be reserved (e.g. a small
+    /// `ulimit -v`); the reason is wasmtime's.
+    PoolUnavailable(String),
+}
+
 /// Build the engine: pooling allocation when asked for and possible,
-/// on-demand otherwise. Returns whether pooling is in use.
-pub(crate) fn build_engine(settings: &WasmSettings) -> anyhow::Result<(Engine, bool)> {
+/// on-demand otherwise (logged at warn, and reported by `hookhost check`).
+pub(crate) fn build_engine(settings: &WasmSettings) -> anyhow::Result<(Engine, Allocation)> {
+    let mut allocation = Allocation::OnDemand;
     if settings.pooling {
         let mut config = base_config(settings);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(settings)));
         match Engine::new(&config) {
-            Ok(engine) => return Ok((engine, true)),
+            Ok(engine) => return Ok((engine, Allocation::Pooled)),
             Err(err) => {
-                tracing::warn!(error = %err, "pooling allocator unavailable, using on-demand allocation");
+                tracing::warn!(
+                    error = %err,
+                    max_instances = settings.max_instances,
+                    "pooling allocator unavailable (a pool of max_instances could not be reserved), using on-demand allocation: every event pays for a fresh instance's memory"
+                );
+                allocation = Allocation::PoolUnavailable(format!("{err:#}"));
             }
         }
     }
     let engine = Engine::new(&base_config(settings)).map_err(anyhow::Error::from)?;
-    Ok((engine, false))
+    Ok((engine, allocation))
 }
 
 /// One thread advances the epoch of every engine in the process, each at

@@ -48,6 +48,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
 
 pub use cache::CacheStats;
+pub use engine::Allocation;
 pub use limits::{DeadlineExceeded, Limiter, MemoryBudget};
 pub use state::State;
 
@@ -118,7 +119,7 @@ pub struct Sandbox {
     outbound: Arc<outbound::OutboundStats>,
     spares: SpareStats,
     settings: WasmSettings,
-    pooling: bool,
+    allocation: Allocation,
 }
 
 impl Sandbox {
@@ -126,7 +127,7 @@ impl Sandbox {
     /// WASI preview 2 and hookhost's imports. `cache_dir` enables the on-disk
     /// compile cache.
     pub fn new(settings: &WasmSettings, cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
-        let (engine, pooling) = engine::build_engine(settings)?;
+        let (engine, allocation) = engine::build_engine(settings)?;
         engine::start_epoch_ticker(
             &engine,
             Duration::from_millis(settings.epoch_tick_ms.max(1)),
@@ -156,7 +157,7 @@ impl Sandbox {
             outbound: Arc::default(),
             spares: SpareStats::default(),
             settings: settings.clone(),
-            pooling,
+            allocation,
         })
     }
 
@@ -177,7 +178,12 @@ impl Sandbox {
 
     /// Whether instances come from the pooling allocator.
     pub fn pooling(&self) -> bool {
-        self.pooling
+        self.allocation == Allocation::Pooled
+    }
+
+    /// How instances are allocated, and why not pooled when not.
+    pub fn allocation(&self) -> &Allocation {
+        &self.allocation
     }
 
     /// The on-disk compile cache directory, if any.
