@@ -49,6 +49,7 @@ pub mod config;
 mod dispatch;
 pub mod event;
 mod failure;
+mod files;
 pub mod gateway;
 pub mod hook;
 mod host;

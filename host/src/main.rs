@@ -609,6 +609,9 @@ fn main() -> ExitCode {
             }
         }
     });
+    // Everything the command started is done; a read stuck on a hung mount
+    // (see serve's reload) must not keep the process from exiting.
+    runtime.shutdown_background();
     result.unwrap_or_else(|message| {
         eprintln!("hookhost: {message}");
         ExitCode::from(2)

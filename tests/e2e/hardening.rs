@@ -334,9 +334,7 @@ async fn a_panic_after_a_refused_growth_keeps_its_message() {
 async fn event_file_refuses_fifos_and_devices_without_blocking() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("fifo");
-    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    // SAFETY: a valid NUL-terminated path for mkfifo(3).
-    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    hookhost_tests::mkfifo(&fifo);
     let host = host(config_with(
         json!([{"name": "reader", "hook": wasm("probe"), "execute_on": ["pre-upload"],
                 "limits": {"timeout_ms": 2000}, "grants": {"args": ["event-file"], "event_file": true}}]),

@@ -437,6 +437,43 @@ async fn sighup_reloads_a_good_config_and_refuses_a_broken_one() {
 }
 
 #[tokio::test]
+async fn a_config_file_replaced_by_a_fifo_is_refused_and_the_server_stays_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &deny_config(&["exe"]));
+    let mut server = Server::start(&cfg, &["--no-watch"], &[]).await;
+    // Before: the reload's read blocked a runtime worker in open(2) for
+    // good; /healthz stopped answering and SIGTERM did not end the process.
+    std::fs::remove_file(&cfg).unwrap();
+    hookhost_tests::mkfifo(&cfg);
+    server.signal(libc::SIGHUP);
+    let refusal = server.wait_log("configuration reload refused").await;
+    assert!(refusal.contains("not a regular file"), "{refusal}");
+    assert_eq!(server.get("/healthz").await.0, 200);
+    assert_eq!(
+        pre_upload(&server, "/a.exe").await,
+        403,
+        "the running configuration stays"
+    );
+    server.signal(libc::SIGTERM);
+    assert!(server.wait_exit().await.success());
+}
+
+#[test]
+fn check_refuses_a_config_that_is_a_fifo() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("hookhost.json");
+    hookhost_tests::mkfifo(&fifo);
+    let out = std::process::Command::new(hookhost_bin())
+        .args(["check", "--config"])
+        .arg(&fifo)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("not a regular file"), "{stderr}");
+}
+
+#[tokio::test]
 async fn a_changed_config_file_is_reloaded() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), &deny_config(&["exe"]));

@@ -250,3 +250,15 @@ pub async fn assert_answers_like_deny_exe(
         "same reasons"
     );
 }
+
+/// Make a FIFO at `path` (a hostile stand-in for a file hookhost reads).
+pub fn mkfifo(path: &Path) {
+    let c_path = std::ffi::CString::new(path.to_str().expect("UTF-8 path")).expect("no NUL");
+    // SAFETY: a valid NUL-terminated path for mkfifo(3).
+    assert_eq!(
+        unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) },
+        0,
+        "mkfifo {}",
+        path.display()
+    );
+}

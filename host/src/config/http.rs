@@ -118,7 +118,7 @@ impl HttpClientConfig {
         }
         // Checked at start, as SFTPGo does, even when no HTTP hook is set.
         let readable = |path: &Path, field: String| {
-            std::fs::File::open(path)
+            crate::files::open_regular(path)
                 .map(drop)
                 .map_err(|e| ConfigError::field(field, format!("{}: {e}", path.display())))
         };

@@ -482,7 +482,7 @@ impl Config {
         env: std::collections::BTreeMap<String, String>,
     ) -> Result<Config, ConfigError> {
         let in_file = |e: ConfigError| e.in_file(path);
-        let bytes = std::fs::read(path).map_err(|err| {
+        let bytes = crate::files::read_regular(path).map_err(|err| {
             ConfigError::field("file", format!("cannot read: {err}")).in_file(path)
         })?;
         let base_dir = path

@@ -301,7 +301,7 @@ fn is_component(cmd: &Path) -> bool {
         return true;
     }
     let mut magic = [0u8; 4];
-    std::fs::File::open(cmd)
+    crate::files::open_regular(cmd)
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
         .is_ok_and(|()| &magic == b"\0asm")
 }

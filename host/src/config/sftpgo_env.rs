@@ -409,8 +409,9 @@ pub(super) fn with_env_files(
     files.sort();
     for file in files {
         let field = || format!("{}", file.display());
-        let iter = dotenvy::from_path_iter(&file)
+        let bytes = crate::files::read_regular(&file)
             .map_err(|e| ConfigError::field(field(), e.to_string()))?;
+        let iter = dotenvy::from_read_iter(bytes.as_slice());
         for item in iter {
             let (key, value) = item.map_err(|e| ConfigError::field(field(), e.to_string()))?;
             env.entry(key).or_insert(value);

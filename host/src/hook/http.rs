@@ -71,7 +71,7 @@ impl HttpClient {
             .danger_accept_invalid_certs(config.skip_tls_verify)
             .pool_idle_timeout(Duration::from_secs(30));
         for (i, path) in config.ca_certificates.iter().enumerate() {
-            let pem = std::fs::read(path).map_err(|e| {
+            let pem = crate::files::read_regular(path).map_err(|e| {
                 err(
                     &format!("ca_certificates[{i}]"),
                     format!("{}: {e}", path.display()),
@@ -88,10 +88,10 @@ impl HttpClient {
         }
         if let Some((i, pair)) = config.certificates.iter().enumerate().next() {
             let field = format!("certificates[{i}]");
-            let mut pem = std::fs::read(&pair.cert)
+            let mut pem = crate::files::read_regular(&pair.cert)
                 .map_err(|e| err(&field, format!("cert {}: {e}", pair.cert.display())))?;
             pem.extend(
-                std::fs::read(&pair.key)
+                crate::files::read_regular(&pair.key)
                     .map_err(|e| err(&field, format!("key {}: {e}", pair.key.display())))?,
             );
             let identity =

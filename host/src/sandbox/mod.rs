@@ -230,8 +230,8 @@ impl Sandbox {
         path: &Path,
         expected_sha256: Option<&str>,
     ) -> Result<Component, String> {
-        let wasm =
-            std::fs::read(path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+        let wasm = crate::files::read_regular(path)
+            .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
         let sha256 = hex::encode(Sha256::digest(&wasm));
         if let Some(expected) = expected_sha256
             && !expected.eq_ignore_ascii_case(&sha256)

@@ -21,6 +21,7 @@
 //! at start.
 
 pub mod login;
+mod offload;
 mod replay;
 pub mod routes;
 mod tls;
@@ -45,6 +46,7 @@ use crate::config::Config;
 use crate::host::Host;
 use crate::loopguard::LoopGuard;
 use crate::reload::ReloadableHost;
+use offload::Offload;
 
 /// How `serve` runs.
 #[derive(Clone, Debug)]
@@ -232,24 +234,31 @@ pub fn router(host: Arc<ReloadableHost>, options: RouterOptions) -> Router {
         .with_state(app)
 }
 
-async fn reload(host: &ReloadableHost, path: &Path, why: &str) {
-    use futures::FutureExt;
+async fn reload(host: &Arc<ReloadableHost>, offload: &Offload, path: &Path, why: &str) {
     let attempt = async {
-        match Config::from_file(path) {
-            Ok(config) => {
-                log_advisories(&config);
-                host.reload(config).await.map_err(|e| e.to_string())
-            }
-            Err(err) => Err(err.to_string()),
-        }
+        // Read and validate off the runtime, bounded: a FIFO or a hung
+        // mount in place of the file must not hold a runtime worker.
+        let read = path.to_path_buf();
+        let config = offload
+            .run(
+                &format!("reading {}", path.display()),
+                offload::READ_LIMIT,
+                move || Config::from_file(&read),
+            )
+            .await?
+            .map_err(|e| e.to_string())?;
+        log_advisories(&config);
+        // Building reads and compiles the components (seconds for a new
+        // one): on a blocking thread too, driving the build's async parts
+        // through the runtime's handle. A panic there is a refused reload.
+        let host = host.clone();
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || runtime.block_on(host.reload(config)))
+            .await
+            .map_err(|_| "building the configuration panicked".to_owned())?
+            .map_err(|e| e.to_string())
     };
-    // A panic while building the new configuration must not end reloading
-    // for good: it is a refused reload like any other.
-    let result = std::panic::AssertUnwindSafe(attempt)
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|_| Err("building the configuration panicked".into()));
-    match result {
+    match attempt.await {
         Ok(generation) => tracing::info!(generation, why, "configuration reloaded"),
         Err(err) => {
             tracing::error!(why, error = %err, "configuration reload refused; the running configuration stays")
@@ -264,8 +273,19 @@ fn log_advisories(config: &Config) {
     }
 }
 
-fn modified(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+/// When the file was last changed; `None` when that cannot be read now
+/// (off the runtime, bounded like a reload's read).
+async fn modified(offload: &Offload, path: &Path) -> Option<Option<SystemTime>> {
+    let path = path.to_path_buf();
+    offload
+        .run(
+            "checking the configuration file",
+            offload::READ_LIMIT,
+            move || std::fs::metadata(path).and_then(|m| m.modified()).ok(),
+        )
+        .await
+        .inspect_err(|err| tracing::warn!(error = %err, "configuration watch skipped"))
+        .ok()
 }
 
 /// Serve until SIGTERM or SIGINT. `ready` gets the bound address (and
@@ -311,27 +331,36 @@ pub async fn run(
         let watch = options.watch_config;
         let tls = tls.clone();
         tokio::spawn(async move {
-            let mut last_seen = modified(&path);
+            let offload = Offload::default();
+            let mut last_seen = modified(&offload, &path).await.flatten();
             let mut ticker = tokio::time::interval(Duration::from_secs(2));
             loop {
                 tokio::select! {
                     _ = hangup.recv() => {
                         // The edit that prompted the SIGHUP is loaded now:
                         // the watcher must not load it again.
-                        last_seen = modified(&path);
-                        reload(&host, &path, "SIGHUP").await;
+                        if let Some(seen) = modified(&offload, &path).await {
+                            last_seen = seen;
+                        }
+                        reload(&host, &offload, &path, "SIGHUP").await;
                         if let Some(tls) = &tls {
-                            match tls.reload() {
+                            let tls = tls.clone();
+                            let reloaded = offload
+                                .run("reading the TLS files", offload::READ_LIMIT, move || tls.reload())
+                                .await
+                                .and_then(|read| read);
+                            match reloaded {
                                 Ok(()) => tracing::info!("TLS certificate reloaded"),
                                 Err(err) => tracing::error!(error = %err, "TLS certificate reload refused; the running one stays"),
                             }
                         }
                     }
                     _ = ticker.tick(), if watch => {
-                        let now = modified(&path);
-                        if now != last_seen {
+                        if let Some(now) = modified(&offload, &path).await
+                            && now != last_seen
+                        {
                             last_seen = now;
-                            reload(&host, &path, "configuration file changed").await;
+                            reload(&host, &offload, &path, "configuration file changed").await;
                         }
                     }
                 }

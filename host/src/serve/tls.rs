@@ -66,8 +66,12 @@ impl Tls {
 }
 
 fn build(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, String> {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.cert)
-        .map_err(|e| read_error("--tls-cert", &files.cert, e))?
+    let read = |what: &str, path: &Path| {
+        crate::files::read_regular(path).map_err(|e| read_error(what, path, e))
+    };
+    let pem = read("--tls-cert", &files.cert)?;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
+        .map(|c| c.map(|c| c.into_owned()))
         .collect::<Result<_, _>>()
         .map_err(|e| read_error("--tls-cert", &files.cert, e))?;
     if certs.is_empty() {
@@ -77,7 +81,7 @@ fn build(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, String> {
             "no certificate in the file",
         ));
     }
-    let key = PrivateKeyDer::from_pem_file(&files.key)
+    let key = PrivateKeyDer::from_pem_slice(&read("--tls-key", &files.key)?)
         .map_err(|e| read_error("--tls-key", &files.key, e))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
@@ -87,9 +91,8 @@ fn build(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, String> {
         None => builder.with_no_client_auth(),
         Some(path) => {
             let mut roots = rustls::RootCertStore::empty();
-            for cert in CertificateDer::pem_file_iter(path)
-                .map_err(|e| read_error("--tls-client-ca", path, e))?
-            {
+            let pem = read("--tls-client-ca", path)?;
+            for cert in CertificateDer::pem_slice_iter(&pem) {
                 let cert = cert.map_err(|e| read_error("--tls-client-ca", path, e))?;
                 roots
                     .add(cert)
