@@ -14,9 +14,30 @@ use hookhost::{Config, Decision, HookReport, Host, Outcome, Reply};
 use serde_json::{Value, json};
 
 /// Load and build a host, with the error as the message to print.
-async fn build_host(path: &Path) -> Result<Host, String> {
-    let config = Config::from_file(path).map_err(|e| e.to_string())?;
+async fn build_host(path: &Path, journal: Journal) -> Result<Host, String> {
+    let mut config = Config::from_file(path).map_err(|e| e.to_string())?;
+    if journal == Journal::Skip {
+        skip_journal(&mut config);
+    }
     Host::new(config).await.map_err(|e| e.to_string())
+}
+
+/// Whether a subcommand opens `hookhost.state_dir`'s journal.
+#[derive(PartialEq)]
+enum Journal {
+    /// It accepts asynchronous work or replays the journal's.
+    Open,
+    /// It runs its event to the end before exiting (or runs none).
+    Skip,
+}
+
+/// Only the process that accepts asynchronous work (`serve`, `queue`)
+/// opens the journal: redb locks the file, so `exec`, `check` and `fire`
+/// run beside a `serve` on the same configuration (the one `sftpgo.json`
+/// for both), or in many processes at once, without touching it. They run
+/// their event to the end before exiting, so there is nothing to keep.
+fn skip_journal(config: &mut Config) {
+    config.settings.state_dir = None;
 }
 
 /// On a terminal, say that a slow step has started (compiling components
@@ -63,7 +84,7 @@ pub fn queue_purge(config: &Path) -> Result<ExitCode, String> {
 }
 
 pub async fn queue_replay(config: &Path) -> Result<ExitCode, String> {
-    let host = build_host(config).await?;
+    let host = build_host(config, Journal::Open).await?;
     let Some(start) = host.journal_depth() else {
         return Err("hookhost.state_dir is not set: there is no journal to replay".into());
     };
@@ -102,7 +123,10 @@ pub async fn check(config: &Path) -> Result<ExitCode, String> {
     progress(
         "validating and compiling (a new component takes a few seconds; then it is cached)...",
     );
-    let host = build_host(config).await?;
+    let mut loaded = Config::from_file(config).map_err(|e| e.to_string())?;
+    let state_dir = loaded.settings.state_dir.clone();
+    skip_journal(&mut loaded);
+    let host = Host::new(loaded).await.map_err(|e| e.to_string())?;
     let count = |kind: HookKind| {
         let cfg = host.config();
         cfg.fs_actions
@@ -141,6 +165,12 @@ pub async fn check(config: &Path) -> Result<ExitCode, String> {
                 "hookhost: warning: wasm instances on demand: a pool of {slots} could not be reserved ({why}); lower hookhost.wasm.max_instances or raise the address-space limit (ulimit -v)"
             ),
         }
+    }
+    if let Some(dir) = state_dir {
+        println!(
+            "journal: {} (opened by `hookhost serve` and `hookhost queue` only)",
+            dir.join("journal.redb").display()
+        );
     }
     for entry in &host.config().plugins_left_to_sftpgo {
         println!("{entry}: SFTPGo's own plugin (not a component): left to SFTPGo");
@@ -253,7 +283,7 @@ pub async fn fire(
 ) -> Result<ExitCode, String> {
     let body = std::fs::read(event).map_err(|e| format!("{}: {e}", event.display()))?;
     let host = match &target {
-        FireTarget::Config(config) => build_host(config).await?,
+        FireTarget::Config(config) => build_host(config, Journal::Skip).await?,
         FireTarget::Hook {
             hook,
             grant_dirs,
@@ -381,8 +411,10 @@ fn exec_config(config: Option<PathBuf>) -> PathBuf {
 pub async fn exec(config: Option<PathBuf>, args: &[OsString]) -> Result<ExitCode, String> {
     let path = exec_config(config);
     let mut config = Config::from_file(&path).map_err(|e| e.to_string())?;
-    // One event per process: skip reserving an instance pool.
+    // One event per process: skip reserving an instance pool, and run it
+    // to the end without the journal (another process may hold it).
     config.settings.wasm.pooling = false;
+    skip_journal(&mut config);
     let versions = config.settings.sftpgo_version;
     // Decode before building: bad input is refused without compiling.
     let env = ExecEnv::from_process();

@@ -525,6 +525,97 @@ fn sftpgo_env(
     env
 }
 
+#[tokio::test]
+async fn exec_check_and_fire_run_beside_serve_on_one_state_dir() {
+    // The one configuration for both: serve holds the journal; before,
+    // every exec opened and locked it too, so concurrent pre-uploads exited
+    // 2 (SFTPGo denied the upload) and async uploads were dropped.
+    let dir = tempfile::tempdir().unwrap();
+    let hooks = json!([
+        deny_exts(&["exe"]),
+        {"name": "rec", "hook": exec_fixture("record"), "execute_on": ["upload"]},
+    ]);
+    let mut value = config(hooks, json!([]), json!([]));
+    value["hookhost"]["state_dir"] = json!(dir.path().join("state"));
+    let cfg = write_config(dir.path(), &value);
+    let server = Server::start(&cfg, &["--no-watch"], &[]).await;
+    let bin = hookhost_bin();
+    let cfg_arg = cfg.to_str().unwrap().to_owned();
+    let files = dir.path().join("files");
+    std::fs::create_dir(&files).unwrap();
+    let mut runs = Vec::new();
+    for i in 0..8 {
+        let (bin, cfg_arg) = (bin.clone(), cfg_arg.clone());
+        let ext = if i % 2 == 0 { "exe" } else { "txt" };
+        let path = format!("/srv/p{i}.{ext}");
+        runs.push(std::thread::spawn(move || {
+            let out = run_exec(
+                &bin,
+                &["exec", "--config", &cfg_arg],
+                &sftpgo_env("pre-upload", &path, &[]),
+            );
+            (path, if ext == "exe" { 1 } else { 0 }, out)
+        }));
+    }
+    for i in 0..3 {
+        let (bin, cfg_arg) = (bin.clone(), cfg_arg.clone());
+        let path = files.join(format!("u{i}.bin")).to_str().unwrap().to_owned();
+        runs.push(std::thread::spawn(move || {
+            let out = run_exec(
+                &bin,
+                &["exec", "--config", &cfg_arg],
+                &sftpgo_env("upload", &path, &[]),
+            );
+            (path, 0, out)
+        }));
+    }
+    for run in runs {
+        let (path, code, out) = run.join().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{path}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for i in 0..3 {
+        assert!(
+            files.join(format!("u{i}.bin.argv")).exists(),
+            "upload {i} ran its hook"
+        );
+    }
+    let check = std::process::Command::new(&bin)
+        .args(["check", "--config", &cfg_arg])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(
+        stdout.contains("opened by `hookhost serve` and `hookhost queue` only"),
+        "{stdout}"
+    );
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, fs_event("pre-upload", "alice", "/b.exe")).unwrap();
+    let fire = std::process::Command::new(&bin)
+        .args(["fire", "--config", &cfg_arg, "--event"])
+        .arg(&event)
+        .output()
+        .unwrap();
+    assert_eq!(
+        fire.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&fire.stderr)
+    );
+    // serve's journal is untouched and still takes events.
+    assert_eq!(pre_upload(&server, "/a.exe").await, 403);
+    assert!(server.get("/healthz").await.1.contains("\"unfinished\""));
+}
+
 #[test]
 fn exec_mode_allows_and_denies_as_sftpgo_drives_it() {
     let dir = tempfile::tempdir().unwrap();
