@@ -232,6 +232,13 @@ enum Command {
         /// before it is released (its program killed).
         #[arg(long, default_value_t = hookhost::serve::login::KEYBOARD_IDLE.as_secs())]
         keyboard_idle_secs: u64,
+        /// Keyboard-interactive exchanges open at once (more first rounds
+        /// are refused).
+        #[arg(long, default_value_t = hookhost::serve::login::KEYBOARD_MAX_OPEN)]
+        keyboard_max_open: usize,
+        /// Keyboard-interactive exchanges open at once for one client IP.
+        #[arg(long, default_value_t = hookhost::serve::login::KEYBOARD_MAX_PER_IP)]
+        keyboard_max_per_ip: usize,
         /// Serve a non-loopback address without a token (refused otherwise).
         #[arg(long)]
         insecure: bool,
@@ -565,6 +572,8 @@ fn main() -> ExitCode {
                 header_timeout_ms,
                 max_connections,
                 keyboard_idle_secs,
+                keyboard_max_open,
+                keyboard_max_per_ip,
                 insecure,
                 tls_cert,
                 tls_key,
@@ -578,7 +587,11 @@ fn main() -> ExitCode {
                     watch_config: !no_watch,
                     header_read_timeout: std::time::Duration::from_millis(header_timeout_ms.max(1)),
                     max_connections,
-                    keyboard_idle: std::time::Duration::from_secs(keyboard_idle_secs.max(1)),
+                    keyboard: hookhost::serve::login::KeyboardLimits {
+                        idle: std::time::Duration::from_secs(keyboard_idle_secs.max(1)),
+                        max_open: keyboard_max_open.max(1),
+                        max_per_ip: keyboard_max_per_ip.max(1),
+                    },
                     insecure,
                     tls: tls_cert
                         .zip(tls_key)

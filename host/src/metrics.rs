@@ -20,6 +20,8 @@
 //! | `hookhost_journal_{appended,removed,replayed,commits,failures}_total`, `hookhost_journal_commit_seconds_total`, `hookhost_journal_depth` (with `hookhost.state_dir`) | |
 //! | `hookhost_queue_{published,acked,redelivered,dead_letters}_total` (with `hookhost.queue`) | |
 //! | `hookhost_http_requests_total` | `route`, `status` (from `hookhost serve`) |
+//! | `hookhost_keyboard_exchanges_open`, `hookhost_keyboard_exchanges_expired_total` (from `hookhost serve`) | |
+//! | `hookhost_keyboard_rounds_refused_total` (from `hookhost serve`) | `reason` (request_id, capacity, per_ip, not_its_exchange, unknown) |
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,7 +30,7 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -82,6 +84,29 @@ struct HookLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+/// Keyboard-interactive exchanges held by `hookhost serve`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KeyboardMetrics {
+    /// Exchanges waiting for their next round.
+    pub(crate) open: Gauge,
+    /// Exchanges forgotten without a final round (idle or past the hook's
+    /// limit).
+    pub(crate) expired: Counter,
+    refused: Family<ReasonLabels, Counter>,
+}
+
+impl KeyboardMetrics {
+    /// Count a round refused before any hook saw it.
+    pub(crate) fn refused(&self, reason: &'static str) {
+        self.refused.get_or_create(&ReasonLabels { reason }).inc();
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     route: &'static str,
     status: u16,
@@ -131,6 +156,7 @@ pub struct Metrics {
     hook_calls: Family<HookCallLabels, Counter>,
     hook_duration: Family<HookLabels, Histogram, fn() -> Histogram>,
     requests: Family<RequestLabels, Counter>,
+    pub(crate) keyboard: KeyboardMetrics,
     snapshot: Arc<Mutex<Option<Box<dyn Snapshot>>>>,
 }
 
@@ -174,6 +200,22 @@ impl Metrics {
             "Requests served by hookhost serve",
             requests.clone(),
         );
+        let keyboard = KeyboardMetrics::default();
+        registry.register(
+            "keyboard_exchanges_open",
+            "Keyboard-interactive exchanges waiting for their next round",
+            keyboard.open.clone(),
+        );
+        registry.register(
+            "keyboard_exchanges_expired",
+            "Keyboard-interactive exchanges forgotten without a final round",
+            keyboard.expired.clone(),
+        );
+        registry.register(
+            "keyboard_rounds_refused",
+            "Keyboard-interactive rounds refused before any hook saw them",
+            keyboard.refused.clone(),
+        );
         let snapshot = Arc::new(Mutex::new(None));
         registry.register_collector(Box::new(SnapshotCollector(snapshot.clone())));
         Metrics {
@@ -181,6 +223,7 @@ impl Metrics {
             hook_calls,
             hook_duration,
             requests,
+            keyboard,
             snapshot,
         }
     }

@@ -519,10 +519,22 @@ async fn every_key_as_a_component_through_exec() {
 
 /// A round as today's SFTPGo posts it.
 fn round(id: &str, step: u32, questions: &[&str], answers: &[&str]) -> String {
-    let mut body = json!({"request_id": id, "step": step, "username": "alice",
+    round_of(id, step, "alice", "10.0.0.1", questions, answers)
+}
+
+/// A round of `user`'s login from `ip` (sent in the first round only).
+fn round_of(
+    id: &str,
+    step: u32,
+    user: &str,
+    ip: &str,
+    questions: &[&str],
+    answers: &[&str],
+) -> String {
+    let mut body = json!({"request_id": id, "step": step, "username": user,
         "password": "$2a$10$stored"});
     if step == 1 {
-        body["ip"] = json!("10.0.0.1");
+        body["ip"] = json!(ip);
     }
     if !questions.is_empty() {
         body["questions"] = json!(questions);
@@ -706,6 +718,122 @@ async fn an_abandoned_keyboard_exchange_is_released() {
     }
     let reply = kbd(&server, round("gone", 2, &["Password: "], &["OK"])).await;
     assert_eq!(reply["auth_result"], -1, "a late round is refused");
+}
+
+/// A metric's value in `/metrics`, by its line's start.
+async fn metric(server: &Server, line_start: &str) -> f64 {
+    let (_, text) = server.get("/metrics").await;
+    text.lines()
+        .find_map(|l| l.strip_prefix(line_start)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {line_start} in\n{text}"))
+}
+
+#[tokio::test]
+async fn keyboard_exchanges_are_bounded_per_ip_and_in_all_and_bound_to_their_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &config(dir.path(), Form::Program, ""));
+    let server = Server::start(
+        &cfg,
+        &["--keyboard-max-open", "3", "--keyboard-max-per-ip", "2"],
+        &[],
+    )
+    .await;
+    let first = |id: &'static str, ip: &'static str| round_of(id, 1, "alice", ip, &[], &[]);
+    // Before: every half-login held its program (and exec slot) for 120 s,
+    // with no bound: 64 of them starved every exec hook.
+    assert_eq!(
+        kbd(&server, first("a1", "10.0.0.1")).await["auth_result"],
+        0
+    );
+    assert_eq!(
+        kbd(&server, first("a2", "10.0.0.1")).await["auth_result"],
+        0
+    );
+    assert_eq!(
+        kbd(&server, first("a3", "10.0.0.1")).await["auth_result"],
+        -1,
+        "a third from one IP"
+    );
+    assert_eq!(
+        kbd(&server, first("b1", "10.0.0.2")).await["auth_result"],
+        0
+    );
+    assert_eq!(
+        kbd(&server, first("c1", "10.0.0.3")).await["auth_result"],
+        -1,
+        "a fourth in all"
+    );
+    assert_eq!(open_exchanges(&server).await, 3);
+    assert_eq!(
+        metric(&server, "hookhost_keyboard_exchanges_open ").await,
+        3.0
+    );
+    for reason in ["per_ip", "capacity"] {
+        let line = format!("hookhost_keyboard_rounds_refused_total{{reason=\"{reason}\"}} ");
+        assert_eq!(metric(&server, &line).await, 1.0, "{reason}");
+    }
+    // Another user's round (SFTPGo's request_ids are predictable xids) is
+    // refused and leaves the exchange to its own user.
+    let stolen = round_of("a1", 2, "mallory", "", &["Password: "], &["OK"]);
+    assert_eq!(kbd(&server, stolen).await["auth_result"], -1);
+    let own = round_of("a1", 2, "alice", "", &["Password: "], &["OK"]);
+    assert_eq!(kbd(&server, own).await["instruction"], "code, try 1");
+    // A request_id far longer than SFTPGo's 20-character xids.
+    let (status, body) = server
+        .post(
+            "/v1/auth/keyboard-interactive",
+            round_of(&"x".repeat(200), 1, "alice", "10.0.0.9", &[], &[]),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("request_id"), "{body}");
+    assert_eq!(open_exchanges(&server).await, 3);
+}
+
+#[tokio::test]
+async fn keyboard_programs_hold_half_the_exec_slots_at_most_and_end_at_their_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), Form::Program, "");
+    cfg["sftpd"]["keyboard_interactive_auth_hook"] = json!("");
+    cfg["sftpd"]["keyboard_interactive_auth_hooks"] =
+        json!([{"hook": exec_fixture("login-record"), "limits": {"timeout_ms": 1500}}]);
+    cfg["hookhost"]["exec_concurrency"] = json!(2);
+    cfg["common"]["actions"]["hooks"] =
+        json!([{"name": "rec", "hook": exec_fixture("record"), "execute_on": ["pre-upload"]}]);
+    let cfg = write_config(dir.path(), &cfg);
+    let server = Server::start(&cfg, &[], &[]).await;
+    let first = |id: &'static str, ip: &'static str| round_of(id, 1, "alice", ip, &[], &[]);
+    assert_eq!(
+        kbd(&server, first("e1", "10.0.0.1")).await["auth_result"],
+        0
+    );
+    assert_eq!(
+        kbd(&server, first("e2", "10.0.0.2")).await["auth_result"],
+        -1,
+        "one of the two exec slots is kept for the other hooks"
+    );
+    let upload = json!({"action": "pre-upload", "username": "alice",
+        "path": dir.path().join("f.bin"), "fs_provider": 0, "status": 1, "protocol": "SFTP"});
+    let (status, body) = server.post("/v1/actions/fs", upload.to_string()).await;
+    assert_eq!(status, 200, "the pre-upload gets the other slot: {body}");
+    // Idle time 120 s, but the program's own limit is 1.5 s: released then.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while open_exchanges(&server).await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not released at its limit"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        metric(&server, "hookhost_keyboard_exchanges_expired_total ").await,
+        1.0
+    );
+    assert_eq!(
+        kbd(&server, first("e3", "10.0.0.2")).await["auth_result"],
+        0,
+        "its slot is free again"
+    );
 }
 
 /// `hookhost exec` as SFTPGo runs a keyboard-interactive program: replies

@@ -93,6 +93,10 @@ pub(crate) struct LoginRouter {
     pub(crate) check_password_scope: u32,
     /// SFTPGo's `post_login_scope`.
     pub(crate) post_login_scope: u32,
+    /// The share of the keyboard-interactive hook's slots (exec slots,
+    /// wasm instances) its exchanges may hold between rounds; the rest stay
+    /// for every other hook. `None`: a URL, which holds none.
+    pub(crate) keyboard_share: Option<(Arc<tokio::sync::Semaphore>, usize)>,
 }
 
 impl LoginRouter {
@@ -147,6 +151,20 @@ impl LoginRouter {
     /// A keyboard-interactive exchange with the configured hook, if any.
     pub(crate) async fn keyboard_session(&self, contract: Contract) -> Option<KeyboardSession> {
         let route = self.routes[LoginHook::KeyboardInteractive.index()].first()?;
+        let share = match &self.keyboard_share {
+            None => None,
+            Some((share, size)) => match share.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    tracing::warn!(hook = %route.name, share = size, "keyboard-interactive exchanges already hold their share of the hook's slots: login refused");
+                    return Some(KeyboardSession {
+                        source: KeyboardSource::Broken,
+                        finished: false,
+                        _share: None,
+                    });
+                }
+            },
+        };
         let source = match route.hook.exchange(&contract).await {
             Ok(exchange) => KeyboardSource::Hook {
                 route: route.clone(),
@@ -163,6 +181,7 @@ impl LoginRouter {
         Some(KeyboardSession {
             source,
             finished: false,
+            _share: share,
         })
     }
 
@@ -338,6 +357,8 @@ async fn notify(hooks: &[Route], event: &LoginEvent, contract: Contract) -> Logi
 pub struct KeyboardSession {
     pub(crate) source: KeyboardSource,
     pub(crate) finished: bool,
+    /// Its place in the hook's share, given back when it ends.
+    pub(crate) _share: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 pub(crate) enum KeyboardSource {
@@ -401,5 +422,16 @@ impl KeyboardSession {
     /// Whether the exchange is over (a final reply was given).
     pub fn is_finished(&self) -> bool {
         self.finished
+    }
+
+    /// When the hook stops answering this exchange (a program's limit runs
+    /// for the whole exchange); a server forgets the exchange then.
+    pub fn deadline(&self) -> Option<tokio::time::Instant> {
+        match &self.source {
+            KeyboardSource::Hook { exchange, .. } | KeyboardSource::Plugin(exchange) => {
+                exchange.deadline()
+            }
+            KeyboardSource::Broken => None,
+        }
     }
 }

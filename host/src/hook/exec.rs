@@ -389,6 +389,10 @@ impl Exchange for ExecExchange {
                 .map_err(|err| Failure::Error(format!("its reply is not SFTPGo's JSON: {err}"))),
         }
     }
+
+    fn deadline(&self) -> Option<tokio::time::Instant> {
+        self.running.as_ref().map(|running| running.deadline)
+    }
 }
 
 #[cfg(test)]

@@ -140,6 +140,12 @@ pub trait Hook: Send + Sync + 'static {
 pub trait Exchange: Send + 'static {
     /// Send one round; the hook's reply (checked by the caller).
     async fn round(&mut self, round: &KbdRound) -> Result<KbdReply, Failure>;
+
+    /// When the exchange can no longer be answered (a program's limit runs
+    /// for the whole exchange); `None`: only the server's idle limit ends it.
+    fn deadline(&self) -> Option<tokio::time::Instant> {
+        None
+    }
 }
 
 /// A shared, type-erased hook.

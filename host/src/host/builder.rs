@@ -277,6 +277,7 @@ impl HostBuilder {
                 }
             }
         }
+        router.login.keyboard_share = keyboard_share(&config, &template.loop_guard);
         for native in &template.hooks {
             match native {
                 Native::Fs(hook, actions) => {
@@ -432,4 +433,25 @@ impl Parts<'_> {
             }
         })
     }
+}
+
+/// Half the slots the keyboard-interactive hook's exchanges hold between
+/// rounds (a program's exec slot, a component's instance): abandoned
+/// half-logins can never starve the other hooks (a pre-upload) of them.
+fn keyboard_share(
+    config: &Config,
+    loop_guard: &LoopGuard,
+) -> Option<(Arc<tokio::sync::Semaphore>, usize)> {
+    let spec = config
+        .login_hooks
+        .of(LoginHook::KeyboardInteractive)
+        .iter()
+        .find(|spec| loop_guard.points_at_self(&spec.target).is_none())?;
+    let slots = match spec.target {
+        HookTarget::Exec(_) => config.settings.exec_concurrency,
+        HookTarget::Wasm(_) => config.settings.wasm.max_instances as usize,
+        HookTarget::Http(_) => return None,
+    };
+    let share = (slots / 2).max(1);
+    Some((Arc::new(tokio::sync::Semaphore::new(share)), share))
 }

@@ -149,6 +149,7 @@ impl Host {
             .then(|| KeyboardSession {
                 source: KeyboardSource::Plugin(Box::new(PluginExchange(self.clone()))),
                 finished: false,
+                _share: None,
             })
     }
 }

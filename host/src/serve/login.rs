@@ -12,7 +12,11 @@
 //! - `POST /v1/auth/keyboard-interactive`: one request per round; the
 //!   rounds of one `request_id` go to the same program, component instance
 //!   or URL conversation, released at the final reply or after
-//!   [`KEYBOARD_IDLE`] (`--keyboard-idle-secs`) without a round. 200 + the reply (`auth_result` -1
+//!   [`KEYBOARD_IDLE`] (`--keyboard-idle-secs`) without a round, or at the
+//!   program's own limit. At most [`KEYBOARD_MAX_OPEN`] exchanges are open,
+//!   [`KEYBOARD_MAX_PER_IP`] per client IP, and a program or component
+//!   holds at most half its hook's slots; a round of another user or IP
+//!   than the exchange's is refused without ending it. 200 + the reply (`auth_result` -1
 //!   when the hook refused or failed); 403 when nothing answers
 //!   keyboard-interactive logins.
 //! - `POST /v1/post-login?login_method=&ip=&protocol=&status=`: 200 once
@@ -50,27 +54,65 @@ use crate::event::login::{
     decode_login_request,
 };
 use crate::json::from_json;
+use crate::metrics::KeyboardMetrics;
 
 /// How long a keyboard-interactive exchange waits for its next round before
 /// it is released (its program killed, its instance dropped).
 pub const KEYBOARD_IDLE: Duration = Duration::from_secs(120);
+/// Keyboard-interactive exchanges open at once, by default.
+pub const KEYBOARD_MAX_OPEN: usize = 256;
+/// Keyboard-interactive exchanges open at once for one client IP, by default.
+pub const KEYBOARD_MAX_PER_IP: usize = 16;
+/// The longest `request_id` taken: SFTPGo's are 20-character xids.
+pub const MAX_REQUEST_ID: usize = 128;
+
+/// The bounds on keyboard-interactive exchanges.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyboardLimits {
+    /// How long an exchange waits for its next round (a program's own
+    /// limit, when shorter, ends it sooner).
+    pub idle: Duration,
+    /// Exchanges open at once.
+    pub max_open: usize,
+    /// Exchanges open at once for one client IP (SFTPGo's `ip`).
+    pub max_per_ip: usize,
+}
+
+impl Default for KeyboardLimits {
+    fn default() -> Self {
+        KeyboardLimits {
+            idle: KEYBOARD_IDLE,
+            max_open: KEYBOARD_MAX_OPEN,
+            max_per_ip: KEYBOARD_MAX_PER_IP,
+        }
+    }
+}
+
+type Shared = Arc<tokio::sync::Mutex<Option<KeyboardSession>>>;
 
 /// The keyboard-interactive exchanges in progress, by `request_id`.
 pub(super) struct Sessions {
     open: Mutex<HashMap<String, Open>>,
-    idle: Duration,
+    limits: KeyboardLimits,
+    metrics: KeyboardMetrics,
 }
 
 struct Open {
-    session: Arc<tokio::sync::Mutex<KeyboardSession>>,
+    session: Shared,
     expires: Instant,
+    /// Who the exchange is for: a round with another user or IP is not its.
+    username: String,
+    ip: String,
+    /// When its hook stops answering, if before the idle time.
+    deadline: Option<Instant>,
 }
 
 impl Sessions {
-    pub(super) fn new(idle: Duration) -> Self {
+    pub(super) fn new(limits: KeyboardLimits, metrics: KeyboardMetrics) -> Self {
         Sessions {
             open: Mutex::default(),
-            idle,
+            limits,
+            metrics,
         }
     }
 
@@ -78,7 +120,15 @@ impl Sessions {
         self.open.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Forget an exchange when no round came for the idle time.
+    /// Forget an exchange (its program killed, its instance released).
+    fn remove(&self, id: &str) {
+        let mut open = self.lock();
+        open.remove(id);
+        self.metrics.open.set(open.len() as i64);
+    }
+
+    /// Forget an exchange when no round came for the idle time (or its
+    /// hook's limit passed).
     fn expire_later(app: Weak<App>, id: String) {
         tokio::spawn(async move {
             loop {
@@ -90,14 +140,71 @@ impl Sessions {
                 };
                 tokio::time::sleep_until(expires).await;
                 let Some(app) = app.upgrade() else { return };
-                let mut open = app.sessions.lock();
+                let sessions = &app.sessions;
+                let mut open = sessions.lock();
                 if open.get(&id).is_some_and(|o| o.expires <= Instant::now()) {
                     open.remove(&id);
+                    sessions.metrics.open.set(open.len() as i64);
+                    sessions.metrics.expired.inc();
                     tracing::info!(request_id = %id, "keyboard-interactive exchange abandoned: released");
                     return;
                 }
             }
         });
+    }
+
+    /// The exchange `round` continues, if it is one of those open and the
+    /// round is its user's; its idle time starts again.
+    fn continued(&self, round: &KbdRound) -> Result<Option<Shared>, &'static str> {
+        let mut open = self.lock();
+        let Some(o) = open.get_mut(&round.request_id) else {
+            return Ok(None);
+        };
+        if o.username != round.username || (!round.ip.is_empty() && o.ip != round.ip) {
+            return Err("not_its_exchange");
+        }
+        o.expires = self.expiry(o.deadline);
+        Ok(Some(o.session.clone()))
+    }
+
+    /// Open an exchange for `round` (a first round) if the bounds allow:
+    /// its place is taken before the hook starts it.
+    fn open(&self, round: &KbdRound) -> Result<Shared, &'static str> {
+        let mut open = self.lock();
+        if open.len() >= self.limits.max_open {
+            return Err("capacity");
+        }
+        if open.values().filter(|o| o.ip == round.ip).count() >= self.limits.max_per_ip {
+            return Err("per_ip");
+        }
+        let session = Shared::default();
+        open.insert(
+            round.request_id.clone(),
+            Open {
+                session: session.clone(),
+                expires: Instant::now() + self.limits.idle,
+                username: round.username.clone(),
+                ip: round.ip.clone(),
+                deadline: None,
+            },
+        );
+        self.metrics.open.set(open.len() as i64);
+        Ok(session)
+    }
+
+    /// After a round: the exchange ends at the idle time from now, or when
+    /// its hook stops answering, whichever is first.
+    fn touched(&self, id: &str, deadline: Option<Instant>) {
+        if let Some(o) = self.lock().get_mut(id) {
+            o.deadline = deadline;
+            o.expires = self.expiry(deadline);
+        }
+    }
+
+    /// The idle time from now, or the hook's deadline when sooner.
+    fn expiry(&self, deadline: Option<Instant>) -> Instant {
+        let idle = Instant::now() + self.limits.idle;
+        deadline.map_or(idle, |d| d.min(idle))
     }
 
     /// Exchanges in progress.
@@ -295,54 +402,94 @@ pub(super) async fn keyboard_interactive(
     body: Bytes,
 ) -> Result<Response, Response> {
     let (round, current) = json_body(&headers, &body, KbdRound::decode)?;
+    let sessions = &app.sessions;
     let id = round.request_id.clone();
-    let found = {
-        let mut open = app.sessions.lock();
-        open.get_mut(&id).map(|o| {
-            o.expires = Instant::now() + app.sessions.idle;
-            o.session.clone()
-        })
+    if id.len() > MAX_REQUEST_ID {
+        sessions.metrics.refused("request_id");
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            format!("request_id: longer than {MAX_REQUEST_ID} bytes"),
+        ));
+    }
+    let refuse = |reason: &'static str, why: &str| {
+        sessions.metrics.refused(reason);
+        tracing::warn!(request_id = %clip(&id), user = %clip(&round.username), ip = %round.ip, step = round.step, "keyboard-interactive round refused: {why}");
+        json_ok(KbdReply::denied().to_json())
     };
-    let session = match found {
-        Some(session) => session,
-        None if round.step > 1 => {
-            tracing::warn!(request_id = %id, step = round.step, "keyboard-interactive round of an exchange hookhost does not know (expired or from before a restart): refused");
-            return Ok(json_ok(KbdReply::denied().to_json()));
+    let (session, fresh) = match sessions.continued(&round) {
+        Err(reason) => {
+            // Left as it is: the exchange's own rounds may still come.
+            return Ok(refuse(reason, "another user's or IP's exchange"));
         }
-        None => {
-            let host = app.host.lease().await;
-            let Some(session) = host.keyboard_session(Some(current)).await else {
-                return Err(error(
-                    StatusCode::FORBIDDEN,
-                    "no keyboard-interactive hook or auth plugin is configured",
+        Ok(Some(session)) => (session, false),
+        Ok(None) if round.step > 1 => {
+            return Ok(refuse(
+                "unknown",
+                "an exchange hookhost does not know (expired or from before a restart)",
+            ));
+        }
+        Ok(None) => match sessions.open(&round) {
+            Err("per_ip") => {
+                return Ok(refuse(
+                    "per_ip",
+                    &format!(
+                        "{} exchanges already open for this IP",
+                        sessions.limits.max_per_ip
+                    ),
                 ));
-            };
-            let session = Arc::new(tokio::sync::Mutex::new(session));
-            app.sessions.lock().insert(
-                id.clone(),
-                Open {
-                    session: session.clone(),
-                    expires: Instant::now() + app.sessions.idle,
-                },
-            );
-            Sessions::expire_later(Arc::downgrade(&app), id.clone());
-            session
-        }
+            }
+            Err(reason) => {
+                return Ok(refuse(
+                    reason,
+                    &format!("{} exchanges already open", sessions.limits.max_open),
+                ));
+            }
+            Ok(session) => (session, true),
+        },
     };
     let limit = answer_by(&app.host.lease().await.config().http);
-    let reply = match tokio::time::timeout(limit, async {
-        session.lock().await.round(&round).await
+    let played = tokio::time::timeout(limit, async {
+        let mut session = session.lock().await;
+        if fresh {
+            let host = app.host.lease().await;
+            *session = host.keyboard_session(Some(current)).await;
+        }
+        let session = session.as_mut()?;
+        let reply = session.round(&round).await;
+        Some((reply, session.deadline()))
     })
-    .await
-    {
-        Ok(reply) => reply,
+    .await;
+    let reply = match played {
+        Ok(Some((reply, deadline))) => {
+            sessions.touched(&id, deadline);
+            if fresh {
+                // Watched from its first expiry on (which only moves later).
+                Sessions::expire_later(Arc::downgrade(&app), id.clone());
+            }
+            reply
+        }
+        Ok(None) => {
+            sessions.remove(&id);
+            return Err(error(
+                StatusCode::FORBIDDEN,
+                "no keyboard-interactive hook or auth plugin is configured",
+            ));
+        }
         Err(_) => {
             tracing::warn!(request_id = %id, "keyboard-interactive round unanswered within {} ms (below SFTPGo's http.timeout): login refused", limit.as_millis());
             KbdReply::denied()
         }
     };
     if reply.auth_result != 0 {
-        app.sessions.lock().remove(&id);
+        sessions.remove(&id);
     }
     Ok(json_ok(reply.to_json()))
+}
+
+/// A client-chosen string, cut for a log line.
+fn clip(text: &str) -> &str {
+    match text.char_indices().nth(64) {
+        Some((at, _)) => &text[..at],
+        None => text,
+    }
 }

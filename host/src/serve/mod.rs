@@ -65,8 +65,8 @@ pub struct ServeOptions {
     pub header_read_timeout: Duration,
     /// Connections served at once.
     pub max_connections: usize,
-    /// How long a keyboard-interactive exchange waits for its next round.
-    pub keyboard_idle: Duration,
+    /// The bounds on keyboard-interactive exchanges.
+    pub keyboard: login::KeyboardLimits,
     /// Serve a non-loopback address without a token (else refused: anyone
     /// who reaches the address could answer SFTPGo's hooks).
     pub insecure: bool,
@@ -98,9 +98,9 @@ pub struct RouterOptions {
     pub token: Option<String>,
     /// Largest request body accepted (default: [`DEFAULT_MAX_BODY`]).
     pub max_body_bytes: Option<usize>,
-    /// How long a keyboard-interactive exchange waits for its next round
-    /// (default: [`login::KEYBOARD_IDLE`]).
-    pub keyboard_idle: Option<Duration>,
+    /// The bounds on keyboard-interactive exchanges (default:
+    /// [`login::KeyboardLimits::default`]).
+    pub keyboard: login::KeyboardLimits,
 }
 
 /// Compare without leaking through timing where the first byte differs.
@@ -203,10 +203,11 @@ async fn not_found() -> Response {
 /// or nest in its own (`Router::new().nest("/hooks", router(...))`). The
 /// routes answer SFTPGo's hook contracts; see the [`routes`] module.
 pub fn router(host: Arc<ReloadableHost>, options: RouterOptions) -> Router {
+    let keyboard = host.metrics().keyboard.clone();
     let app = Arc::new(App {
         host,
         token: options.token,
-        sessions: login::Sessions::new(options.keyboard_idle.unwrap_or(login::KEYBOARD_IDLE)),
+        sessions: login::Sessions::new(options.keyboard, keyboard),
         replays: replay::Replays::default(),
     });
     let max_body_bytes = options.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY);
@@ -387,7 +388,7 @@ pub async fn run(
             RouterOptions {
                 token: options.token.clone(),
                 max_body_bytes: Some(options.max_body_bytes),
-                keyboard_idle: Some(options.keyboard_idle),
+                keyboard: options.keyboard,
             },
         ),
         options.header_read_timeout,
