@@ -466,6 +466,8 @@ fn metered_hook(
         fuel: u64::MAX / 2,
         memory_bytes: 64 << 20,
         output_bytes: 4096,
+        http_in_flight: hookhost::config::DEFAULT_HTTP_IN_FLIGHT,
+        tcp_connections: hookhost::config::DEFAULT_TCP_CONNECTIONS,
     };
     let grants = Grants {
         args: args.to_vec(),

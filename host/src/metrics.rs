@@ -15,7 +15,7 @@
 //! | `hookhost_compile_cache_hits_total`, `hookhost_compile_cache_compiled_total` | |
 //! | `hookhost_async_in_flight` | |
 //! | `hookhost_outbound_http_requests_total`, `hookhost_outbound_http_response_bytes_total` | |
-//! | `hookhost_outbound_http_refused_total` | `reason` (not_granted, internal_address, unresolved, deadline) |
+//! | `hookhost_outbound_http_refused_total` | `reason` (not_granted, internal_address, unresolved, deadline, call_limit, host_budget; TCP connects too) |
 //! | `hookhost_wasm_spares_served_total`, `hookhost_wasm_spares_missed_total`, `hookhost_wasm_spares_init_failed_total`, `hookhost_wasm_spares_ready` | |
 //! | `hookhost_journal_{appended,removed,replayed,commits,failures}_total`, `hookhost_journal_commit_seconds_total`, `hookhost_journal_depth` (with `hookhost.state_dir`) | |
 //! | `hookhost_queue_{published,acked,redelivered,dead_letters}_total` (with `hookhost.queue`) | |

@@ -54,6 +54,8 @@ fn limits(memory_mib: u64, timeout: Duration) -> Limits {
         fuel: 1_000_000_000,
         memory_bytes: memory_mib << 20,
         output_bytes: 4096,
+        http_in_flight: hookhost::config::DEFAULT_HTTP_IN_FLIGHT,
+        tcp_connections: hookhost::config::DEFAULT_TCP_CONNECTIONS,
     }
 }
 

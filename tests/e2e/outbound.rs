@@ -300,3 +300,86 @@ async fn plugins_take_the_same_grants() {
     .await;
     assert!(host.plugins().check_ip("10.1.2.3", "SSH").await.is_ok());
 }
+
+/// A pre-upload of the http-probe with `args` and `grants`, `limits`.
+async fn flood(args: Value, grants: Value, limits: Value) -> (String, hookhost::Host) {
+    let hook = json!({"name": "flood", "hook": wasm("http-probe"), "execute_on": ["pre-upload"],
+        "limits": limits, "grants": grants});
+    let mut grants_with_args = hook.clone();
+    grants_with_args["grants"]["args"] = args;
+    let host = host(config_with(json!([grants_with_args]), json!([]))).await;
+    let outcome = host.dispatch(fs_event(FsAction::PreUpload, "/a.txt")).await;
+    match outcome.decision {
+        Decision::Deny(reason) => (reason, host),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_call_holds_at_most_its_share_of_outbound_connections() {
+    // Before: one call held as many connections as it opened (8,000 TCP
+    // connections from one guest; 19.8k of 20k descriptors from 8 events),
+    // and /healthz stopped answering.
+    let url = server().await;
+    let http = json!({"http": [url]});
+    let (reason, host) = flood(json!([url, "flood", "40"]), http.clone(), json!({})).await;
+    assert!(reason.contains("held 16, refused 24"), "default: {reason}");
+    assert!(reason.contains("ConnectionLimitReached"), "{reason}");
+    assert!(
+        host.metrics()
+            .encode()
+            .contains("hookhost_outbound_http_refused_total{reason=\"call_limit\"} 24"),
+        "counted"
+    );
+    let (reason, _) = flood(
+        json!([url, "flood", "40"]),
+        http,
+        json!({"http_in_flight": 4}),
+    )
+    .await;
+    assert!(reason.contains("held 4, refused 36"), "{reason}");
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let tcp = json!({"tcp": [address]});
+    let (reason, _) = flood(json!([address, "tcp", "40"]), tcp.clone(), json!({})).await;
+    assert!(reason.contains("held 16, refused 24"), "default: {reason}");
+    let (reason, host) = flood(
+        json!([address, "tcp", "40"]),
+        tcp,
+        json!({"tcp_connections": 3}),
+    )
+    .await;
+    assert!(reason.contains("held 3, refused 37"), "{reason}");
+    assert!(
+        host.metrics()
+            .encode()
+            .contains("hookhost_outbound_http_refused_total{reason=\"call_limit\"} 37"),
+        "TCP refusals are counted with the same reasons"
+    );
+}
+
+#[tokio::test]
+async fn outbound_limits_are_checked_and_wasm_only() {
+    for (limits, says) in [
+        (json!({"http_in_flight": 0}), "limits.http_in_flight"),
+        (json!({"tcp_connections": 5000}), "limits.tcp_connections"),
+    ] {
+        let hook = json!({"hook": wasm("http-probe"), "execute_on": ["upload"], "limits": limits});
+        let err = host_error(config_with(json!([hook]), json!([]))).await;
+        assert!(
+            err.contains(says) && err.contains("between 1 and 1024"),
+            "{err}"
+        );
+    }
+    let hook =
+        json!({"hook": "/bin/true", "execute_on": ["upload"], "limits": {"tcp_connections": 4}});
+    let err = host_error(config_with(json!([hook]), json!([]))).await;
+    assert!(err.contains("only wasm hooks take this setting"), "{err}");
+}

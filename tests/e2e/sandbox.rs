@@ -583,6 +583,8 @@ fn probe_hook(sandbox: &std::sync::Arc<Sandbox>, mode: &str, spares: u32) -> Was
         fuel: 1_000_000_000,
         memory_bytes: 64 << 20,
         output_bytes: 4096,
+        http_in_flight: hookhost::config::DEFAULT_HTTP_IN_FLIGHT,
+        tcp_connections: hookhost::config::DEFAULT_TCP_CONNECTIONS,
     };
     let grants = Grants {
         args: vec![mode.into()],

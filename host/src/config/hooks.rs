@@ -88,6 +88,8 @@ struct RawLimits {
     fuel: Option<u64>,
     memory_mib: Option<u64>,
     output_kib: Option<u64>,
+    http_in_flight: Option<u32>,
+    tcp_connections: Option<u32>,
 }
 
 /// Where a hook goes.
@@ -108,6 +110,12 @@ pub struct WasmOptions {
     pub fuel: Option<u64>,
     /// Memory limit in MiB (default: `hookhost.wasm.default_memory_mib`).
     pub memory_mib: Option<u64>,
+    /// Outbound HTTP requests one call holds at once (default:
+    /// [`super::DEFAULT_HTTP_IN_FLIGHT`]).
+    pub http_in_flight: Option<u32>,
+    /// TCP connections one call makes (default:
+    /// [`super::DEFAULT_TCP_CONNECTIONS`]).
+    pub tcp_connections: Option<u32>,
     /// Capabilities.
     pub grants: Grants,
     /// Reuse instances (the hook is declared stateless-safe).
@@ -459,6 +467,21 @@ pub(super) fn spec(
     };
     wasm_only("limits.fuel", limits.fuel.is_some())?;
     wasm_only("limits.memory_mib", limits.memory_mib.is_some())?;
+    wasm_only("limits.http_in_flight", limits.http_in_flight.is_some())?;
+    wasm_only("limits.tcp_connections", limits.tcp_connections.is_some())?;
+    for (key, value) in [
+        ("http_in_flight", limits.http_in_flight),
+        ("tcp_connections", limits.tcp_connections),
+    ] {
+        if let Some(n) = value
+            && !(1..=super::MAX_CONNECTIONS_PER_CALL).contains(&n)
+        {
+            return Err(ConfigError::field(
+                format!("{field}.limits.{key}"),
+                format!("must be between 1 and {}", super::MAX_CONNECTIONS_PER_CALL),
+            ));
+        }
+    }
     wasm_only("grants", raw.grants.is_some())?;
     wasm_only("reuse", raw.reuse.is_some())?;
     wasm_only("spares", raw.spares.is_some())?;
@@ -543,6 +566,8 @@ pub(super) fn spec(
         wasm: WasmOptions {
             fuel: limits.fuel,
             memory_mib: limits.memory_mib,
+            http_in_flight: limits.http_in_flight,
+            tcp_connections: limits.tcp_connections,
             grants,
             reuse: raw.reuse,
             spares: raw.spares,

@@ -54,7 +54,10 @@ pub use plugins::{
     PluginConfig, PluginKind, auth_scope,
 };
 pub use queue::{HookRetry, NatsSettings, QueueSettings};
-pub use wasm::{Limits, MAX_INSTANCES, MAX_MEMORY_MIB, MAX_SPARES, WasmSettings};
+pub use wasm::{
+    DEFAULT_HTTP_IN_FLIGHT, DEFAULT_TCP_CONNECTIONS, Limits, MAX_CONNECTIONS_PER_CALL,
+    MAX_INSTANCES, MAX_MEMORY_MIB, MAX_SPARES, WasmSettings,
+};
 
 use crate::event::VersionSetting;
 

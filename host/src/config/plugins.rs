@@ -456,6 +456,8 @@ pub(super) fn validate(
                 fuel: l.fuel.unwrap_or(settings.wasm.default_fuel),
                 memory_bytes: memory_mib << 20,
                 output_bytes: usize::try_from(output_kib << 10).unwrap_or(usize::MAX),
+                http_in_flight: super::DEFAULT_HTTP_IN_FLIGHT,
+                tcp_connections: super::DEFAULT_TCP_CONNECTIONS,
             }
         };
         let instances = match raw.instances {

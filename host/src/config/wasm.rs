@@ -117,4 +117,16 @@ pub struct Limits {
     pub memory_bytes: u64,
     /// Maximum bytes of stdout and of stderr kept for the log, per call.
     pub output_bytes: usize,
+    /// Outbound HTTP requests (`grants.http`) one call holds at once.
+    pub http_in_flight: u32,
+    /// TCP connections (`grants.tcp`) one call makes.
+    pub tcp_connections: u32,
 }
+
+/// A call's outbound HTTP requests in flight, by default: far above what a
+/// webhook needs, far below the descriptors a flood would take.
+pub const DEFAULT_HTTP_IN_FLIGHT: u32 = 16;
+/// A call's TCP connections, by default.
+pub const DEFAULT_TCP_CONNECTIONS: u32 = 16;
+/// The most `limits.http_in_flight` / `limits.tcp_connections` may be.
+pub const MAX_CONNECTIONS_PER_CALL: u32 = 1024;

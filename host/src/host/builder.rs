@@ -413,6 +413,14 @@ impl Parts<'_> {
                     fuel: spec.wasm.fuel.unwrap_or(settings.default_fuel),
                     memory_bytes: spec.wasm.memory_mib.unwrap_or(settings.default_memory_mib) << 20,
                     output_bytes: spec.output_bytes,
+                    http_in_flight: spec
+                        .wasm
+                        .http_in_flight
+                        .unwrap_or(crate::config::DEFAULT_HTTP_IN_FLIGHT),
+                    tcp_connections: spec
+                        .wasm
+                        .tcp_connections
+                        .unwrap_or(crate::config::DEFAULT_TCP_CONNECTIONS),
                 };
                 let hook = WasmHook::new(
                     &spec.name,

@@ -17,6 +17,7 @@ use wasmtime_wasi::p2::bindings::cli::environment;
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
+use super::outbound::NetGate;
 use super::output::OutputCapture;
 use crate::config::Grants;
 
@@ -39,6 +40,7 @@ pub(crate) struct Recipe {
     grants: Arc<Grants>,
     stdout: OutputCapture,
     stderr: OutputCapture,
+    gate: Arc<NetGate>,
 }
 
 impl Wasi {
@@ -48,6 +50,7 @@ impl Wasi {
         grants: &Arc<Grants>,
         stdout: &OutputCapture,
         stderr: &OutputCapture,
+        gate: &Arc<NetGate>,
     ) -> std::io::Result<Self> {
         if grants.dirs.is_empty() {
             return Ok(Wasi::Deferred(Recipe {
@@ -55,9 +58,10 @@ impl Wasi {
                 grants: grants.clone(),
                 stdout: stdout.clone(),
                 stderr: stderr.clone(),
+                gate: gate.clone(),
             }));
         }
-        let mut builder = builder(name, grants, stdout, stderr);
+        let mut builder = builder(name, grants, stdout, stderr, gate);
         for dir in &grants.dirs {
             let perms = if dir.writable {
                 FsPerms::ReadWrite
@@ -74,7 +78,14 @@ impl Wasi {
     /// The context, built now if it was deferred.
     pub(crate) fn get(&mut self) -> &mut WasiCtx {
         if let Wasi::Deferred(recipe) = self {
-            let ctx = builder(&recipe.name, &recipe.grants, &recipe.stdout, &recipe.stderr).build();
+            let ctx = builder(
+                &recipe.name,
+                &recipe.grants,
+                &recipe.stdout,
+                &recipe.stderr,
+                &recipe.gate,
+            )
+            .build();
             *self = Wasi::Ready(ctx);
         }
         match self {
@@ -97,14 +108,17 @@ fn builder(
     grants: &Grants,
     stdout: &OutputCapture,
     stderr: &OutputCapture,
+    gate: &Arc<NetGate>,
 ) -> WasiCtxBuilder {
     let mut builder = WasiCtxBuilder::new();
     builder
         .args(&arguments(name, grants))
         .envs(&environment(grants));
     // TCP connects to the granted addresses only (and the implicit bind
-    // of a connect); no listening, no UDP, no name lookups.
+    // of a connect), within the call's cap and the host's descriptor
+    // budget; no listening, no UDP, no name lookups.
     let granted = grants.tcp.clone();
+    let gate = gate.clone();
     builder
         .stdout(stdout.clone())
         .stderr(stderr.clone())
@@ -113,13 +127,16 @@ fn builder(
         .allow_ip_name_lookup(false)
         .socket_addr_check(move |addr, use_| {
             let allowed = match use_ {
-                SocketAddrUse::TcpConnect => granted.iter().any(|g| g.0 == addr),
+                SocketAddrUse::TcpConnect => {
+                    let granted = granted.iter().any(|g| g.0 == addr);
+                    if !granted {
+                        tracing::warn!(address = %addr, "outbound TCP connection refused (not granted)");
+                    }
+                    granted && gate.tcp_connect(addr)
+                }
                 SocketAddrUse::TcpBind => addr.ip().is_unspecified() && addr.port() == 0,
                 _ => false,
             };
-            if !allowed && matches!(use_, SocketAddrUse::TcpConnect) {
-                tracing::warn!(address = %addr, "outbound TCP connection refused (not granted)");
-            }
             Box::pin(async move { allowed })
         });
     builder
@@ -205,7 +222,14 @@ mod tests {
 
     fn wasi(grants: Grants) -> std::io::Result<Wasi> {
         let out = OutputCapture::new(1024);
-        Wasi::new(&Arc::from("hook"), &Arc::new(grants), &out, &out)
+        let gate = NetGate::new(
+            Arc::from("hook"),
+            Arc::new(tokio::sync::Semaphore::new(64)),
+            1,
+            1,
+            Arc::default(),
+        );
+        Wasi::new(&Arc::from("hook"), &Arc::new(grants), &out, &out, &gate)
     }
 
     fn dir(host: &std::path::Path) -> DirGrant {

@@ -117,6 +117,8 @@ pub struct Sandbox {
     budget: Arc<MemoryBudget>,
     quotas: guards::Quotas,
     outbound: Arc<outbound::OutboundStats>,
+    /// Places for all guests' outbound connections.
+    net_budget: Arc<Semaphore>,
     spares: SpareStats,
     settings: WasmSettings,
     allocation: Allocation,
@@ -155,6 +157,7 @@ impl Sandbox {
             budget: Arc::new(MemoryBudget::new(settings.memory_budget_bytes())),
             quotas: guards::Quotas::default(),
             outbound: Arc::default(),
+            net_budget: Arc::new(Semaphore::new(outbound::descriptor_budget())),
             spares: SpareStats::default(),
             settings: settings.clone(),
             allocation,
@@ -365,7 +368,14 @@ impl Sandbox {
     ) -> Result<Store<State>, Failure> {
         let stdout = OutputCapture::new(limits.output_bytes);
         let stderr = OutputCapture::new(limits.output_bytes);
-        let wasi = grants::Wasi::new(name, grants, &stdout, &stderr)
+        let gate = outbound::NetGate::new(
+            name.clone(),
+            self.net_budget.clone(),
+            limits.http_in_flight,
+            limits.tcp_connections,
+            self.outbound.clone(),
+        );
+        let wasi = grants::Wasi::new(name, grants, &stdout, &stderr, &gate)
             .map_err(|err| Failure::Error(format!("cannot grant capabilities: {err}")))?;
         let state = State::new(
             name.clone(),
@@ -379,6 +389,7 @@ impl Sandbox {
                 rules: grants.http.clone(),
                 deadline: Instant::now(),
                 stats: self.outbound.clone(),
+                gate,
             },
         );
         let mut store = Store::new(&self.engine, state);

@@ -10,6 +10,11 @@
 //!   left of the call's deadline, so a request never outlives its hook;
 //! - the response body is capped ([`MAX_RESPONSE_BYTES`]); past it the
 //!   guest reads an error;
+//! - a call holds at most `limits.http_in_flight` requests (16) and makes
+//!   at most `limits.tcp_connections` TCP connections (16); every
+//!   connection of every guest also takes a place in the host-wide
+//!   descriptor budget (half the process's open-file limit), so guests can
+//!   never take the descriptors `serve` needs to answer ([`NetGate`]);
 //! - requests, refusals by reason and bytes received are counted
 //!   ([`OutboundStats`], in the metrics).
 //!
@@ -19,13 +24,14 @@
 
 use std::net::IpAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::config::HttpRule;
@@ -44,15 +50,21 @@ pub enum Refusal {
     Unresolved,
     /// The call's deadline left no time.
     Deadline,
+    /// The call already holds as many connections as its limits allow.
+    CallLimit,
+    /// The host-wide descriptor budget is spent.
+    HostBudget,
 }
 
 impl Refusal {
     /// Every reason, in metric order.
-    pub const ALL: [Refusal; 4] = [
+    pub const ALL: [Refusal; 6] = [
         Refusal::NotGranted,
         Refusal::InternalAddress,
         Refusal::Unresolved,
         Refusal::Deadline,
+        Refusal::CallLimit,
+        Refusal::HostBudget,
     ];
 
     /// The metric label.
@@ -62,6 +74,8 @@ impl Refusal {
             Refusal::InternalAddress => "internal_address",
             Refusal::Unresolved => "unresolved",
             Refusal::Deadline => "deadline",
+            Refusal::CallLimit => "call_limit",
+            Refusal::HostBudget => "host_budget",
         }
     }
 }
@@ -72,23 +86,124 @@ pub struct OutboundStats {
     /// Requests sent.
     pub requests: AtomicU64,
     /// Refused, by [`Refusal::ALL`] index.
-    pub refused: [AtomicU64; 4],
+    pub refused: [AtomicU64; Refusal::ALL.len()],
     /// Response body bytes received.
     pub bytes: AtomicU64,
 }
 
 impl OutboundStats {
-    fn refuse(&self, reason: Refusal) -> Error {
+    fn count(&self, reason: Refusal) {
         let index = Refusal::ALL
             .iter()
             .position(|r| *r == reason)
             .expect("every reason is listed");
         self.refused[index].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn refuse(&self, reason: Refusal) -> Error {
+        self.count(reason);
         match reason {
             Refusal::NotGranted => Error::HttpRequestDenied,
             Refusal::InternalAddress => Error::DestinationIpProhibited,
             Refusal::Unresolved => Error::DestinationNotFound,
             Refusal::Deadline => Error::ConnectionTimeout,
+            Refusal::CallLimit | Refusal::HostBudget => Error::ConnectionLimitReached,
+        }
+    }
+}
+
+/// The descriptors all guests' outbound connections may hold at once: half
+/// the process's open-file limit (read when the sandbox is made; `serve`
+/// raises it to the hard limit first), at least 64.
+pub(crate) fn descriptor_budget() -> usize {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit with a valid rlimit struct.
+    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+        usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX)
+    } else {
+        1024
+    };
+    (soft / 2).clamp(64, 1 << 20)
+}
+
+/// One guest's outbound connections (one store): its caps and its places in
+/// the host-wide descriptor budget.
+pub(crate) struct NetGate {
+    name: Arc<str>,
+    budget: Arc<Semaphore>,
+    http_in_flight: Arc<Semaphore>,
+    tcp_limit: usize,
+    /// The TCP connections made in this call, each holding its place in
+    /// the budget until the store ends (or, for a reused instance, until
+    /// its next call: wasi gives no word when a socket closes).
+    tcp_held: Mutex<Vec<OwnedSemaphorePermit>>,
+    stats: Arc<OutboundStats>,
+}
+
+impl NetGate {
+    pub(crate) fn new(
+        name: Arc<str>,
+        budget: Arc<Semaphore>,
+        http_in_flight: u32,
+        tcp_connections: u32,
+        stats: Arc<OutboundStats>,
+    ) -> Arc<Self> {
+        Arc::new(NetGate {
+            name,
+            budget,
+            http_in_flight: Arc::new(Semaphore::new(http_in_flight as usize)),
+            tcp_limit: tcp_connections as usize,
+            tcp_held: Mutex::default(),
+            stats,
+        })
+    }
+
+    /// A new call: its TCP count starts again.
+    pub(crate) fn begin_call(&self) {
+        self.tcp_held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    fn budget_place(&self) -> Result<OwnedSemaphorePermit, Refusal> {
+        self.budget
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Refusal::HostBudget)
+    }
+
+    /// Places for one HTTP request: the call's and the host's.
+    fn http_places(&self) -> Result<[OwnedSemaphorePermit; 2], Refusal> {
+        let call = self
+            .http_in_flight
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Refusal::CallLimit)?;
+        Ok([call, self.budget_place()?])
+    }
+
+    /// Whether a granted TCP connect may go ahead (its place taken).
+    pub(crate) fn tcp_connect(&self, address: std::net::SocketAddr) -> bool {
+        let mut held = self.tcp_held.lock().unwrap_or_else(|e| e.into_inner());
+        let place = if held.len() >= self.tcp_limit {
+            Err(Refusal::CallLimit)
+        } else {
+            self.budget_place()
+        };
+        match place {
+            Ok(place) => {
+                held.push(place);
+                true
+            }
+            Err(reason) => {
+                self.stats.count(reason);
+                tracing::warn!(hook = %self.name, %address, reason = reason.as_str(), limit = self.tcp_limit, "outbound TCP connection refused");
+                false
+            }
         }
     }
 }
@@ -99,6 +214,7 @@ pub struct Outbound {
     pub(crate) rules: Arc<[HttpRule]>,
     pub(crate) deadline: Instant,
     pub(crate) stats: Arc<OutboundStats>,
+    pub(crate) gate: Arc<NetGate>,
 }
 
 /// Addresses a request must not reach unless an origin names them.
@@ -253,13 +369,21 @@ impl WasiHttpHooks for Outbound {
         let deadline = self.deadline;
         let stats = self.stats.clone();
         let name = self.name.clone();
+        let places = self.gate.http_places();
         Box::new(async move {
             use http_body_util::BodyExt;
             let uri = request.uri().clone();
-            if let Err(reason) = check(&rules, &uri, deadline).await {
-                tracing::warn!(hook = %name, uri = %uri, reason = reason.as_str(), "outbound HTTP request refused");
-                return Err(stats.refuse(reason));
-            }
+            let checked = match places {
+                Ok(places) => check(&rules, &uri, deadline).await.map(|()| places),
+                Err(reason) => Err(reason),
+            };
+            let places = match checked {
+                Ok(places) => places,
+                Err(reason) => {
+                    tracing::warn!(hook = %name, uri = %uri, reason = reason.as_str(), "outbound HTTP request refused");
+                    return Err(stats.refuse(reason));
+                }
+            };
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(stats.refuse(Refusal::Deadline));
@@ -289,6 +413,11 @@ impl WasiHttpHooks for Outbound {
                 }
                 .boxed_unsync()
             });
+            // The connection holds its places until it ends.
+            let io = async move {
+                let _places = places;
+                io.await
+            };
             Ok((
                 response,
                 Box::new(io) as Box<dyn Future<Output = Result<(), Error>> + Send>,
@@ -300,6 +429,39 @@ impl WasiHttpHooks for Outbound {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_connection_takes_a_place_in_the_hosts_budget() {
+        let budget = Arc::new(Semaphore::new(3));
+        let stats = Arc::new(OutboundStats::default());
+        let one = NetGate::new(Arc::from("one"), budget.clone(), 2, 8, stats.clone());
+        let other = NetGate::new(Arc::from("other"), budget.clone(), 2, 8, stats.clone());
+        let address = "127.0.0.1:1".parse().unwrap();
+        assert!(one.tcp_connect(address) && one.tcp_connect(address));
+        let held = other.http_places().expect("the budget's last place");
+        assert!(!other.tcp_connect(address), "the budget is spent");
+        assert_eq!(other.http_places().err(), Some(Refusal::HostBudget));
+        drop(held);
+        assert!(
+            other.tcp_connect(address),
+            "a closed connection gives back its place"
+        );
+        one.begin_call();
+        assert_eq!(
+            budget.available_permits(),
+            2,
+            "a new call releases the last one's"
+        );
+        let count = |reason: Refusal| {
+            stats.refused[Refusal::ALL.iter().position(|r| *r == reason).unwrap()]
+                .load(Ordering::Relaxed)
+        };
+        assert_eq!(
+            count(Refusal::HostBudget),
+            1,
+            "TCP refusals are counted; HTTP's by refuse()"
+        );
+    }
 
     #[test]
     fn internal_addresses() {

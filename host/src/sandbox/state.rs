@@ -86,6 +86,7 @@ impl State {
     pub(crate) fn begin_call(&mut self, deadline: Instant) {
         self.deadline = deadline;
         self.outbound.deadline = deadline;
+        self.outbound.gate.begin_call();
         self.event_id = crate::event::id::current();
         self.limiter.hit = None;
         self.log_budget = LOG_LINES_PER_CALL;

@@ -318,6 +318,8 @@ pub async fn run(
         }
         tracing::warn!(%address, "serving a non-loopback address without a token (--insecure)");
     }
+    // Before the host is built: the guests' descriptor budget is half of it.
+    raise_fd_limit();
     let guard = LoopGuard::for_this_process().listening_on(address);
     let host = Arc::new(
         ReloadableHost::build(Host::builder(config).loop_guard(guard))
@@ -377,7 +379,6 @@ pub async fn run(
             _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
         }
     };
-    raise_fd_limit();
     tracing::info!(%address, token = options.token.is_some(), tls = tls.is_some(), client_certificates = clients_verified, "serving");
     ready(address, tls.is_some());
     serve_on(
