@@ -488,6 +488,12 @@ fn take_secrets_from_env() -> Option<String> {
 }
 
 fn main() -> ExitCode {
+    // A file-size limit reached makes the write fail (EFBIG), which the
+    // journal handles, instead of killing the process.
+    // SAFETY: setting a signal's disposition to ignore, before any thread.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let env_token = take_secrets_from_env();
     let args = if invoked_as_exec() {
         Args {

@@ -578,3 +578,84 @@ async fn hooks_of_asynchronous_events_get_the_event_id() {
     assert_eq!(by_action("upload")["event_id"], id);
     assert!(by_action("pre-upload").get("event_id").is_none());
 }
+
+/// Set `pid`'s file-size limit (`None`: unlimited), as `prlimit --fsize`.
+fn limit_file_size(pid: i32, bytes: Option<u64>) {
+    let limit = libc::rlimit {
+        rlim_cur: bytes.unwrap_or(libc::RLIM_INFINITY),
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: prlimit(2) on our own child with a valid rlimit struct.
+    let done = unsafe { libc::prlimit(pid, libc::RLIMIT_FSIZE, &limit, std::ptr::null_mut()) };
+    assert_eq!(done, 0, "prlimit: {}", std::io::Error::last_os_error());
+}
+
+async fn healthz(server: &Server) -> (u16, Value) {
+    let (status, body) = server.get("/healthz").await;
+    (status, serde_json::from_str(&body).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_that_cannot_write_recovers_by_itself_and_runs_no_event_twice() {
+    // Before: after a transient disk-full every async event was refused
+    // (424 "Previous I/O error … re-open the database") until a restart,
+    // /healthz said ok, and the restart ran 145 events twice.
+    let (_dir, config, mut seen, deliveries) =
+        journaled_uploads(Duration::from_millis(20), 2).await;
+    let mut server = Server::start(&config, &[], &[]).await;
+    let small = |i: usize| upload(i);
+    let mut accepted = 0;
+    for i in 0..40 {
+        assert_eq!(server.post("/v1/actions/fs", small(i)).await.0, 200);
+        accepted += 1;
+    }
+    // The disk is full: no write to the journal file succeeds (a one-byte
+    // file-size limit; the probe's small write fails too).
+    limit_file_size(server.pid(), Some(1));
+    let (status, body) = server.post("/v1/actions/fs", small(1000)).await;
+    assert_eq!(status, 424, "{body}");
+    let (status, health) = healthz(&server).await;
+    assert_eq!(status, 503, "{health}");
+    assert_eq!(health["journal"]["writable"], json!(false), "{health}");
+    // Space comes back: the journal writes again by itself, no restart.
+    limit_file_size(server.pid(), None);
+    let freed = std::time::Instant::now();
+    while healthz(&server).await.0 != 200 {
+        assert!(
+            freed.elapsed() < Duration::from_secs(20),
+            "not writable again"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "journal writable again {} ms after space came back",
+        freed.elapsed().as_millis()
+    );
+    for i in 40..60 {
+        assert_eq!(server.post("/v1/actions/fs", small(i)).await.0, 200);
+        accepted += 1;
+    }
+    tokio::time::timeout(Duration::from_secs(60), seen.wait_for(|n| *n >= accepted))
+        .await
+        .expect("every accepted event delivered")
+        .unwrap();
+    let (_, metrics) = server.get("/metrics").await;
+    assert!(metrics.contains("hookhost_journal_writable 1"), "{metrics}");
+    server.signal(libc::SIGTERM);
+    assert!(server.wait_exit().await.success());
+    // The restart finds nothing unfinished: no event runs twice.
+    let server = Server::start(&config, &[], &[]).await;
+    let (_, metrics) = server.get("/metrics").await;
+    assert!(
+        metrics.contains("hookhost_journal_replayed_total 0"),
+        "{metrics}"
+    );
+    let deliveries = deliveries.lock().unwrap();
+    assert_eq!(deliveries.len(), accepted);
+    let twice: Vec<_> = deliveries
+        .iter()
+        .filter(|(_, ids)| ids.len() > 1)
+        .map(|(path, _)| &path[..path.len().min(40)])
+        .collect();
+    assert!(twice.is_empty(), "run twice: {twice:?}");
+}

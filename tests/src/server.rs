@@ -139,6 +139,11 @@ impl Server {
         (status, response.text().await.expect("body"))
     }
 
+    /// The process id.
+    pub fn pid(&self) -> i32 {
+        self.child.id().expect("running") as i32
+    }
+
     /// Send a signal (`libc::SIGHUP`, `libc::SIGTERM`, ...).
     pub fn signal(&self, signal: i32) {
         let pid = self.child.id().expect("running") as i32;

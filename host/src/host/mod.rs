@@ -135,6 +135,11 @@ impl Host {
         self.inner.router.journal.as_ref()?.oldest_age()
     }
 
+    /// Whether the journal can write (`None` without `hookhost.state_dir`).
+    pub fn journal_health(&self) -> Option<crate::journal::JournalHealth> {
+        Some(self.inner.router.journal.as_ref()?.health())
+    }
+
     /// The shared queue's state (`None` without `hookhost.queue`).
     pub fn queue_health(&self) -> Option<QueueHealth> {
         let queue = &self.inner.router.remote.as_ref()?.queue;

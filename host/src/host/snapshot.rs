@@ -248,6 +248,16 @@ impl Snapshot for WeakHost {
                         "Events refused because the journal could not write them",
                         &stats.failures,
                     ),
+                    (
+                        "journal_reopens",
+                        "Journal re-opens after a failed write (one per probe)",
+                        &stats.reopens,
+                    ),
+                    (
+                        "journal_lost",
+                        "Accepted events found missing at open (redb fell back to an earlier commit)",
+                        &stats.lost,
+                    ),
                 ],
             )?;
             let seconds =
@@ -258,6 +268,12 @@ impl Snapshot for WeakHost {
                 None,
                 seconds.metric_type(),
             )?)?;
+            gauge(
+                encoder,
+                "journal_writable",
+                "1 when the journal can write, 0 while its writes fail",
+                i64::from(journal.health() == crate::journal::JournalHealth::Writable),
+            )?;
             gauge(
                 encoder,
                 "journal_depth",

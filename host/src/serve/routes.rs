@@ -219,11 +219,19 @@ pub(super) async fn healthz(State(app): State<Arc<App>>) -> Response {
     let host = app.host.lease().await;
     let mut body = json!({"status": "ok", "generation": app.host.generation(),
         "keyboard_exchanges": app.sessions.len()});
+    let mut status = StatusCode::OK;
     if let Some(depth) = host.journal_depth() {
         body["journal"] = json!({"unfinished": depth,
-            "oldest_age_seconds": host.journal_oldest_age().map_or(0.0, |d| d.as_secs_f64())});
+            "oldest_age_seconds": host.journal_oldest_age().map_or(0.0, |d| d.as_secs_f64()),
+            "writable": true});
+        if let Some(crate::journal::JournalHealth::Failing(error)) = host.journal_health() {
+            // Every asynchronous event would be refused (424): not ready.
+            body["journal"]["writable"] = json!(false);
+            body["journal"]["error"] = json!(error);
+            body["status"] = json!("unavailable");
+            status = StatusCode::SERVICE_UNAVAILABLE;
+        }
     }
-    let mut status = StatusCode::OK;
     if let Some(queue) = host.queue_health() {
         body["queue"] = json!({"kind": "nats", "connected": queue.connected,
             "unfinished": queue.unfinished,
