@@ -228,6 +228,11 @@ enum Command {
         /// Connections served at once (more wait in the listen backlog).
         #[arg(long, default_value_t = hookhost::serve::DEFAULT_MAX_CONNECTIONS)]
         max_connections: usize,
+        /// Connections served at once from one client address (more from it
+        /// are closed at once); when all are taken, an idle connection of
+        /// the address holding the most is closed to make room.
+        #[arg(long, default_value_t = hookhost::serve::DEFAULT_MAX_CONNECTIONS_PER_IP)]
+        max_connections_per_ip: usize,
         /// Seconds a keyboard-interactive exchange waits for its next round
         /// before it is released (its program killed).
         #[arg(long, default_value_t = hookhost::serve::login::KEYBOARD_IDLE.as_secs())]
@@ -577,6 +582,7 @@ fn main() -> ExitCode {
                 no_watch,
                 header_timeout_ms,
                 max_connections,
+                max_connections_per_ip,
                 keyboard_idle_secs,
                 keyboard_max_open,
                 keyboard_max_per_ip,
@@ -593,6 +599,7 @@ fn main() -> ExitCode {
                     watch_config: !no_watch,
                     header_read_timeout: std::time::Duration::from_millis(header_timeout_ms.max(1)),
                     max_connections,
+                    max_connections_per_ip,
                     keyboard: hookhost::serve::login::KeyboardLimits {
                         idle: std::time::Duration::from_secs(keyboard_idle_secs.max(1)),
                         max_open: keyboard_max_open.max(1),

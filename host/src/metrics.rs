@@ -20,6 +20,7 @@
 //! | `hookhost_journal_{appended,removed,replayed,commits,failures}_total`, `hookhost_journal_commit_seconds_total`, `hookhost_journal_depth` (with `hookhost.state_dir`) | |
 //! | `hookhost_queue_{published,acked,redelivered,dead_letters}_total` (with `hookhost.queue`) | |
 //! | `hookhost_http_requests_total` | `route`, `status` (from `hookhost serve`) |
+//! | `hookhost_serve_connections_refused_per_ip_total`, `hookhost_serve_connections_evicted_total` (from `hookhost serve`) | |
 //! | `hookhost_keyboard_exchanges_open`, `hookhost_keyboard_exchanges_expired_total` (from `hookhost serve`) | |
 //! | `hookhost_keyboard_rounds_refused_total` (from `hookhost serve`) | `reason` (request_id, capacity, per_ip, not_its_exchange, unknown) |
 
@@ -106,6 +107,15 @@ impl KeyboardMetrics {
     }
 }
 
+/// Connections `hookhost serve` closed to stay answering.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ConnMetrics {
+    /// Closed at once: their address held its share.
+    pub(crate) refused_per_ip: Counter,
+    /// Idle, closed to make room for a new one.
+    pub(crate) evicted: Counter,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     route: &'static str,
@@ -157,6 +167,7 @@ pub struct Metrics {
     hook_duration: Family<HookLabels, Histogram, fn() -> Histogram>,
     requests: Family<RequestLabels, Counter>,
     pub(crate) keyboard: KeyboardMetrics,
+    pub(crate) connections: ConnMetrics,
     snapshot: Arc<Mutex<Option<Box<dyn Snapshot>>>>,
 }
 
@@ -216,6 +227,17 @@ impl Metrics {
             "Keyboard-interactive rounds refused before any hook saw them",
             keyboard.refused.clone(),
         );
+        let connections = ConnMetrics::default();
+        registry.register(
+            "serve_connections_refused_per_ip",
+            "Connections closed at once: their address held its share",
+            connections.refused_per_ip.clone(),
+        );
+        registry.register(
+            "serve_connections_evicted",
+            "Idle connections closed to make room for a new one",
+            connections.evicted.clone(),
+        );
         let snapshot = Arc::new(Mutex::new(None));
         registry.register_collector(Box::new(SnapshotCollector(snapshot.clone())));
         Metrics {
@@ -224,6 +246,7 @@ impl Metrics {
             hook_duration,
             requests,
             keyboard,
+            connections,
             snapshot,
         }
     }

@@ -528,6 +528,71 @@ async fn serve_closes_slow_and_idle_connections_and_keeps_answering() {
     assert!(started.elapsed() < Duration::from_secs(8));
 }
 
+/// A TCP connection to `address` from the loopback address `from`.
+async fn connect_from(from: &str, address: &str) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    socket.connect(address.parse().unwrap()).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_flood_from_one_address_keeps_healthz_answering_others() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = hookhost_tests::write_config(dir.path(), &config_with(json!([]), json!([])));
+    // Headers get 30 s: the flood is not cleared by the header timeout.
+    let server = hookhost_tests::server::Server::start(
+        &config,
+        &[
+            "--header-timeout-ms",
+            "30000",
+            "--max-connections",
+            "24",
+            "--max-connections-per-ip",
+            "16",
+        ],
+        &[],
+    )
+    .await;
+    let address = server.url.trim_start_matches("http://").to_owned();
+    // Before: 520 idle or partial-header connections, reopened as they
+    // were closed, kept /healthz from answering 3 probes of 9.
+    let mut flood = Vec::new();
+    for from in ["127.0.0.2", "127.0.0.3"] {
+        for _ in 0..20 {
+            let mut stream = connect_from(from, &address).await;
+            let _ = stream.write_all(b"GET /healthz HTTP/1.1\r\nHost:").await;
+            flood.push(stream);
+        }
+    }
+    for probe in 0..9 {
+        let answered = tokio::time::timeout(Duration::from_secs(5), server.get("/healthz")).await;
+        assert!(
+            matches!(answered, Ok((200, _))),
+            "probe {probe} during the flood: {answered:?}"
+        );
+        // The flood reopens what it lost.
+        for from in ["127.0.0.2", "127.0.0.3"] {
+            flood.push(connect_from(from, &address).await);
+        }
+    }
+    let (_, metrics) = server.get("/metrics").await;
+    let count = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(
+        count("hookhost_serve_connections_refused_per_ip_total ") > 0,
+        "{metrics}"
+    );
+    assert!(
+        count("hookhost_serve_connections_evicted_total ") > 0,
+        "{metrics}"
+    );
+}
+
 #[tokio::test]
 async fn a_compile_cache_directory_others_can_write_is_not_used() {
     use std::os::unix::fs::PermissionsExt;

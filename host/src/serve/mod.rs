@@ -13,13 +13,17 @@
 //! stops accepting, lets in-flight requests finish, drains asynchronous hooks
 //! and flushes notifier queues.
 //!
-//! Connections: at most `max_connections` at once (further clients wait in
-//! the listen backlog); a client gets `header_read_timeout` to send a
+//! Connections: at most `max_connections` at once and
+//! `max_connections_per_ip` from one address (more from it are closed at
+//! once); when all are taken a new connection evicts an idle one of the
+//! address holding the most (`conns`), so a flood cannot keep `/healthz`
+//! from answering others; a client gets `header_read_timeout` to send a
 //! request's headers, and an idle keep-alive connection is closed after the
 //! same time, so slow or silent clients cannot hold the server's file
 //! descriptors. The file-descriptor soft limit is raised to the hard limit
 //! at start.
 
+mod conns;
 pub mod login;
 mod offload;
 mod replay;
@@ -65,6 +69,8 @@ pub struct ServeOptions {
     pub header_read_timeout: Duration,
     /// Connections served at once.
     pub max_connections: usize,
+    /// Connections served at once from one address.
+    pub max_connections_per_ip: usize,
     /// The bounds on keyboard-interactive exchanges.
     pub keyboard: login::KeyboardLimits,
     /// Serve a non-loopback address without a token (else refused: anyone
@@ -83,6 +89,7 @@ pub const DEFAULT_MAX_BODY: usize = 1 << 20;
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default number of connections served at once.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+pub use conns::DEFAULT_MAX_CONNECTIONS_PER_IP;
 
 struct App {
     host: Arc<ReloadableHost>,
@@ -393,7 +400,11 @@ pub async fn run(
             },
         ),
         options.header_read_timeout,
-        options.max_connections,
+        conns::Conns::new(
+            options.max_connections,
+            options.max_connections_per_ip,
+            host.metrics().connections.clone(),
+        ),
         stop,
     )
     .await;
@@ -405,9 +416,10 @@ pub async fn run(
 }
 
 /// Serve `router` on `listener` as `hookhost serve` does — HTTP/1.1 with
-/// keep-alive, at most `max_connections` at once, `header_read_timeout` for
-/// a request's headers (and an idle connection), no Nagle delay on answers
-/// — until `stop`, then let the in-flight requests finish.
+/// keep-alive, at most `max_connections` at once (a new one evicting an
+/// idle one when all are taken), `header_read_timeout` for a request's
+/// headers (and an idle connection), no Nagle delay on answers — until
+/// `stop`, then let the in-flight requests finish.
 pub async fn serve_connections(
     listener: tokio::net::TcpListener,
     router: Router,
@@ -420,7 +432,7 @@ pub async fn serve_connections(
         None,
         router,
         header_read_timeout,
-        max_connections,
+        conns::Conns::new(max_connections, max_connections, Default::default()),
         stop,
     )
     .await
@@ -433,26 +445,18 @@ async fn serve_on(
     tls: Option<Arc<tls::Tls>>,
     router: Router,
     header_read_timeout: Duration,
-    max_connections: usize,
+    conns: Arc<conns::Conns>,
     stop: impl std::future::Future<Output = ()>,
 ) {
     use hyper_util::rt::{TokioIo, TokioTimer};
-    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
+    use std::sync::atomic::Ordering;
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let service = hyper_util::service::TowerToHyperService::new(router);
     tokio::pin!(stop);
     loop {
-        let slot = tokio::select! {
-            slot = slots.clone().acquire_owned() => slot.expect("never closed"),
-            () = &mut stop => break,
-        };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    // An answer is one small write the client waits for.
-                    let _ = stream.set_nodelay(true);
-                    stream
-                }
+                Ok(accepted) => accepted,
                 Err(err) => {
                     // Out of file descriptors, most likely: wait a little
                     // rather than spin.
@@ -463,6 +467,16 @@ async fn serve_on(
             },
             () = &mut stop => break,
         };
+        let place = tokio::select! {
+            place = conns.admit(peer.ip(), header_read_timeout) => place,
+            () = &mut stop => break,
+        };
+        let Some(place) = place else {
+            // Its address holds its share, or no room was made in time.
+            continue;
+        };
+        // An answer is one small write the client waits for.
+        let _ = stream.set_nodelay(true);
         let builder = {
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
@@ -470,14 +484,43 @@ async fn serve_on(
                 .header_read_timeout(header_read_timeout);
             builder
         };
-        let service = service.clone();
+        // Marks the connection busy while a request is handled: only an
+        // idle one may be evicted.
+        let service = {
+            let (inner, conn) = (service.clone(), place.conn.clone());
+            hyper::service::service_fn(move |request| {
+                conn.busy.store(true, Ordering::Release);
+                let answer = hyper::service::Service::call(&inner, request);
+                let conn = conn.clone();
+                async move {
+                    let answer = answer.await;
+                    conn.busy.store(false, Ordering::Release);
+                    answer
+                }
+            })
+        };
+        // Ends when the connection does, or when it is evicted while idle.
+        let evicted = {
+            let conn = place.conn.clone();
+            async move {
+                loop {
+                    conn.evict.notified().await;
+                    if !conn.busy.load(Ordering::Acquire) {
+                        return;
+                    }
+                }
+            }
+        };
         match &tls {
             None => {
                 let connection =
                     graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
                 tokio::spawn(async move {
-                    let _ = connection.await;
-                    drop(slot);
+                    tokio::select! {
+                        _ = connection => {}
+                        () = evicted => {}
+                    }
+                    drop(place);
                 });
             }
             Some(tls) => {
@@ -485,18 +528,27 @@ async fn serve_on(
                 // Held through the handshake: shutdown waits for it too.
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
-                    let handshake =
-                        tokio::time::timeout(header_read_timeout, acceptor.accept(stream)).await;
-                    match handshake {
-                        Ok(Ok(stream)) => {
-                            let connection = watcher
-                                .watch(builder.serve_connection(TokioIo::new(stream), service));
-                            let _ = connection.await;
+                    let served = async {
+                        let handshake =
+                            tokio::time::timeout(header_read_timeout, acceptor.accept(stream))
+                                .await;
+                        match handshake {
+                            Ok(Ok(stream)) => {
+                                let connection = watcher
+                                    .watch(builder.serve_connection(TokioIo::new(stream), service));
+                                let _ = connection.await;
+                            }
+                            Ok(Err(err)) => tracing::debug!(error = %err, "TLS handshake failed"),
+                            Err(_) => {
+                                tracing::debug!("no TLS handshake within the header timeout")
+                            }
                         }
-                        Ok(Err(err)) => tracing::debug!(error = %err, "TLS handshake failed"),
-                        Err(_) => tracing::debug!("no TLS handshake within the header timeout"),
+                    };
+                    tokio::select! {
+                        () = served => {}
+                        () = evicted => {}
                     }
-                    drop(slot);
+                    drop(place);
                 });
             }
         }
