@@ -20,6 +20,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Clients for hookhost's own tests and benchmark; no transport
         // helpers (hookhost's tonic has no client transport).
         .build_transport(false)
+        // prost's codec, but malformed bytes are InvalidArgument.
+        .codec_path("crate::gateway::codec::Codec")
         .compile_fds(descriptors)?;
     Ok(())
 }

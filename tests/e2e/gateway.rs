@@ -707,6 +707,91 @@ mod protocol {
         }
     }
 
+    /// Raw bytes as a gRPC message, both ways.
+    #[derive(Default)]
+    struct Raw;
+
+    struct RawCoder;
+
+    impl tonic::codec::Codec for Raw {
+        type Encode = Vec<u8>;
+        type Decode = Vec<u8>;
+        type Encoder = RawCoder;
+        type Decoder = RawCoder;
+        fn encoder(&mut self) -> RawCoder {
+            RawCoder
+        }
+        fn decoder(&mut self) -> RawCoder {
+            RawCoder
+        }
+    }
+
+    impl tonic::codec::Encoder for RawCoder {
+        type Item = Vec<u8>;
+        type Error = tonic::Status;
+        fn encode(
+            &mut self,
+            item: Vec<u8>,
+            dst: &mut tonic::codec::EncodeBuf<'_>,
+        ) -> Result<(), tonic::Status> {
+            use bytes::BufMut;
+            dst.put_slice(&item);
+            Ok(())
+        }
+    }
+
+    impl tonic::codec::Decoder for RawCoder {
+        type Item = Vec<u8>;
+        type Error = tonic::Status;
+        fn decode(
+            &mut self,
+            src: &mut tonic::codec::DecodeBuf<'_>,
+        ) -> Result<Option<Vec<u8>>, tonic::Status> {
+            use bytes::Buf;
+            Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
+        }
+    }
+
+    #[tokio::test]
+    async fn malformed_messages_are_invalid_argument_and_silent_clients_are_closed() {
+        let (_dir, config, cmd) = filter_config();
+        let sockets = tempfile::tempdir().unwrap();
+        let mut child = spawn(
+            &config,
+            &cmd,
+            &[
+                IPFILTER_COOKIE,
+                ("PLUGIN_PROTOCOL_VERSIONS", "1"),
+                ("PLUGIN_UNIX_SOCKET_DIR", sockets.path().to_str().unwrap()),
+            ],
+        );
+        let line = handshake(&mut child).await;
+        // Before: a connection that sent nothing was held for good.
+        let mut silent = tokio::net::UnixStream::connect(&line[3]).await.unwrap();
+        let mut grpc = tonic::client::Grpc::new(channel(line[3].clone()).await);
+        grpc.ready().await.unwrap();
+        // Not a CheckIPRequest: a field 1 of wire type 7 (none exists).
+        let call = grpc
+            .unary(
+                tonic::Request::new(vec![0x0f, 0xff, 0xff]),
+                "/proto.IPFilter/CheckIP".parse().unwrap(),
+                Raw,
+            )
+            .await;
+        let status = call.expect_err("not a message");
+        assert_eq!(
+            status.code(),
+            tonic::Code::InvalidArgument,
+            "before: Internal ({status:?})"
+        );
+        let mut byte = [0u8; 1];
+        let closed = tokio::time::timeout(Duration::from_secs(20), silent.read(&mut byte)).await;
+        assert!(
+            matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+            "a client silent for 10 s is closed: {closed:?}"
+        );
+    }
+
     #[tokio::test]
     async fn health_stdio_broker_and_shutdown_behave_as_go_plugin_expects() {
         let (_dir, config, cmd) = filter_config();

@@ -17,7 +17,8 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::authority::AuthorityFix;
 
-/// Time a client has to finish the TLS handshake.
+/// How long a new client has to complete its TLS handshake, or without
+/// TLS to send its first bytes.
 const TLS_HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
 
 /// Which kind of listener.
@@ -107,7 +108,7 @@ impl Listener {
         let (sender, receiver) = mpsc::channel(16);
         tokio::spawn(async move {
             loop {
-                let stream: Box<dyn Io> = tokio::select! {
+                let stream: Accepted = tokio::select! {
                     () = stopped(&mut stop) => break,
                     accepted = self.accept() => match accepted {
                         Ok(stream) => stream,
@@ -121,13 +122,27 @@ impl Listener {
                 let sender = sender.clone();
                 match &tls {
                     None => {
-                        let stream = Box::new(AuthorityFix::new(stream));
-                        if sender.send(Ok(Conn(stream))).await.is_err() {
-                            break;
-                        }
+                        // A client sends HTTP/2's preface at once: one that
+                        // stays silent is closed, not held for good.
+                        tokio::spawn(async move {
+                            match tokio::time::timeout(TLS_HANDSHAKE_LIMIT, stream.readable()).await
+                            {
+                                Ok(Ok(())) => {
+                                    let stream = Box::new(AuthorityFix::new(stream.into_io()));
+                                    let _ = sender.send(Ok(Conn(stream))).await;
+                                }
+                                Ok(Err(e)) => {
+                                    tracing::debug!(error = %e, "plugin client connection failed")
+                                }
+                                Err(_) => tracing::warn!(
+                                    "plugin client refused: it sent nothing within 10 s"
+                                ),
+                            }
+                        });
                     }
                     Some(acceptor) => {
                         let acceptor = acceptor.clone();
+                        let stream = stream.into_io();
                         tokio::spawn(async move {
                             let handshake =
                                 tokio::time::timeout(TLS_HANDSHAKE_LIMIT, acceptor.accept(stream))
@@ -155,15 +170,65 @@ impl Listener {
         ReceiverStream::new(receiver)
     }
 
-    async fn accept(&self) -> io::Result<Box<dyn Io>> {
+    async fn accept(&self) -> io::Result<Accepted> {
         Ok(match self {
-            Listener::Unix { listener, .. } => Box::new(listener.accept().await?.0),
+            Listener::Unix { listener, .. } => Accepted::Unix(listener.accept().await?.0),
             Listener::Tcp(listener) => {
                 let (stream, _) = listener.accept().await?;
                 stream.set_nodelay(true)?;
-                Box::new(stream)
+                Accepted::Tcp(stream)
             }
         })
+    }
+}
+
+/// An accepted connection, before it is served.
+enum Accepted {
+    Unix(tokio::net::UnixStream),
+    Tcp(tokio::net::TcpStream),
+}
+
+impl Accepted {
+    /// Wait until the client has sent something (or closed): a byte to
+    /// peek at, not only readiness (which may be spurious).
+    async fn readable(&self) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        use tokio::io::Interest;
+        let peek = |fd: i32| {
+            let mut byte = 0u8;
+            // SAFETY: recv(2) into a one-byte buffer we own, not consuming.
+            let n = unsafe {
+                libc::recv(fd, (&raw mut byte).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT)
+            };
+            if n < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(())
+            }
+        };
+        loop {
+            let peeked = match self {
+                Accepted::Unix(stream) => {
+                    stream.readable().await?;
+                    stream.try_io(Interest::READABLE, || peek(stream.as_raw_fd()))
+                }
+                Accepted::Tcp(stream) => {
+                    stream.readable().await?;
+                    stream.try_io(Interest::READABLE, || peek(stream.as_raw_fd()))
+                }
+            };
+            match peeked {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                other => return other,
+            }
+        }
+    }
+
+    fn into_io(self) -> Box<dyn Io> {
+        match self {
+            Accepted::Unix(stream) => Box::new(stream),
+            Accepted::Tcp(stream) => Box::new(stream),
+        }
     }
 }
 

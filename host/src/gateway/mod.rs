@@ -34,6 +34,7 @@
 //! SFTPGo going away, shuts down as `Shutdown` does.
 
 mod authority;
+mod codec;
 mod handshake;
 mod hclog;
 mod listen;
@@ -168,6 +169,10 @@ pub async fn run(options: GatewayOptions) -> Result<(), GatewayError> {
         grpc_stdio_server::GrpcStdioServer,
     };
     let router = tonic::transport::Server::builder()
+        // A client that stops answering pings (gone without a close) has
+        // its connection closed; SFTPGo's idle one answers them.
+        .http2_keepalive_interval(Some(std::time::Duration::from_secs(60)))
+        .http2_keepalive_timeout(Some(std::time::Duration::from_secs(20)))
         .add_service(health_service)
         .add_service(GrpcControllerServer::new(control::Controller {
             stop: stop.clone(),
