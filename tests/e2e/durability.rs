@@ -659,3 +659,62 @@ async fn a_journal_that_cannot_write_recovers_by_itself_and_runs_no_event_twice(
         .collect();
     assert!(twice.is_empty(), "run twice: {twice:?}");
 }
+
+#[tokio::test]
+async fn post_login_and_post_disconnect_are_journaled_and_survive_a_kill_9() {
+    // Before: queued in memory only, lost on a crash.
+    let recorder = Arc::new(Recorder::start_slow(&[], 200, Duration::from_secs(3)).await);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &json!({
+            "data_provider": {"post_login_hook": format!("{}/post-login", recorder.url)},
+            "common": {"post_disconnect_hook": format!("{}/post-disconnect", recorder.url)},
+            "hookhost": {"state_dir": dir.path().join("state")},
+        }),
+    );
+    let mut server = Server::start(&config, &[], &[]).await;
+    let user = json!({"id": 1, "username": "alice", "status": 1}).to_string();
+    let (status, body) = server
+        .post(
+            "/v1/post-login?login_method=password&ip=10.0.0.1&protocol=SSH&status=1",
+            user,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server
+        .get(
+            "/v1/post-disconnect?ip=10.0.0.2&protocol=SFTP&username=alice&connection_duration=1500",
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Both hooks are busy for 3 s: the kill finds them undelivered.
+    server.signal(libc::SIGKILL);
+    server.wait_exit().await;
+    let listed = queue_cli("ls", &config);
+    assert!(
+        listed.contains("login post_login alice") && listed.contains("login post_disconnect alice"),
+        "{listed}"
+    );
+    // What reached the hooks before the kill (maybe nothing yet).
+    for _ in 0..recorder.pending().await {
+        recorder.next_forever().await;
+    }
+    let mut server = Server::start(&config, &[], &[]).await;
+    server
+        .wait_log("unfinished events replayed from the journal")
+        .await;
+    // Each is delivered again, as it was posted.
+    let mut paths = Vec::new();
+    for _ in 0..2 {
+        let request = tokio::time::timeout(Duration::from_secs(20), recorder.next_forever())
+            .await
+            .expect("a delivery");
+        paths.push(request.uri.to_string());
+    }
+    assert!(
+        paths.iter().any(|p| p.starts_with("/post-login"))
+            && paths.iter().any(|p| p.contains("connection_duration=1500")),
+        "{paths:?}"
+    );
+}

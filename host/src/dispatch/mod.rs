@@ -414,6 +414,11 @@ impl Router {
                     EventBox::Provider(Arc::new(event)),
                     contract,
                 ),
+                entry::Entry::Login(event, contract) => (
+                    self.login.hooks_for(&event).to_vec(),
+                    EventBox::Login(Arc::new(*event)),
+                    contract,
+                ),
                 // A notifier's: the plugins replay those.
                 entry::Entry::Notice { .. } => continue,
             };
@@ -453,14 +458,10 @@ impl Router {
     /// lanes.
     pub(crate) async fn queue_login(&self, event: LoginEvent, contract: Contract) -> Decision {
         let routes = self.login.hooks_for(&event).to_vec();
-        queue(
-            routes,
-            EventBox::Login(Arc::new(event)),
-            contract,
-            None,
-            None,
-        )
-        .await
+        let entry = |id: &str| entry::encode_login(&event, contract, id).unwrap_or_default();
+        let entry = self.keep(&routes, entry).await;
+        self.accepted(routes, EventBox::Login(Arc::new(event)), contract, entry)
+            .await
     }
 
     /// Every lane, once.
@@ -485,12 +486,13 @@ impl Router {
         self.lanes().iter().map(|lane| lane.in_flight()).sum()
     }
 
-    /// The fs or provider hook named `name`.
+    /// The fs, provider or queued login hook named `name`.
     pub(crate) fn route_named(&self, name: &str) -> Option<&Route> {
         self.fs
             .iter()
             .flatten()
             .chain(self.provider.iter().flatten().map(|(route, _)| route))
+            .chain(self.login.routes())
             .find(|route| &*route.name == name)
     }
 

@@ -128,6 +128,7 @@ async fn handle(router: &Router, queue: &NatsQueue, delivery: Delivery) {
     let (event, contract) = match decoded.entry {
         Entry::Fs(event, contract) => (EventBox::Fs(Arc::new(*event)), contract),
         Entry::Provider(event, contract) => (EventBox::Provider(Arc::new(event)), contract),
+        Entry::Login(event, contract) => (EventBox::Login(Arc::new(*event)), contract),
         Entry::Notice { .. } => {
             queue
                 .failed(delivery, "a notifier's entry is not a hook's event", &retry)

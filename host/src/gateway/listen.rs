@@ -198,7 +198,12 @@ impl Accepted {
             let mut byte = 0u8;
             // SAFETY: recv(2) into a one-byte buffer we own, not consuming.
             let n = unsafe {
-                libc::recv(fd, (&raw mut byte).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT)
+                libc::recv(
+                    fd,
+                    (&raw mut byte).cast(),
+                    1,
+                    libc::MSG_PEEK | libc::MSG_DONTWAIT,
+                )
             };
             if n < 0 {
                 Err(io::Error::last_os_error())

@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use crate::event::login::{Disconnection, Login, LoginEvent};
+
 use crate::event::json::{decode_fs_event_as, encode_fs_event};
 use crate::event::{
     Contract, Event, FsEvent, LogEvent, LogEventKind, ObjectType, Protocol, ProviderAction,
@@ -20,6 +22,8 @@ use crate::event::{
 pub(crate) enum Entry {
     Fs(Box<FsEvent>, Contract),
     Provider(ProviderEvent, Contract),
+    /// A post-login or post-disconnect event (the queued login events).
+    Login(Box<LoginEvent>, Contract),
     /// An event for the notifier plugin `notifier`, received at
     /// `received_ms` (Unix milliseconds, what ages it for `retry_max_time`).
     Notice {
@@ -67,6 +71,55 @@ pub(crate) fn encode_provider(event: &ProviderEvent, contract: Contract, id: &st
     entry["contract"] = contract.version().to_string().into();
     entry["accepted_ms"] = crate::event::json::now_ms().into();
     entry.to_string().into_bytes()
+}
+
+/// The entry of a queued login event (post-login, post-disconnect; `None`
+/// for the others, which are answered at once).
+pub(crate) fn encode_login(event: &LoginEvent, contract: Contract, id: &str) -> Option<Vec<u8>> {
+    let event = match event {
+        LoginEvent::PostLogin {
+            login,
+            succeeded,
+            user,
+        } => json!({"hook": "post_login", "username": login.username, "method": login.method,
+            "ip": login.ip, "protocol": login.protocol, "succeeded": succeeded, "user": &**user}),
+        LoginEvent::PostDisconnect(d) => json!({"hook": "post_disconnect", "username": d.username,
+            "ip": d.ip, "protocol": d.protocol, "duration_ms": d.duration_ms}),
+        _ => return None,
+    };
+    Some(
+        json!({"kind": "login", "id": id, "contract": contract.version().to_string(),
+            "accepted_ms": crate::event::json::now_ms(), "event": event})
+        .to_string()
+        .into_bytes(),
+    )
+}
+
+fn login_from(value: &Value) -> Result<LoginEvent, String> {
+    let field = |name: &str| text(value, name).map_err(|e| format!("event.{e}"));
+    match value["hook"].as_str() {
+        Some("post_login") => Ok(LoginEvent::PostLogin {
+            login: Login {
+                username: field("username")?,
+                method: field("method")?,
+                ip: field("ip")?,
+                protocol: field("protocol")?,
+            },
+            succeeded: value["succeeded"]
+                .as_bool()
+                .ok_or("event.succeeded: missing")?,
+            user: Arc::from(field("user")?),
+        }),
+        Some("post_disconnect") => Ok(LoginEvent::PostDisconnect(Disconnection {
+            username: field("username")?,
+            ip: field("ip")?,
+            protocol: field("protocol")?,
+            duration_ms: value["duration_ms"]
+                .as_i64()
+                .ok_or("event.duration_ms: missing")?,
+        })),
+        other => Err(format!("event.hook: unknown {other:?}")),
+    }
 }
 
 /// When the entry's event was accepted (Unix ms), if the entry says.
@@ -174,6 +227,10 @@ fn decode_entry(value: &Value) -> Result<Entry, String> {
     match value["kind"].as_str() {
         Some("fs") => Ok(Entry::Fs(Box::new(fs_from(&value["event"])?), contract)),
         Some("provider") => Ok(Entry::Provider(provider_from(value)?, contract)),
+        Some("login") => Ok(Entry::Login(
+            Box::new(login_from(&value["event"])?),
+            contract,
+        )),
         other => Err(format!("kind: unknown {other:?}")),
     }
 }
@@ -229,6 +286,12 @@ pub fn describe(bytes: &[u8]) -> String {
             event.object_name,
             contract.version()
         ),
+        Ok(Entry::Login(event, contract)) => format!(
+            "login {} {} (SFTPGo {})",
+            event.hook(),
+            event.username(),
+            contract.version()
+        ),
         Ok(Entry::Notice {
             notifier, event, ..
         }) => match *event {
@@ -259,6 +322,35 @@ pub fn describe(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::event::{FsAction, Protocol};
+
+    #[test]
+    fn queued_login_events_come_back_as_they_went_in() {
+        let contract = Contract::of("2.3".parse().unwrap());
+        let events = [
+            LoginEvent::PostLogin {
+                login: Login {
+                    username: "alice".into(),
+                    method: "publickey".into(),
+                    ip: "10.0.0.1".into(),
+                    protocol: "SSH".into(),
+                },
+                succeeded: false,
+                user: Arc::from(r#"{"id":1,"username":"alice"}"#),
+            },
+            LoginEvent::PostDisconnect(Disconnection {
+                ip: "10.0.0.2".into(),
+                protocol: "FTP".into(),
+                username: String::new(),
+                duration_ms: 1500,
+            }),
+        ];
+        for event in events {
+            let decoded = decode(&encode_login(&event, contract, "e9").unwrap()).unwrap();
+            assert_eq!(&*decoded.id, "e9");
+            assert_eq!(decoded.entry, Entry::Login(Box::new(event), contract));
+        }
+        assert!(encode_login(&LoginEvent::Startup, contract, "e").is_none());
+    }
 
     #[test]
     fn events_come_back_as_they_went_in() {
