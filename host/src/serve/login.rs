@@ -47,7 +47,7 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use super::App;
-use super::routes::{answer_by, error, json_body, reply};
+use super::respond::{answer_by, error, json_body, reply};
 use crate::dispatch::login::{KeyboardSession, LoginAnswer, LoginOutcome};
 use crate::event::login::{
     KbdReply, KbdRound, LoginHook, decode_connection_request, decode_external_auth,

@@ -27,6 +27,7 @@ mod conns;
 pub mod login;
 mod offload;
 mod replay;
+mod respond;
 pub mod routes;
 mod tls;
 
@@ -135,7 +136,7 @@ fn refuse_unauthorized(app: &App, request: &Request) -> Option<Response> {
     if given.is_some_and(|g| same_token(g.as_bytes(), token.as_bytes())) {
         return None;
     }
-    let mut response = routes::error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+    let mut response = respond::error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
     response
         .headers_mut()
         .insert(WWW_AUTHENTICATE, "Bearer".parse().expect("static header"));
@@ -199,11 +200,11 @@ async fn json_errors(response: Response) -> Response {
     } else {
         text.trim().to_owned()
     };
-    routes::error(status, message)
+    respond::error(status, message)
 }
 
 async fn not_found() -> Response {
-    routes::error(StatusCode::NOT_FOUND, "no such route").into_response()
+    respond::error(StatusCode::NOT_FOUND, "no such route").into_response()
 }
 
 /// hookhost's routes over `host`, as an axum router an embedder can serve

@@ -169,7 +169,7 @@ impl Replays {
         });
         match run.await {
             Ok(answer) => answer.response(),
-            Err(_) => crate::serve::routes::error(
+            Err(_) => crate::serve::respond::error(
                 StatusCode::FAILED_DEPENDENCY,
                 "the request's handling failed",
             ),
