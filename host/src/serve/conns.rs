@@ -1,8 +1,10 @@
 //! The connections `serve` holds: at most `--max-connections` in all and
 //! `--max-connections-per-ip` from one address; when all are taken, a new
-//! connection makes room by evicting an idle one (no request in progress:
-//! between keep-alive requests, or still sending its first headers) of the
-//! address holding the most, oldest first. A flood of silent or idle
+//! connection makes room by evicting one that never carried a request
+//! (silent, or still sending its first headers) of the address holding the
+//! most, oldest first. A client's keep-alive connection is never evicted
+//! (its next request could race the close); the header timeout ends those
+//! when idle. A flood of silent or idle
 //! connections therefore takes at most its address's share, and `/healthz`
 //! and `/metrics` keep answering the other addresses (SFTPGo, a probe).
 
@@ -17,6 +19,10 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use crate::metrics::ConnMetrics;
 use tokio::time::Instant;
 
+/// How long a new connection may stay silent before it can be evicted: a
+/// real client sends its request at once.
+const EVICT_GRACE: Duration = Duration::from_secs(1);
+
 /// The default number of connections one address may hold.
 pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 256;
 
@@ -24,6 +30,10 @@ pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 256;
 pub(super) struct Conn {
     /// A request is being handled (not evictable).
     pub(super) busy: AtomicBool,
+    /// A request came on it: a client's keep-alive connection, which it
+    /// may reuse at any moment (never evicted: closing it would race the
+    /// client's next request).
+    pub(super) served: AtomicBool,
     /// Told to close (evicted).
     pub(super) evict: Notify,
 }
@@ -41,6 +51,7 @@ pub(super) struct Conns {
     open: Mutex<HashMap<u64, Entry>>,
     next: AtomicU64,
     pub(super) stats: ConnMetrics,
+    grace: Duration,
 }
 
 /// A connection's place; dropped when it closes.
@@ -59,7 +70,12 @@ impl Drop for Place {
 
 impl Conns {
     pub(super) fn new(max: usize, per_ip: usize, stats: ConnMetrics) -> Arc<Self> {
+        Self::with_grace(max, per_ip, stats, EVICT_GRACE)
+    }
+
+    fn with_grace(max: usize, per_ip: usize, stats: ConnMetrics, grace: Duration) -> Arc<Self> {
         Arc::new(Conns {
+            grace,
             slots: Arc::new(Semaphore::new(max.max(1))),
             per_ip: per_ip.max(1),
             open: Mutex::default(),
@@ -73,8 +89,10 @@ impl Conns {
     }
 
     /// A place for a new connection from `peer`: `None` when its address
-    /// holds its share already, or no room could be made within `wait`.
-    pub(super) async fn admit(self: &Arc<Self>, peer: IpAddr, wait: Duration) -> Option<Place> {
+    /// holds its share already. When all are taken it waits for one (as in
+    /// the listen backlog), making room by evicting a silent connection
+    /// every `retry` while there is one.
+    pub(super) async fn admit(self: &Arc<Self>, peer: IpAddr, retry: Duration) -> Option<Place> {
         let held = self.lock().values().filter(|e| e.peer == peer).count();
         if held >= self.per_ip {
             self.stats.refused_per_ip.inc();
@@ -83,17 +101,19 @@ impl Conns {
         }
         let slot = match self.slots.clone().try_acquire_owned() {
             Ok(slot) => slot,
-            Err(_) => {
+            Err(_) => loop {
                 self.evict_one();
-                tokio::time::timeout(wait, self.slots.clone().acquire_owned())
-                    .await
-                    .ok()?
-                    .expect("never closed")
-            }
+                if let Ok(slot) =
+                    tokio::time::timeout(retry, self.slots.clone().acquire_owned()).await
+                {
+                    break slot.expect("never closed");
+                }
+            },
         };
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let conn = Arc::new(Conn {
             busy: AtomicBool::new(false),
+            served: AtomicBool::new(false),
             evict: Notify::new(),
         });
         self.lock().insert(
@@ -120,9 +140,15 @@ impl Conns {
         for entry in open.values() {
             *per_peer.entry(entry.peer).or_default() += 1;
         }
+        // Silent past the grace: a real client sends its request at once.
+        let silent_since = Instant::now().checked_sub(self.grace);
         let victim = open
             .values()
-            .filter(|e| !e.conn.busy.load(Ordering::Acquire))
+            .filter(|e| {
+                !e.conn.busy.load(Ordering::Acquire)
+                    && !e.conn.served.load(Ordering::Acquire)
+                    && silent_since.is_some_and(|since| e.opened <= since)
+            })
             .max_by_key(|e| (per_peer[&e.peer], std::cmp::Reverse(e.opened)));
         if let Some(victim) = victim {
             self.stats.evicted.inc();
@@ -137,7 +163,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_server_evicts_an_idle_connection_of_the_busiest_address() {
-        let conns = Conns::new(3, 2, ConnMetrics::default());
+        // No grace: every connection here is as old as it needs to be.
+        let conns = Conns::with_grace(3, 2, ConnMetrics::default(), Duration::ZERO);
         let (flooder, other) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
         let wait = Duration::from_secs(5);
         let first = conns.admit(flooder, wait).await.unwrap();
@@ -145,6 +172,8 @@ mod tests {
         assert!(conns.admit(flooder, wait).await.is_none(), "its share");
         let busy = conns.admit(other, wait).await.unwrap();
         busy.conn.busy.store(true, Ordering::Release);
+        // A keep-alive connection that carried a request is not a victim.
+        second.conn.served.store(true, Ordering::Release);
         // Full: a newcomer makes the flooder's oldest idle connection go.
         let evicted = {
             let conn = first.conn.clone();

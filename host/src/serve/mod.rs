@@ -15,8 +15,9 @@
 //!
 //! Connections: at most `max_connections` at once and
 //! `max_connections_per_ip` from one address (more from it are closed at
-//! once); when all are taken a new connection evicts an idle one of the
-//! address holding the most (`conns`), so a flood cannot keep `/healthz`
+//! once); when all are taken a new connection evicts one that never
+//! carried a request (silent or partial headers) of the address holding the
+//! most (`conns`), so a flood cannot keep `/healthz`
 //! from answering others; a client gets `header_read_timeout` to send a
 //! request's headers, and an idle keep-alive connection is closed after the
 //! same time, so slow or silent clients cannot hold the server's file
@@ -469,11 +470,11 @@ async fn serve_on(
             () = &mut stop => break,
         };
         let place = tokio::select! {
-            place = conns.admit(peer.ip(), header_read_timeout) => place,
+            place = conns.admit(peer.ip(), Duration::from_millis(250)) => place,
             () = &mut stop => break,
         };
         let Some(place) = place else {
-            // Its address holds its share, or no room was made in time.
+            // Its address holds its share.
             continue;
         };
         // An answer is one small write the client waits for.
@@ -491,6 +492,7 @@ async fn serve_on(
             let (inner, conn) = (service.clone(), place.conn.clone());
             hyper::service::service_fn(move |request| {
                 conn.busy.store(true, Ordering::Release);
+                conn.served.store(true, Ordering::Release);
                 let answer = hyper::service::Service::call(&inner, request);
                 let conn = conn.clone();
                 async move {
