@@ -611,6 +611,25 @@ mod protocol {
         line.trim_end().split('|').map(str::to_owned).collect()
     }
 
+    /// The ipfilter plugin launched on a unix socket as SFTPGo launches it:
+    /// its directories and process (kept alive by the caller) and the
+    /// handshake line's fields.
+    async fn launched_filter() -> ((tempfile::TempDir, tempfile::TempDir), Child, Vec<String>) {
+        let (dir, config, cmd) = filter_config();
+        let sockets = tempfile::tempdir().unwrap();
+        let mut child = spawn(
+            &config,
+            &cmd,
+            &[
+                IPFILTER_COOKIE,
+                ("PLUGIN_PROTOCOL_VERSIONS", "1"),
+                ("PLUGIN_UNIX_SOCKET_DIR", sockets.path().to_str().unwrap()),
+            ],
+        );
+        let line = handshake(&mut child).await;
+        ((dir, sockets), child, line)
+    }
+
     async fn channel(socket: String) -> tonic::transport::Channel {
         hookhost_tests::goplugin::unix_channel(socket)
             .await
@@ -678,18 +697,7 @@ mod protocol {
         ) {
             return;
         }
-        let (_dir, config, cmd) = filter_config();
-        let sockets = tempfile::tempdir().unwrap();
-        let mut child = spawn(
-            &config,
-            &cmd,
-            &[
-                IPFILTER_COOKIE,
-                ("PLUGIN_PROTOCOL_VERSIONS", "1"),
-                ("PLUGIN_UNIX_SOCKET_DIR", sockets.path().to_str().unwrap()),
-            ],
-        );
-        let line = handshake(&mut child).await;
+        let (_dirs, _child, line) = launched_filter().await;
         let script = hookhost_tests::repo_root().join("tests/fixtures/grpc-core/health.py");
         for target in [format!("unix:{}", line[3]), format!("unix://{}", line[3])] {
             let out = Command::new("python3")
@@ -754,18 +762,7 @@ mod protocol {
 
     #[tokio::test]
     async fn malformed_messages_are_invalid_argument_and_silent_clients_are_closed() {
-        let (_dir, config, cmd) = filter_config();
-        let sockets = tempfile::tempdir().unwrap();
-        let mut child = spawn(
-            &config,
-            &cmd,
-            &[
-                IPFILTER_COOKIE,
-                ("PLUGIN_PROTOCOL_VERSIONS", "1"),
-                ("PLUGIN_UNIX_SOCKET_DIR", sockets.path().to_str().unwrap()),
-            ],
-        );
-        let line = handshake(&mut child).await;
+        let (_dirs, _child, line) = launched_filter().await;
         // Before: a connection that sent nothing was held for good.
         let mut silent = tokio::net::UnixStream::connect(&line[3]).await.unwrap();
         let mut grpc = tonic::client::Grpc::new(channel(line[3].clone()).await);
