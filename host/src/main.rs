@@ -228,9 +228,10 @@ enum Command {
         /// Connections served at once (more wait in the listen backlog).
         #[arg(long, default_value_t = hookhost::serve::DEFAULT_MAX_CONNECTIONS)]
         max_connections: usize,
-        /// Connections served at once from one client address (more from it
-        /// are closed at once); when all are taken, an idle connection of
-        /// the address holding the most is closed to make room.
+        /// Silent connections (no request in their first second) one client
+        /// address may hold (more from it are closed at once; a client's
+        /// keep-alive connections do not count); when all are taken, a
+        /// silent connection of the address holding the most is closed.
         #[arg(long, default_value_t = hookhost::serve::DEFAULT_MAX_CONNECTIONS_PER_IP)]
         max_connections_per_ip: usize,
         /// Seconds a keyboard-interactive exchange waits for its next round

@@ -1,5 +1,6 @@
-//! The connections `serve` holds: at most `--max-connections` in all and
-//! `--max-connections-per-ip` from one address; when all are taken, a new
+//! The connections `serve` holds: at most `--max-connections` in all, and
+//! at most `--max-connections-per-ip` silent ones (no request in their
+//! first second) from one address; when all are taken, a new
 //! connection makes room by evicting one that never carried a request
 //! (silent, or still sending its first headers) of the address holding the
 //! most, oldest first. A client's keep-alive connection is never evicted
@@ -42,6 +43,15 @@ struct Entry {
     peer: IpAddr,
     opened: Instant,
     conn: Arc<Conn>,
+}
+
+impl Entry {
+    /// Opened before `since` and never carried a request.
+    fn silent(&self, since: Option<Instant>) -> bool {
+        !self.conn.busy.load(Ordering::Acquire)
+            && !self.conn.served.load(Ordering::Acquire)
+            && since.is_some_and(|since| self.opened <= since)
+    }
 }
 
 /// The connections of one server.
@@ -93,7 +103,16 @@ impl Conns {
     /// the listen backlog), making room by evicting a silent connection
     /// every `retry` while there is one.
     pub(super) async fn admit(self: &Arc<Self>, peer: IpAddr, retry: Duration) -> Option<Place> {
-        let held = self.lock().values().filter(|e| e.peer == peer).count();
+        // Only silent connections count toward an address's share: a
+        // client's keep-alive connections (and a burst of new ones still
+        // sending their first request) are never refused or reset.
+        let held = {
+            let silent_since = Instant::now().checked_sub(self.grace);
+            self.lock()
+                .values()
+                .filter(|e| e.peer == peer && e.silent(silent_since))
+                .count()
+        };
         if held >= self.per_ip {
             self.stats.refused_per_ip.inc();
             tracing::debug!(%peer, held, "connection refused: its address holds its share");
@@ -144,11 +163,7 @@ impl Conns {
         let silent_since = Instant::now().checked_sub(self.grace);
         let victim = open
             .values()
-            .filter(|e| {
-                !e.conn.busy.load(Ordering::Acquire)
-                    && !e.conn.served.load(Ordering::Acquire)
-                    && silent_since.is_some_and(|since| e.opened <= since)
-            })
+            .filter(|e| e.silent(silent_since))
             .max_by_key(|e| (per_peer[&e.peer], std::cmp::Reverse(e.opened)));
         if let Some(victim) = victim {
             self.stats.evicted.inc();
@@ -191,5 +206,26 @@ mod tests {
         assert_eq!(conns.stats.evicted.get(), 1);
         assert_eq!(conns.stats.refused_per_ip.get(), 1);
         drop((second, busy));
+    }
+
+    #[tokio::test]
+    async fn a_clients_keep_alive_connections_do_not_count_toward_its_share() {
+        let conns = Conns::with_grace(8, 2, ConnMetrics::default(), Duration::ZERO);
+        let client = "10.0.0.1".parse().unwrap();
+        let wait = Duration::from_secs(5);
+        let mut held = Vec::new();
+        for _ in 0..5 {
+            let place = conns
+                .admit(client, wait)
+                .await
+                .expect("a client's connection");
+            place.conn.served.store(true, Ordering::Release);
+            held.push(place);
+        }
+        // Silent ones still do.
+        held.push(conns.admit(client, wait).await.unwrap());
+        held.push(conns.admit(client, wait).await.unwrap());
+        assert!(conns.admit(client, wait).await.is_none());
+        assert_eq!(conns.stats.refused_per_ip.get(), 1);
     }
 }

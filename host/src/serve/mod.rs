@@ -13,9 +13,9 @@
 //! stops accepting, lets in-flight requests finish, drains asynchronous hooks
 //! and flushes notifier queues.
 //!
-//! Connections: at most `max_connections` at once and
-//! `max_connections_per_ip` from one address (more from it are closed at
-//! once); when all are taken a new connection evicts one that never
+//! Connections: at most `max_connections` at once (more wait) and
+//! `max_connections_per_ip` silent ones from one address (no request in
+//! their first second; more from it are closed at once); when all are taken a new connection evicts one that never
 //! carried a request (silent or partial headers) of the address holding the
 //! most (`conns`), so a flood cannot keep `/healthz`
 //! from answering others; a client gets `header_read_timeout` to send a
@@ -71,7 +71,8 @@ pub struct ServeOptions {
     pub header_read_timeout: Duration,
     /// Connections served at once.
     pub max_connections: usize,
-    /// Connections served at once from one address.
+    /// Silent connections (no request in their first second) one address
+    /// may hold; a client's keep-alive connections do not count.
     pub max_connections_per_ip: usize,
     /// The bounds on keyboard-interactive exchanges.
     pub keyboard: login::KeyboardLimits,
