@@ -1,13 +1,19 @@
-//! Embedding hookhost in a Rust program.
+//! Embedding hookhost in a Rust program: the sandbox, the hooks and the
+//! dispatcher alone (`hookhost = { default-features = false }`: no HTTP
+//! server, no gRPC, no journal, no NATS).
 //!
-//! Run with `cargo run --release -p hookhost --example embed`.
+//! Run with `cargo run --release -p hookhost --no-default-features
+//! --example embed -- [COMPONENT.wasm]`; with a component (e.g. the
+//! `deny-exe` example, built by `cargo build --release --target
+//! wasm32-wasip2` in `examples/`), it also runs as a wasm hook on
+//! pre-upload.
 //!
 //! A host is built from a configuration (here a JSON value; `Config::from_file`
 //! reads SFTPGo's file) plus what the program adds itself: a native Rust hook
 //! and a native notifier. Events are dispatched and their decisions read,
-//! plugins are called, hookhost's HTTP routes are nested in the program's own
-//! axum router, the configuration is reloaded while the host runs (the native
-//! parts stay), and the host shuts down cleanly.
+//! plugins are called, the configuration is reloaded while the host runs (the
+//! native parts stay), and the host shuts down cleanly. `embed_serve` shows
+//! hookhost's HTTP routes nested in a program's own axum router.
 
 use std::sync::{Arc, Mutex};
 
@@ -17,10 +23,8 @@ use hookhost::event::{
 };
 use hookhost::hook::{Answer, EventRef, Hook, HookKind, HookResult};
 use hookhost::plugin::NativeNotifier;
-use hookhost::serve::RouterOptions;
 use hookhost::{Config, Host, ReloadableHost};
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A native hook: refuses file names with spaces, in Rust, in-process.
 struct NoSpaces;
@@ -74,11 +78,25 @@ impl NativeNotifier for Journal {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Two exec hooks with SFTPGo's semantics: exit 0 allows, anything else denies.
-    let config = json!({"common": {"actions": {"hooks": [
-        {"name": "allow-uploads", "hook": "/bin/true", "execute_on": ["pre-upload"]},
-        {"name": "deny-downloads", "hook": "/bin/false", "execute_on": ["pre-download"]}
-    ]}}});
+    // Two exec hooks with SFTPGo's semantics: exit 0 allows, anything else
+    // denies. `pre-*` events are synchronous; any other event (`upload`,
+    // `delete`...) runs its hooks in the background and is allowed at once,
+    // unless listed in `execute_sync` (as in SFTPGo): then its hooks'
+    // answer is the decision.
+    let mut hooks = vec![
+        json!({"name": "allow-uploads", "hook": "/bin/true", "execute_on": ["pre-upload"]}),
+        json!({"name": "deny-downloads", "hook": "/bin/false", "execute_on": ["pre-download"]}),
+        json!({"name": "audit-deletes", "hook": "/bin/false", "execute_on": ["delete"]}),
+        json!({"name": "check-renames", "hook": "/bin/false", "execute_on": ["rename"]}),
+    ];
+    // A WebAssembly component, run in-process under hookhost's limits.
+    if let Some(component) = std::env::args().nth(1) {
+        hooks.push(
+            json!({"name": "deny-exe", "hook": component, "execute_on": ["pre-upload"],
+            "limits": {"memory_mib": 16, "timeout_ms": 1000}}),
+        );
+    }
+    let config = json!({"common": {"actions": {"hooks": hooks, "execute_sync": ["rename"]}}});
     let journal = Journal::default();
     let notifier_options = NotifierOptions {
         fs_events: vec![FsAction::PreUpload, FsAction::Upload],
@@ -97,7 +115,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (action, path) in [
         (FsAction::PreUpload, "/srv/alice/report.pdf"),
         (FsAction::PreUpload, "/srv/alice/my report.pdf"),
+        (FsAction::PreUpload, "/srv/alice/setup.exe"),
         (FsAction::PreDownload, "/srv/alice/report.pdf"),
+        // Asynchronous: queued at once, the failing hook only logged.
+        (FsAction::Delete, "/srv/alice/report.pdf"),
+        // In `execute_sync`: the failing hook's answer is the decision.
+        (FsAction::Rename, "/srv/alice/report.pdf"),
     ] {
         let event = FsEvent::new(action, "alice", path, Protocol::Sftp);
         let outcome = host.lease().await.dispatch(event).await;
@@ -127,38 +150,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "check_ip: {}",
         if ip.is_ok() { "allowed" } else { "refused" }
-    );
-
-    // hookhost's routes nested in the program's own router, under /hooks.
-    let app = axum::Router::new()
-        .route(
-            "/",
-            axum::routing::get(|| async { "the program's own page" }),
-        )
-        .nest(
-            "/hooks",
-            hookhost::serve::router(host.clone(), RouterOptions::default()),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let body =
-        r#"{"action":"pre-upload","username":"alice","path":"/srv/a b.txt","protocol":"SFTP"}"#;
-    let mut stream = tokio::net::TcpStream::connect(address).await?;
-    stream
-        .write_all(
-            format!(
-                "POST /hooks/v1/actions/fs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            )
-            .as_bytes(),
-        )
-        .await?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await?;
-    println!(
-        "nested route: {}",
-        answer.lines().next().unwrap_or_default()
     );
 
     // Reload: downloads are allowed from now on; the old host drains. The

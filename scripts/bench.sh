@@ -7,10 +7,8 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 echo "== building (a first build takes about 10 minutes on a 2-core machine)"
-for workspace in examples tests/fixtures tests/fixtures/minimal-deny; do
-  CARGO_TARGET_DIR=target/guests cargo build --release --target wasm32-wasip2 --manifest-path "$workspace/Cargo.toml"
-done
-cargo build --release -p hookhost -p hookhost-bench
+scripts/guests.sh
+cargo build --release -p hookhost-cli -p hookhost-bench
 # The load tables keep a pool of keep-alive connections to each server they
 # measure: more than the usual soft limit of 1024 open files.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

@@ -10,7 +10,7 @@ echo "   (wasmtime is large); later runs take seconds. cargo's progress follows.
 echo "== building the example components (wasm32-wasip2)"
 CARGO_TARGET_DIR=target/guests cargo build --release --target wasm32-wasip2 --manifest-path examples/Cargo.toml
 echo "== building hookhost"
-cargo build --release -p hookhost
+cargo build --release -p hookhost-cli
 hookhost=target/release/hookhost
 config=examples/config/hookhost.json
 rm -rf target/demo  # each run shows only what it did

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# All tests: unit tests, end-to-end tests (which build the guest components
-# for wasm32-wasip2 themselves), doc tests.
+# All tests: unit tests, end-to-end tests, doc tests. The guest components
+# are built first, once (the tests would build them too, from inside the
+# first test that needs one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 scripts/tools.sh
-cargo test --release --workspace "$@"
+scripts/guests.sh
+cargo test --release --locked --workspace "$@"

@@ -495,7 +495,7 @@ pub(crate) fn run(
     // Over HTTP: the client on a runtime of its own.
     let client_runtime = one_worker();
     // Plain HTTP, but the client wants a TLS provider all the same.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = hookhost_tests::tls::ring_provider().install_default();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .tcp_nodelay(true)

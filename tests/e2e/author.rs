@@ -47,6 +47,19 @@ fn build_as_readme_says(project: &Path, target_dir: Option<&Path>) {
     ok(&out, command);
 }
 
+/// The README's build, in the guests' target directory (the SDK and its
+/// dependencies are compiled there already, with the versions of the
+/// project's Cargo.lock), the component then copied to where the README
+/// says it is.
+fn build_shared(project: &Path, file: &str) {
+    let target = repo_root().join("target/guests");
+    build_as_readme_says(project, Some(&target));
+    let built: PathBuf = target.join("wasm32-wasip2/release").join(file);
+    let expected = project.join("target/wasm32-wasip2/release");
+    std::fs::create_dir_all(&expected).unwrap();
+    std::fs::copy(&built, expected.join(file)).unwrap();
+}
+
 fn fire(project: &Path, wasm: &str, event: &str) -> Output {
     hookhost(
         project,
@@ -86,7 +99,11 @@ fn a_new_rust_fs_hook_builds_checks_and_fires_as_its_readme_says() {
         "new",
     );
     let project = dir.path().join("size-guard");
-    build_as_readme_says(&project, None);
+    assert!(
+        project.join("Cargo.lock").is_file(),
+        "the versions hookhost's guests are tested with"
+    );
+    build_shared(&project, "size_guard.wasm");
     size_guard_works(&project, "target/wasm32-wasip2/release/size_guard.wasm");
     assert!(
         !hookhost(dir.path(), &["new", "fs-hook", "size-guard"])
@@ -117,8 +134,6 @@ fn a_new_python_fs_hook_builds_checks_and_fires_as_its_readme_says() {
 #[test]
 fn every_kind_new_knows_builds_and_passes_check() {
     let dir = tempfile::tempdir().unwrap();
-    // One target directory for all, so the SDK compiles once.
-    let target = repo_root().join("target/guests-new");
     let kinds = [
         "fs-hook",
         "provider-hook",
@@ -140,12 +155,7 @@ fn every_kind_new_knows_builds_and_passes_check() {
         let name = format!("my-{kind}");
         ok(&hookhost(dir.path(), &["new", kind, &name]), kind);
         let project = dir.path().join(&name);
-        build_as_readme_says(&project, Some(&target));
-        let file = format!("{}.wasm", name.replace('-', "_"));
-        let built: PathBuf = target.join("wasm32-wasip2/release").join(&file);
-        let expected = project.join("target/wasm32-wasip2/release");
-        std::fs::create_dir_all(&expected).unwrap();
-        std::fs::copy(&built, expected.join(&file)).unwrap();
+        build_shared(&project, &format!("{}.wasm", name.replace('-', "_")));
         ok(
             &hookhost(&project, &["check", "--config", "hookhost.json"]),
             &format!("{kind}: check"),

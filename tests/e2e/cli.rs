@@ -29,3 +29,45 @@ fn check_compiles_once_and_the_next_run_uses_the_cache() {
     assert!(run().contains("2 wasm; plugins: 0; compile cache: 2 hits, 0 compiled"));
     assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 2);
 }
+
+/// The library's embedding example (built by `cargo test` for the
+/// `hookhost` package): a native hook, a wasm hook, a native notifier, a
+/// reload.
+#[test]
+fn the_embedding_example_runs_a_native_and_a_wasm_hook() {
+    // cargo builds examples for `cargo test`, next to the test binaries.
+    let deps = std::env::current_exe().unwrap();
+    let example = deps
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/embed");
+    let out = std::process::Command::new(&example)
+        .arg(wasm("deny-exe"))
+        .env("HOOKHOST_LOG", "warn")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (a plain `cargo test` builds the examples)",
+                example.display()
+            )
+        });
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "pre-upload /srv/alice/report.pdf: Allow",
+        "pre-upload /srv/alice/my report.pdf: Deny(\"no-spaces: file names may not contain spaces\")",
+        "pre-upload /srv/alice/setup.exe: Deny(\"deny-exe: .exe files are not allowed\")",
+        "pre-download /srv/alice/report.pdf: Deny(\"deny-downloads: exit status 1\")",
+        "delete /srv/alice/report.pdf: Queued",
+        "rename /srv/alice/report.pdf: Failed(\"check-renames: exit status 1\")",
+        "provider add: Allow",
+        "check_ip: allowed",
+        "after reload 2: pre-download /srv/alice/report.pdf: Allow",
+        "after reload 2: pre-upload /srv/alice/my report.pdf: Deny(\"no-spaces: file names may not contain spaces\")",
+        "journal: [\"pre-upload /srv/alice/report.pdf\", \"pre-upload /srv/alice/my report.pdf\", \"pre-upload /srv/alice/setup.exe\", \"pre-upload /srv/alice/my report.pdf\"]",
+    ] {
+        assert!(stdout.contains(line), "{line:?} missing from:\n{stdout}");
+    }
+}

@@ -9,7 +9,6 @@ mod durability;
 mod eventmanager;
 mod exec_hooks;
 mod gateway;
-mod hardening;
 mod hostile;
 mod http_hooks;
 mod javascript;

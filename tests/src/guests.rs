@@ -1,7 +1,8 @@
 //! Guest components, built from source for wasm32-wasip2.
 //!
-//! The first call builds the guest workspaces (`examples/`, `tests/fixtures/`
-//! and the `no_std` `tests/fixtures/minimal-deny/`) into `target/guests`
+//! The first call builds the guest workspace (`examples/`, which holds the
+//! test components of `tests/fixtures/` too) and the `no_std`
+//! `tests/fixtures/minimal-deny/` into `target/guests`
 //! (cargo skips the work when nothing changed); later calls in the same run
 //! reuse the result.
 
@@ -13,8 +14,8 @@ use crate::repo_root;
 
 static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
 
-/// Every workspace of guests (scripts/bench.sh builds the same list).
-const GUEST_WORKSPACES: [&str; 3] = ["examples", "tests/fixtures", "tests/fixtures/minimal-deny"];
+/// Every workspace of guests (scripts/guests.sh builds the same list).
+const GUEST_WORKSPACES: [&str; 2] = ["examples", "tests/fixtures/minimal-deny"];
 
 fn build_all() -> Result<PathBuf, String> {
     let root = repo_root();
@@ -26,6 +27,7 @@ fn build_all() -> Result<PathBuf, String> {
             .args([
                 "build",
                 "--release",
+                "--locked",
                 "--target",
                 "wasm32-wasip2",
                 "--manifest-path",

@@ -87,7 +87,7 @@ impl Server {
         }
         let url = first.trim().rsplit(' ').next().expect("address").to_owned();
         // reqwest is built without a default crypto provider (as hookhost is).
-        let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+        let _ = crate::tls::ring_provider().install_default();
         Server {
             child,
             url,

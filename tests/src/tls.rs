@@ -83,7 +83,7 @@ impl TestPki {
     /// A rustls server configuration; with `require_client_cert`, clients
     /// must present a certificate signed by the CA.
     pub fn server_config(&self, require_client_cert: bool) -> Arc<rustls::ServerConfig> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(ring_provider());
         let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&self.server_cert)
             .expect("server cert")
             .collect::<Result<_, _>>()
@@ -120,7 +120,7 @@ pub type SeenCertificate = Arc<std::sync::Mutex<Option<Vec<u8>>>>;
 /// server's own). It records the certificate the server presented.
 pub fn pinned_client_config(server_cert: Vec<u8>) -> (rustls::ClientConfig, SeenCertificate) {
     let seen = SeenCertificate::default();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(ring_provider());
     let verifier = Pinned {
         expected: server_cert,
         seen: seen.clone(),
@@ -182,4 +182,11 @@ impl rustls::client::danger::ServerCertVerifier for Pinned {
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.algorithms.supported_schemes()
     }
+}
+
+/// rustls' *ring* provider, as hookhost uses it (rustls 0.23.48 deprecates
+/// it for aws-lc-rs; hookhost's `crypto` module says why it stays).
+#[allow(deprecated)]
+pub fn ring_provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::ring::default_provider()
 }

@@ -1,0 +1,66 @@
+//! A queue on NATS JetStream shared by several hookhost nodes.
+//!
+//! An accepted asynchronous event becomes one message per hook on
+//! `hookhost.<stream>.events` (header `Hookhost-Hook`: the hook's name;
+//! body: the journal's entry format), and the event counts as accepted once
+//! JetStream has acknowledged every one. Each node pulls from one durable
+//! consumer shared by all nodes; a message is acknowledged when its hook has
+//! finished, redelivered (with a doubling delay) when the hook failed, and
+//! after the hook's `max_deliver` attempts (its own `queue.max_deliver`, else
+//! the queue's) published to `hookhost.<stream>.dead` and
+//! terminated. A node that dies holding messages lets JetStream give them to
+//! another node after `ack_wait_ms`. Delivery is at least once.
+
+#[cfg(feature = "nats")]
+mod nats;
+#[cfg(not(feature = "nats"))]
+mod off;
+
+#[cfg(feature = "nats")]
+pub(crate) use nats::Delivery;
+pub use nats_or_off::NatsQueue;
+#[cfg(not(feature = "nats"))]
+pub(crate) use off::Delivery;
+
+#[cfg(feature = "nats")]
+use nats as nats_or_off;
+#[cfg(not(feature = "nats"))]
+use off as nats_or_off;
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The header naming the hook a message is for.
+#[cfg(feature = "nats")]
+pub(crate) const HOOK_HEADER: &str = "Hookhost-Hook";
+
+/// Queue counters, read at scrape time.
+#[derive(Debug, Default)]
+pub struct QueueStats {
+    /// Messages published (one per hook of each accepted event).
+    pub published: AtomicU64,
+    /// Messages whose hook finished (acknowledged).
+    pub acked: AtomicU64,
+    /// Messages handed back for redelivery after a failed hook.
+    pub redelivered: AtomicU64,
+    /// Messages sent to the dead-letter subject.
+    pub dead: AtomicU64,
+    /// Messages not yet done, all nodes (JetStream's count of messages not
+    /// yet delivered plus delivered but not acknowledged), last sampled.
+    pub unfinished: AtomicU64,
+    /// When the oldest unfinished message was published (Unix ms; 0: none),
+    /// last sampled.
+    pub oldest_ms: AtomicI64,
+    /// Whether a sample has been taken since the queue was connected.
+    pub sampled: AtomicBool,
+}
+
+impl QueueStats {
+    /// Age of the oldest unfinished message, last sampled.
+    pub fn oldest_age(&self) -> Option<Duration> {
+        match self.oldest_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(crate::clock::age_since_ms(ms)),
+        }
+    }
+}

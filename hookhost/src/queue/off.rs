@@ -1,0 +1,70 @@
+//! Built without the `nats` feature: a configuration asking for the queue
+//! (`hookhost.queue`) is refused at load with that reason. [`NatsQueue`]
+//! has no value, so every use of one is unreachable code the compiler
+//! checks.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::QueueStats;
+use crate::config::{HookRetry, QueueSettings};
+
+/// No NATS queue in this build (see the `nats` feature).
+pub enum NatsQueue {}
+
+/// No message can be pulled.
+pub(crate) enum Delivery {}
+
+impl Delivery {
+    pub(crate) fn hook(&self) -> Option<&str> {
+        match *self {}
+    }
+
+    pub(crate) fn entry(&self) -> &[u8] {
+        match *self {}
+    }
+}
+
+impl NatsQueue {
+    pub(crate) async fn connect(_settings: &QueueSettings) -> Result<Arc<Self>, String> {
+        Err("hookhost.queue: this hookhost was built without the `nats` feature".into())
+    }
+
+    /// Never called: there is no queue.
+    pub fn stats(&self) -> &QueueStats {
+        match *self {}
+    }
+
+    /// Never called: there is no queue.
+    pub fn connected(&self) -> bool {
+        match *self {}
+    }
+
+    pub(crate) async fn sample(&self) -> Result<(), String> {
+        match *self {}
+    }
+
+    pub(crate) async fn publish(&self, _hooks: &[&str], _entry: &[u8]) -> Result<(), String> {
+        match *self {}
+    }
+
+    pub(crate) async fn fetch(&self, _n: usize, _wait: Duration) -> Result<Vec<Delivery>, String> {
+        match *self {}
+    }
+
+    pub(crate) async fn done(&self, delivery: Delivery) {
+        match delivery {}
+    }
+
+    pub(crate) async fn over_limit(
+        &self,
+        delivery: Delivery,
+        _retry: &HookRetry,
+    ) -> Option<Delivery> {
+        match delivery {}
+    }
+
+    pub(crate) async fn failed(&self, delivery: Delivery, _reason: &str, _retry: &HookRetry) {
+        match delivery {}
+    }
+}
