@@ -217,7 +217,7 @@ fn dispatch_path(name: &str, host: Host) -> LoadPath {
 /// Event `i`'s SFTPGo body.
 fn body(i: usize) -> Vec<u8> {
     let event: FsEvent = crate::setup::event(i, FsAction::PreUpload);
-    hookhost::event::json::encode_fs_event(&event, &Contract::NEWEST)
+    hookhost::event::fs::http::encode_fs_event(&event, &Contract::NEWEST)
 }
 
 /// Requests one HTTP path has in flight at most.

@@ -81,13 +81,13 @@ mod json;
 mod loopguard;
 pub mod metrics;
 pub mod plugin;
+mod prom;
 mod queue;
 mod reload;
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod sandbox;
 #[cfg(not(feature = "internals"))]
-#[allow(dead_code)]
 mod sandbox;
 #[cfg(feature = "serve")]
 pub mod serve;

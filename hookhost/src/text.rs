@@ -43,6 +43,30 @@ pub fn count(what: Clip) {
     CLIPPED[what.index()].fetch_add(1, Ordering::Relaxed);
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct ClippedLabels {
+    what: &'static str,
+}
+
+/// Write the clipped-text counters (process-wide).
+pub(crate) fn encode_clipped(
+    encoder: &mut prometheus_client::encoding::DescriptorEncoder<'_>,
+) -> crate::prom::Encoded {
+    crate::prom::encode_counters(
+        encoder,
+        "clipped",
+        "Texts from guests and clients clipped to their cap (process-wide)",
+        clipped().into_iter().map(|(what, n)| {
+            (
+                ClippedLabels {
+                    what: what.as_str(),
+                },
+                n,
+            )
+        }),
+    )
+}
+
 /// How many times each kind was clipped in this process.
 pub fn clipped() -> [(Clip, u64); 3] {
     Clip::ALL.map(|what| (what, CLIPPED[what.index()].load(Ordering::Relaxed)))

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use hookhost::Config;
-use hookhost::event::exec::{decode_fs_exec, fs_args, fs_env};
-use hookhost::event::json::{decode_fs_event, encode_fs_event};
+use hookhost::event::fs::exec::{decode_fs_exec, fs_args, fs_env};
+use hookhost::event::fs::http::{decode_fs_event, encode_fs_event};
 use hookhost::event::{
     Change, Contract, FsAction, FsEvent, FsProvider, ObjectType, Protocol, ProviderAction,
     ProviderEvent, Status, VersionSetting,

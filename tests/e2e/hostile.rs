@@ -424,9 +424,11 @@ async fn instantiate(
     let name: Arc<str> = Arc::from("crafted");
     sandbox
         .instantiate(
-            &name,
-            limits,
-            &Arc::new(Grants::default()),
+            hookhost::sandbox::Guest {
+                name: &name,
+                limits,
+                grants: &Arc::new(Grants::default()),
+            },
             share,
             Instant::now() + limits.timeout,
             &pre,

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use hookhost::event::json::decode_fs_event_as;
+use hookhost::event::fs::http::decode_fs_event_as;
 use hookhost::event::{ObjectType, ProviderAction, ProviderEvent, VersionSetting};
 use hookhost::hook::Answer;
 use hookhost::{Config, HookReport, Host, Outcome};

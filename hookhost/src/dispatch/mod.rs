@@ -32,9 +32,14 @@
 //! [`Outcome::reply`] is the one place that says how a decision is told to
 //! the server; the fronts (`serve`, `hookhost exec`) only spell it.
 
+mod keep;
 pub(crate) mod login;
 pub(crate) mod pool;
 pub(crate) mod remote;
+mod table;
+
+use keep::{Keeper, Kept};
+use table::Table;
 
 use pool::AsyncPool;
 
@@ -46,13 +51,10 @@ use futures::FutureExt;
 use serde::Serialize;
 
 use crate::event::login::LoginEvent;
-use crate::event::{
-    Change, Contract, FsAction, FsEvent, ObjectType, ProviderAction, ProviderEvent,
-};
+use crate::event::{Change, Contract, FsAction, FsEvent, ProviderEvent};
 use crate::hook::{Answer, EventRef, Failure, HookKind, HookResult, SharedHook};
-use crate::journal::{Journal, Ticket, entry};
+use crate::journal::{Ticket, entry};
 use crate::metrics::HookMetrics;
-use crate::queue::NatsQueue;
 
 /// A hook with its metric handles and its lane for asynchronous work.
 #[derive(Clone)]
@@ -222,81 +224,21 @@ impl Outcome {
     }
 }
 
-/// Which hooks run for which event.
+/// The dispatcher of a host: its routing table and where it keeps accepted
+/// asynchronous work.
 #[derive(Default)]
 pub struct Router {
-    fs: [Vec<Route>; FsAction::ALL.len()],
-    sync: [bool; FsAction::ALL.len()],
-    provider: [Vec<(Route, Vec<ObjectType>)>; ProviderAction::ALL.len()],
-    /// Login and connection hooks.
-    pub(crate) login: login::LoginRouter,
-    /// Where accepted asynchronous events are kept until done, if anywhere.
-    pub(crate) journal: Option<Arc<Journal>>,
-    /// The queue shared with other nodes, if any: replaces the local lanes
-    /// (and the journal) for fs and provider events.
-    pub(crate) remote: Option<remote::Remote>,
+    /// Which hooks run for which event.
+    pub(crate) routes: Table,
+    /// Where accepted asynchronous events are kept until done.
+    pub(crate) keeper: Keeper,
 }
 
 impl Router {
-    /// Run `route` on `actions`.
-    pub fn add_fs(&mut self, route: Route, actions: &[FsAction]) {
-        for action in actions {
-            self.fs[action.index()].push(route.clone());
-        }
-    }
-
-    /// Make the hooks of a non-`pre-*` action synchronous.
-    pub fn set_sync(&mut self, action: FsAction) {
-        self.sync[action.index()] = true;
-    }
-
-    /// Run `hook` on `actions` for the object types `objects`.
-    pub fn add_provider(
-        &mut self,
-        route: Route,
-        actions: &[ProviderAction],
-        objects: &[ObjectType],
-    ) {
-        for action in actions {
-            self.provider[action.index()].push((route.clone(), objects.to_vec()));
-        }
-    }
-
-    /// The hooks configured for an fs action.
-    pub fn fs_hooks(&self, action: FsAction) -> &[Route] {
-        &self.fs[action.index()]
-    }
-
-    /// Whether the caller waits for this action's hooks.
-    pub fn is_sync(&self, action: FsAction) -> bool {
-        action.is_pre() || self.sync[action.index()]
-    }
-
-    /// The hooks configured for a provider event (none for internal updates).
-    pub fn provider_hooks<'a>(
-        &'a self,
-        event: &'a ProviderEvent,
-    ) -> impl Iterator<Item = &'a Route> + 'a {
-        let hooks: &[_] = if event.internal {
-            &[]
-        } else {
-            &self.provider[event.action.index()]
-        };
-        hooks
-            .iter()
-            .filter(|(_, objects)| objects.contains(&event.object_type))
-            .map(|(hook, _)| hook)
-    }
-
-    /// Whether any hook at all would run for this provider event.
-    pub fn has_provider_hooks(&self, event: &ProviderEvent) -> bool {
-        self.provider_hooks(event).next().is_some()
-    }
-
     /// Run an fs event's hooks now and decide, in the contract of the SFTPGo
     /// release it came from.
     pub async fn run_fs(&self, event: &FsEvent, contract: Contract) -> Outcome {
-        let hooks = self.fs_hooks(event.action);
+        let hooks = self.routes.fs_hooks(event.action);
         match event.action {
             FsAction::PreUpload | FsAction::PreDownload => run_pre(hooks, event, contract).await,
             FsAction::PreDelete if contract.has(Change::PreDeleteCanDeny) => {
@@ -339,83 +281,33 @@ impl Router {
     /// full): [`Decision::Queued`], or [`Decision::Failed`] when the host
     /// is shutting down.
     pub(crate) async fn queue_fs(&self, event: FsEvent, contract: Contract) -> Decision {
-        let routes = self.fs_hooks(event.action).to_vec();
+        let routes = self.routes.fs_hooks(event.action).to_vec();
         let entry = |id: &str| entry::encode_fs(&event, contract, id);
-        let entry = self.keep(&routes, entry).await;
-        self.accepted(routes, EventBox::Fs(Arc::new(event)), contract, entry)
-            .await
-    }
-
-    /// Give an accepted event an id and keep it where this host keeps
-    /// accepted work: the shared queue (then it is done here), the journal,
-    /// or nowhere (memory only).
-    async fn keep(&self, routes: &[Route], entry: impl FnOnce(&str) -> Vec<u8>) -> Kept {
-        let id = crate::event::id::new_id();
-        if let Some(remote) = &self.remote {
-            return Kept::Done(publish(&remote.queue, routes, &entry(&id)).await);
-        }
-        match self.journaled(routes, || entry(&id)).await {
-            Ok(ticket) => Kept::Here(id, ticket),
-            Err(decision) => Kept::Done(decision),
-        }
-    }
-
-    /// Queue a kept event in the local lanes.
-    async fn accepted(
-        &self,
-        routes: Vec<Route>,
-        event: EventBox,
-        contract: Contract,
-        kept: Kept,
-    ) -> Decision {
-        match kept {
-            Kept::Done(decision) => decision,
-            Kept::Here(id, ticket) => queue(routes, event, contract, ticket, Some(id)).await,
-        }
-    }
-
-    /// With a journal, write the event's entry before it counts as
-    /// accepted: its ticket, or the failure to tell the caller.
-    async fn journaled(
-        &self,
-        routes: &[Route],
-        entry: impl FnOnce() -> Vec<u8>,
-    ) -> Result<Option<Arc<Ticket>>, Decision> {
-        let Some(journal) = &self.journal else {
-            return Ok(None);
-        };
-        if routes.is_empty() {
-            return Ok(None);
-        }
-        match journal.append(entry()).await {
-            Ok(id) => Ok(Some(Ticket::new(journal.clone(), id, routes.len()))),
-            Err(error) => Err(Decision::Failed(format!(
-                "cannot keep the event for its hooks: {error}"
-            ))),
-        }
+        let entry = self.keeper.keep(&routes, entry).await;
+        accepted(routes, EventBox::Fs(Arc::new(event)), contract, entry).await
     }
 
     /// Queue again, for the hooks configured now, the journal's entries
     /// found unfinished at start (read before the host took any event).
     pub(crate) async fn replay(&self, pending: Vec<(u64, entry::Decoded)>) {
-        let Some(journal) = &self.journal else {
+        let Some(journal) = &self.keeper.journal else {
             return;
         };
         let mut replayed = 0;
         for (id, decoded) in pending {
             let (routes, event, contract) = match decoded.entry {
                 entry::Entry::Fs(event, contract) => (
-                    self.fs_hooks(event.action).to_vec(),
+                    self.routes.fs_hooks(event.action).to_vec(),
                     EventBox::Fs(Arc::new(*event)),
                     contract,
                 ),
                 entry::Entry::Provider(event, contract) => (
-                    self.provider_hooks(&event).cloned().collect(),
+                    self.routes.provider_hooks(&event).cloned().collect(),
                     EventBox::Provider(Arc::new(event)),
                     contract,
                 ),
                 entry::Entry::Login(event, contract) => (
-                    self.login.hooks_for(&event).to_vec(),
+                    self.routes.login.hooks_for(&event).to_vec(),
                     EventBox::Login(Arc::new(*event)),
                     contract,
                 ),
@@ -447,66 +339,41 @@ impl Router {
         event: ProviderEvent,
         contract: Contract,
     ) -> Decision {
-        let routes: Vec<Route> = self.provider_hooks(&event).cloned().collect();
+        let routes: Vec<Route> = self.routes.provider_hooks(&event).cloned().collect();
         let entry = |id: &str| entry::encode_provider(&event, contract, id);
-        let entry = self.keep(&routes, entry).await;
-        self.accepted(routes, EventBox::Provider(Arc::new(event)), contract, entry)
-            .await
+        let entry = self.keeper.keep(&routes, entry).await;
+        accepted(routes, EventBox::Provider(Arc::new(event)), contract, entry).await
     }
 
     /// Queue a login event (post-login, post-disconnect) for its hooks'
     /// lanes.
     pub(crate) async fn queue_login(&self, event: LoginEvent, contract: Contract) -> Decision {
-        let routes = self.login.hooks_for(&event).to_vec();
+        let routes = self.routes.login.hooks_for(&event).to_vec();
         let entry = |id: &str| entry::encode_login(&event, contract, id).unwrap_or_default();
-        let entry = self.keep(&routes, entry).await;
-        self.accepted(routes, EventBox::Login(Arc::new(event)), contract, entry)
-            .await
-    }
-
-    /// Every lane, once.
-    fn lanes(&self) -> Vec<Arc<AsyncPool>> {
-        let mut lanes: Vec<Arc<AsyncPool>> = Vec::new();
-        let routes = self
-            .fs
-            .iter()
-            .flatten()
-            .chain(self.provider.iter().flatten().map(|(route, _)| route))
-            .chain(self.login.routes());
-        for route in routes {
-            if !lanes.iter().any(|lane| Arc::ptr_eq(lane, &route.lane)) {
-                lanes.push(route.lane.clone());
-            }
-        }
-        lanes
+        let entry = self.keeper.keep(&routes, entry).await;
+        accepted(routes, EventBox::Login(Arc::new(event)), contract, entry).await
     }
 
     /// Asynchronous jobs queued or running, all lanes.
     pub(crate) fn in_flight(&self) -> usize {
-        self.lanes().iter().map(|lane| lane.in_flight()).sum()
-    }
-
-    /// The fs, provider or queued login hook named `name`.
-    pub(crate) fn route_named(&self, name: &str) -> Option<&Route> {
-        self.fs
+        self.routes
+            .lanes()
             .iter()
-            .flatten()
-            .chain(self.provider.iter().flatten().map(|(route, _)| route))
-            .chain(self.login.routes())
-            .find(|route| &*route.name == name)
+            .map(|lane| lane.in_flight())
+            .sum()
     }
 
     /// Stop taking asynchronous work and wait for every lane to drain;
     /// then the journal's removals are made durable. With a shared queue,
     /// this node stops pulling and finishes what it holds.
     pub(crate) async fn shutdown(&self) {
-        if let Some(remote) = &self.remote {
+        if let Some(remote) = &self.keeper.remote {
             remote.stop().await;
         }
-        for lane in self.lanes() {
+        for lane in self.routes.lanes() {
             lane.shutdown().await;
         }
-        if let Some(journal) = &self.journal {
+        if let Some(journal) = &self.keeper.journal {
             journal.flush().await;
         }
     }
@@ -514,19 +381,12 @@ impl Router {
     /// Run a provider event's hooks now.
     pub async fn run_provider(&self, event: &ProviderEvent, contract: Contract) -> Outcome {
         run_notification(
-            self.provider_hooks(event),
+            self.routes.provider_hooks(event),
             EventRef::Provider(event),
             contract,
         )
         .await
     }
-}
-
-/// Where an accepted event went: published (or refused) — nothing more to
-/// do here — or to be queued here under its id, with its journal ticket.
-enum Kept {
-    Done(Decision),
-    Here(Arc<str>, Option<Arc<Ticket>>),
 }
 
 /// An event owned by queued jobs.
@@ -547,16 +407,11 @@ impl EventBox {
     }
 }
 
-/// Publish an event for its hooks on the shared queue: accepted once
-/// JetStream stored it.
-async fn publish(queue: &NatsQueue, routes: &[Route], entry: &[u8]) -> Decision {
-    if routes.is_empty() {
-        return Decision::Queued;
-    }
-    let hooks: Vec<&str> = routes.iter().map(|route| &*route.name).collect();
-    match queue.publish(&hooks, entry).await {
-        Ok(()) => Decision::Queued,
-        Err(error) => Decision::Failed(format!("cannot queue the event for its hooks: {error}")),
+/// Queue a kept event in the local lanes.
+async fn accepted(routes: Vec<Route>, event: EventBox, contract: Contract, kept: Kept) -> Decision {
+    match kept {
+        Kept::Done(decision) => decision,
+        Kept::Here(id, ticket) => queue(routes, event, contract, ticket, Some(id)).await,
     }
 }
 

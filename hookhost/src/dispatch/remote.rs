@@ -2,7 +2,7 @@
 //! published instead of queued in the local lanes, and every node runs a
 //! consumer that pulls messages and runs the hook each one names.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -33,10 +33,18 @@ impl Remote {
     }
 
     /// Start consuming for the router `router(&owner)` (the host that owns
-    /// it); stopped by [`Remote::stop`].
-    pub(crate) fn start<T: Send + Sync + 'static>(&self, owner: Arc<T>, router: fn(&T) -> &Router) {
+    /// it); stopped by [`Remote::stop`], or when the owner is gone. The
+    /// consumer holds the owner weakly, and strongly only while it handles
+    /// a batch: no reference cycle keeps a dropped host alive.
+    pub(crate) fn start<T: Send + Sync + 'static>(
+        &self,
+        owner: Weak<T>,
+        router: fn(&T) -> &Router,
+    ) {
         let stop = self.stop.subscribe();
-        let task = tokio::spawn(async move { consume(owner, router, stop).await });
+        let queue = self.queue.clone();
+        let workers = self.workers;
+        let task = tokio::spawn(async move { consume(queue, workers, owner, router, stop).await });
         *self.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
         tokio::spawn(sample(self.queue.clone(), self.stop.subscribe()));
     }
@@ -71,22 +79,30 @@ async fn sample(queue: Arc<NatsQueue>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-async fn consume<T>(owner: Arc<T>, router: fn(&T) -> &Router, mut stop: watch::Receiver<bool>) {
-    let router = router(&owner);
-    let Some(remote) = &router.remote else {
-        return;
-    };
+async fn consume<T>(
+    queue: Arc<NatsQueue>,
+    workers: usize,
+    owner: Weak<T>,
+    router: fn(&T) -> &Router,
+    mut stop: watch::Receiver<bool>,
+) {
     while !*stop.borrow() {
         let batch = tokio::select! {
-            batch = remote.queue.fetch(remote.workers, Duration::from_secs(1)) => batch,
+            batch = queue.fetch(workers, Duration::from_secs(1)) => batch,
             _ = stop.changed() => break,
         };
         match batch {
             Ok(batch) => {
+                // Messages pulled after the host went are redelivered to
+                // another node once their ack_wait passes.
+                let Some(owner) = owner.upgrade() else {
+                    return;
+                };
+                let router = router(&owner);
                 futures::future::join_all(
                     batch
                         .into_iter()
-                        .map(|delivery| handle(router, &remote.queue, delivery)),
+                        .map(|delivery| handle(router, &queue, delivery)),
                 )
                 .await;
             }
@@ -103,7 +119,10 @@ async fn consume<T>(owner: Arc<T>, router: fn(&T) -> &Router, mut stop: watch::R
 
 /// Run the hook a message names on its event; acknowledge, or hand it back.
 async fn handle(router: &Router, queue: &NatsQueue, delivery: Delivery) {
-    let Some(route) = delivery.hook().and_then(|name| router.route_named(name)) else {
+    let Some(route) = delivery
+        .hook()
+        .and_then(|name| router.routes.route_named(name))
+    else {
         let reason = format!(
             "no hook named {:?} on this node",
             delivery.hook().unwrap_or("")

@@ -20,8 +20,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::json::{FieldError, go_marshal};
+use super::go::go_marshal;
 use super::{Change, Contract, named_enum};
+use crate::error::FieldError;
 
 named_enum! {
     /// SFTPGo's login and connection hooks, by their `command.commands[].hook` names.

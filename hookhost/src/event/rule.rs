@@ -31,11 +31,12 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::json::{FieldError, go_marshal};
+use super::go::go_marshal;
 use super::{
     Change, FsAction, FsEvent, FsProvider, ObjectType, Protocol, ProviderAction, ProviderEvent,
     Releases, SftpgoVersion, Status, named_enum, non_empty,
 };
+use crate::error::FieldError;
 
 named_enum! {
     /// The Event Manager triggers legacy hooks never had, by the name a
@@ -565,7 +566,7 @@ impl Wire {
 impl RuleParams {
     /// The documented body form: a JSON object (unknown keys ignored).
     pub fn from_body(bytes: &[u8]) -> Result<RuleParams, FieldError> {
-        let wire: Wire = super::json::from_json(bytes)?;
+        let wire: Wire = crate::json::from_json(bytes)?;
         wire.into_params()
     }
 

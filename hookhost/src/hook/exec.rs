@@ -28,8 +28,9 @@ use tokio::sync::{Mutex, Semaphore};
 
 use super::{Answer, EventRef, Exchange, Failure, Hook, HookKind, HookResult};
 use crate::config::{HOST_SECRET_VARS, ProgramCommand};
-use crate::event::exec::{fs_args, fs_env, provider_args, provider_env};
+use crate::event::fs::exec::{fs_args, fs_env};
 use crate::event::login::{KbdReply, KbdRound};
+use crate::event::provider::exec::{provider_args, provider_env};
 use crate::event::{Change, Contract};
 use crate::text::CappedBuffer;
 

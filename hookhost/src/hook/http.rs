@@ -30,7 +30,7 @@ use crate::error::FieldError;
 use crate::event::login::{KbdReply, KbdRound, LoginHook};
 
 use crate::clock::now_ns;
-use crate::event::json::encode_fs_event;
+use crate::event::fs::http::encode_fs_event;
 use crate::event::{Change, Contract, ProviderEvent};
 
 /// The shared HTTP client with SFTPGo's retry policy and extra headers.

@@ -221,12 +221,12 @@ impl HostBuilder {
         let (notices, pending): (Vec<_>, Vec<_>) = pending
             .into_iter()
             .partition(|(_, decoded)| matches!(decoded.entry, Entry::Notice { .. }));
-        router.journal = journal.clone();
+        router.keeper.journal = journal.clone();
         if let Some(queue) = &config.settings.queue {
             let connected = NatsQueue::connect(queue)
                 .await
                 .map_err(|e| in_file(ConfigError::field("hookhost.queue", e).into()))?;
-            router.remote = Some(Remote::new(connected, config.settings.async_workers));
+            router.keeper.remote = Some(Remote::new(connected, config.settings.async_workers));
         }
         let is_self = |spec: &HookSpec| match template.loop_guard.points_at_self(&spec.target) {
             Some(why) => {
@@ -246,10 +246,10 @@ impl HostBuilder {
                 tracing::warn!(hook = %hook.spec.name, "hook has no execute_on actions and will never run");
             }
             let built = builder.route(&hook.spec, World::Fs).map_err(in_file)?;
-            router.add_fs(built, &hook.execute_on);
+            router.routes.add_fs(built, &hook.execute_on);
         }
         for action in &config.fs_actions.execute_sync {
-            router.set_sync(*action);
+            router.routes.set_sync(*action);
         }
         for hook in &config.provider_actions.hooks {
             if is_self(&hook.spec) {
@@ -258,12 +258,14 @@ impl HostBuilder {
             let built = builder
                 .route(&hook.spec, World::Provider)
                 .map_err(in_file)?;
-            router.add_provider(built, &hook.execute_on, &hook.execute_for);
+            router
+                .routes
+                .add_provider(built, &hook.execute_on, &hook.execute_for);
         }
         let login = &config.login_hooks;
-        router.login.external_auth_scope = login.external_auth_scope;
-        router.login.check_password_scope = login.check_password_scope;
-        router.login.post_login_scope = login.post_login_scope;
+        router.routes.login.external_auth_scope = login.external_auth_scope;
+        router.routes.login.check_password_scope = login.check_password_scope;
+        router.routes.login.post_login_scope = login.post_login_scope;
         for &kind in LoginHook::ALL {
             for (i, spec) in login.of(kind).iter().enumerate() {
                 if is_self(spec) {
@@ -271,20 +273,21 @@ impl HostBuilder {
                 }
                 let built = builder.route(spec, World::Login(kind)).map_err(in_file)?;
                 match kind {
-                    LoginHook::EventRule => {
-                        router.login.add_rule(built, &login.event_rule_triggers[i])
-                    }
-                    _ => router.login.add(kind, built),
+                    LoginHook::EventRule => router
+                        .routes
+                        .login
+                        .add_rule(built, &login.event_rule_triggers[i]),
+                    _ => router.routes.login.add(kind, built),
                 }
             }
         }
-        router.login.keyboard_share = keyboard_share(&config, &template.loop_guard);
+        router.routes.login.keyboard_share = keyboard_share(&config, &template.loop_guard);
         for native in &template.hooks {
             match native {
-                Native::Fs(hook, actions) => {
-                    router.add_fs(builder.wrap(hook.clone(), World::Fs.key()), actions)
-                }
-                Native::Provider(hook, actions, objects) => router.add_provider(
+                Native::Fs(hook, actions) => router
+                    .routes
+                    .add_fs(builder.wrap(hook.clone(), World::Fs.key()), actions),
+                Native::Provider(hook, actions, objects) => router.routes.add_provider(
                     builder.wrap(hook.clone(), World::Provider.key()),
                     actions,
                     objects,
@@ -329,8 +332,8 @@ impl HostBuilder {
             }),
         };
         host.inner.metrics.set_snapshot(host.snapshot());
-        if let Some(remote) = &host.inner.router.remote {
-            remote.start(host.inner.clone(), |inner| &inner.router);
+        if let Some(remote) = &host.inner.router.keeper.remote {
+            remote.start(Arc::downgrade(&host.inner), |inner| &inner.router);
         }
         if !pending.is_empty() {
             let replaying = host.clone();

@@ -83,7 +83,7 @@ impl Host {
                         _ => LoginAnswer::Deny(err.to_string()),
                     });
                 }
-                if router.login.hooks_for(&event).is_empty() && plugins.has_ip_filter() {
+                if router.routes.login.hooks_for(&event).is_empty() && plugins.has_ip_filter() {
                     return answered(LoginAnswer::Allow);
                 }
             }
@@ -91,7 +91,7 @@ impl Host {
         }
         let hook = event.hook();
         if !wait_for_all && hook.queued() {
-            if router.login.hooks_for(&event).is_empty() {
+            if router.routes.login.hooks_for(&event).is_empty() {
                 return answered(LoginAnswer::NotConfigured);
             }
             return answered(match router.queue_login(event, contract).await {
@@ -99,7 +99,7 @@ impl Host {
                 _ => LoginAnswer::Failed("the host is shutting down".into()),
             });
         }
-        router.login.run(&event, contract).await
+        router.routes.login.run(&event, contract).await
     }
 
     async fn plugin_auth(&self, auth: &ExternalAuth) -> LoginAnswer {
@@ -140,7 +140,14 @@ impl Host {
     /// `current_form` as for [`LoginDispatch`].
     pub async fn keyboard_session(&self, current_form: Option<bool>) -> Option<KeyboardSession> {
         let contract = self.login_contract(current_form);
-        if let Some(session) = self.inner.router.login.keyboard_session(contract).await {
+        if let Some(session) = self
+            .inner
+            .router
+            .routes
+            .login
+            .keyboard_session(contract)
+            .await
+        {
             return Some(session);
         }
         self.inner

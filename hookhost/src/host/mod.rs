@@ -120,29 +120,30 @@ impl Host {
     pub fn journal_depth(&self) -> Option<u64> {
         self.inner
             .router
+            .keeper
             .journal
             .as_ref()
             .map(|j| j.stats().depth.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     pub(crate) fn shared_journal(&self) -> Option<Arc<crate::journal::Journal>> {
-        self.inner.router.journal.clone()
+        self.inner.router.keeper.journal.clone()
     }
 
     /// How old the journal's oldest unfinished entry is (`None`: no
     /// journal, or nothing unfinished).
     pub fn journal_oldest_age(&self) -> Option<std::time::Duration> {
-        self.inner.router.journal.as_ref()?.oldest_age()
+        self.inner.router.keeper.journal.as_ref()?.oldest_age()
     }
 
     /// Whether the journal can write (`None` without `hookhost.state_dir`).
     pub fn journal_health(&self) -> Option<crate::journal::JournalHealth> {
-        Some(self.inner.router.journal.as_ref()?.health())
+        Some(self.inner.router.keeper.journal.as_ref()?.health())
     }
 
     /// The shared queue's state (`None` without `hookhost.queue`).
     pub fn queue_health(&self) -> Option<QueueHealth> {
-        let queue = &self.inner.router.remote.as_ref()?.queue;
+        let queue = &self.inner.router.keeper.remote.as_ref()?.queue;
         let stats = queue.stats();
         let sampled = stats.sampled.load(std::sync::atomic::Ordering::Relaxed);
         Some(QueueHealth {
@@ -248,11 +249,11 @@ impl Host {
                 let notified = plugins.notify_fs(&event);
                 // A pre-delete is answered in its sender's terms even
                 // without a hook: "allowed" is not 200 for every release.
-                let outcome = if router.fs_hooks(event.action).is_empty()
+                let outcome = if router.routes.fs_hooks(event.action).is_empty()
                     && event.action != FsAction::PreDelete
                 {
                     Outcome::new(Decision::Allow, Vec::new(), contract)
-                } else if wait_for_all || router.is_sync(event.action) {
+                } else if wait_for_all || router.routes.is_sync(event.action) {
                     let run = router.run_fs(&event, contract);
                     let outcome = match answer_within {
                         None => run.await,
@@ -275,7 +276,7 @@ impl Host {
             Event::Provider(event) => {
                 let contract = self.contract(event.releases());
                 let notified = plugins.notify_provider(&event);
-                let outcome = if !router.has_provider_hooks(&event) {
+                let outcome = if !router.routes.has_provider_hooks(&event) {
                     Outcome::new(Decision::Allow, Vec::new(), contract)
                 } else if wait_for_all {
                     router.run_provider(&event, contract).await
@@ -306,7 +307,7 @@ impl Host {
         self.inner.router.shutdown().await;
         self.inner.plugins.shutdown().await;
         // The notifiers' last removals, on disk before the process ends.
-        if let Some(journal) = &self.inner.router.journal {
+        if let Some(journal) = &self.inner.router.keeper.journal {
             journal.flush().await;
         }
     }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::event::login::{Disconnection, Login, LoginEvent};
 
-use crate::event::json::{decode_fs_event_as, encode_fs_event};
+use crate::event::fs::http::{decode_fs_event_as, encode_fs_event};
 use crate::event::{
     Contract, Event, FsEvent, LogEvent, LogEventKind, ObjectType, Protocol, ProviderAction,
     ProviderEvent, SftpgoVersion, VersionSetting,

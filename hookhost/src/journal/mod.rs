@@ -41,6 +41,10 @@ pub use store::Journal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use prometheus_client::encoding::DescriptorEncoder;
+
+use crate::prom::{Encoded, age, counter, gauge, plain_counters};
+
 /// A journal that cannot be opened or read; the message names its file.
 #[derive(Clone, Debug, thiserror::Error)]
 #[error("{0}")]
@@ -68,6 +72,82 @@ pub struct JournalStats {
     pub lost: AtomicU64,
     /// Re-opens after a failed write.
     pub reopens: AtomicU64,
+}
+
+impl JournalStats {
+    /// Write the journal's metrics: these counters, whether it can write
+    /// now and the age of its oldest entry.
+    pub(crate) fn encode(
+        &self,
+        encoder: &mut DescriptorEncoder<'_>,
+        writable: bool,
+        oldest_age: Option<std::time::Duration>,
+    ) -> Encoded {
+        plain_counters(
+            encoder,
+            [
+                (
+                    "journal_appended",
+                    "Accepted asynchronous events written to the journal",
+                    &self.appended,
+                ),
+                (
+                    "journal_removed",
+                    "Journal entries removed: every hook of their event done",
+                    &self.removed,
+                ),
+                (
+                    "journal_replayed",
+                    "Unfinished journal entries replayed at start",
+                    &self.replayed,
+                ),
+                (
+                    "journal_commits",
+                    "Durable journal commits (one fsync, shared by the events grouped into it)",
+                    &self.commits,
+                ),
+                (
+                    "journal_failures",
+                    "Events refused because the journal could not write them",
+                    &self.failures,
+                ),
+                (
+                    "journal_reopens",
+                    "Journal re-opens after a failed write (one per probe)",
+                    &self.reopens,
+                ),
+                (
+                    "journal_lost",
+                    "Accepted events found missing at open (redb fell back to an earlier commit)",
+                    &self.lost,
+                ),
+            ],
+        )?;
+        counter(
+            encoder,
+            "journal_commit_seconds",
+            "Time spent in durable journal commits (fsync included)",
+            self.commit_nanos.load(Ordering::Relaxed) as f64 / 1e9,
+        )?;
+        gauge(
+            encoder,
+            "journal_writable",
+            "1 when the journal can write, 0 while its writes fail",
+            i64::from(writable),
+        )?;
+        gauge(
+            encoder,
+            "journal_depth",
+            "Journal entries whose hooks are not all done",
+            self.depth.load(Ordering::Relaxed) as i64,
+        )?;
+        age(
+            encoder,
+            "journal_oldest_age_seconds",
+            "Age of the oldest journal entry not yet done (0: none)",
+            oldest_age,
+        )
+    }
 }
 
 /// Whether the journal can write now.

@@ -28,7 +28,7 @@ use crate::failure::Failure;
 use crate::sandbox::bindings::{
     auth_plugin, eventsearcher_plugin, ipfilter_plugin, kms_plugin, notifier_plugin,
 };
-use crate::sandbox::{CallFuture, Live, Sandbox, State};
+use crate::sandbox::{CallFuture, Guest, Live, Sandbox, State};
 
 /// A world a plugin implements.
 pub(crate) trait PluginWorld: Send + Sync + 'static {
@@ -174,9 +174,11 @@ impl<W: PluginWorld> PluginInstance<W> {
     async fn instantiate(&self) -> Result<Live<W::Bindings>, Failure> {
         self.sandbox
             .instantiate(
-                &self.name,
-                &self.limits,
-                &self.grants,
+                Guest {
+                    name: &self.name,
+                    limits: &self.limits,
+                    grants: &self.grants,
+                },
                 None,
                 Instant::now() + self.limits.timeout,
                 &self.pre,

@@ -19,6 +19,7 @@
 
 mod env;
 mod instance;
+pub(crate) mod metrics;
 mod notifier;
 
 use std::future::Future;
@@ -529,7 +530,7 @@ impl Plugins {
         // the username (`getUserAndJSONForHook`).
         let user = Some(match user {
             Some(user) => user.to_owned(),
-            None => String::from_utf8(crate::event::json::go_marshal(
+            None => String::from_utf8(crate::event::go::go_marshal(
                 &serde_json::json!({"id": 0, "username": username}),
             ))
             .expect("JSON is UTF-8"),

@@ -30,6 +30,10 @@ use off as nats_or_off;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
+use prometheus_client::encoding::DescriptorEncoder;
+
+use crate::prom::{Encoded, age, gauge, plain_counters};
+
 /// The header naming the hook a message is for.
 #[cfg(feature = "nats")]
 pub(crate) const HOOK_HEADER: &str = "Hookhost-Hook";
@@ -56,6 +60,56 @@ pub struct QueueStats {
 }
 
 impl QueueStats {
+    /// Write the queue's metrics: these counters, whether the connection
+    /// is up, and the depth and oldest age last sampled.
+    pub(crate) fn encode(&self, encoder: &mut DescriptorEncoder<'_>, connected: bool) -> Encoded {
+        plain_counters(
+            encoder,
+            [
+                (
+                    "queue_published",
+                    "Messages published to the shared queue (one per hook of an accepted event)",
+                    &self.published,
+                ),
+                (
+                    "queue_acked",
+                    "Queue messages whose hook finished on this node",
+                    &self.acked,
+                ),
+                (
+                    "queue_redelivered",
+                    "Queue messages handed back for redelivery after a failed hook",
+                    &self.redelivered,
+                ),
+                (
+                    "queue_dead_letters",
+                    "Queue messages sent to the dead-letter subject after their last attempt",
+                    &self.dead,
+                ),
+            ],
+        )?;
+        gauge(
+            encoder,
+            "queue_connected",
+            "Whether the connection to the NATS server is up (1) or not (0)",
+            i64::from(connected),
+        )?;
+        if self.sampled.load(Ordering::Relaxed) {
+            gauge(
+                encoder,
+                "queue_depth",
+                "Queue messages not yet done on all nodes (JetStream's count, sampled every 2 s)",
+                self.unfinished.load(Ordering::Relaxed) as i64,
+            )?;
+        }
+        age(
+            encoder,
+            "queue_oldest_age_seconds",
+            "Age of the oldest queue message not yet done (0: none)",
+            self.oldest_age(),
+        )
+    }
+
     /// Age of the oldest unfinished message, last sampled.
     pub fn oldest_age(&self) -> Option<Duration> {
         match self.oldest_ms.load(Ordering::Relaxed) {

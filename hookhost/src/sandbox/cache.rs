@@ -31,6 +31,28 @@ pub struct CacheStats {
     pub compiled: u64,
 }
 
+impl CacheStats {
+    /// Write the compile cache's counters.
+    pub(crate) fn encode(
+        &self,
+        encoder: &mut prometheus_client::encoding::DescriptorEncoder<'_>,
+    ) -> crate::prom::Encoded {
+        use crate::prom::counter;
+        counter(
+            encoder,
+            "compile_cache_hits",
+            "Components loaded from the compile cache",
+            self.hits,
+        )?;
+        counter(
+            encoder,
+            "compile_cache_compiled",
+            "Components compiled",
+            self.compiled,
+        )
+    }
+}
+
 /// Feeds `Hash` output into sha256, for a stable digest of the engine hash.
 struct ShaHasher(Sha256);
 

@@ -124,7 +124,87 @@ pub struct Sandbox {
     allocation: Allocation,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+struct RefusedLabels {
+    reason: &'static str,
+}
+
+/// The guest a store is for: its name (logs, metrics), its limits and its
+/// grants.
+#[derive(Clone, Copy)]
+pub struct Guest<'a> {
+    /// The hook's or plugin's name.
+    pub name: &'a Arc<str>,
+    /// Its limits.
+    pub limits: &'a Limits,
+    /// What it may reach.
+    pub grants: &'a Arc<Grants>,
+}
+
 impl Sandbox {
+    /// Write the sandbox's metrics: outbound HTTP and spare instances.
+    pub(crate) fn encode(
+        &self,
+        encoder: &mut prometheus_client::encoding::DescriptorEncoder<'_>,
+    ) -> crate::prom::Encoded {
+        use crate::prom::{encode_counters, gauge, plain_counters};
+        use std::sync::atomic::Ordering;
+        let stats = self.outbound_stats();
+        let spares = self.spare_stats();
+        plain_counters(
+            encoder,
+            [
+                (
+                    "outbound_http_requests",
+                    "Outbound HTTP requests guests sent (granted, checked)",
+                    &stats.requests,
+                ),
+                (
+                    "outbound_http_response_bytes",
+                    "Response body bytes guests received",
+                    &stats.bytes,
+                ),
+                (
+                    "wasm_spares_served",
+                    "Events served by a fresh instance made ahead (a spare)",
+                    &spares.served,
+                ),
+                (
+                    "wasm_spares_missed",
+                    "Events of hooks with spares that found none ready and instantiated inline",
+                    &spares.missed,
+                ),
+                (
+                    "wasm_spares_init_failed",
+                    "Spares discarded because their init export failed (the hook makes no more)",
+                    &spares.init_failed,
+                ),
+            ],
+        )?;
+        gauge(
+            encoder,
+            "wasm_spares_ready",
+            "Fresh instances made ahead and ready now, all hooks",
+            spares.ready.load(Ordering::Relaxed) as i64,
+        )?;
+        encode_counters(
+            encoder,
+            "outbound_http_refused",
+            "Outbound HTTP requests refused, by reason",
+            outbound::Refusal::ALL
+                .iter()
+                .zip(&stats.refused)
+                .map(|(reason, n)| {
+                    (
+                        RefusedLabels {
+                            reason: reason.as_str(),
+                        },
+                        n.load(Ordering::Relaxed),
+                    )
+                }),
+        )
+    }
+
     /// Create the engine (and its epoch ticker) and the linker that provides
     /// WASI preview 2 and hookhost's imports. `cache_dir` enables the on-disk
     /// compile cache.
@@ -164,12 +244,15 @@ impl Sandbox {
         })
     }
 
-    /// The engine.
+    /// The engine (for hookhost's own tests).
+    #[cfg(feature = "internals")]
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
 
-    /// The linker with every import a hookhost guest may use.
+    /// The linker with every import a hookhost guest may use (for
+    /// hookhost's own tests).
+    #[cfg(feature = "internals")]
     pub fn linker(&self) -> &Linker<State> {
         &self.linker
     }
@@ -209,7 +292,8 @@ impl Sandbox {
         &self.spares
     }
 
-    /// The memory budget of all running guests.
+    /// The memory budget of all running guests (for hookhost's own tests).
+    #[cfg(feature = "internals")]
     pub fn memory_budget(&self) -> &MemoryBudget {
         &self.budget
     }
@@ -414,15 +498,12 @@ impl Sandbox {
     }
 
     /// Instantiate a guest to keep: wait (until `deadline`) for a slot in
-    /// `share` and the pool, build its store from `limits` and `grants`, and
-    /// run `instantiate` (given `context`, e.g. a pre-instance) under the
-    /// same limits as a call, by the same deadline.
-    #[allow(clippy::too_many_arguments)]
+    /// `share` and the pool, build its store for `guest`, and run
+    /// `instantiate` (given `context`, e.g. a pre-instance) under the
+    /// guest's limits, as a call, by the same deadline.
     pub async fn instantiate<C: ?Sized, B, F>(
         &self,
-        name: &Arc<str>,
-        limits: &Limits,
-        grants: &Arc<Grants>,
+        guest: Guest<'_>,
         share: Option<&Share>,
         deadline: Instant,
         context: &C,
@@ -434,19 +515,16 @@ impl Sandbox {
         let slot = self
             .slot(share, deadline)
             .await
-            .ok_or(Failure::Timeout(limits.timeout))?;
-        self.instantiate_in(slot, name, limits, grants, deadline, context, instantiate)
+            .ok_or(Failure::Timeout(guest.limits.timeout))?;
+        self.instantiate_in(slot, guest, deadline, context, instantiate)
             .await
     }
 
     /// [`Sandbox::instantiate`] in a slot already held.
-    #[allow(clippy::too_many_arguments)]
     pub async fn instantiate_in<C: ?Sized, B, F>(
         &self,
         slot: Slot,
-        name: &Arc<str>,
-        limits: &Limits,
-        grants: &Arc<Grants>,
+        guest: Guest<'_>,
         deadline: Instant,
         context: &C,
         instantiate: F,
@@ -454,9 +532,9 @@ impl Sandbox {
     where
         F: for<'a> FnOnce(&'a mut Store<State>, &'a C) -> CallFuture<'a, B>,
     {
-        let mut store = self.new_store(name, limits, grants)?;
+        let mut store = self.new_store(guest.name, guest.limits, guest.grants)?;
         let bound = self
-            .call(&mut store, limits, deadline, context, instantiate)
+            .call(&mut store, guest.limits, deadline, context, instantiate)
             .await?;
         Ok(Live {
             store,

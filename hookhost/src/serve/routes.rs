@@ -33,7 +33,7 @@ use serde_json::json;
 use super::App;
 use super::respond::{answer_by, bad_request, error, json_body, reply};
 use crate::dispatch::Reply;
-use crate::event::json::decode_fs_event_as;
+use crate::event::fs::http::decode_fs_event_as;
 use crate::event::{ObjectType, ProviderAction, ProviderEvent};
 
 /// The HTTP status that tells SFTPGo `reply`. None is one SFTPGo's client

@@ -31,7 +31,7 @@ use crate::event::login::{LoginEvent, LoginHook};
 use crate::event::{Contract, FsEvent};
 use crate::sandbox::bindings::{fs_hook, provider_hook, wit};
 use crate::sandbox::convert::{to_wit_fs, to_wit_provider};
-use crate::sandbox::{Live, Sandbox, Share, Slot, State};
+use crate::sandbox::{Guest, Live, Sandbox, Share, Slot, State};
 use spares::Spares;
 
 /// Which world a component implements: where its exports are.
@@ -186,9 +186,11 @@ impl Instances {
         self.sandbox
             .instantiate_in(
                 slot,
-                &self.name,
-                &self.limits,
-                &self.grants,
+                Guest {
+                    name: &self.name,
+                    limits: &self.limits,
+                    grants: &self.grants,
+                },
                 deadline,
                 self,
                 |store, core: &Instances| Box::pin(core.instantiate(store)),

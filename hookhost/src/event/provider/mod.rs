@@ -23,8 +23,11 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::json::{FieldError, go_marshal};
+pub mod exec;
+
+use super::go::go_marshal;
 use super::named_enum;
+use crate::error::FieldError;
 
 named_enum! {
     /// What happened to the object.
@@ -205,7 +208,7 @@ impl ProviderEvent {
         object_type: ObjectType,
         json: &[u8],
     ) -> Result<Self, FieldError> {
-        let received: Value = super::json::from_json(json)?;
+        let received: Value = crate::json::from_json(json)?;
         if !received.is_object() {
             return Err(FieldError::new(
                 "body",
@@ -299,65 +302,9 @@ impl ProviderEvent {
     }
 }
 
-/// Rebuild a provider event the way a provider program sees it, for
-/// `hookhost exec`: today's `SFTPGO_PROVIDER_*` variables (the action's
-/// stray `s` of 2.4.0–2.6.4 accepted, the timestamp in milliseconds), or the
-/// reference's `SFTPGO_USER_ACTION` and `SFTPGO_USER`. `None` when neither is
-/// set (the event is a file-system one).
-pub fn decode_provider_exec(
-    var: impl Fn(&str) -> Option<String>,
-) -> Result<Option<ProviderEvent>, FieldError> {
-    let var = |name: &str| var(name).filter(|v| !v.is_empty());
-    let (action_var, action) = match (var("SFTPGO_PROVIDER_ACTION"), var("SFTPGO_USER_ACTION")) {
-        (Some(action), _) => ("SFTPGO_PROVIDER_ACTION", action),
-        (None, Some(action)) => ("SFTPGO_USER_ACTION", action),
-        (None, None) => return Ok(None),
-    };
-    let current = action_var == "SFTPGO_PROVIDER_ACTION";
-    let parsed = action
-        .parse::<ProviderAction>()
-        .or_else(|err| action.strip_suffix('s').ok_or(err)?.parse())
-        .map_err(|e| FieldError::new(action_var, e.to_string()))?;
-    let object_type: ObjectType = var("SFTPGO_PROVIDER_OBJECT_TYPE")
-        .unwrap_or_else(|| "user".to_owned())
-        .parse()
-        .map_err(|e: super::UnknownName| {
-            FieldError::new("SFTPGO_PROVIDER_OBJECT_TYPE", e.to_string())
-        })?;
-    let object_var = if current {
-        "SFTPGO_PROVIDER_OBJECT"
-    } else {
-        "SFTPGO_USER"
-    };
-    let json = var(object_var).unwrap_or_else(|| "{}".to_owned());
-    let mut event = ProviderEvent::from_json(parsed, object_type, json.as_bytes())
-        .map_err(|e| FieldError::new(object_var, e.to_string()))?;
-    if current {
-        if let Some(name) = var("SFTPGO_PROVIDER_OBJECT_NAME") {
-            event.object_name = name;
-        }
-        event.executor = Some(var("SFTPGO_PROVIDER_USERNAME").unwrap_or_default());
-        event.ip = var("SFTPGO_PROVIDER_IP");
-        event.role = var("SFTPGO_PROVIDER_ROLE");
-        event.timestamp = match var("SFTPGO_PROVIDER_TIMESTAMP") {
-            None => None,
-            Some(ms) => Some(
-                ms.parse::<i64>()
-                    .map_err(|_| {
-                        FieldError::new(
-                            "SFTPGO_PROVIDER_TIMESTAMP",
-                            format!("not an integer: {ms:?}"),
-                        )
-                    })?
-                    .saturating_mul(1_000_000),
-            ),
-        };
-    }
-    Ok(Some(event))
-}
-
 #[cfg(test)]
 mod tests {
+    use super::exec::decode_provider_exec;
     use super::*;
     use serde_json::json;
 
