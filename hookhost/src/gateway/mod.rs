@@ -81,16 +81,50 @@ pub enum GatewayError {
     /// hand. The message is go-plugin's.
     #[error("{0}")]
     NotLaunched(String),
-    /// Anything else that keeps it from serving, with the reason.
+    /// The launch's environment cannot be used (the cookies of several
+    /// plugin types, a malformed listener setting).
     #[error("{0}")]
-    Refused(String),
+    Launch(String),
+    /// The configuration cannot be used.
+    #[error(transparent)]
+    Config(#[from] crate::ConfigError),
+    /// No usable `plugins` entry for the command, or one of another type
+    /// than the client launched (the message names the file and entry).
+    #[error("{0}")]
+    Entry(String),
+    /// The host for the entry could not be built.
+    #[error("{file}: {source}")]
+    Host {
+        /// The configuration file.
+        file: PathBuf,
+        /// Why.
+        source: crate::Error,
+    },
+    /// SFTPGo's `PLUGIN_CLIENT_CERT` (AutoMTLS) cannot be used.
+    #[error("PLUGIN_CLIENT_CERT: {0}")]
+    ClientCert(String),
+    /// No socket or port to listen on.
+    #[error("cannot listen: {0}")]
+    Listen(#[source] std::io::Error),
+    /// The process's own plumbing failed: watching signals, writing the
+    /// handshake line on stdout.
+    #[error("{what}: {source}")]
+    Io {
+        /// What it was doing.
+        what: &'static str,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// The gRPC server stopped with an error.
+    #[error("serving gRPC: {0}")]
+    Serving(String),
 }
 
 impl From<handshake::LaunchError> for GatewayError {
     fn from(error: handshake::LaunchError) -> Self {
         match error {
             handshake::LaunchError::NotLaunched => GatewayError::NotLaunched(error.to_string()),
-            other => GatewayError::Refused(other.to_string()),
+            other => GatewayError::Launch(other.to_string()),
         }
     }
 }
@@ -115,12 +149,11 @@ pub async fn run(options: GatewayOptions) -> Result<(), GatewayError> {
             "the client accepts none of the plugin protocol versions hookhost speaks"
         );
     }
-    let refuse = GatewayError::Refused;
-    let config = Config::from_file(&options.config).map_err(|e| refuse(e.to_string()))?;
-    let entry = select(&config, &options.cmd).map_err(refuse)?;
+    let config = Config::from_file(&options.config)?;
+    let entry = select(&config, &options.cmd).map_err(GatewayError::Entry)?;
     let config_name = options.config.display();
     if entry.kind.as_str() != launch.cookie.kind {
-        return Err(refuse(format!(
+        return Err(GatewayError::Entry(format!(
             "{config_name}: {}: the client launched a {} plugin ({}), but {}.type is {:?}",
             options.cmd.display(),
             launch.cookie.kind,
@@ -135,18 +168,21 @@ pub async fn run(options: GatewayOptions) -> Result<(), GatewayError> {
         .plugin_env(handshake::component_env(&env))
         .build()
         .await
-        .map_err(|e| refuse(format!("{config_name}: {e}")))?;
+        .map_err(|source| GatewayError::Host {
+            file: options.config.clone(),
+            source,
+        })?;
     let host = Arc::new(host);
     let tls = match &launch.client_cert {
-        Some(pem) => Some(mtls::AutoMtls::new(pem).map_err(refuse)?),
+        Some(pem) => Some(mtls::AutoMtls::new(pem).map_err(GatewayError::ClientCert)?),
         None => None,
     };
     let listener = match options.network {
         Network::Unix => listen::Listener::unix(&launch.socket_dir, launch.socket_group.as_deref()),
         Network::Tcp => listen::Listener::tcp(launch.ports).await,
     }
-    .map_err(|e| refuse(e.to_string()))?;
-    let address = listener.address().map_err(|e| refuse(e.to_string()))?;
+    .map_err(GatewayError::Listen)?;
+    let address = listener.address().map_err(GatewayError::Listen)?;
     let line = launch.line(
         listener.network(),
         &address,
@@ -183,13 +219,19 @@ pub async fn run(options: GatewayOptions) -> Result<(), GatewayError> {
     let incoming = listener.incoming(tls.map(|t| t.acceptor), stopped.clone());
 
     // Signals are watched before the client learns the address.
-    let signals = Signals::watch().map_err(|e| refuse(format!("cannot watch signals: {e}")))?;
+    let signals = Signals::watch().map_err(|source| GatewayError::Io {
+        what: "cannot watch signals",
+        source,
+    })?;
 
     // The handshake: the only line hookhost writes on stdout.
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{line}")
         .and_then(|()| stdout.flush())
-        .map_err(|e| refuse(format!("cannot write the handshake line on stdout: {e}")))?;
+        .map_err(|source| GatewayError::Io {
+            what: "cannot write the handshake line on stdout",
+            source,
+        })?;
     drop(stdout);
     tracing::info!(
         plugin = %name,
@@ -226,7 +268,7 @@ pub async fn run(options: GatewayOptions) -> Result<(), GatewayError> {
     // deliver what the notifier still holds.
     host.shutdown().await;
     tracing::info!(plugin = %name, "plugin stopped");
-    served.map_err(|e| refuse(format!("serving gRPC: {e}")))
+    served.map_err(|e| GatewayError::Serving(e.to_string()))
 }
 
 fn listen_name(network: Network) -> &'static str {
