@@ -79,3 +79,23 @@ impl Journal {
         match *self {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn a_state_dir_is_refused_at_load_naming_the_feature() {
+        let config = crate::Config::from_value(
+            json!({"hookhost": {"state_dir": "/tmp/hookhost-no-journal", "cache_dir": ""}}),
+            std::path::Path::new("/"),
+        )
+        .unwrap();
+        let error = crate::Host::new(config).await.err().expect("refused");
+        let message = error.to_string();
+        assert!(
+            message.contains("hookhost.state_dir") && message.contains("`journal` feature"),
+            "{message}"
+        );
+    }
+}

@@ -68,3 +68,20 @@ impl NatsQueue {
         match delivery {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn a_queue_is_refused_at_load_naming_the_feature() {
+        let config = crate::Config::from_value(
+            json!({"hookhost": {"cache_dir": "",
+                "queue": {"kind": "nats", "url": "nats://127.0.0.1:4222"}}}),
+            std::path::Path::new("/"),
+        )
+        .unwrap();
+        let error = crate::Host::new(config).await.err().expect("refused");
+        assert!(error.to_string().contains("`nats` feature"), "{error}");
+    }
+}
