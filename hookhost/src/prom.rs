@@ -49,8 +49,7 @@ pub(crate) fn plain_counters<const N: usize>(
     counters: [(&str, &str, &AtomicU64); N],
 ) -> Encoded {
     for (name, help, value) in counters {
-        let counter = ConstCounter::new(value.load(Ordering::Relaxed));
-        counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;
+        counter(encoder, name, help, value.load(Ordering::Relaxed))?;
     }
     Ok(())
 }

@@ -91,16 +91,7 @@ fn sftpgo_command(what: SftpgoCommand, env_token: Option<String>) -> Result<Exit
                   config: Option<&std::path::Path>|
      -> Result<Option<sftpgo::Target>, String> {
         if let Some(url) = &args.url {
-            let token = match &args.token_file {
-                Some(file) => Some(
-                    std::fs::read_to_string(file)
-                        .map_err(|e| format!("--token-file {}: {e}", file.display()))?
-                        .trim()
-                        .to_owned(),
-                ),
-                None => env_token.clone(),
-            }
-            .filter(|t| !t.is_empty());
+            let token = super::token(args.token_file.as_deref(), env_token.clone())?;
             return Ok(Some(sftpgo::Target::Url {
                 url: url.clone(),
                 token,
