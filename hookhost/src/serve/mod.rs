@@ -374,9 +374,11 @@ pub async fn run(
         let path = options.config.clone();
         let watch = options.watch_config;
         let tls = tls.clone();
+        // Read before the server is ready: an edit made right after
+        // readiness must be seen as a change, not taken as the baseline.
+        let offload = Offload::default();
+        let mut last_seen = modified(&offload, &path).await.flatten();
         tokio::spawn(async move {
-            let offload = Offload::default();
-            let mut last_seen = modified(&offload, &path).await.flatten();
             let mut ticker = tokio::time::interval(Duration::from_secs(2));
             loop {
                 tokio::select! {
