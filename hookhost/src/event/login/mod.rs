@@ -13,7 +13,9 @@
 //! The reverse, for hookhost's fronts: the same forms read back from a
 //! request (`serve`) or an environment (`hookhost exec`).
 
-use std::collections::HashMap;
+mod exec;
+mod http;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,8 +23,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::go::go_marshal;
-use super::{Change, Contract, named_enum};
+use super::named_enum;
 use crate::error::FieldError;
+
+pub use exec::{ExecLogin, decode_exec_login};
+pub use http::{HttpForm, decode_connection_request, decode_external_auth, decode_login_request};
 
 named_enum! {
     /// SFTPGo's login and connection hooks, by their `command.commands[].hook` names.
@@ -251,19 +256,6 @@ impl RetentionReport {
     }
 }
 
-/// How a URL hook is called for an event.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HttpForm {
-    /// GET (else POST, with a JSON body).
-    pub get: bool,
-    /// Query parameters added to the URL's own.
-    pub query: Vec<(&'static str, String)>,
-    /// The JSON body of a POST.
-    pub body: Vec<u8>,
-    /// Whether SFTPGo retries it (its retrying client).
-    pub retried: bool,
-}
-
 impl LoginEvent {
     /// Which hook it is for.
     pub fn hook(&self) -> LoginHook {
@@ -294,166 +286,10 @@ impl LoginEvent {
             LoginEvent::PostConnect(_) | LoginEvent::Startup => "",
         }
     }
-
-    /// The request SFTPGo of `contract` makes to a URL hook.
-    pub fn http(&self, contract: &Contract) -> HttpForm {
-        let post = |query, body, retried| HttpForm {
-            get: false,
-            query,
-            body,
-            retried,
-        };
-        let get = |query| HttpForm {
-            get: true,
-            query,
-            body: Vec::new(),
-            retried: true,
-        };
-        match self {
-            LoginEvent::PreLogin { login, user } => {
-                post(login_query(login, None), user.as_bytes().to_vec(), false)
-            }
-            LoginEvent::PostLogin {
-                login,
-                succeeded,
-                user,
-            } => post(
-                login_query(login, Some(*succeeded)),
-                user.as_bytes().to_vec(),
-                true,
-            ),
-            LoginEvent::ExternalAuth(auth) => {
-                post(Vec::new(), external_auth_body(auth, contract), false)
-            }
-            LoginEvent::CheckPassword(check) => post(Vec::new(), go_marshal(check), false),
-            LoginEvent::PostConnect(c) => {
-                get(vec![("ip", c.ip.clone()), ("protocol", c.protocol.clone())])
-            }
-            LoginEvent::PostDisconnect(d) => get(vec![
-                ("ip", d.ip.clone()),
-                ("protocol", d.protocol.clone()),
-                ("username", d.username.clone()),
-                ("connection_duration", d.duration_ms.to_string()),
-            ]),
-            LoginEvent::Startup => get(Vec::new()),
-            LoginEvent::DataRetention(report) => {
-                post(Vec::new(), report.json.as_bytes().to_vec(), true)
-            }
-            // An Event Manager HTTP action: the documented body, no retry.
-            LoginEvent::Rule(rule) => post(Vec::new(), rule.params.body(), false),
-        }
-    }
-
-    /// The variables SFTPGo gives a program for this event, in its order.
-    pub fn env(&self) -> Vec<(&'static str, String)> {
-        match self {
-            LoginEvent::PreLogin { login, user } => vec![
-                ("SFTPGO_LOGIND_USER", user.to_string()),
-                ("SFTPGO_LOGIND_METHOD", login.method.clone()),
-                ("SFTPGO_LOGIND_IP", login.ip.clone()),
-                ("SFTPGO_LOGIND_PROTOCOL", login.protocol.clone()),
-            ],
-            LoginEvent::PostLogin {
-                login,
-                succeeded,
-                user,
-            } => vec![
-                ("SFTPGO_LOGIND_USER", user.to_string()),
-                ("SFTPGO_LOGIND_IP", login.ip.clone()),
-                ("SFTPGO_LOGIND_METHOD", login.method.clone()),
-                ("SFTPGO_LOGIND_STATUS", status_flag(*succeeded).to_owned()),
-                ("SFTPGO_LOGIND_PROTOCOL", login.protocol.clone()),
-            ],
-            LoginEvent::ExternalAuth(a) => vec![
-                ("SFTPGO_AUTHD_USERNAME", a.username.clone()),
-                (
-                    "SFTPGO_AUTHD_USER",
-                    a.user.as_deref().unwrap_or_default().to_owned(),
-                ),
-                ("SFTPGO_AUTHD_IP", a.ip.clone()),
-                ("SFTPGO_AUTHD_PASSWORD", a.password.clone()),
-                ("SFTPGO_AUTHD_PUBLIC_KEY", a.public_key.clone()),
-                ("SFTPGO_AUTHD_PROTOCOL", a.protocol.clone()),
-                ("SFTPGO_AUTHD_TLS_CERT", a.tls_cert.replace('\n', "\\n")),
-                (
-                    "SFTPGO_AUTHD_KEYBOARD_INTERACTIVE",
-                    if a.keyboard_interactive { "1" } else { "" }.to_owned(),
-                ),
-            ],
-            LoginEvent::CheckPassword(c) => vec![
-                ("SFTPGO_AUTHD_USERNAME", c.username.clone()),
-                ("SFTPGO_AUTHD_PASSWORD", c.password.clone()),
-                ("SFTPGO_AUTHD_IP", c.ip.clone()),
-                ("SFTPGO_AUTHD_PROTOCOL", c.protocol.clone()),
-            ],
-            LoginEvent::PostConnect(c) => vec![
-                ("SFTPGO_CONNECTION_IP", c.ip.clone()),
-                ("SFTPGO_CONNECTION_PROTOCOL", c.protocol.clone()),
-            ],
-            LoginEvent::PostDisconnect(d) => vec![
-                ("SFTPGO_CONNECTION_IP", d.ip.clone()),
-                ("SFTPGO_CONNECTION_USERNAME", d.username.clone()),
-                ("SFTPGO_CONNECTION_DURATION", d.duration_ms.to_string()),
-                ("SFTPGO_CONNECTION_PROTOCOL", d.protocol.clone()),
-            ],
-            LoginEvent::Startup => Vec::new(),
-            LoginEvent::DataRetention(report) => {
-                vec![("SFTPGO_DATA_RETENTION_RESULT", report.json.to_string())]
-            }
-            // An Event Manager Command action: the documented variables.
-            LoginEvent::Rule(rule) => rule.params.env(),
-        }
-    }
 }
 
 fn status_flag(succeeded: bool) -> &'static str {
     if succeeded { "1" } else { "0" }
-}
-
-fn login_query(login: &Login, status: Option<bool>) -> Vec<(&'static str, String)> {
-    let mut query = vec![
-        ("login_method", login.method.clone()),
-        ("ip", login.ip.clone()),
-        ("protocol", login.protocol.clone()),
-    ];
-    if let Some(succeeded) = status {
-        query.push(("status", status_flag(succeeded).to_owned()));
-    }
-    query
-}
-
-/// SFTPGo's external-auth body: a Go map, so its keys sorted; the stored
-/// user as a JSON object from 2.3, as a JSON string before.
-fn external_auth_body(a: &ExternalAuth, contract: &Contract) -> Vec<u8> {
-    let kbd = if a.keyboard_interactive { "1" } else { "" };
-    let mut fields: Vec<(&str, Vec<u8>)> = vec![
-        ("ip", go_marshal(&a.ip)),
-        ("keyboard_interactive", go_marshal(&kbd)),
-        ("password", go_marshal(&a.password)),
-        ("protocol", go_marshal(&a.protocol)),
-        ("public_key", go_marshal(&a.public_key)),
-        ("tls_cert", go_marshal(&a.tls_cert)),
-    ];
-    if let Some(user) = &a.user {
-        let value = if contract.has(Change::ExternalAuthUserObject) {
-            user.as_bytes().to_vec()
-        } else {
-            go_marshal(&user.as_ref())
-        };
-        fields.push(("user", value));
-    }
-    fields.push(("username", go_marshal(&a.username)));
-    let mut out = vec![b'{'];
-    for (i, (key, value)) in fields.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend(go_marshal(&key));
-        out.push(b':');
-        out.extend(value);
-    }
-    out.push(b'}');
-    out
 }
 
 /// SFTPGo's test for "no answer": nothing, `\n` or `\r\n`.
@@ -478,80 +314,6 @@ pub struct KbdRound {
     pub answers: Vec<String>,
     /// The previous round's questions.
     pub questions: Vec<String>,
-}
-
-/// SFTPGo's keyboard-interactive request, field for field (omitted when
-/// empty, `step` from 2.2).
-#[derive(Serialize, Deserialize)]
-struct KbdRequestWire {
-    request_id: String,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    step: Option<u32>,
-    #[serde(skip_serializing_if = "String::is_empty", default)]
-    username: String,
-    #[serde(skip_serializing_if = "String::is_empty", default)]
-    ip: String,
-    #[serde(skip_serializing_if = "String::is_empty", default)]
-    password: String,
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    answers: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    questions: Vec<String>,
-}
-
-impl KbdRound {
-    /// The body SFTPGo of `contract` posts for this round.
-    pub fn http_body(&self, contract: &Contract) -> Vec<u8> {
-        go_marshal(&KbdRequestWire {
-            request_id: self.request_id.clone(),
-            step: contract
-                .has(Change::KeyboardInteractiveStep)
-                .then_some(self.step),
-            username: self.username.clone(),
-            ip: if self.step <= 1 {
-                self.ip.clone()
-            } else {
-                String::new()
-            },
-            password: self.password.clone(),
-            answers: self.answers.clone(),
-            questions: self.questions.clone(),
-        })
-    }
-
-    /// The variables SFTPGo gives the program of an exchange.
-    pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("SFTPGO_AUTHD_USERNAME", self.username.clone()),
-            ("SFTPGO_AUTHD_IP", self.ip.clone()),
-            ("SFTPGO_AUTHD_PASSWORD", self.password.clone()),
-        ]
-    }
-
-    /// A round as SFTPGo posts it; whether it has today's form (`step`).
-    pub fn decode(body: &[u8]) -> Result<(KbdRound, bool), FieldError> {
-        let wire: KbdRequestWire = crate::json::from_json(body)?;
-        if wire.request_id.is_empty() {
-            return Err(FieldError::new("request_id", "missing"));
-        }
-        let current = wire.step.is_some();
-        Ok((
-            KbdRound {
-                request_id: wire.request_id,
-                // Before 2.2 there is no step: the first round is the one
-                // without answers.
-                step: wire
-                    .step
-                    .unwrap_or(if wire.answers.is_empty() { 1 } else { 2 }),
-                username: wire.username,
-                password: wire.password,
-                ip: wire.ip,
-                answers: wire.answers,
-                questions: wire.questions,
-            },
-            current,
-        ))
-    }
 }
 
 /// A keyboard-interactive answer, as SFTPGo reads it (a URL's body, one
@@ -628,12 +390,6 @@ impl PasswordAnswer {
     }
 }
 
-// --- Reading the forms back (hookhost's fronts) --------------------------
-
-fn query<'a>(q: &'a HashMap<String, String>, key: &str) -> &'a str {
-    q.get(key).map(String::as_str).unwrap_or("")
-}
-
 /// The username in a user JSON (empty when there is none).
 fn username_of(user: &str) -> String {
     serde_json::from_str::<Value>(user)
@@ -651,229 +407,13 @@ fn user_json(body: &[u8], field: &str) -> Result<Arc<str>, FieldError> {
     }
 }
 
-/// A pre-login or post-login request as SFTPGo sends it to a URL.
-pub fn decode_login_request(
-    hook: LoginHook,
-    q: &HashMap<String, String>,
-    body: &[u8],
-) -> Result<LoginEvent, FieldError> {
-    let user = user_json(body, "body")?;
-    let login = Login {
-        username: username_of(&user),
-        method: query(q, "login_method").to_owned(),
-        ip: query(q, "ip").to_owned(),
-        protocol: query(q, "protocol").to_owned(),
-    };
-    Ok(match hook {
-        LoginHook::PreLogin => LoginEvent::PreLogin { login, user },
-        _ => LoginEvent::PostLogin {
-            login,
-            succeeded: match query(q, "status") {
-                "1" => true,
-                "0" => false,
-                other => {
-                    return Err(FieldError::new(
-                        "status",
-                        format!("expected 1 or 0, got {other:?}"),
-                    ));
-                }
-            },
-            user,
-        },
-    })
-}
-
-#[derive(Deserialize)]
-struct ExternalAuthWire {
-    username: String,
-    #[serde(default)]
-    ip: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    public_key: String,
-    #[serde(default)]
-    protocol: String,
-    #[serde(default)]
-    keyboard_interactive: String,
-    #[serde(default)]
-    tls_cert: String,
-    #[serde(default)]
-    user: Option<Box<serde_json::value::RawValue>>,
-}
-
-/// An external-auth body, from either generation (the user as a JSON
-/// object, or as a JSON string before 2.3); whether the user came as an
-/// object (`None`: no user).
-pub fn decode_external_auth(body: &[u8]) -> Result<(ExternalAuth, Option<bool>), FieldError> {
-    let wire: ExternalAuthWire = crate::json::from_json(body)?;
-    let (user, object) = match wire.user.as_deref().map(|raw| raw.get().trim()) {
-        None | Some("null") | Some("\"\"") => (None, None),
-        Some(raw) if raw.starts_with('"') => {
-            let text: String =
-                serde_json::from_str(raw).map_err(|e| FieldError::new("user", e.to_string()))?;
-            (Some(user_json(text.as_bytes(), "user")?), Some(false))
-        }
-        Some(raw) => (Some(user_json(raw.as_bytes(), "user")?), Some(true)),
-    };
-    Ok((
-        ExternalAuth {
-            username: wire.username,
-            ip: wire.ip,
-            protocol: wire.protocol,
-            password: wire.password,
-            public_key: wire.public_key,
-            keyboard_interactive: !wire.keyboard_interactive.is_empty(),
-            tls_cert: wire.tls_cert,
-            user,
-        },
-        object,
-    ))
-}
-
-/// A post-connect, post-disconnect or startup request (a GET's query).
-pub fn decode_connection_request(
-    hook: LoginHook,
-    q: &HashMap<String, String>,
-) -> Result<LoginEvent, FieldError> {
-    let (ip, protocol) = (query(q, "ip").to_owned(), query(q, "protocol").to_owned());
-    Ok(match hook {
-        LoginHook::PostConnect => LoginEvent::PostConnect(Connection { ip, protocol }),
-        LoginHook::PostDisconnect => LoginEvent::PostDisconnect(Disconnection {
-            ip,
-            protocol,
-            username: query(q, "username").to_owned(),
-            duration_ms: match query(q, "connection_duration") {
-                "" => 0,
-                text => text.parse().map_err(|_| {
-                    FieldError::new("connection_duration", format!("not an integer: {text:?}"))
-                })?,
-            },
-        }),
-        _ => LoginEvent::Startup,
-    })
-}
-
-/// What `hookhost exec` was started for, read from SFTPGo's environment.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ExecLogin {
-    /// A login or connection hook's event.
-    Event(LoginEvent),
-    /// A keyboard-interactive exchange (rounds come on stdin).
-    KeyboardInteractive {
-        /// The user.
-        username: String,
-        /// Client IP.
-        ip: String,
-        /// The stored password hash.
-        password: String,
-    },
-}
-
-/// Recognise a login-related hook from the variables SFTPGo sets: the
-/// `SFTPGO_LOGIND_*` (pre-login; post-login with `_STATUS`),
-/// `SFTPGO_AUTHD_*` (external auth with its `_KEYBOARD_INTERACTIVE`,
-/// check-password with `_PROTOCOL`, else keyboard-interactive) and
-/// `SFTPGO_CONNECTION_*` (post-disconnect with `_DURATION`, else
-/// post-connect) families. `None` when none is present.
-pub fn decode_exec_login(
-    var: impl Fn(&str) -> Option<String>,
-) -> Option<Result<ExecLogin, FieldError>> {
-    let text = |name: &str| var(name).unwrap_or_default();
-    let user =
-        |name: &str| -> Result<Arc<str>, FieldError> { user_json(text(name).as_bytes(), name) };
-    if var("SFTPGO_LOGIND_USER").is_some() {
-        return Some((|| {
-            let user = user("SFTPGO_LOGIND_USER")?;
-            let login = Login {
-                username: username_of(&user),
-                method: text("SFTPGO_LOGIND_METHOD"),
-                ip: text("SFTPGO_LOGIND_IP"),
-                protocol: text("SFTPGO_LOGIND_PROTOCOL"),
-            };
-            Ok(ExecLogin::Event(match var("SFTPGO_LOGIND_STATUS") {
-                None => LoginEvent::PreLogin { login, user },
-                Some(status) => LoginEvent::PostLogin {
-                    login,
-                    succeeded: match status.as_str() {
-                        "1" => true,
-                        "0" => false,
-                        other => {
-                            return Err(FieldError::new(
-                                "SFTPGO_LOGIND_STATUS",
-                                format!("expected 1 or 0, got {other:?}"),
-                            ));
-                        }
-                    },
-                    user,
-                },
-            }))
-        })());
-    }
-    if var("SFTPGO_AUTHD_USERNAME").is_some() {
-        return Some((|| {
-            if var("SFTPGO_AUTHD_KEYBOARD_INTERACTIVE").is_some()
-                || var("SFTPGO_AUTHD_PUBLIC_KEY").is_some()
-            {
-                let stored = text("SFTPGO_AUTHD_USER");
-                return Ok(ExecLogin::Event(LoginEvent::ExternalAuth(ExternalAuth {
-                    username: text("SFTPGO_AUTHD_USERNAME"),
-                    ip: text("SFTPGO_AUTHD_IP"),
-                    protocol: text("SFTPGO_AUTHD_PROTOCOL"),
-                    password: text("SFTPGO_AUTHD_PASSWORD"),
-                    public_key: text("SFTPGO_AUTHD_PUBLIC_KEY"),
-                    keyboard_interactive: !text("SFTPGO_AUTHD_KEYBOARD_INTERACTIVE").is_empty(),
-                    tls_cert: text("SFTPGO_AUTHD_TLS_CERT").replace("\\n", "\n"),
-                    user: if stored.is_empty() {
-                        None
-                    } else {
-                        Some(user("SFTPGO_AUTHD_USER")?)
-                    },
-                })));
-            }
-            if var("SFTPGO_AUTHD_PROTOCOL").is_some() {
-                return Ok(ExecLogin::Event(LoginEvent::CheckPassword(PasswordCheck {
-                    username: text("SFTPGO_AUTHD_USERNAME"),
-                    ip: text("SFTPGO_AUTHD_IP"),
-                    password: text("SFTPGO_AUTHD_PASSWORD"),
-                    protocol: text("SFTPGO_AUTHD_PROTOCOL"),
-                })));
-            }
-            Ok(ExecLogin::KeyboardInteractive {
-                username: text("SFTPGO_AUTHD_USERNAME"),
-                ip: text("SFTPGO_AUTHD_IP"),
-                password: text("SFTPGO_AUTHD_PASSWORD"),
-            })
-        })());
-    }
-    if var("SFTPGO_CONNECTION_IP").is_some() {
-        return Some((|| {
-            let (ip, protocol) = (
-                text("SFTPGO_CONNECTION_IP"),
-                text("SFTPGO_CONNECTION_PROTOCOL"),
-            );
-            Ok(ExecLogin::Event(match var("SFTPGO_CONNECTION_DURATION") {
-                None => LoginEvent::PostConnect(Connection { ip, protocol }),
-                Some(duration) => LoginEvent::PostDisconnect(Disconnection {
-                    ip,
-                    protocol,
-                    username: text("SFTPGO_CONNECTION_USERNAME"),
-                    duration_ms: duration.parse().map_err(|_| {
-                        FieldError::new(
-                            "SFTPGO_CONNECTION_DURATION",
-                            format!("not an integer: {duration:?}"),
-                        )
-                    })?,
-                }),
-            }))
-        })());
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
+    use super::http::external_auth_body;
     use super::*;
+    use crate::event::{Change, Contract};
 
     fn auth(user: Option<&str>) -> ExternalAuth {
         ExternalAuth {
