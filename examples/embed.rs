@@ -23,7 +23,7 @@ use hookhost::event::{
 };
 use hookhost::hook::{Answer, EventRef, Hook, HookKind, HookResult};
 use hookhost::plugin::NativeNotifier;
-use hookhost::{Config, Host, ReloadableHost};
+use hookhost::{Config, Failure, Host, ReloadableHost};
 use serde_json::json;
 
 /// A native hook: refuses file names with spaces, in Rust, in-process.
@@ -59,7 +59,7 @@ impl NativeNotifier for Journal {
         "journal"
     }
 
-    async fn notify_fs(&self, event: &FsEvent) -> Result<(), String> {
+    async fn notify_fs(&self, event: &FsEvent) -> Result<(), Failure> {
         self.0
             .lock()
             .unwrap()
@@ -67,11 +67,11 @@ impl NativeNotifier for Journal {
         Ok(())
     }
 
-    async fn notify_provider(&self, _event: &ProviderEvent) -> Result<(), String> {
+    async fn notify_provider(&self, _event: &ProviderEvent) -> Result<(), Failure> {
         Ok(())
     }
 
-    async fn notify_log(&self, _event: &LogEvent) -> Result<(), String> {
+    async fn notify_log(&self, _event: &LogEvent) -> Result<(), Failure> {
         Ok(())
     }
 }

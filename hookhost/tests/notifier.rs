@@ -7,9 +7,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use hookhost::config::NotifierOptions;
-use hookhost::event::{FsAction, FsEvent, LogEvent, Protocol, ProviderEvent};
+use hookhost::event::{
+    FsAction, FsEvent, LogEvent, LogEventKind, ObjectType, Protocol, ProviderAction, ProviderEvent,
+};
 use hookhost::plugin::NativeNotifier;
-use hookhost::{Config, Host};
+use hookhost::{Config, Failure, Host};
 use serde_json::json;
 use tokio::sync::mpsc;
 
@@ -26,23 +28,23 @@ impl NativeNotifier for Flaky {
         "flaky"
     }
 
-    async fn notify_fs(&self, event: &FsEvent) -> Result<(), String> {
+    async fn notify_fs(&self, event: &FsEvent) -> Result<(), Failure> {
         {
             let mut refusals = self.refusals.lock().unwrap();
             if *refusals > 0 {
                 *refusals -= 1;
-                return Err("not now".into());
+                return Err(Failure::Error("not now".into()));
             }
         }
         let _ = self.seen.send(format!("{} {}", event.action, event.path));
         Ok(())
     }
 
-    async fn notify_provider(&self, _: &ProviderEvent) -> Result<(), String> {
+    async fn notify_provider(&self, _: &ProviderEvent) -> Result<(), Failure> {
         Ok(())
     }
 
-    async fn notify_log(&self, _: &LogEvent) -> Result<(), String> {
+    async fn notify_log(&self, _: &LogEvent) -> Result<(), Failure> {
         Ok(())
     }
 }
@@ -129,4 +131,149 @@ async fn a_refused_event_is_queued_and_retried_until_taken() {
     assert!(stats.retries >= 2, "{stats:?}");
     assert_eq!(stats.dropped, 0, "{stats:?}");
     host.shutdown().await;
+}
+
+/// A notifier that sends a line for every event it gets, tagged with its name.
+struct Recorder {
+    name: &'static str,
+    seen: mpsc::UnboundedSender<String>,
+}
+
+#[hookhost::hook::async_trait]
+impl NativeNotifier for Recorder {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    async fn notify_fs(&self, event: &FsEvent) -> Result<(), Failure> {
+        let _ = self
+            .seen
+            .send(format!("{}: fs {}", self.name, event.action));
+        Ok(())
+    }
+
+    async fn notify_provider(&self, event: &ProviderEvent) -> Result<(), Failure> {
+        let _ = self.seen.send(format!(
+            "{}: provider {} {}",
+            self.name,
+            event.action.as_str(),
+            event.object_type.as_str()
+        ));
+        Ok(())
+    }
+
+    async fn notify_log(&self, event: &LogEvent) -> Result<(), Failure> {
+        let _ = self
+            .seen
+            .send(format!("{}: log {}", self.name, event.kind.as_str()));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn each_notifier_gets_what_its_own_options_select() {
+    let (seen, mut received) = mpsc::unbounded_channel();
+    let config =
+        Config::from_value(json!({"hookhost": {"cache_dir": ""}}), Path::new("/")).unwrap();
+    let users = NotifierOptions {
+        provider_events: vec![ProviderAction::Update],
+        provider_objects: vec![ObjectType::User],
+        log_events: vec![LogEventKind::LoginFailed],
+        ..options(vec![], Duration::from_secs(30))
+    };
+    let host = Host::builder(config)
+        .notifier(
+            Recorder {
+                name: "files",
+                seen: seen.clone(),
+            },
+            options(vec![FsAction::Upload], Duration::from_secs(30)),
+        )
+        .notifier(
+            Recorder {
+                name: "users",
+                seen,
+            },
+            users,
+        )
+        .build()
+        .await
+        .unwrap();
+    let object = |t| {
+        ProviderEvent::from_json(ProviderAction::Update, t, br#"{"username":"u","name":"g"}"#)
+            .unwrap()
+    };
+    let log = |kind| LogEvent {
+        kind,
+        protocol: Protocol::Sftp,
+        username: "u".into(),
+        ip: "192.0.2.1".into(),
+        message: String::new(),
+        timestamp: None,
+        role: None,
+    };
+    host.dispatch(event(FsAction::Upload, "/a")).await;
+    host.dispatch(event(FsAction::Download, "/a")).await;
+    host.dispatch(object(ObjectType::Group)).await;
+    host.dispatch(object(ObjectType::User)).await;
+    host.dispatch(log(LogEventKind::LoginOk)).await;
+    host.dispatch(log(LogEventKind::LoginFailed)).await;
+    host.shutdown().await;
+    let mut got = Vec::new();
+    while let Ok(line) = received.try_recv() {
+        got.push(line);
+    }
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "files: fs upload",
+            "users: log login_failed",
+            "users: provider update user"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_notice_left_undelivered_is_kept_in_the_journal_and_delivered_after_a_restart() {
+    let state = tempfile::tempdir().unwrap();
+    let config = || {
+        Config::from_value(
+            json!({"hookhost": {"cache_dir": "", "state_dir": state.path()}}),
+            Path::new("/"),
+        )
+        .unwrap()
+    };
+    let (seen, mut received) = mpsc::unbounded_channel();
+    let refusing = Flaky {
+        refusals: Mutex::new(usize::MAX),
+        seen: seen.clone(),
+    };
+    let host = Host::builder(config())
+        .notifier(
+            refusing,
+            options(vec![FsAction::Upload], Duration::from_secs(30)),
+        )
+        .build()
+        .await
+        .unwrap();
+    host.dispatch(event(FsAction::Upload, "/kept")).await;
+    host.shutdown().await;
+    assert_eq!(host.journal_depth(), Some(1), "kept at shutdown");
+    drop(host);
+    let taking = Flaky {
+        refusals: Mutex::new(0),
+        seen,
+    };
+    let host = Host::builder(config())
+        .notifier(
+            taking,
+            options(vec![FsAction::Upload], Duration::from_secs(30)),
+        )
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(received.recv().await.unwrap(), "upload /kept");
+    host.shutdown().await;
+    assert_eq!(host.journal_depth(), Some(0));
 }

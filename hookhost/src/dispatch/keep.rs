@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::remote::Remote;
 use super::{Decision, Route};
-use crate::journal::{Journal, Ticket};
+use crate::journal::{Journal, Table, Ticket};
 use crate::queue::NatsQueue;
 
 /// The keeper of accepted events.
@@ -55,7 +55,7 @@ impl Keeper {
         if routes.is_empty() {
             return Ok(None);
         }
-        match journal.append(entry()).await {
+        match journal.append(Table::Records, entry()).await {
             Ok(id) => Ok(Some(Ticket::new(journal.clone(), id, routes.len()))),
             Err(error) => Err(Decision::Failed(format!(
                 "cannot keep the event for its hooks: {error}"

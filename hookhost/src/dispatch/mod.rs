@@ -51,9 +51,10 @@ use futures::FutureExt;
 use serde::Serialize;
 
 use crate::event::login::LoginEvent;
+use crate::event::record::{self, Record};
 use crate::event::{Change, Contract, FsAction, FsEvent, ProviderEvent};
 use crate::hook::{Answer, EventRef, Failure, HookKind, HookResult, SharedHook};
-use crate::journal::{Ticket, entry};
+use crate::journal::Ticket;
 use crate::metrics::HookMetrics;
 
 /// A hook with its metric handles and its lane for asynchronous work.
@@ -282,44 +283,42 @@ impl Router {
     /// is shutting down.
     pub(crate) async fn queue_fs(&self, event: FsEvent, contract: Contract) -> Decision {
         let routes = self.routes.fs_hooks(event.action).to_vec();
-        let entry = |id: &str| entry::encode_fs(&event, contract, id);
+        let entry = |id: &str| record::encode_fs(&event, contract, id);
         let entry = self.keeper.keep(&routes, entry).await;
         accepted(routes, EventBox::Fs(Arc::new(event)), contract, entry).await
     }
 
     /// Queue again, for the hooks configured now, the journal's entries
     /// found unfinished at start (read before the host took any event).
-    pub(crate) async fn replay(&self, pending: Vec<(u64, entry::Decoded)>) {
+    pub(crate) async fn replay(&self, pending: Vec<(u64, record::Decoded)>) {
         let Some(journal) = &self.keeper.journal else {
             return;
         };
         let mut replayed = 0;
         for (id, decoded) in pending {
-            let (routes, event, contract) = match decoded.entry {
-                entry::Entry::Fs(event, contract) => (
+            let (routes, event, contract) = match decoded.record {
+                Record::Fs(event, contract) => (
                     self.routes.fs_hooks(event.action).to_vec(),
                     EventBox::Fs(Arc::new(*event)),
                     contract,
                 ),
-                entry::Entry::Provider(event, contract) => (
+                Record::Provider(event, contract) => (
                     self.routes.provider_hooks(&event).cloned().collect(),
                     EventBox::Provider(Arc::new(event)),
                     contract,
                 ),
-                entry::Entry::Login(event, contract) => (
+                Record::Login(event, contract) => (
                     self.routes.login.hooks_for(&event).to_vec(),
                     EventBox::Login(Arc::new(*event)),
                     contract,
                 ),
-                // A notifier's: the plugins replay those.
-                entry::Entry::Notice { .. } => continue,
             };
             if routes.is_empty() {
                 tracing::warn!(
                     id,
                     "a journaled event has no hook configured any more; dropped"
                 );
-                journal.remove(id);
+                journal.remove(crate::journal::Table::Records, id);
                 continue;
             }
             let ticket = Ticket::new(journal.clone(), id, routes.len());
@@ -340,7 +339,7 @@ impl Router {
         contract: Contract,
     ) -> Decision {
         let routes: Vec<Route> = self.routes.provider_hooks(&event).cloned().collect();
-        let entry = |id: &str| entry::encode_provider(&event, contract, id);
+        let entry = |id: &str| record::encode_provider(&event, contract, id);
         let entry = self.keeper.keep(&routes, entry).await;
         accepted(routes, EventBox::Provider(Arc::new(event)), contract, entry).await
     }
@@ -349,7 +348,7 @@ impl Router {
     /// lanes.
     pub(crate) async fn queue_login(&self, event: LoginEvent, contract: Contract) -> Decision {
         let routes = self.routes.login.hooks_for(&event).to_vec();
-        let entry = |id: &str| entry::encode_login(&event, contract, id).unwrap_or_default();
+        let entry = |id: &str| record::encode_login(&event, contract, id).unwrap_or_default();
         let entry = self.keeper.keep(&routes, entry).await;
         accepted(routes, EventBox::Login(Arc::new(event)), contract, entry).await
     }

@@ -9,8 +9,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::{EventBox, Router, run_hook};
+use crate::event::record::{self, Record};
 use crate::hook::Answer;
-use crate::journal::entry::{self, Entry};
 use crate::queue::{Delivery, NatsQueue};
 
 /// A node's side of the shared queue: the connection and its consumer task.
@@ -135,25 +135,19 @@ async fn handle(router: &Router, queue: &NatsQueue, delivery: Delivery) {
     let Some(delivery) = queue.over_limit(delivery, &retry).await else {
         return;
     };
-    let decoded = match entry::decode(delivery.entry()) {
+    let decoded = match record::decode(delivery.record()) {
         Ok(decoded) => decoded,
         Err(error) => {
             queue
-                .failed(delivery, &format!("unreadable entry: {error}"), &retry)
+                .failed(delivery, &format!("unreadable record: {error}"), &retry)
                 .await;
             return;
         }
     };
-    let (event, contract) = match decoded.entry {
-        Entry::Fs(event, contract) => (EventBox::Fs(Arc::new(*event)), contract),
-        Entry::Provider(event, contract) => (EventBox::Provider(Arc::new(event)), contract),
-        Entry::Login(event, contract) => (EventBox::Login(Arc::new(*event)), contract),
-        Entry::Notice { .. } => {
-            queue
-                .failed(delivery, "a notifier's entry is not a hook's event", &retry)
-                .await;
-            return;
-        }
+    let (event, contract) = match decoded.record {
+        Record::Fs(event, contract) => (EventBox::Fs(Arc::new(*event)), contract),
+        Record::Provider(event, contract) => (EventBox::Provider(Arc::new(event)), contract),
+        Record::Login(event, contract) => (EventBox::Login(Arc::new(*event)), contract),
     };
     let report =
         crate::event::id::with(decoded.id, run_hook(route, event.as_ref(), &contract)).await;

@@ -15,6 +15,7 @@ pub mod id;
 mod log;
 pub mod login;
 pub mod provider;
+pub(crate) mod record;
 pub mod rule;
 pub mod version;
 

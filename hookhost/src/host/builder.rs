@@ -14,8 +14,7 @@ use crate::hook::exec::{ExecHook, ProgramLimits};
 use crate::hook::http::{HttpClient, HttpHook};
 use crate::hook::wasm::{Mode, WasmHook, World};
 use crate::hook::{Hook, SharedHook};
-use crate::journal::Journal;
-use crate::journal::entry::Entry;
+use crate::journal::{Journal, Table};
 use crate::loopguard::LoopGuard;
 use crate::metrics::Metrics;
 use crate::plugin::{NativeNotifier, Plugins};
@@ -200,27 +199,29 @@ impl HostBuilder {
         let mut router = Router::default();
         // Open the journal (or keep the running one) and read what a
         // previous run left unfinished, before any new event is taken.
-        let (journal, pending) = match &config.settings.state_dir {
-            None => (None, Vec::new()),
+        let (journal, pending, notices) = match &config.settings.state_dir {
+            None => (None, Vec::new(), Vec::new()),
             Some(dir) => match self
                 .journal
                 .filter(|j| j.path().parent() == Some(dir.as_path()))
             {
-                Some(running) => (Some(running), Vec::new()),
+                Some(running) => (Some(running), Vec::new(), Vec::new()),
                 None => {
                     let journal = Journal::open(dir).map_err(|e| {
                         in_file(ConfigError::field("hookhost.state_dir", e.to_string()).into())
                     })?;
+                    let unreadable =
+                        |e| in_file(ConfigError::field("hookhost.state_dir", e).into());
                     let pending = journal
-                        .unfinished()
-                        .map_err(|e| in_file(ConfigError::field("hookhost.state_dir", e).into()))?;
-                    (Some(journal), pending)
+                        .unfinished(Table::Records, crate::event::record::decode)
+                        .map_err(unreadable)?;
+                    let notices = journal
+                        .unfinished(Table::Notices, crate::journal::notice::decode)
+                        .map_err(unreadable)?;
+                    (Some(journal), pending, notices)
                 }
             },
         };
-        let (notices, pending): (Vec<_>, Vec<_>) = pending
-            .into_iter()
-            .partition(|(_, decoded)| matches!(decoded.entry, Entry::Notice { .. }));
         router.keeper.journal = journal.clone();
         if let Some(queue) = &config.settings.queue {
             let connected = NatsQueue::connect(queue)

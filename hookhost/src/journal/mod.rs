@@ -15,6 +15,12 @@
 //! Delivery is therefore at least once: an event whose hooks ran but whose
 //! removal was not yet on disk runs again after a crash.
 //!
+//! Two tables, one id sequence: the hooks' *records* (one per accepted
+//! event, [`crate::event`]'s record format, the shared queue's too) and the
+//! notifiers' *notices* (one per event and notifier plugin). A journal
+//! from before the split, with notices among the records, has them moved
+//! at open.
+//!
 //! Faults: after a failed write (a full disk, a file-size limit) redb
 //! refuses every later one until the database is re-opened. The writer
 //! then re-opens it and probes with a small durable write every second
@@ -26,13 +32,12 @@
 //! disk (redb fell back to an earlier commit after damage) are logged and
 //! counted as lost, and never handed out again.
 
-pub(crate) mod entry;
+pub(crate) mod notice;
 #[cfg(not(feature = "journal"))]
 mod off;
 #[cfg(feature = "journal")]
 mod store;
 
-pub use entry::describe;
 #[cfg(not(feature = "journal"))]
 pub use off::Journal;
 #[cfg(feature = "journal")]
@@ -44,6 +49,27 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use prometheus_client::encoding::DescriptorEncoder;
 
 use crate::prom::{Encoded, age, counter, gauge, plain_counters};
+
+/// The journal's tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Table {
+    /// The hooks' records.
+    Records,
+    /// The notifiers' notices.
+    Notices,
+}
+
+/// One line describing an entry of [`Journal::pending`], for an operator
+/// (`hookhost queue ls`): what it is for, its action, what it is about and
+/// (for a hook's record) the SFTPGo release.
+pub fn describe(bytes: &[u8]) -> String {
+    let described = if notice::is_notice(bytes) {
+        notice::decode(bytes).map(|n| notice::describe(&n))
+    } else {
+        crate::event::record::decode(bytes).map(|d| crate::event::record::describe(&d.record))
+    };
+    described.unwrap_or_else(|error| format!("unreadable: {error}"))
+}
 
 /// A journal that cannot be opened or read; the message names its file.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -181,7 +207,7 @@ impl Ticket {
     /// One hook finished (or gave up).
     pub(crate) fn done(&self) {
         if self.left.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.journal.remove(self.id);
+            self.journal.remove(Table::Records, self.id);
         }
     }
 }

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{JournalError, JournalHealth, JournalStats, entry};
+use super::{JournalError, JournalHealth, JournalStats, Table};
 
 /// No journal in this build (see the `journal` feature).
 pub enum Journal {}
@@ -54,12 +54,13 @@ impl Journal {
         match *self {}
     }
 
-    pub(crate) async fn append(&self, _entry: Vec<u8>) -> Result<u64, String> {
+    pub(crate) async fn append(&self, _table: Table, _entry: Vec<u8>) -> Result<u64, String> {
         match *self {}
     }
 
     pub(crate) fn append_now(
         &self,
+        _table: Table,
         _entry: Vec<u8>,
     ) -> impl Future<Output = Result<u64, String>> + Send + 'static {
         match *self {}
@@ -67,7 +68,7 @@ impl Journal {
         std::future::ready(Ok(0))
     }
 
-    pub(crate) fn remove(&self, _id: u64) {
+    pub(crate) fn remove(&self, _table: Table, _id: u64) {
         match *self {}
     }
 
@@ -75,7 +76,11 @@ impl Journal {
         match *self {}
     }
 
-    pub(crate) fn unfinished(&self) -> Result<Vec<(u64, entry::Decoded)>, String> {
+    pub(crate) fn unfinished<T>(
+        &self,
+        _table: Table,
+        _decode: impl Fn(&[u8]) -> Result<T, String>,
+    ) -> Result<Vec<(u64, T)>, String> {
         match *self {}
     }
 }

@@ -1,7 +1,7 @@
 //! The journal on disk: a redb database written by one thread that groups
 //! concurrent writes into one durable commit (feature `journal`).
 
-use super::{JournalError, JournalHealth, JournalStats, entry};
+use super::{JournalError, JournalHealth, JournalStats, Table, notice};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,7 +13,20 @@ use redb::{
 };
 use tokio::sync::oneshot;
 
-const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
+/// The hooks' records (one per accepted event, removed when its hooks are
+/// all done).
+const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
+/// The notifiers' notices (one per event and notifier, removed when
+/// delivered or given up).
+const NOTICES: TableDefinition<u64, &[u8]> = TableDefinition::new("notices");
+
+/// A table's definition. Ids are one sequence across both tables.
+fn definition(table: Table) -> TableDefinition<'static, u64, &'static [u8]> {
+    match table {
+        Table::Records => RECORDS,
+        Table::Notices => NOTICES,
+    }
+}
 /// `next`: the next entry id; `probe`: the last write probing a re-opened
 /// journal.
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -25,8 +38,8 @@ const PROBE_EVERY: Duration = Duration::from_secs(1);
 const BATCH: usize = 4096;
 
 enum Write {
-    Append(Vec<u8>, oneshot::Sender<Result<u64, String>>),
-    Remove(u64),
+    Append(Table, Vec<u8>, oneshot::Sender<Result<u64, String>>),
+    Remove(Table, u64),
     /// Commit durably what came before (removals included).
     Flush(oneshot::Sender<()>),
 }
@@ -94,19 +107,29 @@ fn open_db(path: &Path, stats: &JournalStats) -> Result<(Database, u64), String>
         err(path, "cannot open", format!("{e}{hint}"))
     })?;
     let txn = db.begin_write().map_err(|e| err(path, "write", e))?;
-    txn.open_table(ENTRIES).map_err(|e| err(path, "table", e))?;
+    txn.open_table(RECORDS).map_err(|e| err(path, "table", e))?;
+    txn.open_table(NOTICES).map_err(|e| err(path, "table", e))?;
     txn.open_table(META).map_err(|e| err(path, "table", e))?;
     txn.commit().map_err(|e| err(path, "commit", e))?;
+    let moved = move_notices(&db).map_err(|e| err(path, "moving notices to their table", e))?;
+    if moved > 0 {
+        tracing::info!(moved, journal = %path.display(), "journal: notifier notices moved to their own table");
+    }
     let (on_disk, depth) = {
         let read = db.begin_read().map_err(|e| err(path, "read", e))?;
-        let table = read
-            .open_table(ENTRIES)
-            .map_err(|e| err(path, "table", e))?;
-        let last = table
-            .last()
-            .map_err(|e| err(path, "read", e))?
-            .map(|(key, _)| key.value());
-        let depth = table.len().map_err(|e| err(path, "read", e))?;
+        let mut last = None;
+        let mut depth = 0;
+        for table in [Table::Records, Table::Notices] {
+            let table = read
+                .open_table(definition(table))
+                .map_err(|e| err(path, "table", e))?;
+            let table_last = table
+                .last()
+                .map_err(|e| err(path, "read", e))?
+                .map(|(key, _)| key.value());
+            last = last.max(table_last);
+            depth += table.len().map_err(|e| err(path, "read", e))?;
+        }
         let meta = read.open_table(META).map_err(|e| err(path, "table", e))?;
         let recorded = meta
             .get("next")
@@ -127,6 +150,39 @@ fn open_db(path: &Path, stats: &JournalStats) -> Result<(Database, u64), String>
         tracing::warn!(journal = %path.display(), "journal repaired: its last commit was damaged and redb fell back to the one before; no accepted event was in it");
     }
     Ok((db, on_disk.max(acknowledged)))
+}
+
+/// Journals written before notices had a table of their own kept them
+/// among the records: move them (ids unchanged), in one transaction; how
+/// many.
+fn move_notices(db: &Database) -> Result<usize, redb::Error> {
+    let found: Vec<(u64, Vec<u8>)> = {
+        let read = db.begin_read()?;
+        let records = read.open_table(RECORDS)?;
+        let mut found = Vec::new();
+        for item in records.iter()? {
+            let (key, value) = item?;
+            if notice::is_notice(value.value()) {
+                found.push((key.value(), value.value().to_vec()));
+            }
+        }
+        found
+    };
+    if found.is_empty() {
+        return Ok(0);
+    }
+    let mut txn = db.begin_write()?;
+    txn.set_durability(Durability::Immediate)?;
+    {
+        let mut records = txn.open_table(RECORDS)?;
+        let mut notices = txn.open_table(NOTICES)?;
+        for (id, bytes) in &found {
+            notices.insert(*id, bytes.as_slice())?;
+            records.remove(*id)?;
+        }
+    }
+    txn.commit()?;
+    Ok(found.len())
 }
 
 impl Journal {
@@ -214,19 +270,20 @@ impl Journal {
             .map_err(|_| err(&self.path, "write", "the writer thread is gone"))
     }
 
-    /// Write `entry` durably; its id once it is on disk.
-    pub(crate) async fn append(&self, entry: Vec<u8>) -> Result<u64, String> {
-        self.append_now(entry).await
+    /// Write `entry` to `table` durably; its id once it is on disk.
+    pub(crate) async fn append(&self, table: Table, entry: Vec<u8>) -> Result<u64, String> {
+        self.append_now(table, entry).await
     }
 
     /// Send `entry` to the writer now; the returned future resolves to its
     /// id once it is on disk (for a caller that has other work meanwhile).
     pub(crate) fn append_now(
         &self,
+        table: Table,
         entry: Vec<u8>,
     ) -> impl Future<Output = Result<u64, String>> + Send + 'static {
         let (done, answer) = oneshot::channel();
-        let sent = self.send(Write::Append(entry, done));
+        let sent = self.send(Write::Append(table, entry, done));
         let gone = err(&self.path, "write", "the writer thread is gone");
         async move {
             sent?;
@@ -234,9 +291,9 @@ impl Journal {
         }
     }
 
-    /// Forget entry `id` (its event is done).
-    pub(crate) fn remove(&self, id: u64) {
-        if let Err(error) = self.send(Write::Remove(id)) {
+    /// Forget entry `id` of `table` (its work is done).
+    pub(crate) fn remove(&self, table: Table, id: u64) {
+        if let Err(error) = self.send(Write::Remove(table, id)) {
             tracing::warn!(%error, id, "cannot remove a journal entry; it will be replayed");
         }
     }
@@ -257,30 +314,39 @@ impl Journal {
 
     fn purge_in(&self, db: &Database) -> Result<usize, String> {
         let txn = db.begin_write().map_err(|e| err(&self.path, "write", e))?;
-        let removed = {
+        let mut removed = 0;
+        for table in [Table::Records, Table::Notices] {
             let mut table = txn
-                .open_table(ENTRIES)
+                .open_table(definition(table))
                 .map_err(|e| err(&self.path, "table", e))?;
-            let n = table.len().map_err(|e| err(&self.path, "read", e))?;
+            removed += table.len().map_err(|e| err(&self.path, "read", e))? as usize;
             table
                 .retain(|_, _| false)
                 .map_err(|e| err(&self.path, "write", e))?;
-            n as usize
-        };
+        }
         txn.commit().map_err(|e| err(&self.path, "commit", e))?;
         self.stats.depth.store(0, Ordering::Relaxed);
         Ok(removed)
     }
 
-    /// Every entry on disk, oldest first.
+    /// Every entry on disk, hooks' records and notifiers' notices, oldest
+    /// first (see [`super::describe`]).
     pub fn pending(&self) -> Result<Vec<(u64, Vec<u8>)>, JournalError> {
-        self.with_db(|db| self.pending_in(db)).map_err(JournalError)
+        let mut entries = self
+            .with_db(|db| {
+                let mut entries = self.pending_in(db, Table::Records)?;
+                entries.extend(self.pending_in(db, Table::Notices)?);
+                Ok(entries)
+            })
+            .map_err(JournalError)?;
+        entries.sort_by_key(|(id, _)| *id);
+        Ok(entries)
     }
 
-    fn pending_in(&self, db: &Database) -> Result<Vec<(u64, Vec<u8>)>, String> {
+    fn pending_in(&self, db: &Database, table: Table) -> Result<Vec<(u64, Vec<u8>)>, String> {
         let read = db.begin_read().map_err(|e| err(&self.path, "read", e))?;
         let table = read
-            .open_table(ENTRIES)
+            .open_table(definition(table))
             .map_err(|e| err(&self.path, "table", e))?;
         let mut entries = Vec::new();
         for item in table.iter().map_err(|e| err(&self.path, "read", e))? {
@@ -294,25 +360,33 @@ impl Journal {
     /// journal is empty, or its oldest entry does not say).
     pub fn oldest_age(&self) -> Option<std::time::Duration> {
         self.with_db(|db| {
-            let accepted = (|| {
+            let first_ms = |table: Table| {
                 let read = db.begin_read().ok()?;
-                let table = read.open_table(ENTRIES).ok()?;
+                let table = read.open_table(definition(table)).ok()?;
                 let (_, first) = table.first().ok()??;
-                entry::accepted_ms(first.value())
-            })();
-            Ok(accepted.map(crate::clock::age_since_ms))
+                accepted_ms(first.value())
+            };
+            let oldest = [Table::Records, Table::Notices]
+                .into_iter()
+                .filter_map(first_ms)
+                .min();
+            Ok(oldest.map(crate::clock::age_since_ms))
         })
         .ok()
         .flatten()
     }
 
-    /// Every readable entry on disk, oldest first, decoded; an unreadable
-    /// one is logged and kept (for an operator to look at).
-    pub(crate) fn unfinished(&self) -> Result<Vec<(u64, entry::Decoded)>, String> {
+    /// Every readable entry of `table`, oldest first, decoded; an
+    /// unreadable one is logged and kept (for an operator to look at).
+    pub(crate) fn unfinished<T>(
+        &self,
+        table: Table,
+        decode: impl Fn(&[u8]) -> Result<T, String>,
+    ) -> Result<Vec<(u64, T)>, String> {
         Ok(self
-            .with_db(|db| self.pending_in(db))?
+            .with_db(|db| self.pending_in(db, table))?
             .into_iter()
-            .filter_map(|(id, bytes)| match entry::decode(&bytes) {
+            .filter_map(|(id, bytes)| match decode(&bytes) {
                 Ok(decoded) => Some((id, decoded)),
                 Err(error) => {
                     tracing::error!(id, %error, journal = %self.path.display(), "cannot read a journal entry; it is kept");
@@ -332,11 +406,11 @@ struct Writer {
     next: u64,
     /// Removals not yet written (their batch failed): written with the
     /// next batch that can be, so their events do not run again.
-    removals: Vec<u64>,
+    removals: Vec<(Table, u64)>,
     /// Removals committed without `fsync` since the last durable commit:
     /// redb forgets them when it is re-opened after a failure, so they are
     /// written again then.
-    volatile: Vec<u64>,
+    volatile: Vec<(Table, u64)>,
 }
 
 impl Writer {
@@ -372,7 +446,11 @@ impl Writer {
                 self.reopen();
             }
             let Some(first) = first else { continue };
-            let mut batch: Vec<Write> = self.removals.drain(..).map(Write::Remove).collect();
+            let mut batch: Vec<Write> = self
+                .removals
+                .drain(..)
+                .map(|(table, id)| Write::Remove(table, id))
+                .collect();
             batch.push(first);
             while batch.len() < BATCH {
                 match writes.try_recv() {
@@ -451,7 +529,7 @@ impl Writer {
                     self.volatile.clear();
                 } else {
                     self.volatile.extend(batch.iter().filter_map(|w| match w {
-                        Write::Remove(id) => Some(*id),
+                        Write::Remove(table, id) => Some((*table, *id)),
                         _ => None,
                     }));
                 }
@@ -473,14 +551,14 @@ impl Writer {
                 let mut id = first_id;
                 for write in batch {
                     match write {
-                        Write::Append(_, done) => {
+                        Write::Append(_, _, done) => {
                             let _ = done.send(Ok(id));
                             id += 1;
                         }
                         Write::Flush(done) => {
                             let _ = done.send(());
                         }
-                        Write::Remove(_) => {}
+                        Write::Remove(..) => {}
                     }
                 }
             }
@@ -492,10 +570,10 @@ impl Writer {
                 stats.failures.fetch_add(appends as u64, Ordering::Relaxed);
                 for write in batch {
                     match write {
-                        Write::Append(_, done) => {
+                        Write::Append(_, _, done) => {
                             let _ = done.send(Err(message.clone()));
                         }
-                        Write::Remove(id) => self.removals.push(id),
+                        Write::Remove(table, id) => self.removals.push((table, id)),
                         // A failed flush just returns: the entries stay.
                         Write::Flush(done) => {
                             let _ = done.send(());
@@ -505,6 +583,18 @@ impl Writer {
             }
         }
     }
+}
+
+/// When an entry's work was accepted (a record) or received (a notice),
+/// Unix ms, if the entry says.
+fn accepted_ms(bytes: &[u8]) -> Option<i64> {
+    #[derive(serde::Deserialize)]
+    struct Times {
+        accepted_ms: Option<i64>,
+        received_ms: Option<i64>,
+    }
+    let times: Times = serde_json::from_slice(bytes).ok()?;
+    times.accepted_ms.or(times.received_ms)
 }
 
 /// One transaction for `batch`: appends from `first_id` on, removals; how
@@ -525,15 +615,24 @@ fn write_batch(
     })?;
     let mut removed = 0;
     {
-        let mut table = txn.open_table(ENTRIES)?;
+        let mut records = txn.open_table(RECORDS)?;
+        let mut notices = txn.open_table(NOTICES)?;
         let mut id = first_id;
         for write in batch {
             match write {
-                Write::Append(bytes, _) => {
+                Write::Append(which, bytes, _) => {
+                    let table = match which {
+                        Table::Records => &mut records,
+                        Table::Notices => &mut notices,
+                    };
                     table.insert(id, bytes.as_slice())?;
                     id += 1;
                 }
-                Write::Remove(id) => {
+                Write::Remove(which, id) => {
+                    let table = match which {
+                        Table::Records => &mut records,
+                        Table::Notices => &mut notices,
+                    };
                     if table.remove(id)?.is_some() {
                         removed += 1;
                     }
@@ -552,19 +651,27 @@ fn write_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::record::encode_fs;
     use crate::event::{Contract, FsAction, FsEvent, Protocol};
+    use crate::journal::notice::{Notice, encode_notice};
 
     #[tokio::test]
     async fn a_commit_rolled_back_is_logged_as_lost_and_its_ids_never_reused() {
         let dir = tempfile::tempdir().unwrap();
         let event = FsEvent::new(FsAction::Upload, "alice", "/a", Protocol::Sftp);
-        let entry = |id: &str| entry::encode_fs(&event, Contract::NEWEST, id);
+        let entry = |id: &str| encode_fs(&event, Contract::NEWEST, id);
         let path = dir.path().join("journal.redb");
         let before = {
             let journal = Journal::open(dir.path()).unwrap();
-            assert_eq!(journal.append(entry("e1")).await.unwrap(), 1);
+            assert_eq!(
+                journal.append(Table::Records, entry("e1")).await.unwrap(),
+                1
+            );
             let before = std::fs::read(&path).unwrap();
-            assert_eq!(journal.append(entry("e2")).await.unwrap(), 2);
+            assert_eq!(
+                journal.append(Table::Records, entry("e2")).await.unwrap(),
+                2
+            );
             before
         };
         // The file as it was before e2's commit (redb falling back to the
@@ -585,7 +692,7 @@ mod tests {
             "counted (and logged)"
         );
         assert_eq!(
-            journal.append(entry("e3")).await.unwrap(),
+            journal.append(Table::Records, entry("e3")).await.unwrap(),
             3,
             "the lost id is not handed out again"
         );
@@ -598,19 +705,91 @@ mod tests {
         assert_eq!(journal.oldest_age(), None);
         let event = FsEvent::new(FsAction::Upload, "alice", "/a", Protocol::Sftp);
         let first = journal
-            .append(entry::encode_fs(&event, Contract::NEWEST, "e1"))
+            .append(Table::Records, encode_fs(&event, Contract::NEWEST, "e1"))
             .await
             .unwrap();
         let second = journal
-            .append(entry::encode_fs(&event, Contract::NEWEST, "e2"))
+            .append(Table::Records, encode_fs(&event, Contract::NEWEST, "e2"))
             .await
             .unwrap();
         let age = journal.oldest_age().expect("an entry says when");
         assert!(age < std::time::Duration::from_secs(60), "{age:?}");
-        journal.remove(first);
-        journal.remove(second);
+        journal.remove(Table::Records, first);
+        journal.remove(Table::Records, second);
         journal.flush().await;
         assert_eq!(journal.oldest_age(), None);
         assert_eq!(journal.stats().depth.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn records_and_notices_live_in_two_tables_with_one_id_sequence() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(dir.path()).unwrap();
+        let event = FsEvent::new(FsAction::Upload, "alice", "/a", Protocol::Sftp);
+        let record = encode_fs(&event, Contract::NEWEST, "e1");
+        let notice = encode_notice("audit", Notice::Fs(&event), 1);
+        let r = journal.append(Table::Records, record).await.unwrap();
+        let n = journal.append(Table::Notices, notice).await.unwrap();
+        assert_eq!((r, n), (1, 2));
+        let records = journal
+            .unfinished(Table::Records, crate::event::record::decode)
+            .unwrap();
+        let notices = journal
+            .unfinished(Table::Notices, crate::journal::notice::decode)
+            .unwrap();
+        assert_eq!(records.len(), 1, "no reader of records sees a notice");
+        assert_eq!(records[0].0, 1);
+        assert_eq!(notices.len(), 1);
+        assert_eq!((notices[0].0, notices[0].1.notifier.as_str()), (2, "audit"));
+        // A removal names its table: the same id in the other one stays.
+        journal.remove(Table::Notices, 1);
+        journal.flush().await;
+        assert_eq!(journal.pending().unwrap().len(), 2);
+        journal.remove(Table::Notices, 2);
+        journal.flush().await;
+        assert_eq!(journal.pending().unwrap().len(), 1);
+        assert_eq!(journal.stats().depth.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn notices_of_a_journal_from_before_the_split_move_to_their_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.redb");
+        let event = FsEvent::new(FsAction::Upload, "alice", "/a", Protocol::Sftp);
+        {
+            // The one-table layout: notices among the records.
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            {
+                let mut records = txn.open_table(RECORDS).unwrap();
+                records
+                    .insert(1, encode_fs(&event, Contract::NEWEST, "e1").as_slice())
+                    .unwrap();
+                records
+                    .insert(2, encode_notice("audit", Notice::Fs(&event), 7).as_slice())
+                    .unwrap();
+                let mut meta = txn.open_table(META).unwrap();
+                meta.insert("next", 3).unwrap();
+            }
+            txn.commit().unwrap();
+        }
+        let journal = Journal::open(dir.path()).unwrap();
+        let records = journal
+            .unfinished(Table::Records, crate::event::record::decode)
+            .unwrap();
+        let notices = journal
+            .unfinished(Table::Notices, crate::journal::notice::decode)
+            .unwrap();
+        assert_eq!(records.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [1]);
+        assert_eq!(notices.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [2]);
+        assert_eq!(notices[0].1.received_ms, 7);
+        assert_eq!(journal.stats().depth.load(Ordering::Relaxed), 2);
+        assert_eq!(
+            journal
+                .append(Table::Records, Vec::from(&b"{}"[..]))
+                .await
+                .unwrap(),
+            3
+        );
     }
 }

@@ -36,7 +36,8 @@ use crate::config::Grants;
 use crate::config::{PluginConfig, PluginKind, auth_scope};
 use crate::event::{FsEvent, LogEvent, ProviderEvent};
 use crate::failure::Failure;
-use crate::journal::entry::{Decoded, Entry};
+use crate::journal::Table;
+use crate::journal::notice::Noticed;
 use crate::sandbox::Sandbox;
 use instance::{AuthWorld, IpFilterWorld, KmsWorld, PluginInstance, SearcherWorld};
 use notifier::Notifier;
@@ -377,17 +378,14 @@ impl Plugins {
 
     /// Give each notifier its entries read back from the journal at start.
     /// An entry whose notifier is no longer configured is dropped (logged).
-    pub(crate) fn replay(&self, journal: &crate::journal::Journal, entries: Vec<(u64, Decoded)>) {
+    pub(crate) fn replay(&self, journal: &crate::journal::Journal, notices: Vec<(u64, Noticed)>) {
         let mut replayed = 0;
-        for (id, decoded) in entries {
-            let Entry::Notice {
+        for (id, notice) in notices {
+            let Noticed {
                 notifier,
                 event,
                 received_ms,
-            } = decoded.entry
-            else {
-                continue;
-            };
+            } = notice;
             match self.notifiers.iter().find(|n| n.name() == notifier) {
                 Some(n) => {
                     n.adopt(vec![notifier::Pending::from_journal(
@@ -399,7 +397,7 @@ impl Plugins {
                 }
                 None => {
                     tracing::warn!(id, plugin = %notifier, "a journaled notifier event has no notifier of that name configured any more; dropped");
-                    journal.remove(id);
+                    journal.remove(Table::Notices, id);
                 }
             }
         }

@@ -35,8 +35,9 @@ use super::instance::{NotifierWorld, PluginInstance, PluginStats};
 use crate::clock::{age_since_ms, now_ms, now_ns};
 use crate::config::NotifierOptions;
 use crate::event::{Event, FsEvent, LogEvent, ProviderEvent};
-use crate::journal::Journal;
-use crate::journal::entry::{Notice, encode_notice};
+use crate::failure::Failure;
+use crate::journal::notice::{Notice, encode_notice};
+use crate::journal::{Journal, Table};
 use crate::sandbox::convert::{to_wit_fs, to_wit_log, to_wit_provider};
 
 /// Events waiting for the worker before their first delivery attempt;
@@ -104,18 +105,19 @@ impl From<Event> for Payload {
 }
 
 /// A notifier written in Rust, beside the WebAssembly ones: it gets the
-/// events its options select, with the same retry queue. An error makes the
-/// host queue the event and retry it.
+/// events its options select, with the same retry queue. An error (a
+/// [`Failure`], as a native hook's) makes the host queue the event and
+/// retry it.
 #[async_trait::async_trait]
 pub trait NativeNotifier: Send + Sync + 'static {
     /// Its name, for logs and metrics.
     fn name(&self) -> &str;
     /// A file-system event (its timestamp set).
-    async fn notify_fs(&self, event: &FsEvent) -> Result<(), String>;
+    async fn notify_fs(&self, event: &FsEvent) -> Result<(), Failure>;
     /// A provider event (its timestamp set).
-    async fn notify_provider(&self, event: &ProviderEvent) -> Result<(), String>;
+    async fn notify_provider(&self, event: &ProviderEvent) -> Result<(), Failure>;
     /// A log event (its timestamp set).
-    async fn notify_log(&self, event: &LogEvent) -> Result<(), String>;
+    async fn notify_log(&self, event: &LogEvent) -> Result<(), Failure>;
 }
 
 /// Where a notifier's events go: a component or a native notifier.
@@ -176,10 +178,10 @@ impl Deliver for Native {
             Payload::Provider(event) => self.notifier.notify_provider(event).await,
             Payload::Log(event) => self.notifier.notify_log(event).await,
         };
-        if result.is_err() {
+        result.map_err(|failure| {
             self.stats.failures.fetch_add(1, Ordering::Relaxed);
-        }
-        result
+            failure.to_string()
+        })
     }
 }
 
@@ -235,7 +237,7 @@ impl Shared {
     /// The event is delivered or dropped: forget its journal entry.
     fn finish(&self, pending: &Pending) {
         if let (Some(journal), Some(entry)) = (&self.journal, pending.entry) {
-            journal.remove(entry);
+            journal.remove(Table::Notices, entry);
         }
     }
 
@@ -460,11 +462,10 @@ impl Notifier {
             self.enqueue(pending);
             return Box::pin(std::future::ready(Ok(())));
         };
-        let written = journal.append_now(encode_notice(
-            &self.shared.name,
-            pending.payload.notice(),
-            now_ms(),
-        ));
+        let written = journal.append_now(
+            Table::Notices,
+            encode_notice(&self.shared.name, pending.payload.notice(), now_ms()),
+        );
         let shared = self.shared.clone();
         let inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner()).clone();
         Box::pin(async move {

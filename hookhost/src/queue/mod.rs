@@ -2,7 +2,7 @@
 //!
 //! An accepted asynchronous event becomes one message per hook on
 //! `hookhost.<stream>.events` (header `Hookhost-Hook`: the hook's name;
-//! body: the journal's entry format), and the event counts as accepted once
+//! body: an event record, the format of the journal's hook table), and the event counts as accepted once
 //! JetStream has acknowledged every one. Each node pulls from one durable
 //! consumer shared by all nodes; a message is acknowledged when its hook has
 //! finished, redelivered (with a doubling delay) when the hook failed, and

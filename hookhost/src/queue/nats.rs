@@ -37,8 +37,8 @@ impl Delivery {
             .map(|v| v.as_str())
     }
 
-    /// The entry (the journal's format).
-    pub(crate) fn entry(&self) -> &[u8] {
+    /// The event record (`crate::event::record`).
+    pub(crate) fn record(&self) -> &[u8] {
         &self.message.payload
     }
 }
@@ -139,11 +139,11 @@ impl NatsQueue {
         Ok(())
     }
 
-    /// Publish `entry` once per hook in `hooks`; done when JetStream has
+    /// Publish `record` once per hook in `hooks`; done when JetStream has
     /// stored every message.
-    pub(crate) async fn publish(&self, hooks: &[&str], entry: &[u8]) -> Result<(), String> {
+    pub(crate) async fn publish(&self, hooks: &[&str], record: &[u8]) -> Result<(), String> {
         let subject = format!("{}.events", self.prefix);
-        let payload = bytes::Bytes::copy_from_slice(entry);
+        let payload = bytes::Bytes::copy_from_slice(record);
         let mut acks = Vec::with_capacity(hooks.len());
         for hook in hooks {
             let mut headers = HeaderMap::new();

@@ -20,7 +20,7 @@ impl Delivery {
         match *self {}
     }
 
-    pub(crate) fn entry(&self) -> &[u8] {
+    pub(crate) fn record(&self) -> &[u8] {
         match *self {}
     }
 }
@@ -44,7 +44,7 @@ impl NatsQueue {
         match *self {}
     }
 
-    pub(crate) async fn publish(&self, _hooks: &[&str], _entry: &[u8]) -> Result<(), String> {
+    pub(crate) async fn publish(&self, _hooks: &[&str], _record: &[u8]) -> Result<(), String> {
         match *self {}
     }
 

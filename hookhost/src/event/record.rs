@@ -1,54 +1,38 @@
-//! What a journal entry holds: an event for the hooks, with the SFTPGo
-//! release whose contract it is handled in, or an event for one notifier
-//! plugin (a notice), with when hookhost received it. A file-system event is
-//! kept as today's SFTPGo JSON body (every field), a provider event as its
-//! parts with the object's JSON exactly as hooks receive it.
+//! An accepted event as bytes — a *record*: the event for the hooks, its
+//! id, the SFTPGo release whose contract it is handled in and when it was
+//! accepted. The journal keeps records in its hook table; the shared queue
+//! publishes one per hook. A file-system event is kept as today's SFTPGo
+//! JSON body (every field), a provider event as its parts with the
+//! object's JSON exactly as hooks receive it.
 
 use std::str::FromStr;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::event::login::{Disconnection, Login, LoginEvent};
-
-use crate::event::fs::http::{decode_fs_event_as, encode_fs_event};
-use crate::event::{
-    Contract, Event, FsEvent, LogEvent, LogEventKind, ObjectType, Protocol, ProviderAction,
-    ProviderEvent, SftpgoVersion, VersionSetting,
+use super::fs::http::{decode_fs_event_as, encode_fs_event};
+use super::login::{Disconnection, Login, LoginEvent};
+use super::{
+    Contract, FsEvent, ObjectType, ProviderAction, ProviderEvent, SftpgoVersion, VersionSetting,
 };
 
-/// A journaled event.
+/// An accepted event for the hooks.
 #[derive(Debug, PartialEq)]
-pub(crate) enum Entry {
+pub(crate) enum Record {
     Fs(Box<FsEvent>, Contract),
     Provider(ProviderEvent, Contract),
     /// A post-login or post-disconnect event (the queued login events).
     Login(Box<LoginEvent>, Contract),
-    /// An event for the notifier plugin `notifier`, received at
-    /// `received_ms` (Unix milliseconds, what ages it for `retry_max_time`).
-    Notice {
-        notifier: String,
-        event: Box<Event>,
-        received_ms: i64,
-    },
 }
 
-/// An event on its way to a notifier, borrowed.
-#[derive(Clone, Copy)]
-pub(crate) enum Notice<'a> {
-    Fs(&'a FsEvent),
-    Provider(&'a ProviderEvent),
-    Log(&'a LogEvent),
-}
-
-/// An entry and its event's id.
+/// A record and its event's id.
 #[derive(Debug, PartialEq)]
 pub(crate) struct Decoded {
     pub(crate) id: Arc<str>,
-    pub(crate) entry: Entry,
+    pub(crate) record: Record,
 }
 
-/// The entry of a file-system event.
+/// The record of a file-system event.
 pub(crate) fn encode_fs(event: &FsEvent, contract: Contract, id: &str) -> Vec<u8> {
     let body = encode_fs_event(event, &Contract::NEWEST);
     let mut entry = format!(
@@ -63,7 +47,7 @@ pub(crate) fn encode_fs(event: &FsEvent, contract: Contract, id: &str) -> Vec<u8
     entry
 }
 
-/// The entry of a provider event.
+/// The record of a provider event.
 pub(crate) fn encode_provider(event: &ProviderEvent, contract: Contract, id: &str) -> Vec<u8> {
     let mut entry = provider_json(event);
     entry["kind"] = "provider".into();
@@ -73,7 +57,7 @@ pub(crate) fn encode_provider(event: &ProviderEvent, contract: Contract, id: &st
     entry.to_string().into_bytes()
 }
 
-/// The entry of a queued login event (post-login, post-disconnect; `None`
+/// The record of a queued login event (post-login, post-disconnect; `None`
 /// for the others, which are answered at once).
 pub(crate) fn encode_login(event: &LoginEvent, contract: Contract, id: &str) -> Option<Vec<u8>> {
     let event = match event {
@@ -122,45 +106,7 @@ fn login_from(value: &Value) -> Result<LoginEvent, String> {
     }
 }
 
-/// When the entry's event was accepted (Unix ms), if the entry says.
-#[cfg(feature = "journal")]
-pub(crate) fn accepted_ms(bytes: &[u8]) -> Option<i64> {
-    #[derive(serde::Deserialize)]
-    struct Times {
-        accepted_ms: Option<i64>,
-        received_ms: Option<i64>,
-    }
-    let times: Times = serde_json::from_slice(bytes).ok()?;
-    times.accepted_ms.or(times.received_ms)
-}
-
-/// The entry of an event for the notifier `notifier`.
-pub(crate) fn encode_notice(notifier: &str, notice: Notice<'_>, received_ms: i64) -> Vec<u8> {
-    let (kind, event) = match notice {
-        Notice::Fs(event) => {
-            let mut body: Value =
-                serde_json::from_slice(&encode_fs_event(event, &Contract::NEWEST))
-                    .unwrap_or(Value::Null);
-            // Today's body always has it; a notifier tells absent from empty.
-            body["virtual_path"] = json!(event.virtual_path);
-            ("fs", body)
-        }
-        Notice::Provider(event) => ("provider", provider_json(event)),
-        Notice::Log(event) => ("log", log_json(event)),
-    };
-    json!({
-        "kind": "notice",
-        "id": "",
-        "notifier": notifier,
-        "received_ms": received_ms,
-        "event_kind": kind,
-        "event": event,
-    })
-    .to_string()
-    .into_bytes()
-}
-
-fn provider_json(event: &ProviderEvent) -> Value {
+pub(crate) fn provider_json(event: &ProviderEvent) -> Value {
     json!({
         "action": event.action.as_str(),
         "object_type": event.object_type.as_str(),
@@ -173,75 +119,39 @@ fn provider_json(event: &ProviderEvent) -> Value {
     })
 }
 
-fn log_json(event: &LogEvent) -> Value {
-    json!({
-        "event": event.kind.as_str(),
-        "protocol": event.protocol.as_str(),
-        "username": event.username,
-        "ip": event.ip,
-        "message": event.message,
-        "timestamp": event.timestamp,
-        "role": event.role,
-    })
-}
-
-fn text(value: &Value, field: &str) -> Result<String, String> {
+pub(crate) fn text(value: &Value, field: &str) -> Result<String, String> {
     value[field]
         .as_str()
         .map(str::to_owned)
         .ok_or_else(|| format!("{field}: missing"))
 }
 
-fn optional(value: &Value, field: &str) -> Option<String> {
+pub(crate) fn optional(value: &Value, field: &str) -> Option<String> {
     value[field].as_str().map(str::to_owned)
 }
 
-/// Read an entry back, with its event's id.
+/// Read a record back, with its event's id.
 pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, String> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     let id = Arc::from(text(&value, "id")?);
-    Ok(Decoded {
-        id,
-        entry: decode_entry(&value)?,
-    })
-}
-
-fn decode_entry(value: &Value) -> Result<Entry, String> {
-    if value["kind"].as_str() == Some("notice") {
-        let event = Box::new(match value["event_kind"].as_str() {
-            Some("fs") => Event::Fs(fs_from(&value["event"])?),
-            Some("provider") => Event::Provider(provider_from(&value["event"])?),
-            Some("log") => Event::Log(log_from(&value["event"])?),
-            other => return Err(format!("event_kind: unknown {other:?}")),
-        });
-        return Ok(Entry::Notice {
-            notifier: text(value, "notifier")?,
-            event,
-            received_ms: value["received_ms"]
-                .as_i64()
-                .ok_or("received_ms: missing")?,
-        });
-    }
-    let version =
-        SftpgoVersion::from_str(&text(value, "contract")?).map_err(|e| format!("contract: {e}"))?;
+    let version = SftpgoVersion::from_str(&text(&value, "contract")?)
+        .map_err(|e| format!("contract: {e}"))?;
     let contract = Contract::of(version);
-    match value["kind"].as_str() {
-        Some("fs") => Ok(Entry::Fs(Box::new(fs_from(&value["event"])?), contract)),
-        Some("provider") => Ok(Entry::Provider(provider_from(value)?, contract)),
-        Some("login") => Ok(Entry::Login(
-            Box::new(login_from(&value["event"])?),
-            contract,
-        )),
-        other => Err(format!("kind: unknown {other:?}")),
-    }
+    let record = match value["kind"].as_str() {
+        Some("fs") => Record::Fs(Box::new(fs_from(&value["event"])?), contract),
+        Some("provider") => Record::Provider(provider_from(&value)?, contract),
+        Some("login") => Record::Login(Box::new(login_from(&value["event"])?), contract),
+        other => return Err(format!("kind: unknown {other:?}")),
+    };
+    Ok(Decoded { id, record })
 }
 
-fn fs_from(value: &Value) -> Result<FsEvent, String> {
+pub(crate) fn fs_from(value: &Value) -> Result<FsEvent, String> {
     let body = serde_json::to_vec(value).map_err(|e| e.to_string())?;
     decode_fs_event_as(&body, VersionSetting::Auto).map_err(|e| format!("event: {e}"))
 }
 
-fn provider_from(value: &Value) -> Result<ProviderEvent, String> {
+pub(crate) fn provider_from(value: &Value) -> Result<ProviderEvent, String> {
     let action =
         ProviderAction::from_str(&text(value, "action")?).map_err(|e| format!("action: {e}"))?;
     let object_type = ObjectType::from_str(&text(value, "object_type")?)
@@ -257,65 +167,30 @@ fn provider_from(value: &Value) -> Result<ProviderEvent, String> {
     Ok(event)
 }
 
-fn log_from(value: &Value) -> Result<LogEvent, String> {
-    Ok(LogEvent {
-        kind: LogEventKind::from_str(&text(value, "event")?).map_err(|e| format!("event: {e}"))?,
-        protocol: Protocol::parse(&text(value, "protocol")?),
-        username: text(value, "username")?,
-        ip: text(value, "ip")?,
-        message: text(value, "message")?,
-        timestamp: value["timestamp"].as_i64(),
-        role: optional(value, "role"),
-    })
-}
-
-/// One line describing an entry, for an operator (`hookhost queue ls`):
+/// One line describing a record, for an operator (`hookhost queue ls`):
 /// kind, action, what it is about, the SFTPGo release.
-pub fn describe(bytes: &[u8]) -> String {
-    match decode(bytes).map(|d| d.entry) {
-        Ok(Entry::Fs(event, contract)) => format!(
+pub(crate) fn describe(record: &Record) -> String {
+    match record {
+        Record::Fs(event, contract) => format!(
             "fs {} {} {} (SFTPGo {})",
             event.action.as_str(),
             event.username,
             event.path,
             contract.version()
         ),
-        Ok(Entry::Provider(event, contract)) => format!(
+        Record::Provider(event, contract) => format!(
             "provider {} {} {} (SFTPGo {})",
             event.action.as_str(),
             event.object_type.as_str(),
             event.object_name,
             contract.version()
         ),
-        Ok(Entry::Login(event, contract)) => format!(
+        Record::Login(event, contract) => format!(
             "login {} {} (SFTPGo {})",
             event.hook(),
             event.username(),
             contract.version()
         ),
-        Ok(Entry::Notice {
-            notifier, event, ..
-        }) => match *event {
-            Event::Fs(e) => format!(
-                "notifier {notifier}: fs {} {} {}",
-                e.action.as_str(),
-                e.username,
-                e.path
-            ),
-            Event::Provider(e) => format!(
-                "notifier {notifier}: provider {} {} {}",
-                e.action.as_str(),
-                e.object_type.as_str(),
-                e.object_name
-            ),
-            Event::Log(e) => format!(
-                "notifier {notifier}: log {} {} {}",
-                e.kind.as_str(),
-                e.username,
-                e.ip
-            ),
-        },
-        Err(error) => format!("unreadable: {error}"),
     }
 }
 
@@ -348,7 +223,7 @@ mod tests {
         for event in events {
             let decoded = decode(&encode_login(&event, contract, "e9").unwrap()).unwrap();
             assert_eq!(&*decoded.id, "e9");
-            assert_eq!(decoded.entry, Entry::Login(Box::new(event), contract));
+            assert_eq!(decoded.record, Record::Login(Box::new(event), contract));
         }
         assert!(encode_login(&LoginEvent::Startup, contract, "e").is_none());
     }
@@ -367,8 +242,8 @@ mod tests {
         let contract = Contract::of("2.4".parse().unwrap());
         let decoded = decode(&encode_fs(&fs, contract, "e1")).unwrap();
         assert_eq!(&*decoded.id, "e1");
-        match decoded.entry {
-            Entry::Fs(back, c) => {
+        match decoded.record {
+            Record::Fs(back, c) => {
                 assert_eq!(c, contract);
                 assert_eq!(back.action, fs.action);
                 assert_eq!(back.path, fs.path);
@@ -394,45 +269,9 @@ mod tests {
             back,
             Decoded {
                 id: Arc::from("e2"),
-                entry: Entry::Provider(provider, Contract::NEWEST)
+                record: Record::Provider(provider, Contract::NEWEST)
             }
         );
         assert!(decode(br#"{"kind":"nope","id":"x","contract":"2.7"}"#).is_err());
-    }
-
-    #[test]
-    fn notices_come_back_with_their_notifier_and_receive_time() {
-        let mut fs = FsEvent::new(FsAction::Upload, "alice", "/a", Protocol::Ftp);
-        fs.timestamp = Some(5);
-        let provider =
-            ProviderEvent::from_json(ProviderAction::Add, ObjectType::Group, br#"{"name":"g"}"#)
-                .unwrap();
-        let log = LogEvent {
-            kind: LogEventKind::NotNegotiated,
-            protocol: Protocol::Other("HTTPShare".into()),
-            username: "u".into(),
-            ip: "::1".into(),
-            message: "no common algorithm".into(),
-            timestamp: Some(9),
-            role: None,
-        };
-        for (notice, event) in [
-            (Notice::Fs(&fs), Event::Fs(fs.clone())),
-            (
-                Notice::Provider(&provider),
-                Event::Provider(provider.clone()),
-            ),
-            (Notice::Log(&log), Event::Log(log.clone())),
-        ] {
-            let decoded = decode(&encode_notice("audit", notice, 1_700_000_000_000)).unwrap();
-            assert_eq!(
-                decoded.entry,
-                Entry::Notice {
-                    notifier: "audit".into(),
-                    event: Box::new(event),
-                    received_ms: 1_700_000_000_000
-                }
-            );
-        }
     }
 }
