@@ -435,3 +435,362 @@ impl KeyboardSession {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The login rules with in-memory hooks: no process, no component.
+
+    use std::path::Path;
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::{Value, json};
+
+    use super::LoginAnswer;
+    use crate::config::Config;
+    use crate::event::Contract;
+    use crate::event::login::{
+        Connection, ExternalAuth, Login, LoginEvent, LoginHook, PasswordAnswer, PasswordCheck,
+    };
+    use crate::hook::{Answer, EventRef, Failure, Hook, HookKind, HookResult};
+    use crate::host::Host;
+
+    /// A hook answering `answer`, keeping the user JSON of each pre-login
+    /// event it gets ("" for other events).
+    struct Scripted {
+        name: &'static str,
+        answer: HookResult,
+        seen: Arc<Mutex<Vec<String>>>,
+    }
+
+    #[async_trait::async_trait]
+    impl Hook for Scripted {
+        fn name(&self) -> &str {
+            self.name
+        }
+        fn kind(&self) -> HookKind {
+            HookKind::Native
+        }
+        async fn call(&self, event: EventRef<'_>, _: &Contract) -> HookResult {
+            let user = match event {
+                EventRef::Login(LoginEvent::PreLogin { user, .. }) => user.to_string(),
+                _ => String::new(),
+            };
+            self.seen.lock().unwrap().push(user);
+            self.answer.clone()
+        }
+    }
+
+    fn reply(json: &str) -> HookResult {
+        Ok(Answer::Reply(json.as_bytes().to_vec()))
+    }
+
+    /// A host with `hooks` (name, answer) as `kind`'s hooks in that order,
+    /// `provider` merged into the configuration's `data_provider`; what
+    /// each hook saw.
+    async fn build(
+        kind: LoginHook,
+        hooks: Vec<(&'static str, HookResult)>,
+        provider: Value,
+    ) -> (Host, Vec<Arc<Mutex<Vec<String>>>>) {
+        let config = Config::from_value(
+            json!({"data_provider": provider, "hookhost": {"cache_dir": ""}}),
+            Path::new("/"),
+        )
+        .unwrap();
+        let mut builder = Host::builder(config);
+        let mut seen = Vec::new();
+        for (name, answer) in hooks {
+            let log = Arc::new(Mutex::new(Vec::new()));
+            seen.push(log.clone());
+            builder = builder.login_hook(
+                Scripted {
+                    name,
+                    answer,
+                    seen: log,
+                },
+                kind,
+            );
+        }
+        (builder.build().await.unwrap(), seen)
+    }
+
+    fn calls(seen: &[Arc<Mutex<Vec<String>>>]) -> Vec<usize> {
+        seen.iter().map(|s| s.lock().unwrap().len()).collect()
+    }
+
+    fn login() -> Login {
+        Login {
+            username: "alice".into(),
+            method: "password".into(),
+            ip: "192.0.2.1".into(),
+            protocol: "SSH".into(),
+        }
+    }
+
+    fn pre_login() -> LoginEvent {
+        LoginEvent::PreLogin {
+            login: login(),
+            user: Arc::from(r#"{"id":1,"username":"alice"}"#),
+        }
+    }
+
+    fn external_auth(public_key: &str) -> LoginEvent {
+        LoginEvent::ExternalAuth(ExternalAuth {
+            username: "alice".into(),
+            password: "secret".into(),
+            public_key: public_key.into(),
+            protocol: "SSH".into(),
+            ..ExternalAuth::default()
+        })
+    }
+
+    #[tokio::test]
+    async fn pre_login_hooks_each_get_the_user_the_previous_one_wrote() {
+        let changed = r#"{"id":1,"username":"alice","home_dir":"/srv/a"}"#;
+        let (host, seen) = build(
+            LoginHook::PreLogin,
+            vec![("a", reply(changed)), ("b", reply("\n")), ("c", reply(""))],
+            json!({}),
+        )
+        .await;
+        let outcome = host.login(pre_login()).await;
+        assert_eq!(outcome.answer, LoginAnswer::User(changed.into()));
+        assert_eq!(seen[1].lock().unwrap()[0], changed, "b got a's user");
+        assert_eq!(seen[2].lock().unwrap()[0], changed);
+        host.shutdown().await;
+
+        // None writes one: no change.
+        let (host, _) = host_pre_login(vec![("a", reply("")), ("b", reply("\r\n"))]).await;
+        assert_eq!(host.login(pre_login()).await.answer, LoginAnswer::NoChange);
+        host.shutdown().await;
+    }
+
+    async fn host_pre_login(
+        hooks: Vec<(&'static str, HookResult)>,
+    ) -> (Host, Vec<Arc<Mutex<Vec<String>>>>) {
+        build(LoginHook::PreLogin, hooks, json!({})).await
+    }
+
+    #[tokio::test]
+    async fn a_pre_login_refusal_or_unreadable_user_fails_the_login_and_stops_the_chain() {
+        let (host, seen) = host_pre_login(vec![
+            ("a", Ok(Answer::Deny("exit status 1".into()))),
+            ("b", reply("")),
+        ])
+        .await;
+        assert_eq!(
+            host.login(pre_login()).await.answer,
+            LoginAnswer::Deny("a: exit status 1".into())
+        );
+        assert_eq!(calls(&seen), [1, 0]);
+        host.shutdown().await;
+
+        let (host, _) = host_pre_login(vec![("a", reply("[1,2]"))]).await;
+        assert_eq!(
+            host.login(pre_login()).await.answer,
+            LoginAnswer::Failed("a: its answer is not a user JSON object".into())
+        );
+        host.shutdown().await;
+
+        let (host, _) = host_pre_login(vec![(
+            "a",
+            Err(Failure::Error("connection refused".into())),
+        )])
+        .await;
+        assert_eq!(
+            host.login(pre_login()).await.answer,
+            LoginAnswer::Failed("a: connection refused".into())
+        );
+        host.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn external_auth_goes_on_past_empty_answers_and_stops_at_the_first_user() {
+        let user = r#"{"username":"alice","status":1}"#;
+        let (host, seen) = build(
+            LoginHook::ExternalAuth,
+            vec![("a", reply("")), ("b", reply(user)), ("c", reply("{}"))],
+            json!({}),
+        )
+        .await;
+        let outcome = host.login(external_auth("")).await;
+        assert_eq!(outcome.answer, LoginAnswer::User(user.into()));
+        assert_eq!(calls(&seen), [1, 1, 0]);
+        assert_eq!(outcome.reports.len(), 2);
+        host.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn external_auth_outside_its_scope_runs_no_hook() {
+        // Scope 1: passwords only; a public-key login is not the hook's.
+        let (host, seen) = build(
+            LoginHook::ExternalAuth,
+            vec![("a", reply("{}"))],
+            json!({"external_auth_scope": 1}),
+        )
+        .await;
+        assert_eq!(
+            host.login(external_auth("ssh-ed25519 AAAA")).await.answer,
+            LoginAnswer::NotConfigured
+        );
+        assert_eq!(calls(&seen), [0]);
+        assert_eq!(
+            host.login(external_auth("")).await.answer,
+            LoginAnswer::User("{}".into())
+        );
+        host.shutdown().await;
+    }
+
+    fn check() -> LoginEvent {
+        LoginEvent::CheckPassword(PasswordCheck {
+            username: "alice".into(),
+            password: "secret".into(),
+            ip: "192.0.2.1".into(),
+            protocol: "FTP".into(),
+        })
+    }
+
+    #[tokio::test]
+    async fn check_password_is_right_when_every_hook_says_1_else_the_first_other_answer() {
+        let (host, _) = build(
+            LoginHook::CheckPassword,
+            vec![
+                ("a", reply(r#"{"status":1}"#)),
+                ("b", reply(r#"{"status":1}"#)),
+            ],
+            json!({}),
+        )
+        .await;
+        assert_eq!(
+            host.login(check()).await.answer,
+            LoginAnswer::Password(PasswordAnswer {
+                status: 1,
+                to_verify: String::new()
+            })
+        );
+        host.shutdown().await;
+
+        let (host, seen) = build(
+            LoginHook::CheckPassword,
+            vec![
+                ("a", reply(r#"{"status":2,"to_verify":"pass"}"#)),
+                ("b", reply(r#"{"status":1}"#)),
+            ],
+            json!({}),
+        )
+        .await;
+        assert_eq!(
+            host.login(check()).await.answer,
+            LoginAnswer::Password(PasswordAnswer {
+                status: 2,
+                to_verify: "pass".into()
+            })
+        );
+        assert_eq!(calls(&seen), [1, 0]);
+        host.shutdown().await;
+
+        let (host, _) = build(
+            LoginHook::CheckPassword,
+            vec![("a", reply("ok"))],
+            json!({}),
+        )
+        .await;
+        let LoginAnswer::Failed(why) = host.login(check()).await.answer else {
+            panic!("an unreadable answer fails")
+        };
+        assert!(why.starts_with("a: unable to check credentials"), "{why}");
+        host.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn check_password_scope_selects_protocols() {
+        // Scope 1: SSH only; this check comes over FTP.
+        let (host, seen) = build(
+            LoginHook::CheckPassword,
+            vec![("a", reply(r#"{"status":1}"#))],
+            json!({"check_password_scope": 1}),
+        )
+        .await;
+        assert_eq!(host.login(check()).await.answer, LoginAnswer::NotConfigured);
+        assert_eq!(calls(&seen), [0]);
+        host.shutdown().await;
+    }
+
+    fn post_login(succeeded: bool) -> LoginEvent {
+        LoginEvent::PostLogin {
+            login: login(),
+            succeeded,
+            user: Arc::from(r#"{"username":"alice"}"#),
+        }
+    }
+
+    #[tokio::test]
+    async fn post_login_is_queued_within_its_scope() {
+        // Scope 1: failed logins only.
+        let (host, seen) = build(
+            LoginHook::PostLogin,
+            vec![("a", Ok(Answer::Allow))],
+            json!({"post_login_scope": 1}),
+        )
+        .await;
+        assert_eq!(
+            host.login(post_login(true)).await.answer,
+            LoginAnswer::NotConfigured
+        );
+        assert_eq!(
+            host.login(post_login(false)).await.answer,
+            LoginAnswer::Allow
+        );
+        host.shutdown().await;
+        assert_eq!(
+            calls(&seen),
+            [1],
+            "the queued one ran before shutdown returned"
+        );
+    }
+
+    #[tokio::test]
+    async fn post_connect_is_refused_by_the_first_refusing_hook() {
+        let (host, seen) = build(
+            LoginHook::PostConnect,
+            vec![
+                ("a", Ok(Answer::Allow)),
+                ("b", Ok(Answer::Deny("status 403".into()))),
+                ("c", Ok(Answer::Allow)),
+            ],
+            json!({}),
+        )
+        .await;
+        let connection = LoginEvent::PostConnect(Connection {
+            ip: "192.0.2.1".into(),
+            protocol: "SSH".into(),
+        });
+        assert_eq!(
+            host.login(connection).await.answer,
+            LoginAnswer::Deny("b: status 403".into())
+        );
+        assert_eq!(calls(&seen), [1, 1, 0]);
+        host.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn startup_runs_every_hook_and_reports_each_failure() {
+        let (host, seen) = build(
+            LoginHook::Startup,
+            vec![
+                ("a", Err(Failure::Error("down".into()))),
+                ("b", Ok(Answer::Allow)),
+                ("c", Ok(Answer::Deny("exit status 2".into()))),
+            ],
+            json!({}),
+        )
+        .await;
+        let outcome = host.login(LoginEvent::Startup).await;
+        assert_eq!(
+            outcome.answer,
+            LoginAnswer::Failed("a: down; c: exit status 2".into())
+        );
+        assert_eq!(calls(&seen), [1, 1, 1]);
+        host.shutdown().await;
+    }
+}

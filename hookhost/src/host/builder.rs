@@ -26,6 +26,7 @@ use crate::sandbox::Sandbox;
 enum Native {
     Fs(SharedHook, Vec<FsAction>),
     Provider(SharedHook, Vec<ProviderAction>, Vec<ObjectType>),
+    Login(SharedHook, LoginHook),
 }
 
 /// What a builder adds to any configuration; kept by a
@@ -128,6 +129,19 @@ impl HostBuilder {
             actions.to_vec(),
             objects.to_vec(),
         ));
+        self
+    }
+
+    /// Run a native hook as one of `kind`'s hooks (pre-login, external
+    /// auth, check-password, ...), after the configured ones: it gets the
+    /// same events and its answers mean what theirs mean (see
+    /// [`crate::Host::login`]). As the Event Manager hook it gets
+    /// every trigger; as the keyboard-interactive hook it must implement
+    /// [`Hook::exchange`].
+    pub fn login_hook(mut self, hook: impl Hook, kind: LoginHook) -> Self {
+        self.template
+            .hooks
+            .push(Native::Login(Arc::new(hook), kind));
         self
     }
 
@@ -293,6 +307,16 @@ impl HostBuilder {
                     actions,
                     objects,
                 ),
+                Native::Login(hook, kind) => {
+                    let route = builder.wrap(hook.clone(), World::Login(*kind).key());
+                    match kind {
+                        LoginHook::EventRule => router
+                            .routes
+                            .login
+                            .add_rule(route, crate::event::rule::RuleTrigger::ALL),
+                        _ => router.routes.login.add(*kind, route),
+                    }
+                }
             }
         }
         for entry in &config.plugins_left_to_sftpgo {
