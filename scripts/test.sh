@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/tools.sh
 scripts/guests.sh
-cargo test --release --locked --workspace "$@"
+cargo test --profile ci --locked --workspace "$@"

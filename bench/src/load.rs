@@ -361,8 +361,11 @@ fn start_bare_hyper(
 /// Event counts of the load tables.
 pub(crate) struct LoadSizes {
     pub(crate) capacity: usize,
-    /// Seconds each cell runs (events = rate × this, at least 200).
+    /// Seconds each cell runs (events = rate × this, at least
+    /// `min_events`).
     pub(crate) seconds: f64,
+    /// The fewest events of a cell (at 100/s, 200 events take 2 s).
+    pub(crate) min_events: usize,
 }
 
 fn cell(
@@ -372,7 +375,7 @@ fn cell(
     rate: f64,
     sizes: &LoadSizes,
 ) -> Run {
-    let n = ((rate * sizes.seconds) as usize).max(200);
+    let n = ((rate * sizes.seconds) as usize).max(sizes.min_events);
     let call = path.call.clone();
     // A short warm-up at the same rate: connections, spares, caches.
     open_loop(runtime, arrivals, rate, (n / 10).max(50), |i| call(i));
