@@ -650,44 +650,37 @@ mod tests {
         })
     }
 
-    #[tokio::test]
-    async fn check_password_is_right_when_every_hook_says_1_else_the_first_other_answer() {
-        let (host, _) = build(
-            LoginHook::CheckPassword,
-            vec![
-                ("a", reply(r#"{"status":1}"#)),
-                ("b", reply(r#"{"status":1}"#)),
-            ],
-            json!({}),
-        )
-        .await;
-        assert_eq!(
-            host.login(check()).await.answer,
-            LoginAnswer::Password(PasswordAnswer {
-                status: 1,
-                to_verify: String::new()
-            })
-        );
-        host.shutdown().await;
-
+    /// The answer of two check-password hooks answering `a` then `b`, and
+    /// how often each ran.
+    async fn two_checks(a: &str, b: &str) -> (LoginAnswer, Vec<usize>) {
         let (host, seen) = build(
             LoginHook::CheckPassword,
-            vec![
-                ("a", reply(r#"{"status":2,"to_verify":"pass"}"#)),
-                ("b", reply(r#"{"status":1}"#)),
-            ],
+            vec![("a", reply(a)), ("b", reply(b))],
             json!({}),
         )
         .await;
-        assert_eq!(
-            host.login(check()).await.answer,
-            LoginAnswer::Password(PasswordAnswer {
-                status: 2,
-                to_verify: "pass".into()
-            })
-        );
-        assert_eq!(calls(&seen), [1, 0]);
+        let answer = host.login(check()).await.answer;
         host.shutdown().await;
+        (answer, calls(&seen))
+    }
+
+    #[tokio::test]
+    async fn check_password_is_right_when_every_hook_says_1_else_the_first_other_answer() {
+        let right = r#"{"status":1}"#;
+        let password = |status, to_verify: &str| {
+            LoginAnswer::Password(PasswordAnswer {
+                status,
+                to_verify: to_verify.into(),
+            })
+        };
+        assert_eq!(
+            two_checks(right, right).await,
+            (password(1, ""), vec![1, 1])
+        );
+        assert_eq!(
+            two_checks(r#"{"status":2,"to_verify":"pass"}"#, right).await,
+            (password(2, "pass"), vec![1, 0])
+        );
 
         let (host, _) = build(
             LoginHook::CheckPassword,

@@ -721,6 +721,23 @@ mod tests {
         assert_eq!(journal.stats().depth.load(Ordering::Relaxed), 0);
     }
 
+    /// The unfinished records and notices, each table decoded as its kind.
+    fn both_tables(
+        journal: &Journal,
+    ) -> (
+        Vec<(u64, crate::event::record::Decoded)>,
+        Vec<(u64, crate::journal::notice::Noticed)>,
+    ) {
+        (
+            journal
+                .unfinished(Table::Records, crate::event::record::decode)
+                .unwrap(),
+            journal
+                .unfinished(Table::Notices, crate::journal::notice::decode)
+                .unwrap(),
+        )
+    }
+
     #[tokio::test]
     async fn records_and_notices_live_in_two_tables_with_one_id_sequence() {
         let dir = tempfile::tempdir().unwrap();
@@ -731,12 +748,7 @@ mod tests {
         let r = journal.append(Table::Records, record).await.unwrap();
         let n = journal.append(Table::Notices, notice).await.unwrap();
         assert_eq!((r, n), (1, 2));
-        let records = journal
-            .unfinished(Table::Records, crate::event::record::decode)
-            .unwrap();
-        let notices = journal
-            .unfinished(Table::Notices, crate::journal::notice::decode)
-            .unwrap();
+        let (records, notices) = both_tables(&journal);
         assert_eq!(records.len(), 1, "no reader of records sees a notice");
         assert_eq!(records[0].0, 1);
         assert_eq!(notices.len(), 1);
@@ -774,12 +786,7 @@ mod tests {
             txn.commit().unwrap();
         }
         let journal = Journal::open(dir.path()).unwrap();
-        let records = journal
-            .unfinished(Table::Records, crate::event::record::decode)
-            .unwrap();
-        let notices = journal
-            .unfinished(Table::Notices, crate::journal::notice::decode)
-            .unwrap();
+        let (records, notices) = both_tables(&journal);
         assert_eq!(records.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [1]);
         assert_eq!(notices.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [2]);
         assert_eq!(notices[0].1.received_ms, 7);

@@ -4,9 +4,10 @@
 //! carries them (a program's environment, a URL's query and body), and how
 //! SFTPGo reads the answers.
 //!
-//! Encodings follow the release of the [`Contract`]: the keyboard-interactive
-//! `step` from 2.2, the external-auth `user` as a JSON object from 2.3 (a
-//! JSON string before). Everything else has not changed since 2.1. Bodies
+//! Encodings follow the release of the [`Contract`](super::Contract): the
+//! keyboard-interactive `step` from 2.2, the external-auth `user` as a JSON
+//! object from 2.3 (a JSON string before). Everything else has not changed
+//! since 2.1. Bodies
 //! are what Go's `encoding/json` writes (HTML characters escaped; a map's
 //! keys sorted), queries what `url.Values.Encode` writes.
 //!
