@@ -721,13 +721,11 @@ mod tests {
         assert_eq!(journal.stats().depth.load(Ordering::Relaxed), 0);
     }
 
+    type Records = Vec<(u64, crate::event::record::Decoded)>;
+    type Notices = Vec<(u64, crate::journal::notice::Noticed)>;
+
     /// The unfinished records and notices, each table decoded as its kind.
-    fn both_tables(
-        journal: &Journal,
-    ) -> (
-        Vec<(u64, crate::event::record::Decoded)>,
-        Vec<(u64, crate::journal::notice::Noticed)>,
-    ) {
+    fn both_tables(journal: &Journal) -> (Records, Notices) {
         (
             journal
                 .unfinished(Table::Records, crate::event::record::decode)
