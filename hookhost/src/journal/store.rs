@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex, RwLock, mpsc};
 use std::time::{Duration, Instant};
 
 use redb::{
-    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    TableDefinition,
 };
 use tokio::sync::oneshot;
 
@@ -28,7 +29,7 @@ fn definition(table: Table) -> TableDefinition<'static, u64, &'static [u8]> {
     }
 }
 /// `next`: the next entry id; `probe`: the last write probing a re-opened
-/// journal.
+/// journal; `tables`: 2 once notices have their own table.
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// How often a journal that cannot write tries again.
@@ -153,11 +154,15 @@ fn open_db(path: &Path, stats: &JournalStats) -> Result<(Database, u64), String>
 }
 
 /// Journals written before notices had a table of their own kept them
-/// among the records: move them (ids unchanged), in one transaction; how
-/// many.
+/// among the records: move them (ids unchanged) and mark the journal as
+/// split, in one transaction; how many. A marked journal is not scanned
+/// again.
 fn move_notices(db: &Database) -> Result<usize, redb::Error> {
     let found: Vec<(u64, Vec<u8>)> = {
         let read = db.begin_read()?;
+        if read.open_table(META)?.get("tables")?.map(|v| v.value()) == Some(2) {
+            return Ok(0);
+        }
         let records = read.open_table(RECORDS)?;
         let mut found = Vec::new();
         for item in records.iter()? {
@@ -168,9 +173,6 @@ fn move_notices(db: &Database) -> Result<usize, redb::Error> {
         }
         found
     };
-    if found.is_empty() {
-        return Ok(0);
-    }
     let mut txn = db.begin_write()?;
     txn.set_durability(Durability::Immediate)?;
     {
@@ -180,6 +182,7 @@ fn move_notices(db: &Database) -> Result<usize, redb::Error> {
             notices.insert(*id, bytes.as_slice())?;
             records.remove(*id)?;
         }
+        txn.open_table(META)?.insert("tables", 2)?;
     }
     txn.commit()?;
     Ok(found.len())
@@ -334,8 +337,10 @@ impl Journal {
     pub fn pending(&self) -> Result<Vec<(u64, Vec<u8>)>, JournalError> {
         let mut entries = self
             .with_db(|db| {
-                let mut entries = self.pending_in(db, Table::Records)?;
-                entries.extend(self.pending_in(db, Table::Notices)?);
+                // One snapshot of both tables.
+                let read = db.begin_read().map_err(|e| err(&self.path, "read", e))?;
+                let mut entries = self.pending_in(&read, Table::Records)?;
+                entries.extend(self.pending_in(&read, Table::Notices)?);
                 Ok(entries)
             })
             .map_err(JournalError)?;
@@ -343,8 +348,11 @@ impl Journal {
         Ok(entries)
     }
 
-    fn pending_in(&self, db: &Database, table: Table) -> Result<Vec<(u64, Vec<u8>)>, String> {
-        let read = db.begin_read().map_err(|e| err(&self.path, "read", e))?;
+    fn pending_in(
+        &self,
+        read: &ReadTransaction,
+        table: Table,
+    ) -> Result<Vec<(u64, Vec<u8>)>, String> {
         let table = read
             .open_table(definition(table))
             .map_err(|e| err(&self.path, "table", e))?;
@@ -360,8 +368,8 @@ impl Journal {
     /// journal is empty, or its oldest entry does not say).
     pub fn oldest_age(&self) -> Option<std::time::Duration> {
         self.with_db(|db| {
+            let read = db.begin_read().map_err(|e| err(&self.path, "read", e))?;
             let first_ms = |table: Table| {
-                let read = db.begin_read().ok()?;
                 let table = read.open_table(definition(table)).ok()?;
                 let (_, first) = table.first().ok()??;
                 accepted_ms(first.value())
@@ -384,7 +392,10 @@ impl Journal {
         decode: impl Fn(&[u8]) -> Result<T, String>,
     ) -> Result<Vec<(u64, T)>, String> {
         Ok(self
-            .with_db(|db| self.pending_in(db, table))?
+            .with_db(|db| {
+                let read = db.begin_read().map_err(|e| err(&self.path, "read", e))?;
+                self.pending_in(&read, table)
+            })?
             .into_iter()
             .filter_map(|(id, bytes)| match decode(&bytes) {
                 Ok(decoded) => Some((id, decoded)),
