@@ -34,14 +34,17 @@ enum Command {
     New(cmd::new::NewArgs),
     /// Validate a configuration and compile (and cache) every component.
     Check(cmd::check::CheckArgs),
-    /// Run the hooks for one event and print the outcome as JSON.
+    /// Call the hooks or plugins for one event and print the answer as JSON.
     ///
-    /// Exit status 0 when the operation may proceed (allow, handled, ok),
-    /// 1 when it is denied or a synchronous hook failed, 2 on bad input.
+    /// Exit status 0 when the operation or login may proceed (allow,
+    /// handled, ok), 1 when it is refused or a hook that decides failed, 2
+    /// on bad input.
     ///
-    /// With --hook instead of --config, the component alone is tried on the
-    /// event, with default limits and the grants given here; its log lines
-    /// are printed (all levels).
+    /// With --hook instead of --config, the component alone is tried, with
+    /// default limits and the grants given here, as its world (read from
+    /// its exports) is called: the event is the request SFTPGo sends (the
+    /// body as --event, the query as --query); its log lines are printed
+    /// (all levels).
     Fire(cmd::fire::FireArgs),
     /// Serve SFTPGo's hook contracts over HTTP (actions, and every login
     /// and connection hook) plus /healthz and /metrics.

@@ -8,6 +8,7 @@ mod contracts;
 mod durability;
 mod eventmanager;
 mod exec_hooks;
+mod fire;
 mod gateway;
 mod hostile;
 mod http_hooks;

@@ -18,6 +18,7 @@ pub(crate) mod http;
 pub mod wasm;
 #[cfg(not(feature = "internals"))]
 pub(crate) mod wasm;
+mod world;
 
 use std::sync::Arc;
 
@@ -29,6 +30,7 @@ pub use crate::failure::Failure;
 /// The attribute for implementing [`Hook`] (and
 /// [`crate::plugin::NativeNotifier`]): `#[hookhost::hook::async_trait]`.
 pub use async_trait::async_trait;
+pub use world::{World, WorldError, worlds_of};
 
 /// The kind of a hook.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]

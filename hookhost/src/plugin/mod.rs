@@ -430,7 +430,15 @@ impl Plugins {
     /// to a plugin). A notifier with a retry queue takes the event and
     /// answers at once; one without is called now, and its refusal or
     /// failure is the answer.
-    #[cfg(feature = "gateway")]
+    /// Deliver one event to every notifier now, as a server in front that
+    /// chose it already does (the notifiers' `notifier_options` are not
+    /// consulted): with a retry queue (`retry_max_time` > 0) it is taken
+    /// like any event; without one, each notifier is called now and the
+    /// first refusal is returned. `hookhost fire` calls notifiers this way.
+    pub async fn notify(&self, event: crate::event::Event) -> Result<(), PluginError> {
+        self.deliver(event.into()).await
+    }
+
     pub(crate) async fn deliver(&self, event: notifier::Payload) -> Result<(), PluginError> {
         for notifier in &self.notifiers {
             notifier

@@ -512,7 +512,6 @@ impl Notifier {
     /// answer, for the caller to retry); without one, the plugin is called
     /// now and its error returned, for the caller to retry (SFTPGo queues a
     /// refused event itself).
-    #[cfg(feature = "gateway")]
     pub(crate) async fn deliver(&self, payload: Payload) -> Result<(), String> {
         let payload = payload.stamped();
         if !self.shared.options.retry_max_time.is_zero() {
