@@ -392,23 +392,181 @@ fn config(kind: &Kind, name: &str, wasm: &str, limits: Value) -> Value {
     }
 }
 
-/// The events `hookhost fire` can send an fs or provider hook.
-fn events(kind: &Kind) -> Vec<(&'static str, Value)> {
+/// One way the README fires the component: `hookhost fire --hook WASM`
+/// and these arguments, and the exit status it gives.
+struct Fire {
+    args: &'static str,
+    exit: u8,
+    says: &'static str,
+}
+
+/// The sample requests of a world (files under `events/`) and the fire
+/// lines that use them: what SFTPGo sends, as `fire` and `serve` take it.
+fn samples(kind: &Kind) -> (Vec<(&'static str, String)>, Vec<Fire>) {
+    let json = |v: Value| serde_json::to_string_pretty(&v).expect("JSON") + "\n";
     let upload = |size: i64| {
-        json!({"action": "upload", "username": "alice", "path": "/srv/sftpgo/data/alice/report.pdf",
+        json(
+            json!({"action": "upload", "username": "alice", "path": "/srv/sftpgo/data/alice/report.pdf",
             "virtual_path": "/report.pdf", "file_size": size, "fs_provider": 0, "status": 1,
-            "protocol": "SFTP", "ip": "192.0.2.10", "session_id": "SFTP_0123", "timestamp": 1_700_000_000_000_000_000i64})
+            "protocol": "SFTP", "ip": "192.0.2.10", "session_id": "SFTP_0123", "timestamp": 1_700_000_000_000_000_000i64}),
+        )
     };
+    let user = || json(json!({"id": 0, "username": "alice"}));
+    let stored =
+        json!({"id": 1, "username": "alice", "status": 1, "home_dir": "/srv/sftpgo/data/alice"});
+    let login = |user: Option<&Value>| {
+        let mut v = json!({"username": "alice", "ip": "192.0.2.10", "protocol": "SSH", "password": "secret123456"});
+        if let Some(user) = user {
+            v["user"] = user.clone();
+        }
+        json(v)
+    };
+    let round = || {
+        json(
+            json!({"request_id": "cu1f0rbo1sm1ad6vb2bg", "step": 1, "username": "alice", "ip": "192.0.2.10", "password": ""}),
+        )
+    };
+    let fire = |args, exit, says| Fire { args, exit, says };
     match kind.world {
-        "fs-hook" => vec![
-            ("events/upload-small.json", upload(2048)),
-            ("events/upload-big.json", upload(50 << 20)),
-        ],
-        "provider-hook" => vec![(
-            "events/user.json",
-            json!({"username": "alice", "status": 1, "home_dir": "/srv/sftpgo/data/alice"}),
-        )],
-        _ => Vec::new(),
+        "fs-hook" => (
+            vec![
+                ("events/upload-small.json", upload(2048)),
+                ("events/upload-big.json", upload(50 << 20)),
+            ],
+            vec![
+                fire(
+                    "--arg 10485760 --event events/upload-small.json",
+                    0,
+                    "allowed",
+                ),
+                fire(
+                    "--arg 10485760 --event events/upload-big.json",
+                    1,
+                    "denied: over the limit",
+                ),
+            ],
+        ),
+        "provider-hook" => (
+            vec![(
+                "events/user.json",
+                json(
+                    json!({"username": "alice", "status": 1, "home_dir": "/srv/sftpgo/data/alice"}),
+                ),
+            )],
+            vec![fire(
+                "--event events/user.json --provider-action add",
+                0,
+                "told",
+            )],
+        ),
+        "pre-login-hook" => (
+            vec![("events/user.json", user())],
+            vec![fire(
+                "--event events/user.json --query 'login_method=password&ip=192.0.2.10&protocol=SSH'",
+                0,
+                "no change",
+            )],
+        ),
+        "external-auth-hook" => (
+            vec![
+                ("events/login.json", login(Some(&stored))),
+                ("events/login-unknown.json", login(None)),
+            ],
+            vec![
+                fire("--event events/login.json", 0, "the stored user"),
+                fire("--event events/login-unknown.json", 1, "refused: unknown"),
+            ],
+        ),
+        "check-password-hook" => (
+            vec![("events/password.json", login(None))],
+            vec![fire(
+                "--event events/password.json",
+                0,
+                "partly right: SFTPGo checks \"secret\"",
+            )],
+        ),
+        "keyboard-interactive-hook" => (
+            vec![
+                ("events/round.json", round()),
+                ("events/answers.txt", "[\"OK\"]\n".into()),
+            ],
+            vec![fire(
+                "--event events/round.json --answers events/answers.txt",
+                0,
+                "two rounds, accepted",
+            )],
+        ),
+        "post-login-hook" => (
+            vec![("events/user.json", json(stored))],
+            vec![fire(
+                "--event events/user.json --query 'login_method=password&ip=192.0.2.10&protocol=SSH&status=1'",
+                0,
+                "told",
+            )],
+        ),
+        "post-connect-hook" => (
+            Vec::new(),
+            vec![fire("--query 'ip=192.0.2.10&protocol=SSH'", 0, "allowed")],
+        ),
+        "post-disconnect-hook" => (
+            Vec::new(),
+            vec![fire(
+                "--query 'ip=192.0.2.10&protocol=SSH&username=alice&connection_duration=4200'",
+                0,
+                "told",
+            )],
+        ),
+        "startup-hook" => (Vec::new(), vec![fire("", 0, "ran")]),
+        "notifier-plugin" => (
+            vec![
+                ("events/upload.json", upload(2048)),
+                (
+                    "events/log.json",
+                    json(
+                        json!({"event": 1, "protocol": "SSH", "username": "alice", "ip": "192.0.2.10", "message": "wrong password"}),
+                    ),
+                ),
+            ],
+            vec![
+                fire("--event events/upload.json", 0, "told"),
+                fire("--call log-event --event events/log.json", 0, "told"),
+            ],
+        ),
+        "kms-plugin" => (
+            vec![(
+                "events/plain.json",
+                json(json!({"payload": "s3cret", "additional_data": "alice"})),
+            )],
+            vec![fire(
+                "--call encrypt --event events/plain.json",
+                1,
+                "refused until written",
+            )],
+        ),
+        "auth-plugin" => (
+            vec![("events/login.json", login(Some(&stored)))],
+            vec![fire(
+                "--event events/login.json",
+                1,
+                "refused until written",
+            )],
+        ),
+        "eventsearcher-plugin" => (
+            Vec::new(),
+            vec![fire(
+                "--call search-fs --query 'limit=10&order=DESC'",
+                0,
+                "found nothing",
+            )],
+        ),
+        "ipfilter-plugin" => (
+            Vec::new(),
+            vec![
+                fire("--query 'ip=203.0.113.7&protocol=SSH'", 0, "allowed"),
+                fire("--query 'ip=192.0.2.10&protocol=SSH'", 1, "refused"),
+            ],
+        ),
+        other => unreachable!("{other} has no samples"),
     }
 }
 
@@ -416,7 +574,73 @@ fn snake(name: &str) -> String {
     name.replace('-', "_")
 }
 
-fn readme(kind: &Kind, name: &str, lang: Lang, build: &str, wasm: &str) -> String {
+/// The handler template of `world` in Python or JavaScript.
+fn source(world: &str, lang: Lang) -> &'static str {
+    macro_rules! templates {
+        ($($world:literal),+ $(,)?) => {
+            match (world, lang) {
+                $(
+                    ($world, Lang::Python) => include_str!(concat!("../templates/python/", $world, ".py")),
+                    ($world, Lang::Js) => include_str!(concat!("../templates/js/", $world, ".js")),
+                )+
+                _ => unreachable!("{world} in {lang:?}: every kind has a template"),
+            }
+        };
+    }
+    templates!(
+        "fs-hook",
+        "provider-hook",
+        "pre-login-hook",
+        "external-auth-hook",
+        "check-password-hook",
+        "keyboard-interactive-hook",
+        "post-login-hook",
+        "post-connect-hook",
+        "post-disconnect-hook",
+        "startup-hook",
+        "notifier-plugin",
+        "kms-plugin",
+        "auth-plugin",
+        "eventsearcher-plugin",
+        "ipfilter-plugin",
+    )
+}
+
+/// WASI's environment interface, for JavaScript: componentize-js links
+/// only what the world imports, and a hook's granted `args` and `env` are
+/// read through it.
+const WASI_ENVIRONMENT: &str = "package wasi:cli@0.2.3;
+
+/// A hook's granted arguments (`grants.args`, after argv[0]) and variables
+/// (`grants.env`).
+interface environment {
+    get-environment: func() -> list<tuple<string, string>>;
+    get-arguments: func() -> list<string>;
+    initial-cwd: func() -> option<string>;
+}
+";
+
+/// The JavaScript project's world: hookhost's, and the environment.
+fn js_world(world: &str) -> String {
+    format!(
+        "package hookhost:hooks@0.2.0;
+
+/// `{world}`, and WASI's environment for the granted `args` and `env`
+/// (`import {{ getArguments, getEnvironment }} from 'wasi:cli/environment@0.2.3'`).
+world app {{
+    include {world};
+    import wasi:cli/environment@0.2.3;
+}}
+"
+    )
+}
+
+/// The versions of componentize-js and componentize-py the templates are
+/// tested with (scripts/tools.sh installs them).
+const COMPONENTIZE_JS: &str = "0.23.0";
+const COMPONENTIZE_PY: &str = "0.25.1";
+
+fn readme(kind: &Kind, name: &str, lang: Lang, build: &[String], wasm: &str) -> String {
     let mut text = format!(
         "# {name}\n\nA hookhost `{}` ({}), written in {}.\n\n```sh\n",
         kind.world,
@@ -427,41 +651,32 @@ fn readme(kind: &Kind, name: &str, lang: Lang, build: &str, wasm: &str) -> Strin
             Lang::Js => "JavaScript",
         }
     );
-    let _ = writeln!(text, "{build}");
+    for line in build {
+        let _ = writeln!(text, "{line}");
+    }
     let _ = writeln!(text, "hookhost check --config hookhost.json");
-    match kind.world {
-        "fs-hook" => {
-            let _ = writeln!(
-                text,
-                "hookhost fire --hook {wasm} --arg 10485760 --event events/upload-small.json   # allowed, exit 0"
-            );
-            let _ = writeln!(
-                text,
-                "hookhost fire --hook {wasm} --arg 10485760 --event events/upload-big.json     # denied, exit 1"
-            );
-        }
-        "provider-hook" => {
-            let _ = writeln!(
-                text,
-                "hookhost fire --hook {wasm} --event events/user.json --provider-action add"
-            );
-        }
-        _ => {
-            let _ = writeln!(
-                text,
-                "hookhost serve --config hookhost.json   # then point SFTPGo's hook URL at it"
-            );
-        }
+    let (_, fires) = samples(kind);
+    for fire in fires {
+        let command = format!("hookhost fire --hook {wasm} {}", fire.args);
+        let _ = writeln!(
+            text,
+            "{:<76} # exit {}: {}",
+            command.trim_end(),
+            fire.exit,
+            fire.says
+        );
     }
     text.push_str("```\n\n");
     let _ = writeln!(
         text,
         "The build writes `{wasm}`; `hookhost.json` runs it (paths in it are relative to the file). \
 Merge its keys into your `sftpgo.json` or hookhost's configuration. `hookhost fire --hook` tries \
-the component alone and prints its log lines."
+the component alone, with the requests SFTPGo sends (`events/`, `--query`), and prints its log lines."
     );
     if lang == Lang::Rust {
         text.push_str("\nThe types and traits: `cargo doc --open -p hookhost-guest`.\n");
+    } else {
+        text.push_str("\nThe types: `wit/` (hookhost's WIT package).\n");
     }
     text
 }
@@ -489,21 +704,30 @@ pub fn new(
     if project.exists() {
         return Err(format!("{} already exists", project.display()));
     }
+    let snake_name = snake(name);
     let (build, wasm, limits) = match lang {
         Lang::Rust => (
-            "cargo build --release --target wasm32-wasip2   # rustup target add wasm32-wasip2, once".to_owned(),
-            format!("target/wasm32-wasip2/release/{}.wasm", snake(name)),
+            vec!["cargo build --release --target wasm32-wasip2   # rustup target add wasm32-wasip2, once".to_owned()],
+            format!("target/wasm32-wasip2/release/{snake_name}.wasm"),
             json!({"timeout_ms": 2000, "memory_mib": 16}),
         ),
         Lang::Python => (
-            format!("componentize-py -d wit -w {} componentize app -o {}.wasm   # pip install componentize-py", kind.world, snake(name)),
-            format!("{}.wasm", snake(name)),
+            vec![format!(
+                "componentize-py -d wit -w {} componentize app -o {snake_name}.wasm   # pip install componentize-py=={COMPONENTIZE_PY}",
+                kind.world
+            )],
+            format!("{snake_name}.wasm"),
             // A fresh interpreter per event: a few ms, not the 2 s of Rust.
             json!({"timeout_ms": 5000}),
         ),
-        Lang::Js => {
-            return Err("JavaScript: not templated yet (not supported yet by `new`); the README's \"Hooks in JavaScript\" and examples/js-deny-exe show how to build one with componentize-js".into());
-        }
+        Lang::Js => (
+            vec![
+                "npm install     # once: componentize-js, from the npm registry".to_owned(),
+                "npm run build".to_owned(),
+            ],
+            format!("{snake_name}.wasm"),
+            json!({"timeout_ms": 5000}),
+        ),
     };
     match lang {
         Lang::Rust => {
@@ -524,7 +748,7 @@ hookhost-guest = {{ path = {:?} }}\n\n\
             // with (cargo drops the entries this project does not use).
             write(&project, "Cargo.lock", GUEST_LOCK)?;
             let source = if kind.world == "fs-hook" {
-                include_str!("../templates/fs_hook.rs").replace("{{name}}", name)
+                include_str!("../templates/fs-hook.rs").replace("{{name}}", name)
             } else {
                 format!(
                     "//! {name}: a `{}` that {}.\n//!\n//! The types and traits: `cargo doc --open -p hookhost-guest`.\n\n{}\n\nstruct Hook;\n\n{}\n\nhookhost_guest::{}!(Hook);\n",
@@ -535,22 +759,41 @@ hookhost-guest = {{ path = {:?} }}\n\n\
             write(&project, ".gitignore", "/target\n")?;
         }
         Lang::Python => {
-            let source = match kind.world {
-                "fs-hook" => include_str!("../templates/fs_hook.py"),
-                "provider-hook" => include_str!("../templates/provider_hook.py"),
-                other => {
-                    return Err(format!(
-                        "{other} in Python: not templated yet (fs-hook and provider-hook are); the WIT in wit/ works with componentize-py for every world"
-                    ));
-                }
-            };
-            write(&project, "app.py", &source.replace("{{name}}", name))?;
+            write(
+                &project,
+                "app.py",
+                &source(kind.world, lang).replace("{{name}}", name),
+            )?;
             for (file, text) in WIT {
                 write(&project, &format!("wit/{file}"), text)?;
             }
             write(&project, ".gitignore", "*.wasm\n__pycache__/\nbindings/\n")?;
         }
-        Lang::Js => unreachable!("refused above"),
+        Lang::Js => {
+            write(
+                &project,
+                "app.js",
+                &source(kind.world, lang).replace("{{name}}", name),
+            )?;
+            for (file, text) in WIT {
+                write(&project, &format!("wit/{file}"), text)?;
+            }
+            write(&project, "wit/app.wit", &js_world(kind.world))?;
+            write(&project, "wit/deps/cli/environment.wit", WASI_ENVIRONMENT)?;
+            let package = json!({
+                "name": name,
+                "private": true,
+                "type": "module",
+                "scripts": {"build": format!("componentize-js --wit wit --world-name app --out {snake_name}.wasm app.js")},
+                "devDependencies": {"@bytecodealliance/componentize-js": COMPONENTIZE_JS},
+            });
+            write(
+                &project,
+                "package.json",
+                &(serde_json::to_string_pretty(&package).expect("JSON") + "\n"),
+            )?;
+            write(&project, ".gitignore", "*.wasm\nnode_modules/\n")?;
+        }
     }
     let config = config(kind, name, &wasm, limits);
     write(
@@ -558,12 +801,8 @@ hookhost-guest = {{ path = {:?} }}\n\n\
         "hookhost.json",
         &(serde_json::to_string_pretty(&config).expect("JSON") + "\n"),
     )?;
-    for (file, event) in events(kind) {
-        write(
-            &project,
-            file,
-            &(serde_json::to_string_pretty(&event).expect("JSON") + "\n"),
-        )?;
+    for (file, text) in samples(kind).0 {
+        write(&project, file, &text)?;
     }
     write(
         &project,

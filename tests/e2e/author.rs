@@ -1,20 +1,34 @@
 //! A hook author's first hour, as the README tells it: `hookhost new`, the
-//! generated README's build command, `hookhost check`, then `hookhost fire
-//! --hook` allowing and denying — in Rust and in Python; and every kind
-//! `new` knows builds and passes `check`.
+//! generated README's commands run as written — the build, `hookhost
+//! check`, then every `hookhost fire` line with the exit status it gives —
+//! for every kind `new` knows, in Rust, Python and JavaScript.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use hookhost_tests::{hookhost_bin, repo_root};
+use hookhost_tests::{hookhost_bin, hookhost_in, repo_root};
+
+/// Every kind `new` knows.
+const KINDS: [&str; 15] = [
+    "fs-hook",
+    "provider-hook",
+    "pre-login-hook",
+    "external-auth-hook",
+    "check-password-hook",
+    "keyboard-interactive-hook",
+    "post-login-hook",
+    "post-connect-hook",
+    "post-disconnect-hook",
+    "startup-hook",
+    "notifier-plugin",
+    "kms-plugin",
+    "auth-plugin",
+    "eventsearcher-plugin",
+    "ipfilter-plugin",
+];
 
 fn hookhost(dir: &Path, args: &[&str]) -> Output {
-    Command::new(hookhost_bin())
-        .current_dir(dir)
-        .args(args)
-        .env_remove("HOOKHOST_LOG")
-        .output()
-        .unwrap()
+    hookhost_in(dir).args(args).output().unwrap()
 }
 
 fn ok(out: &Output, what: &str) {
@@ -26,60 +40,185 @@ fn ok(out: &Output, what: &str) {
     );
 }
 
-/// The generated README's build line, run as written (without the comment).
-fn build_as_readme_says(project: &Path, target_dir: Option<&Path>) {
+/// A README command line's words, as a shell splits them (single quotes
+/// only: the READMEs quote queries that way), without its comment.
+fn words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let (mut word, mut quoted, mut any) = (String::new(), false, false);
+    for c in line.chars() {
+        match c {
+            '\'' => (quoted, any) = (!quoted, true),
+            '#' if !quoted && word.is_empty() => break,
+            c if c.is_whitespace() && !quoted => {
+                if any {
+                    words.push(std::mem::take(&mut word));
+                    any = false;
+                }
+            }
+            c => (word.push(c), any = true).0,
+        }
+    }
+    if any {
+        words.push(word);
+    }
+    words
+}
+
+/// The README's command block.
+fn readme_lines(project: &Path) -> Vec<String> {
     let readme = std::fs::read_to_string(project.join("README.md")).unwrap();
-    let line = readme
-        .lines()
-        .find(|l| l.starts_with("cargo build") || l.starts_with("componentize-py"))
-        .expect("a build command in the README");
-    let command = line.split('#').next().unwrap().trim();
-    let mut words = command.split_whitespace();
-    let mut cmd = Command::new(words.next().unwrap());
-    cmd.args(words)
-        .current_dir(project)
-        .env("PYTHONDONTWRITEBYTECODE", "1");
-    match target_dir {
-        Some(dir) => cmd.env("CARGO_TARGET_DIR", dir),
-        None => cmd.env_remove("CARGO_TARGET_DIR"),
+    let block = readme
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a command block in the README");
+    block.lines().map(str::to_owned).collect()
+}
+
+/// Run `line` as written in `project`, where `program` is found.
+fn run(project: &Path, line: &str) -> Output {
+    let words = words(line);
+    let mut cmd = match words[0].as_str() {
+        "hookhost" => hookhost_in(project),
+        program => {
+            let mut cmd = Command::new(program);
+            cmd.current_dir(project);
+            cmd
+        }
     };
-    let out = cmd.env_remove("RUSTFLAGS").output().unwrap();
-    ok(&out, command);
+    cmd.args(&words[1..])
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap()
 }
 
-/// The README's build, in the guests' target directory (the SDK and its
-/// dependencies are compiled there already, with the versions of the
-/// project's Cargo.lock), the component then copied to where the README
-/// says it is.
-fn build_shared(project: &Path, file: &str) {
-    let target = repo_root().join("target/guests");
-    build_as_readme_says(project, Some(&target));
-    let built: PathBuf = target.join("wasm32-wasip2/release").join(file);
-    let expected = project.join("target/wasm32-wasip2/release");
-    std::fs::create_dir_all(&expected).unwrap();
-    std::fs::copy(&built, expected.join(file)).unwrap();
+/// The README's build, then `check`, then each `fire` line with the exit
+/// status its comment gives. `build` runs a build line its own way (Rust
+/// builds in the guests' target directory; JavaScript's `npm install` is
+/// the tools' copy of componentize-js).
+fn readme_works(project: &Path, build: impl Fn(&str) -> Option<Output>) {
+    for line in readme_lines(project) {
+        if let Some(fire) = line.strip_prefix("hookhost fire ") {
+            let expected: i32 = fire
+                .rsplit_once("# exit ")
+                .and_then(|(_, rest)| rest.split(':').next())
+                .and_then(|code| code.parse().ok())
+                .unwrap_or_else(|| panic!("{line}: no `# exit N` comment"));
+            let out = run(project, &line);
+            assert_eq!(
+                out.status.code(),
+                Some(expected),
+                "{}: {line}\n{}\n{}",
+                project.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        } else if line.starts_with("hookhost check") {
+            ok(
+                &run(project, &line),
+                &format!("{}: {line}", project.display()),
+            );
+        } else if let Some(out) = build(&line) {
+            ok(&out, &format!("{}: {line}", project.display()));
+        }
+    }
 }
 
-fn fire(project: &Path, wasm: &str, event: &str) -> Output {
-    hookhost(
+/// `hookhost new KIND NAME --lang LANG` in `dir`.
+fn new(dir: &Path, kind: &str, name: &str, lang: &str) -> PathBuf {
+    ok(
+        &hookhost(dir, &["new", kind, name, "--lang", lang]),
+        &format!("new {kind} --lang {lang}"),
+    );
+    dir.join(name)
+}
+
+/// An argument the size guard cannot read refuses the upload, naming it.
+fn unreadable_limit_is_refused(project: &Path, wasm: &str) {
+    let out = hookhost(
         project,
         &[
-            "fire", "--hook", wasm, "--arg", "10485760", "--event", event,
+            "fire",
+            "--hook",
+            wasm,
+            "--arg",
+            "10 MB",
+            "--event",
+            "events/upload-small.json",
         ],
-    )
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(r#"the limit argument \"10 MB\" is not a number of bytes"#),
+        "{stdout}"
+    );
 }
 
-fn size_guard_works(project: &Path, wasm: &str) {
-    ok(
-        &hookhost(project, &["check", "--config", "hookhost.json"]),
-        "check",
+/// The README's Rust build, in the guests' target directory (the SDK and
+/// its dependencies are compiled there already, with the versions of the
+/// project's Cargo.lock), the component then copied to where the README
+/// says it is.
+fn rust_build(project: &Path, line: &str) -> Option<Output> {
+    if !line.starts_with("cargo build") {
+        return None;
+    }
+    let target = repo_root().join("target/guests");
+    let words = words(line);
+    let out = Command::new(&words[0])
+        .args(&words[1..])
+        .current_dir(project)
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap();
+    if out.status.success() {
+        let file = format!(
+            "{}.wasm",
+            project
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .replace('-', "_")
+        );
+        let expected = project.join("target/wasm32-wasip2/release");
+        std::fs::create_dir_all(&expected).unwrap();
+        std::fs::copy(
+            target.join("wasm32-wasip2/release").join(&file),
+            expected.join(&file),
+        )
+        .unwrap();
+    }
+    Some(out)
+}
+
+#[test]
+fn every_kind_in_rust_builds_checks_and_fires_as_its_readme_says() {
+    let dir = tempfile::tempdir().unwrap();
+    for kind in KINDS {
+        let project = new(dir.path(), kind, &format!("my-{kind}"), "rust");
+        readme_works(&project, |line| rust_build(&project, line));
+    }
+    let guard = dir.path().join("my-fs-hook");
+    assert!(
+        guard.join("Cargo.lock").is_file(),
+        "the versions hookhost's guests are tested with"
     );
-    let small = fire(project, wasm, "events/upload-small.json");
-    ok(&small, "fire small");
-    let big = fire(project, wasm, "events/upload-big.json");
-    assert_eq!(big.status.code(), Some(1));
-    let stdout = String::from_utf8_lossy(&big.stdout);
-    assert!(stdout.contains("over the limit"), "{stdout}");
+    let wasm = "target/wasm32-wasip2/release/my_fs_hook.wasm";
+    unreadable_limit_is_refused(&guard, wasm);
+    let big = hookhost(
+        &guard,
+        &[
+            "fire",
+            "--hook",
+            wasm,
+            "--arg",
+            "10485760",
+            "--event",
+            "events/upload-big.json",
+        ],
+    );
     let stderr = String::from_utf8_lossy(&big.stderr);
     assert!(
         stderr.contains("upload over the limit"),
@@ -89,83 +228,54 @@ fn size_guard_works(project: &Path, wasm: &str) {
         stderr.contains("WARN hookhost::dispatch: hook failed"),
         "a deny of a notification is a failure (the WIT's error): {stderr}"
     );
-}
-
-#[test]
-fn a_new_rust_fs_hook_builds_checks_and_fires_as_its_readme_says() {
-    let dir = tempfile::tempdir().unwrap();
-    ok(
-        &hookhost(dir.path(), &["new", "fs-hook", "size-guard"]),
-        "new",
-    );
-    let project = dir.path().join("size-guard");
     assert!(
-        project.join("Cargo.lock").is_file(),
-        "the versions hookhost's guests are tested with"
-    );
-    build_shared(&project, "size_guard.wasm");
-    size_guard_works(&project, "target/wasm32-wasip2/release/size_guard.wasm");
-    assert!(
-        !hookhost(dir.path(), &["new", "fs-hook", "size-guard"])
+        !hookhost(dir.path(), &["new", "fs-hook", "my-fs-hook"])
             .status
             .success(),
         "an existing project is never overwritten"
     );
+    let unknown = hookhost(dir.path(), &["new", "fs-hok", "x"]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("expected one of: fs-hook"));
 }
 
 #[test]
-fn a_new_python_fs_hook_builds_checks_and_fires_as_its_readme_says() {
+fn every_kind_in_python_builds_checks_and_fires_as_its_readme_says() {
     if !hookhost_tests::tool_available("componentize-py", "pip install componentize-py==0.25.1") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    ok(
-        &hookhost(
-            dir.path(),
-            &["new", "fs-hook", "py-guard", "--lang", "python"],
-        ),
-        "new",
-    );
-    let project = dir.path().join("py-guard");
-    build_as_readme_says(&project, None);
-    size_guard_works(&project, "py_guard.wasm");
+    for kind in KINDS {
+        let project = new(dir.path(), kind, &format!("py-{kind}"), "python");
+        readme_works(&project, |line| {
+            line.starts_with("componentize-py")
+                .then(|| run(&project, line))
+        });
+    }
+    unreadable_limit_is_refused(&dir.path().join("py-fs-hook"), "py_fs_hook.wasm");
 }
 
 #[test]
-fn every_kind_new_knows_builds_and_passes_check() {
-    let dir = tempfile::tempdir().unwrap();
-    let kinds = [
-        "fs-hook",
-        "provider-hook",
-        "pre-login-hook",
-        "external-auth-hook",
-        "check-password-hook",
-        "keyboard-interactive-hook",
-        "post-login-hook",
-        "post-connect-hook",
-        "post-disconnect-hook",
-        "startup-hook",
-        "notifier-plugin",
-        "kms-plugin",
-        "auth-plugin",
-        "eventsearcher-plugin",
-        "ipfilter-plugin",
-    ];
-    for kind in kinds {
-        let name = format!("my-{kind}");
-        ok(&hookhost(dir.path(), &["new", kind, &name]), kind);
-        let project = dir.path().join(&name);
-        build_shared(&project, &format!("{}.wasm", name.replace('-', "_")));
-        ok(
-            &hookhost(&project, &["check", "--config", "hookhost.json"]),
-            &format!("{kind}: check"),
-        );
+fn every_kind_in_javascript_builds_checks_and_fires_as_its_readme_says() {
+    let tools = repo_root().join("target/js/node_modules");
+    if !hookhost_tests::tool_available(
+        tools.join(".bin/componentize-js").to_str().unwrap(),
+        "npm install --prefix target/js @bytecodealliance/componentize-js@0.23.0",
+    ) {
+        return;
     }
-    let js = hookhost(dir.path(), &["new", "fs-hook", "js-guard", "--lang", "js"]);
-    assert_eq!(js.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&js.stderr).contains("not supported yet"));
-    let unknown = hookhost(dir.path(), &["new", "fs-hok", "x"]);
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains("expected one of: fs-hook"));
+    let dir = tempfile::tempdir().unwrap();
+    for kind in KINDS {
+        let project = new(dir.path(), kind, &format!("js-{kind}"), "js");
+        // What `npm install` gives it: the tools' componentize-js, the
+        // version package.json names.
+        std::os::unix::fs::symlink(&tools, project.join("node_modules")).unwrap();
+        readme_works(&project, |line| match line {
+            l if l.starts_with("npm install") => None,
+            l if l.starts_with("npm run build") => Some(run(&project, l)),
+            _ => None,
+        });
+    }
+    unreadable_limit_is_refused(&dir.path().join("js-fs-hook"), "js_fs_hook.wasm");
 }
 
 // --- what the tools say -------------------------------------------------------

@@ -3,25 +3,15 @@
 //! plugins' calls — the real binary, real components.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use hookhost_tests::guests::wasm;
-use hookhost_tests::{hookhost_bin, lines, repo_root};
+use hookhost_tests::{hookhost_in, lines, repo_root};
 use serde_json::{Value, json};
 
-/// `hookhost fire ARGS` in `dir`, sharing the tests' compile cache.
+/// `hookhost fire ARGS` in `dir`.
 fn fire(dir: &Path, args: &[&str]) -> Output {
-    Command::new(hookhost_bin())
-        .current_dir(dir)
-        .arg("fire")
-        .args(args)
-        .env(
-            "HOOKHOST_CACHE_DIR",
-            repo_root().join("target/test-compile-cache"),
-        )
-        .env_remove("HOOKHOST_LOG")
-        .output()
-        .unwrap()
+    hookhost_in(dir).arg("fire").args(args).output().unwrap()
 }
 
 /// The JSON `fire` printed, and its exit code.
@@ -218,53 +208,42 @@ fn what_fire_cannot_call_is_said_plainly() {
     let dir = tempfile::tempdir().unwrap();
     let (d, out) = (dir.path(), dir.path().join("out"));
     std::fs::create_dir(&out).unwrap();
-    let said = |out: Output| {
+    let said = |args: &[String]| {
+        let out = fire(d, &args.iter().map(String::as_str).collect::<Vec<_>>());
         assert_eq!(out.status.code(), Some(2));
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
     let mut args = probe_args(&out);
-    let several = said(fire(
-        d,
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-    ));
+    let several = said(&args);
     assert!(
         several.contains("several worlds (pre-login-hook, external-auth-hook")
             && several.contains("--call"),
         "{several}"
     );
     args.extend(["--call".into(), "encrypt".into()]);
-    let wrong = said(fire(
-        d,
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-    ));
+    let wrong = said(&args);
     assert!(
         wrong.contains("--call encrypt: a pre-login-hook"),
         "{wrong}"
     );
     args.truncate(args.len() - 1);
     args.push("pre-login".into());
-    let no_body = said(fire(
-        d,
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-    ));
+    let no_body = said(&args);
     assert!(
         no_body.contains("the request body is missing (--event FILE)"),
         "{no_body}"
     );
     args.truncate(args.len() - 1);
     args.push("post-connect".into());
-    let no_ip = said(fire(
-        d,
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-    ));
+    let no_ip = said(&args);
     assert!(no_ip.contains("--query needs ip"), "{no_ip}");
     let kms = wasm("kms-aesgcm").display().to_string();
-    let which = said(fire(d, &["--hook", &kms]));
+    let which = said(&["--hook".into(), kms]);
     assert!(
         which.contains("--call encrypt or --call decrypt"),
         "{which}"
     );
-    let not_a_component = said(fire(d, &["--hook", "answers.txt"]));
+    let not_a_component = said(&["--hook".into(), "answers.txt".into()]);
     assert!(not_a_component.contains("answers.txt"), "{not_a_component}");
 }
 

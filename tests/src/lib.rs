@@ -152,6 +152,19 @@ pub fn hookhost_bin() -> PathBuf {
     bin
 }
 
+/// `hookhost` in `dir`, as an author runs it: the tests' shared compile
+/// cache, hookhost's default log level.
+pub fn hookhost_in(dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(hookhost_bin());
+    cmd.current_dir(dir)
+        .env(
+            "HOOKHOST_CACHE_DIR",
+            repo_root().join("target/test-compile-cache"),
+        )
+        .env_remove("HOOKHOST_LOG");
+    cmd
+}
+
 /// sha256 of `bytes` (for checking plugin digests).
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     use sha2::Digest;

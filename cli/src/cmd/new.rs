@@ -17,8 +17,8 @@ pub struct NewArgs {
     kind: String,
     /// The project's name (its directory, crate and component).
     name: String,
-    /// The language: rust (every kind), python (fs-hook,
-    /// provider-hook).
+    /// The language, for every kind: rust (the guest SDK), python
+    /// (componentize-py), js (componentize-js).
     #[arg(long, value_enum, default_value = "rust")]
     lang: scaffold::Lang,
     /// Where to create the project directory.

@@ -47,6 +47,19 @@ pub mod kms {
     pub use crate::sandbox::bindings::kms_plugin::exports::hookhost::hooks::kms::{
         Encrypted, Secret,
     };
+
+    impl Secret {
+        /// A secret to encrypt, as SFTPGo's `EncryptRequest` gives it.
+        pub fn plain(payload: String, additional_data: String) -> Secret {
+            Secret {
+                status: "Plain".into(),
+                payload,
+                key: String::new(),
+                additional_data,
+                mode: 0,
+            }
+        }
+    }
 }
 
 /// Auth types (keyboard-interactive rounds).

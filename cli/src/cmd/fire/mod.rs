@@ -298,6 +298,14 @@ impl FireArgs {
                     std::fs::read(&hook).map_err(|e| format!("--hook {}: {e}", hook.display()))?;
                 let worlds =
                     worlds_of(&bytes).map_err(|e| format!("--hook {}: {e}", hook.display()))?;
+                if bytes.len() > 4 << 20 {
+                    // A Python or JavaScript component embeds its runtime.
+                    super::progress(&format!(
+                        "{} is {} MB: its first compile takes 10-20 s on 2 cores, then it is cached",
+                        hook.display(),
+                        bytes.len() >> 20
+                    ));
+                }
                 let (call, world) = pick(self.call, &worlds, request.provider_action.is_some())
                     .map_err(|e| format!("--hook {}: {e}", hook.display()))?;
                 let solo = Solo {

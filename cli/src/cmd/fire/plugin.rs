@@ -118,13 +118,7 @@ pub(super) async fn kms(host: &Host, call: Call, request: &Request) -> Result<Pr
         .ok_or("no KMS plugin is configured")?;
     let plugins = host.plugins();
     let result = if call == Call::Encrypt {
-        let secret = Secret {
-            status: "Plain".into(),
-            payload: r.payload,
-            key: String::new(),
-            additional_data: r.additional_data,
-            mode: 0,
-        };
+        let secret = Secret::plain(r.payload, r.additional_data);
         plugins
             .kms_encrypt(&options.scheme, &secret, &r.url, &r.master_key)
             .await

@@ -24,13 +24,7 @@ impl pb::kms_server::Kms for KmsService {
         request: Request<pb::EncryptRequest>,
     ) -> Result<Response<pb::EncryptResponse>, Status> {
         let r = request.into_inner();
-        let secret = Secret {
-            status: "Plain".into(),
-            payload: r.payload,
-            key: String::new(),
-            additional_data: r.additional_data,
-            mode: 0,
-        };
+        let secret = Secret::plain(r.payload, r.additional_data);
         let encrypted = self
             .host
             .plugins()

@@ -6,8 +6,9 @@
 //! `file_size` is the size of the file being overwritten (0 for a new one).
 //!
 //! The limit is the first argument (`grants.args`), in bytes; 10 MiB
-//! without one. The event's fields: `cargo doc --open` (the `FsEvent`
-//! type) or docs/writing-hooks.md in hookhost's repository.
+//! without one. An argument it cannot read ("10 MB") refuses every upload,
+//! naming it, rather than guess. The event's fields: `cargo doc --open`
+//! (the `FsEvent` type) or docs/writing-hooks.md in hookhost's repository.
 
 use std::sync::OnceLock;
 
@@ -17,13 +18,18 @@ const DEFAULT_LIMIT: i64 = 10 << 20;
 
 /// Read once per instance: by `init` when the host makes the instance
 /// ahead of its event, otherwise by the event itself.
-fn limit() -> i64 {
-    static LIMIT: OnceLock<i64> = OnceLock::new();
-    *LIMIT.get_or_init(|| {
-        std::env::args()
-            .nth(1)
-            .and_then(|arg| arg.parse().ok())
-            .unwrap_or(DEFAULT_LIMIT)
+fn limit() -> &'static Result<i64, String> {
+    static LIMIT: OnceLock<Result<i64, String>> = OnceLock::new();
+    LIMIT.get_or_init(|| match std::env::args().nth(1) {
+        None => Ok(DEFAULT_LIMIT),
+        Some(arg) => arg
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| {
+                format!("the limit argument {arg:?} is not a number of bytes (10485760 is 10 MiB)")
+            }),
     })
 }
 
@@ -41,7 +47,13 @@ impl FsHook for Hook {
         if !matches!(event.action, FsAction::Upload) {
             return Verdict::Allow;
         }
-        let limit = limit();
+        let limit = match limit() {
+            Ok(limit) => *limit,
+            Err(why) => {
+                log::error(why, &[]);
+                return Verdict::Deny(why.clone());
+            }
+        };
         if event.file_size > limit {
             log::info(
                 "upload over the limit",
