@@ -5,8 +5,6 @@
 // The stock fs-hook world does not import wasi:cli/environment, so this
 // hook does not read its `args`/`env` grants: set WEBHOOK before building
 // (`hookhost new fs-hook NAME --lang js` writes a world that imports it).
-// A network error (a refused origin, a closed port) aborts componentize-js
-// 0.23's event loop: the instance traps before the `catch` below runs.
 //
 //   target/js/node_modules/.bin/componentize-js --wit wit --world-name fs-hook \
 //     --out target/js/upload_webhook_js.wasm examples/js-upload-webhook/app.js
