@@ -6,6 +6,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use hookhost::event::login::LoginHook;
+use hookhost::hook::World;
 use serde_json::{Value, json};
 
 /// Languages `new` writes.
@@ -341,42 +343,46 @@ fn write(dir: &Path, file: &str, text: &str) -> Result<(), String> {
     std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// `entry` with the fields of `extra` added (both JSON objects).
+pub(crate) fn with(mut entry: Value, extra: Value) -> Value {
+    if let (Some(entry), Value::Object(extra)) = (entry.as_object_mut(), extra) {
+        entry.extend(extra);
+    }
+    entry
+}
+
+/// The configuration that runs `entry` as SFTPGo's `hook` login or
+/// connection hook: the key SFTPGo reads it from (keyboard-interactive
+/// turned on for its hook). `fire --hook` places a component the same way.
+pub(crate) fn login_config(hook: LoginHook, entry: Value) -> Value {
+    match hook {
+        LoginHook::KeyboardInteractive => json!({"sftpd": {
+            "keyboard_interactive_authentication": true,
+            "keyboard_interactive_auth_hooks": [entry]}}),
+        LoginHook::PostConnect
+        | LoginHook::PostDisconnect
+        | LoginHook::Startup
+        | LoginHook::DataRetention => {
+            json!({"common": {format!("{}_hooks", hook.as_str()): [entry]}})
+        }
+        _ => json!({"data_provider": {format!("{}_hooks", hook.as_str()): [entry]}}),
+    }
+}
+
 /// The configuration entry that runs `wasm` as `kind`.
 fn config(kind: &Kind, name: &str, wasm: &str, limits: Value) -> Value {
-    let hook = |extra: Value| {
-        let mut entry = json!({"name": name, "hook": wasm, "limits": limits});
-        entry
-            .as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        entry
-    };
-    let plugin = |kind: &str, extra: Value| {
-        let mut entry = json!({"type": kind, "cmd": wasm});
-        entry
-            .as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        json!({"plugins": [entry]})
-    };
+    let hook = |extra: Value| with(json!({"name": name, "hook": wasm, "limits": limits}), extra);
+    let plugin = |kind: &str, extra: Value| json!({"plugins": [with(json!({"type": kind, "cmd": wasm}), extra)]});
     match kind.world {
         "fs-hook" => json!({"common": {"actions": {"execute_on": [], "hook": "",
             "execute_sync": ["upload"],
             "hooks": [hook(json!({"execute_on": ["upload"], "grants": {"args": ["10485760"]}}))]}}}),
         "provider-hook" => json!({"data_provider": {"actions": {"execute_on": [], "hook": "",
             "hooks": [hook(json!({"execute_on": ["add", "update", "delete"], "execute_for": ["user"]}))]}}}),
-        "keyboard-interactive-hook" => {
-            json!({"sftpd": {"keyboard_interactive_authentication": true,
-            "keyboard_interactive_auth_hooks": [hook(json!({}))]}})
-        }
-        "post-connect-hook" | "post-disconnect-hook" | "startup-hook" => {
-            let key = kind.world.trim_end_matches("-hook").replace('-', "_");
-            json!({"common": {format!("{key}_hooks"): [hook(json!({}))]}})
-        }
-        world if world.ends_with("-hook") => {
-            let key = world.trim_end_matches("-hook").replace('-', "_");
-            json!({"data_provider": {format!("{key}_hooks"): [hook(json!({}))]}})
-        }
+        world if world.ends_with("-hook") => match World::from_name(world) {
+            Some(World::Login(login)) => login_config(login, hook(json!({}))),
+            _ => unreachable!("{world}: every other hook kind is a login world"),
+        },
         "notifier-plugin" => plugin(
             "notifier",
             json!({"notifier_options": {

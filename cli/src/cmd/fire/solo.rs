@@ -2,30 +2,18 @@
 //! with the grants of the command line and default limits.
 
 use hookhost::Config;
-use hookhost::event::login::LoginHook;
 use hookhost::event::{FsAction, ObjectType, VersionSetting};
 use hookhost::hook::World;
 use serde_json::{Map, Value, json};
 
 use super::{Request, Solo, fs, parse_config};
+use crate::scaffold::{login_config, with};
 
 /// The KMS scheme and encrypted status a component tried alone is
 /// configured with (what it sees as a decrypted secret's `status`):
 /// HashiCorp Vault's, one of those SFTPGo knows.
 const KMS_SCHEME: &str = "hashivault";
 const KMS_STATUS: &str = "VaultTransit";
-
-/// Where a login hook's list is in SFTPGo's configuration.
-pub fn login_key(hook: LoginHook) -> (&'static str, String) {
-    match hook {
-        LoginHook::KeyboardInteractive => ("sftpd", "keyboard_interactive_auth_hooks".into()),
-        LoginHook::PostConnect
-        | LoginHook::PostDisconnect
-        | LoginHook::Startup
-        | LoginHook::DataRetention => ("common", format!("{}_hooks", hook.as_str())),
-        _ => ("data_provider", format!("{}_hooks", hook.as_str())),
-    }
-}
 
 /// The variables `--env` gives a plugin, as its host environment.
 pub(super) fn plugin_env(solo: &Solo) -> Vec<(String, String)> {
@@ -46,11 +34,6 @@ pub(super) fn config(solo: &Solo, request: &Request) -> Result<Config, String> {
         .unwrap_or_else(|| "hook".into());
     let grants = grants(solo)?;
     let entry = json!({"name": name, "hook": hook, "grants": grants});
-    let with = |mut entry: Value, extra: Value| {
-        let object = entry.as_object_mut().expect("an object");
-        object.extend(extra.as_object().expect("an object").clone());
-        entry
-    };
     // A plugin entry has SFTPGo's `args` and `env_vars` (the names; the
     // values come from the host's environment: `plugin_env`), and
     // hookhost's `grants` for directories and HTTP.
@@ -77,14 +60,7 @@ pub(super) fn config(solo: &Solo, request: &Request) -> Result<Config, String> {
             );
             json!({"data_provider": {"actions": {"hooks": [entry]}}})
         }
-        World::Login(hook) => {
-            let (section, key) = login_key(hook);
-            let mut value = json!({section: {key: [entry]}});
-            if hook == LoginHook::KeyboardInteractive {
-                value["sftpd"]["keyboard_interactive_authentication"] = json!(true);
-            }
-            value
-        }
+        World::Login(hook) => login_config(hook, entry),
         // Called directly, every event (the server in front chose it), once.
         World::Notifier => plugin(
             "notifier",
