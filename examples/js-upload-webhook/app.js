@@ -11,6 +11,8 @@
 //
 // {"hook": "upload_webhook_js.wasm", "execute_on": ["upload"],
 //  "grants": {"http": ["https://hooks.example.com"]}}
+import { lastError } from 'hookhost:hooks/outbound@0.2.0';
+
 const WEBHOOK = 'https://hooks.example.com/T000/B000';
 
 export const fsHandler = {
@@ -38,7 +40,9 @@ export const fsHandler = {
       }
       return { tag: 'deny', val: `the webhook answered ${reply.status}` };
     } catch (error) {
-      return { tag: 'deny', val: `the webhook is unreachable: ${error}` };
+      // fetch() rejects with a bare "TypeError: NetworkError" whatever
+      // happened; the host says what (a grant, a limit, the network).
+      return { tag: 'deny', val: `the webhook is unreachable: ${lastError() ?? error}` };
     }
   },
 };

@@ -46,8 +46,9 @@ impl Response {
 }
 
 /// Why a request failed: the host's refusal (`HttpRequestDenied` for an
-/// origin not granted, `DestinationIpProhibited` for an internal address),
-/// a network error, or a malformed URL.
+/// origin not granted, `DestinationIpProhibited` for an internal address)
+/// or a network error — each followed by the host's words for it — or a
+/// malformed URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error(pub String);
 
@@ -59,8 +60,18 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// A `wasi:http` error code, with the host's words for it when it has
+/// some: `HttpRequestDenied (POST http://10.0.0.5/ refused (not_granted):
+/// http://10.0.0.5:80 is not among the hook's grants.http)`.
 fn code(error: ErrorCode) -> Error {
-    Error(format!("{error:?}"))
+    with_words(format!("{error:?}"))
+}
+
+fn with_words(what: String) -> Error {
+    match crate::last_outbound_error() {
+        Some(words) => Error(format!("{what} ({words})")),
+        None => Error(what),
+    }
 }
 
 /// `GET url`.
@@ -208,7 +219,7 @@ fn once(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Resul
                 Err(StreamError::LastOperationFailed(error)) => {
                     return Err(match wasip2::http::types::http_error_code(&error) {
                         Some(error) => code(error),
-                        None => Error(error.to_debug_string()),
+                        None => with_words(error.to_debug_string()),
                     });
                 }
             }

@@ -100,6 +100,14 @@ pub fn event_id() -> Option<String> {
     bindings::shared::hookhost::hooks::event_info::id()
 }
 
+/// Why this call's last outbound HTTP request or TCP connect failed, in
+/// the host's words (what it was, then what refused or broke it: a grant, a
+/// limit, the network). `None` when nothing failed in this call so far.
+/// The SDK's `http` client (feature `http`) puts it in its errors.
+pub fn last_outbound_error() -> Option<String> {
+    bindings::shared::hookhost::hooks::outbound::last_error()
+}
+
 /// Generated bindings. Use the re-exports at the crate root instead.
 #[doc(hidden)]
 #[allow(missing_docs)]
@@ -122,6 +130,7 @@ pub mod bindings {
             with: {
                 "hookhost:hooks/types@0.2.0": crate::bindings::shared::hookhost::hooks::types,
                 "hookhost:hooks/log@0.2.0": crate::bindings::shared::hookhost::hooks::log,
+                "hookhost:hooks/outbound@0.2.0": crate::bindings::shared::hookhost::hooks::outbound,
                 "hookhost:hooks/event-file@0.2.0": crate::bindings::shared::hookhost::hooks::event_file,
                 "hookhost:hooks/event-info@0.2.0": crate::bindings::shared::hookhost::hooks::event_info,
             },
@@ -143,6 +152,8 @@ pub mod bindings {
                     path: "../wit",
                     with: {
                         "hookhost:hooks/log@0.2.0": crate::bindings::shared::hookhost::hooks::log,
+                        "hookhost:hooks/outbound@0.2.0": crate::bindings::shared::hookhost::hooks::outbound,
+                "hookhost:hooks/outbound@0.2.0": crate::bindings::shared::hookhost::hooks::outbound,
                         $($shared: crate::bindings::shared::hookhost::hooks::$path,)*
                     },
                     pub_export_macro: true,
@@ -269,6 +280,7 @@ pub mod bindings {
             with: {
                 "hookhost:hooks/types@0.2.0": crate::bindings::shared::hookhost::hooks::types,
                 "hookhost:hooks/log@0.2.0": crate::bindings::shared::hookhost::hooks::log,
+                "hookhost:hooks/outbound@0.2.0": crate::bindings::shared::hookhost::hooks::outbound,
                 "hookhost:hooks/event-info@0.2.0": crate::bindings::shared::hookhost::hooks::event_info,
             },
             pub_export_macro: true,

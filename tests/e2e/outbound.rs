@@ -69,8 +69,14 @@ async fn only_granted_origins_are_reached() {
     assert_eq!(decision, Decision::Allow);
     let (decision, ..) = fetch(&ok, json!([]), json!({})).await;
     assert!(
-        denied_with(&decision, "HttpRequestDenied"),
-        "no grant: {decision:?}"
+        denied_with(
+            &decision,
+            &format!(
+                "HttpRequestDenied (GET {ok} refused (not_granted): \
+                 {base} is not among the hook's grants.http)"
+            )
+        ),
+        "no grant, the host's words with the code: {decision:?}"
     );
     let (decision, ..) = fetch(&ok, json!(["https://127.0.0.1"]), json!({})).await;
     assert!(
@@ -87,7 +93,27 @@ async fn only_granted_origins_are_reached() {
     )
     .await;
     assert!(
-        denied_with(&decision, "DestinationIpProhibited"),
+        denied_with(
+            &decision,
+            &format!(
+                "DestinationIpProhibited (GET {by_name} refused (internal_address): localhost is "
+            )
+        ),
+        "{decision:?}"
+    );
+    // Granted, and nobody listens: the network's error, in the host's words too.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let (decision, ..) = fetch(&format!("{closed}/ok"), json!([closed]), json!({})).await;
+    assert!(
+        denied_with(
+            &decision,
+            &format!(
+                "ConnectionRefused (GET {closed}/ok failed: connection error: Connection refused"
+            )
+        ),
         "{decision:?}"
     );
 }
@@ -105,7 +131,13 @@ async fn each_redirect_is_checked() {
     );
     let outside = format!("{base}/redirect?to=http://127.0.0.1:9/ok");
     let (decision, _, host) = fetch(&outside, granted, json!({})).await;
-    assert!(denied_with(&decision, "HttpRequestDenied"), "{decision:?}");
+    assert!(
+        denied_with(
+            &decision,
+            "HttpRequestDenied (GET http://127.0.0.1:9/ok refused (not_granted)"
+        ),
+        "the redirect's own request is named: {decision:?}"
+    );
     let metrics = host.metrics().encode();
     for line in [
         r#"hookhost_outbound_http_refused_total{reason="not_granted"} 1"#,
@@ -138,6 +170,13 @@ async fn a_response_body_is_capped() {
     )
     .await;
     assert!(denied_with(&decision, "body size exceeds"), "{decision:?}");
+    assert!(
+        denied_with(
+            &decision,
+            &format!("(GET {base}/big: the response body passed 16777216 bytes (the host's cap))")
+        ),
+        "the host's words with the code: {decision:?}"
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! Host-side bindings for the WIT package in `wit/`. The shared interfaces
-//! (types, log, event-file, event-info) are generated once, in [`shared`]; each world
+//! (types, log, event-file, event-info, outbound) are generated once, in [`shared`]; each world
 //! reuses them through `with`, so one Rust type stands for each WIT type.
 
 /// The interfaces every world shares.
@@ -22,6 +22,7 @@ pub mod fs_hook {
         with: {
             "hookhost:hooks/types": super::shared::hookhost::hooks::types,
             "hookhost:hooks/log": super::shared::hookhost::hooks::log,
+            "hookhost:hooks/outbound": super::shared::hookhost::hooks::outbound,
             "hookhost:hooks/event-file": super::shared::hookhost::hooks::event_file,
             "hookhost:hooks/event-info": super::shared::hookhost::hooks::event_info,
         },
@@ -37,6 +38,7 @@ pub mod provider_hook {
         with: {
             "hookhost:hooks/types": super::shared::hookhost::hooks::types,
             "hookhost:hooks/log": super::shared::hookhost::hooks::log,
+            "hookhost:hooks/outbound": super::shared::hookhost::hooks::outbound,
             "hookhost:hooks/event-info": super::shared::hookhost::hooks::event_info,
         },
         exports: { default: async },
@@ -54,6 +56,8 @@ macro_rules! export_world {
                 path: "../wit",
                 with: {
                     "hookhost:hooks/log": super::shared::hookhost::hooks::log,
+                    "hookhost:hooks/outbound": super::shared::hookhost::hooks::outbound,
+            "hookhost:hooks/outbound": super::shared::hookhost::hooks::outbound,
                     $($shared: super::shared::hookhost::hooks::$path,)*
                 },
                 exports: { default: async },

@@ -131,6 +131,7 @@ fn builder(
                     let granted = granted.iter().any(|g| g.0 == addr);
                     if !granted {
                         tracing::warn!(address = %addr, "outbound TCP connection refused (not granted)");
+                        gate.failed(format!("TCP connect to {addr} refused (not_granted): {addr} is not among the hook's grants.tcp"));
                     }
                     granted && gate.tcp_connect(addr)
                 }

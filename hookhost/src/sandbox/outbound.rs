@@ -140,6 +140,10 @@ pub(crate) struct NetGate {
     /// the budget until the store ends (or, for a reused instance, until
     /// its next call: wasi gives no word when a socket closes).
     tcp_held: Mutex<Vec<OwnedSemaphorePermit>>,
+    /// Why the call's last outbound request or connect failed, in words
+    /// (`outbound.last-error`).
+    last_error: Mutex<Option<String>>,
+    http_limit: u32,
     stats: Arc<OutboundStats>,
 }
 
@@ -157,16 +161,43 @@ impl NetGate {
             http_in_flight: Arc::new(Semaphore::new(http_in_flight as usize)),
             tcp_limit: tcp_connections as usize,
             tcp_held: Mutex::default(),
+            last_error: Mutex::default(),
+            http_limit: http_in_flight,
             stats,
         })
     }
 
-    /// A new call: its TCP count starts again.
+    /// A new call: its TCP count starts again, its last error is gone.
     pub(crate) fn begin_call(&self) {
         self.tcp_held
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Why the call's last outbound request or connect failed.
+    pub(crate) fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn failed(&self, words: String) {
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(words);
+    }
+
+    /// A limit's refusal in words.
+    fn limit_words(&self, reason: Refusal) -> String {
+        match reason {
+            Refusal::CallLimit => format!(
+                "the call already has {} requests in flight (limits.http_in_flight)",
+                self.http_limit
+            ),
+            Refusal::HostBudget => "the host's budget of outbound connections is spent".to_owned(),
+            _ => reason.as_str().to_owned(),
+        }
     }
 
     fn budget_place(&self) -> Result<OwnedSemaphorePermit, Refusal> {
@@ -202,6 +233,17 @@ impl NetGate {
             Err(reason) => {
                 self.stats.count(reason);
                 tracing::warn!(hook = %self.name, %address, reason = reason.as_str(), limit = self.tcp_limit, "outbound TCP connection refused");
+                let words = match reason {
+                    Refusal::CallLimit => format!(
+                        "the call already made {} TCP connections (limits.tcp_connections)",
+                        self.tcp_limit
+                    ),
+                    _ => self.limit_words(reason),
+                };
+                self.failed(format!(
+                    "TCP connect to {address} refused ({}): {words}",
+                    reason.as_str()
+                ));
                 false
             }
         }
@@ -266,8 +308,13 @@ fn is_internal(ip: IpAddr) -> bool {
     }
 }
 
-/// The granted target of a request, or why not.
-async fn check(rules: &[HttpRule], uri: &http::Uri, deadline: Instant) -> Result<(), Refusal> {
+/// The granted target of a request, or why not (the reason and, in words,
+/// what made it).
+async fn check(
+    rules: &[HttpRule],
+    uri: &http::Uri,
+    deadline: Instant,
+) -> Result<(), (Refusal, String)> {
     let scheme = uri.scheme_str().unwrap_or("https");
     let host = uri
         .host()
@@ -279,31 +326,113 @@ async fn check(rules: &[HttpRule], uri: &http::Uri, deadline: Instant) -> Result
         .port_u16()
         .unwrap_or(if scheme == "http" { 80 } else { 443 });
     if !rules.iter().any(|rule| rule.allows(scheme, &host, port)) {
-        return Err(Refusal::NotGranted);
+        return Err((
+            Refusal::NotGranted,
+            format!("{scheme}://{host}:{port} is not among the hook's grants.http"),
+        ));
     }
     let addresses: Vec<IpAddr> = match host.parse::<IpAddr>() {
         Ok(ip) => vec![ip],
         Err(_) => {
             let left = deadline.saturating_duration_since(Instant::now());
             match tokio::time::timeout(left, tokio::net::lookup_host((host.as_str(), port))).await {
-                Err(_) => return Err(Refusal::Deadline),
-                Ok(Err(_)) => return Err(Refusal::Unresolved),
+                Err(_) => {
+                    return Err((
+                        Refusal::Deadline,
+                        format!("the hook's deadline came while resolving {host}"),
+                    ));
+                }
+                Ok(Err(_)) => {
+                    return Err((Refusal::Unresolved, format!("{host} does not resolve")));
+                }
                 Ok(Ok(found)) => found.map(|addr| addr.ip()).collect(),
             }
         }
     };
     if addresses.is_empty() {
-        return Err(Refusal::Unresolved);
+        return Err((Refusal::Unresolved, format!("{host} does not resolve")));
     }
     let named = |ip: IpAddr| {
         rules
             .iter()
             .any(|rule| rule.address() == Some(ip) && rule.scheme == scheme && rule.port == port)
     };
-    if addresses.iter().any(|ip| is_internal(*ip) && !named(*ip)) {
-        return Err(Refusal::InternalAddress);
+    if let Some(ip) = addresses
+        .iter()
+        .find(|ip| is_internal(**ip) && !named(**ip))
+    {
+        return Err((
+            Refusal::InternalAddress,
+            format!(
+                "{host} is {ip}, an internal address (loopback, private, link-local, ...) \
+                 that no granted origin names"
+            ),
+        ));
     }
     Ok(())
+}
+
+/// Reads what is left of a request body that will not be sent, until the
+/// guest ends it, drops it or the call's deadline comes.
+///
+/// A guest's body write then ends as it would on the wire, and the refusal
+/// reaches it as the response's error. Dropping the body at once instead
+/// fails the guest's write while it may still be writing: componentize-js
+/// 0.23's fetch() then aborts its event loop and the instance traps, or
+/// not, depending on which of the two it sees first.
+async fn drain(mut body: WasiBody, deadline: Instant) {
+    use http_body_util::BodyExt;
+    let _ = tokio::time::timeout_at(deadline.into(), async {
+        while let Some(Ok(_)) = body.frame().await {}
+    })
+    .await;
+}
+
+/// A request body lent to the sender, taken back if the request fails
+/// before the sender has read it all (to [`drain`] it).
+#[derive(Clone)]
+struct Lent(Arc<Mutex<Option<WasiBody>>>);
+
+impl Lent {
+    fn new(body: WasiBody) -> Self {
+        Lent(Arc::new(Mutex::new(Some(body))))
+    }
+
+    fn take(&self) -> Option<WasiBody> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+impl Body for Lent {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.as_mut() {
+            Some(body) => Pin::new(body).poll_frame(cx),
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_none_or(|body| body.is_end_stream())
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), |body| body.size_hint())
+    }
 }
 
 /// A response body counted and capped.
@@ -311,6 +440,8 @@ struct Capped {
     inner: WasiBody,
     left: u64,
     stats: Arc<OutboundStats>,
+    gate: Arc<NetGate>,
+    said: String,
 }
 
 impl Body for Capped {
@@ -329,6 +460,10 @@ impl Body for Capped {
             self.stats.bytes.fetch_add(len, Ordering::Relaxed);
             if len > self.left {
                 self.left = 0;
+                self.gate.failed(format!(
+                    "{}: the response body passed {MAX_RESPONSE_BYTES} bytes (the host's cap)",
+                    self.said
+                ));
                 return Poll::Ready(Some(Err(Error::HttpResponseBodySize(Some(
                     MAX_RESPONSE_BYTES,
                 )))));
@@ -369,25 +504,39 @@ impl WasiHttpHooks for Outbound {
         let deadline = self.deadline;
         let stats = self.stats.clone();
         let name = self.name.clone();
-        let places = self.gate.http_places();
+        let gate = self.gate.clone();
+        let places = gate
+            .http_places()
+            .map_err(|reason| (reason, gate.limit_words(reason)));
         Box::new(async move {
             use http_body_util::BodyExt;
             let uri = request.uri().clone();
+            let said = format!("{} {uri}", request.method());
             let checked = match places {
                 Ok(places) => check(&rules, &uri, deadline).await.map(|()| places),
-                Err(reason) => Err(reason),
-            };
-            let places = match checked {
-                Ok(places) => places,
-                Err(reason) => {
-                    tracing::warn!(hook = %name, uri = %uri, reason = reason.as_str(), "outbound HTTP request refused");
-                    return Err(stats.refuse(reason));
-                }
+                Err(refused) => Err(refused),
             };
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(stats.refuse(Refusal::Deadline));
-            }
+            let checked = checked.and_then(|places| match left.is_zero() {
+                true => Err((
+                    Refusal::Deadline,
+                    "the hook's deadline left no time".to_owned(),
+                )),
+                false => Ok(places),
+            });
+            let places = match checked {
+                Ok(places) => places,
+                Err((reason, words)) => {
+                    tracing::warn!(hook = %name, uri = %uri, reason = reason.as_str(), "outbound HTTP request refused");
+                    gate.failed(format!("{said} refused ({}): {words}", reason.as_str()));
+                    let refused = stats.refuse(reason);
+                    drain(request.into_body(), deadline).await;
+                    return Err(refused);
+                }
+            };
+            let (parts, body) = request.into_parts();
+            let lent = Lent::new(body);
+            let request = http::Request::from_parts(parts, lent.clone().boxed_unsync());
             let cut =
                 |given: Option<std::time::Duration>| Some(given.map_or(left, |d| d.min(left)));
             let options = options.unwrap_or_default();
@@ -403,13 +552,26 @@ impl WasiHttpHooks for Outbound {
                 wasmtime_wasi_http::default_send_request(request, Some(options)),
             )
             .await
-            .map_err(|_| Error::ConnectionTimeout)??;
+            .map_err(|_| Error::ConnectionTimeout)
+            .and_then(|sent| sent);
+            let sent = match sent {
+                Ok(sent) => sent,
+                Err(error) => {
+                    gate.failed(format!("{said} failed: {error}"));
+                    if let Some(rest) = lent.take() {
+                        drain(rest, deadline).await;
+                    }
+                    return Err(error);
+                }
+            };
             let (response, io) = sent;
             let response = response.map(|body| {
                 Capped {
                     inner: body.boxed_unsync(),
                     left: MAX_RESPONSE_BYTES,
                     stats: stats.clone(),
+                    gate: gate.clone(),
+                    said: said.clone(),
                 }
                 .boxed_unsync()
             });
@@ -516,25 +678,35 @@ mod tests {
         let far = Instant::now() + std::time::Duration::from_secs(5);
         let uri = |u: &str| u.parse::<http::Uri>().unwrap();
         assert_eq!(
-            check(&rules, &uri("http://127.0.0.1:3310/scan"), far).await,
+            check(&rules, &uri("http://127.0.0.1:3310/scan"), far)
+                .await
+                .map_err(|(reason, _)| reason),
             Ok(())
         );
         assert_eq!(
-            check(&rules, &uri("http://127.0.0.1:3311/"), far).await,
+            check(&rules, &uri("http://127.0.0.1:3311/"), far)
+                .await
+                .map_err(|(reason, _)| reason),
             Err(Refusal::NotGranted)
         );
         assert_eq!(
-            check(&rules, &uri("https://example.com/"), far).await,
+            check(&rules, &uri("https://example.com/"), far)
+                .await
+                .map_err(|(reason, _)| reason),
             Err(Refusal::NotGranted),
             "the wildcard is for subdomains"
         );
         assert_eq!(
-            check(&rules, &uri("http://hooks.example.com/"), far).await,
+            check(&rules, &uri("http://hooks.example.com/"), far)
+                .await
+                .map_err(|(reason, _)| reason),
             Err(Refusal::NotGranted),
             "scheme"
         );
         assert_eq!(
-            check(&rules, &uri("http://localhost:8080/"), far).await,
+            check(&rules, &uri("http://localhost:8080/"), far)
+                .await
+                .map_err(|(reason, _)| reason),
             Err(Refusal::InternalAddress),
             "a granted name resolving to loopback"
         );

@@ -1,5 +1,5 @@
 //! The data of one guest's store, and the host functions a guest imports
-//! (`log`, `event-file`, `event-info`).
+//! (`log`, `event-file`, `event-info`, `outbound`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,7 +8,9 @@ use std::time::Instant;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtxView, WasiView};
 
-use super::bindings::shared::hookhost::hooks::{event_file, event_info, log, login_types, types};
+use super::bindings::shared::hookhost::hooks::{
+    event_file, event_info, log, login_types, outbound, types,
+};
 use super::grants::Wasi;
 use super::guards::GrantGuard;
 use super::limits::Limiter;
@@ -132,6 +134,12 @@ impl event_info::Host for State {
     }
 }
 impl login_types::Host for State {}
+
+impl outbound::Host for State {
+    fn last_error(&mut self) -> wasmtime::Result<Option<String>> {
+        Ok(self.outbound.gate.last_error())
+    }
+}
 
 /// One piece of a guest log line, clipped (and counted when clipped).
 fn clip(text: &str) -> &str {
