@@ -6,7 +6,8 @@
 # - grpcio: a grpc-core client (Python) calls `hookhost plugin` in a test;
 # - Node.js and componentize-js (under target/js): the JavaScript hook
 #   tests build components with it;
-# - nats-server: the fleet test runs two `serve` nodes on a JetStream queue.
+# - nats-server: the fleet test runs two `serve` nodes on a JetStream queue;
+# - the wasmsign2 CLI (under target/tools): the signature tests.
 # A test whose tool is missing fails (set HOOKHOST_ALLOW_MISSING_TOOLS=1 to
 # skip those tests instead, never under CI=true).
 set -euo pipefail
@@ -34,6 +35,10 @@ fi
 if ! componentize-py --version >/dev/null 2>&1; then
   echo "== installing componentize-py for the Python hook tests"
   python3 -m pip install --quiet --disable-pip-version-check componentize-py==0.25.1
+fi
+if [ ! -x target/tools/bin/wasmsign2 ]; then
+  echo "== installing the wasmsign2 CLI for the signature tests (hookhost sign and it verify each other)"
+  cargo install --quiet --locked wasmsign2-cli --version 0.2.8 --root target/tools
 fi
 if [ ! -x target/js/node_modules/.bin/componentize-js ]; then
   echo "== installing componentize-js for the JavaScript hook tests"

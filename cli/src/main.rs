@@ -34,6 +34,10 @@ enum Command {
     New(cmd::new::NewArgs),
     /// Validate a configuration and compile (and cache) every component.
     Check(cmd::check::CheckArgs),
+    /// Sign a component for `hookhost.trust` (embedded, or FILE.sig with
+    /// --detached), or make a key pair with --new-key. The format is the
+    /// wasmsign2 CLI's: each verifies the other's signatures.
+    Sign(cmd::sign::SignArgs),
     /// Call the hooks or plugins for one event and print the answer as JSON.
     ///
     /// Exit status 0 when the operation or login may proceed (allow,
@@ -150,6 +154,7 @@ fn main() -> ExitCode {
         match args.command {
             Command::New(new) => new.run().await,
             Command::Check(check) => check.run().await,
+            Command::Sign(sign) => sign.run().await,
             Command::Fire(fire) => fire.run().await,
             Command::Serve(serve) => serve.run(env_token).await,
             Command::Plugin(plugin) => plugin.run().await,

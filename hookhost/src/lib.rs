@@ -91,6 +91,7 @@ pub mod sandbox;
 mod sandbox;
 #[cfg(feature = "serve")]
 pub mod serve;
+pub mod signature;
 mod text;
 
 pub use config::{Config, ConfigError};
@@ -101,4 +102,4 @@ pub use failure::Failure;
 pub use host::{Dispatch, Error, Host, HostBuilder, LoginDispatch, QueueHealth};
 pub use loopguard::LoopGuard;
 pub use reload::{HostLease, ReloadableHost};
-pub use sandbox::{Allocation, CacheStats};
+pub use sandbox::{Allocation, CacheStats, ComponentFile, Provenance};

@@ -5,6 +5,7 @@ mod author;
 mod cli;
 mod config;
 mod contracts;
+mod deploy;
 mod durability;
 mod eventmanager;
 mod exec_hooks;

@@ -76,6 +76,9 @@ async fn check(config: &Path) -> Result<ExitCode, String> {
             dir.join("journal.redb").display()
         );
     }
+    for line in digests(&host) {
+        println!("{line}");
+    }
     for entry in &host.config().plugins_left_to_sftpgo {
         println!("{entry}: SFTPGo's own plugin (not a component): left to SFTPGo");
     }
@@ -84,6 +87,53 @@ async fn check(config: &Path) -> Result<ExitCode, String> {
     }
     host.shutdown().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line per component: its entry, file and sha256 as loaded, whether
+/// the entry pins it (`"sha256"`) and who signed it (`hookhost.trust`).
+fn digests(host: &Host) -> Vec<String> {
+    let cfg = host.config();
+    let loaded = host.components();
+    let hooks = cfg
+        .fs_actions
+        .hooks
+        .iter()
+        .map(|h| &h.spec)
+        .chain(cfg.provider_actions.hooks.iter().map(|h| &h.spec))
+        .chain(cfg.login_hooks.specs())
+        .filter_map(|spec| match &spec.target {
+            hookhost::config::HookTarget::Wasm(path) => {
+                Some((&spec.field, path, spec.wasm.sha256.is_some()))
+            }
+            _ => None,
+        });
+    let plugins = cfg
+        .plugins
+        .iter()
+        .map(|p| (&p.field, &p.cmd, p.sha256sum.is_some()));
+    hooks
+        .chain(plugins)
+        .filter_map(|(field, path, pinned)| {
+            let (_, provenance) = loaded.iter().find(|(p, _)| p == path)?;
+            let pin = if pinned { "pinned" } else { "not pinned" };
+            let signed = match (&cfg.settings.trust, provenance.signed_by.as_slice()) {
+                (None, _) => String::new(),
+                (Some(_), []) => ", unsigned".to_owned(),
+                (Some(_), keys) => format!(
+                    ", signed by {}",
+                    keys.iter()
+                        .map(|k| k.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            Some(format!(
+                "{field}: {} sha256 {} ({pin}{signed})",
+                path.display(),
+                provenance.sha256
+            ))
+        })
+        .collect()
 }
 
 /// The contract `check` says is in force.

@@ -14,6 +14,7 @@ pub mod plugin;
 pub mod queue;
 pub mod serve;
 pub mod sftpgo;
+pub mod sign;
 
 /// Load and build a host, with the error as the message to print.
 pub(crate) async fn build_host(path: &Path, journal: Journal) -> Result<Host, String> {

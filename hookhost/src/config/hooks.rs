@@ -78,6 +78,10 @@ pub(super) struct RawHook {
     #[serde(default)]
     spares: Option<u32>,
     #[serde(default)]
+    sha256: Option<String>,
+    #[serde(default)]
+    signed_by: Option<Vec<PathBuf>>,
+    #[serde(default)]
     queue: Option<super::HookRetry>,
 }
 
@@ -122,6 +126,11 @@ pub struct WasmOptions {
     pub reuse: Option<Reuse>,
     /// Fresh instances kept ready (default: `hookhost.wasm.default_spares`).
     pub spares: Option<u32>,
+    /// The sha256 the component's bytes must have (lowercase hex), if pinned.
+    pub sha256: Option<String>,
+    /// The keys (of `hookhost.trust.public_keys`) its signature must be
+    /// by; empty: any of them.
+    pub signed_by: Vec<PathBuf>,
 }
 
 /// Instance reuse for a stateless-safe hook.
@@ -469,6 +478,21 @@ pub(super) fn spec(
     wasm_only("limits.memory_mib", limits.memory_mib.is_some())?;
     wasm_only("limits.http_in_flight", limits.http_in_flight.is_some())?;
     wasm_only("limits.tcp_connections", limits.tcp_connections.is_some())?;
+    wasm_only("sha256", raw.sha256.is_some())?;
+    wasm_only("signed_by", raw.signed_by.is_some())?;
+    let signed_by = super::signed_by(
+        field,
+        raw.signed_by.unwrap_or_default(),
+        ctx.base_dir,
+        ctx.settings,
+    )?;
+    let sha256 = raw
+        .sha256
+        .as_deref()
+        .map(|hex| {
+            super::sha256_hex(hex).map_err(|why| ConfigError::field(format!("{field}.sha256"), why))
+        })
+        .transpose()?;
     for (key, value) in [
         ("http_in_flight", limits.http_in_flight),
         ("tcp_connections", limits.tcp_connections),
@@ -571,6 +595,8 @@ pub(super) fn spec(
             grants,
             reuse: raw.reuse,
             spares: raw.spares,
+            sha256,
+            signed_by,
         },
         queue: raw.queue.unwrap_or_default(),
     })
@@ -587,6 +613,8 @@ fn plain(hook: String) -> Option<RawHook> {
         grants: None,
         reuse: None,
         spares: None,
+        sha256: None,
+        signed_by: None,
         queue: None,
     })
 }

@@ -129,6 +129,23 @@ pub struct HostSettings {
     /// A queue shared by several nodes (NATS JetStream) for accepted
     /// asynchronous work; unset: each node's own lanes (and journal).
     pub queue: Option<QueueSettings>,
+    /// The keys components are signed with; unset: signatures are not
+    /// checked.
+    pub trust: Option<TrustSettings>,
+}
+
+/// `hookhost.trust`: the public keys components are signed with
+/// (signatures as `wasmsign2` writes them, embedded or in `FILE.sig`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustSettings {
+    /// Ed25519 public key files (wasmsign2's, PEM, DER or OpenSSH),
+    /// relative to the configuration file.
+    pub public_keys: Vec<PathBuf>,
+    /// Every component must carry a signature one of the keys verifies;
+    /// without it only a present signature is checked (a bad one refused).
+    #[serde(default)]
+    pub require_signatures: bool,
 }
 
 impl Default for HostSettings {
@@ -142,7 +159,54 @@ impl Default for HostSettings {
             wasm: WasmSettings::default(),
             state_dir: None,
             queue: None,
+            trust: None,
         }
+    }
+}
+
+/// An entry's `signed_by`: key files, relative to the configuration file,
+/// each one of `hookhost.trust.public_keys`.
+fn signed_by(
+    field: &str,
+    files: Vec<PathBuf>,
+    base_dir: &Path,
+    settings: &HostSettings,
+) -> Result<Vec<PathBuf>, ConfigError> {
+    let trusted = settings
+        .trust
+        .as_ref()
+        .map(|t| t.public_keys.as_slice())
+        .unwrap_or_default();
+    files
+        .into_iter()
+        .enumerate()
+        .map(|(i, file)| {
+            let file = base_dir.join(file);
+            if trusted.contains(&file) {
+                Ok(file)
+            } else {
+                Err(ConfigError::field(
+                    format!("{field}.signed_by[{i}]"),
+                    format!(
+                        "{} is not one of hookhost.trust.public_keys (signed_by narrows those keys)",
+                        file.display()
+                    ),
+                ))
+            }
+        })
+        .collect()
+}
+
+/// A pinned sha256 as written in the configuration: 64 hex digits, given
+/// back in lowercase.
+fn sha256_hex(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(text.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "{text:?} is not a sha256 (64 hex digits; `sha256sum FILE` prints it)"
+        ))
     }
 }
 
@@ -537,6 +601,17 @@ impl Config {
                 ));
             }
             *dir = base_dir.join(&*dir);
+        }
+        if let Some(trust) = &mut settings.trust {
+            if trust.public_keys.is_empty() {
+                return Err(ConfigError::field(
+                    "hookhost.trust.public_keys",
+                    "empty: list the public key files components are signed with",
+                ));
+            }
+            for key in &mut trust.public_keys {
+                *key = base_dir.join(&*key);
+            }
         }
         let command = command::validate(raw.command, settings.sftpgo_version)?;
         let ctx = hooks::Context {

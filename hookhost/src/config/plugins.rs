@@ -5,7 +5,9 @@
 //! `env_vars`. hookhost adds `limits` (per call: `timeout_ms`, default 10 s;
 //! `fuel`, `memory_mib`, `output_kib`), `grants.dirs` (preopened
 //! directories; a plugin's args and environment come from `args` and the env
-//! rules), `instances` (the size of its pool: calls run concurrently, one
+//! rules), `sha256` (the same as `sha256sum`, as hook entries spell it),
+//! `signed_by` (the keys of `hookhost.trust` its signature must be by),
+//! `instances` (the size of its pool: calls run concurrently, one
 //! per instance; default one per CPU core, `1` for a single stateful
 //! instance), and `notifier_options.retry_interval_ms` (SFTPGo's fixed 30 s).
 //!
@@ -45,6 +47,11 @@ pub(super) struct RawPlugin {
     args: Vec<String>,
     #[serde(default)]
     sha256sum: String,
+    /// hookhost's name for `sha256sum`, as on hook entries.
+    #[serde(default)]
+    sha256: String,
+    #[serde(default)]
+    signed_by: Vec<PathBuf>,
     #[serde(default)]
     auto_mtls: bool,
     #[serde(default)]
@@ -193,6 +200,9 @@ pub struct PluginConfig {
     pub args: Vec<String>,
     /// Expected sha256 of `cmd`, hex.
     pub sha256sum: Option<String>,
+    /// The keys (of `hookhost.trust.public_keys`) its signature must be
+    /// by; empty: any of them.
+    pub signed_by: Vec<PathBuf>,
     /// Accepted for compatibility; in-process components need no transport.
     pub auto_mtls: bool,
     /// SFTPGo's `env_prefix` as configured.
@@ -415,12 +425,24 @@ pub(super) fn validate(
             left_to_sftpgo.push(format!("{field} ({})", cmd.display()));
             continue;
         }
-        let sha256sum = match raw.sha256sum.trim() {
-            "" => None,
-            sum if sum.len() == 64 && sum.chars().all(|c| c.is_ascii_hexdigit()) => {
-                Some(sum.to_ascii_lowercase())
+        let pinned = |key: &str, text: &str| match text.trim() {
+            "" => Ok(None),
+            text => super::sha256_hex(text)
+                .map(Some)
+                .map_err(|why| err(key, why)),
+        };
+        let signed_by = super::signed_by(&field, raw.signed_by, base_dir, settings)?;
+        let sha256sum = match (
+            pinned("sha256sum", &raw.sha256sum)?,
+            pinned("sha256", &raw.sha256)?,
+        ) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(err(
+                    "sha256",
+                    format!("{b} is not the sha256sum given beside it ({a})"),
+                ));
             }
-            sum => return Err(err("sha256sum", format!("{sum:?} is not a hex sha256"))),
+            (a, b) => a.or(b),
         };
         let limits = {
             let l = raw.limits;
@@ -501,6 +523,7 @@ pub(super) fn validate(
             cmd,
             args: raw.args,
             sha256sum,
+            signed_by,
             auto_mtls: raw.auto_mtls,
             env_prefix: raw.env_prefix,
             env_vars: raw.env_vars,

@@ -19,6 +19,7 @@ use crate::loopguard::LoopGuard;
 use crate::metrics::Metrics;
 use crate::plugin::{NativeNotifier, Plugins};
 use crate::queue::NatsQueue;
+use crate::sandbox::ComponentFile;
 use crate::sandbox::Sandbox;
 
 /// A native hook and where it runs.
@@ -383,8 +384,11 @@ impl Parts<'_> {
             return Ok(sandbox.clone());
         }
         let settings = &self.config.settings;
-        let sandbox = Sandbox::new(&settings.wasm, settings.resolved_cache_dir())
+        let mut sandbox = Sandbox::new(&settings.wasm, settings.resolved_cache_dir())
             .map_err(|err| Error::Engine(err.into()))?;
+        if let Some(trust) = &settings.trust {
+            sandbox = sandbox.with_trust(crate::signature::Keyring::load(trust)?);
+        }
         Ok(self.sandbox.insert(Arc::new(sandbox)).clone())
     }
 
@@ -451,10 +455,15 @@ impl Parts<'_> {
                         .tcp_connections
                         .unwrap_or(crate::config::DEFAULT_TCP_CONNECTIONS),
                 };
+                let file = ComponentFile {
+                    path,
+                    sha256: spec.wasm.sha256.as_deref(),
+                    signed_by: &spec.wasm.signed_by,
+                };
                 let hook = WasmHook::new(
                     &spec.name,
                     sandbox,
-                    path,
+                    file,
                     world,
                     limits,
                     spec.wasm.grants.clone(),

@@ -5,7 +5,7 @@ mod login;
 mod snapshot;
 
 use std::future::{Future, IntoFuture};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -85,6 +85,15 @@ impl Host {
     /// The configuration this host runs.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Every component file loaded, with the digest and signers in force.
+    pub fn components(&self) -> Vec<(PathBuf, crate::sandbox::Provenance)> {
+        self.inner
+            .sandbox
+            .as_ref()
+            .map(|s| s.provenance())
+            .unwrap_or_default()
     }
 
     /// Compile-cache counters (zero when no component is configured).

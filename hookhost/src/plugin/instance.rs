@@ -137,13 +137,13 @@ impl<W: PluginWorld> PluginInstance<W> {
     pub(crate) async fn start(
         name: &str,
         sandbox: Arc<Sandbox>,
-        cmd: &std::path::Path,
-        sha256: Option<&str>,
+        cmd: crate::sandbox::ComponentFile<'_>,
         limits: Limits,
         grants: Grants,
         instances: usize,
     ) -> Result<Self, String> {
-        let pre = sandbox.prepare(cmd, sha256, W::WORLD, W::prepare)?;
+        let path = cmd.path;
+        let pre = sandbox.prepare(cmd, W::WORLD, W::prepare)?;
         let instances = instances.max(1);
         let instance = PluginInstance {
             name: Arc::from(name),
@@ -158,7 +158,7 @@ impl<W: PluginWorld> PluginInstance<W> {
         let live = instance
             .instantiate()
             .await
-            .map_err(|failure| format!("{} failed to start: {failure}", cmd.display()))?;
+            .map_err(|failure| format!("{} failed to start: {failure}", path.display()))?;
         *instance.places[0].lock().await = Place {
             live: Some(live),
             used: true,

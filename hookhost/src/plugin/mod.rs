@@ -253,8 +253,11 @@ impl Plugins {
                     PluginInstance::<$world>::start(
                         &name,
                         sandbox.clone(),
-                        &config.cmd,
-                        config.sha256sum.as_deref(),
+                        crate::sandbox::ComponentFile {
+                            path: &config.cmd,
+                            sha256: config.sha256sum.as_deref(),
+                            signed_by: &config.signed_by,
+                        },
                         config.limits.clone(),
                         grants,
                         config.instances,

@@ -42,7 +42,6 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
@@ -122,6 +121,49 @@ pub struct Sandbox {
     spares: SpareStats,
     settings: WasmSettings,
     allocation: Allocation,
+    /// The trusted keys (`hookhost.trust`), if signatures are checked.
+    keyring: Option<crate::signature::Keyring>,
+    /// What was loaded from each file: the digest and signers in force.
+    provenance: Mutex<std::collections::BTreeMap<PathBuf, Provenance>>,
+}
+
+/// A component file, with what its bytes must be: the sha256 an entry pins
+/// (`"sha256"`) and the keys its signature must be by (`"signed_by"`,
+/// within `hookhost.trust`). A `&Path` is a file with neither.
+#[derive(Clone, Copy, Debug)]
+pub struct ComponentFile<'a> {
+    /// The file.
+    pub path: &'a Path,
+    /// Its sha256, lowercase hex.
+    pub sha256: Option<&'a str>,
+    /// The trusted keys its signature must be by; empty: any trusted key.
+    pub signed_by: &'a [PathBuf],
+}
+
+impl<'a> From<&'a Path> for ComponentFile<'a> {
+    fn from(path: &'a Path) -> Self {
+        ComponentFile {
+            path,
+            sha256: None,
+            signed_by: &[],
+        }
+    }
+}
+
+impl<'a> From<&'a PathBuf> for ComponentFile<'a> {
+    fn from(path: &'a PathBuf) -> Self {
+        ComponentFile::from(path.as_path())
+    }
+}
+
+/// What a loaded component file held: its digest and who signed it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Provenance {
+    /// The sha256 of the bytes compiled, lowercase hex.
+    pub sha256: String,
+    /// The trusted key files that verify its signature (empty: unsigned, or
+    /// signatures not checked).
+    pub signed_by: Vec<PathBuf>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
@@ -241,7 +283,26 @@ impl Sandbox {
             spares: SpareStats::default(),
             settings: settings.clone(),
             allocation,
+            keyring: None,
+            provenance: Mutex::default(),
         })
+    }
+
+    /// Check components' signatures against `keyring` from now on.
+    pub fn with_trust(mut self, keyring: crate::signature::Keyring) -> Self {
+        self.keyring = Some(keyring);
+        self
+    }
+
+    /// The digest and signers of every component file loaded, as last
+    /// loaded.
+    pub fn provenance(&self) -> Vec<(PathBuf, Provenance)> {
+        self.provenance
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(path, p)| (path.clone(), p.clone()))
+            .collect()
     }
 
     /// The engine (for hookhost's own tests).
@@ -306,21 +367,20 @@ impl Sandbox {
 
     /// Load and compile a component (or take it from the in-memory or
     /// on-disk cache). Errors name the file and say what is wrong with it.
+    #[cfg(feature = "internals")]
     pub fn load(&self, path: &Path) -> Result<Component, String> {
-        self.load_checked(path, None)
+        self.load_checked(path.into())
     }
 
-    /// Like [`Sandbox::load`], refusing a file whose sha256 is not
-    /// `expected_sha256` (hex) when one is given.
-    pub fn load_checked(
-        &self,
-        path: &Path,
-        expected_sha256: Option<&str>,
-    ) -> Result<Component, String> {
+    /// Like [`Sandbox::load`], refusing a file whose sha256 is not the one
+    /// `file` pins, or whose signature the trusted keys (`file.signed_by`)
+    /// do not verify. The bytes checked are the bytes compiled.
+    pub fn load_checked(&self, file: ComponentFile<'_>) -> Result<Component, String> {
+        let path = file.path;
         let wasm = crate::files::read_regular(path)
             .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
-        let sha256 = hex::encode(Sha256::digest(&wasm));
-        if let Some(expected) = expected_sha256
+        let sha256 = crate::signature::sha256_hex(&wasm);
+        if let Some(expected) = file.sha256
             && !expected.eq_ignore_ascii_case(&sha256)
         {
             return Err(format!(
@@ -328,6 +388,20 @@ impl Sandbox {
                 path.display()
             ));
         }
+        let signed_by = match &self.keyring {
+            Some(keyring) => keyring.verify(path, &wasm, file.signed_by)?,
+            None => Vec::new(),
+        };
+        self.provenance
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                path.to_owned(),
+                Provenance {
+                    sha256: sha256.clone(),
+                    signed_by,
+                },
+            );
         if let Some(component) = self.cached(&sha256) {
             return Ok(component);
         }
@@ -381,12 +455,12 @@ impl Sandbox {
     /// and `make` must find the world's exports.
     pub fn prepare<P>(
         &self,
-        path: &Path,
-        expected_sha256: Option<&str>,
+        file: ComponentFile<'_>,
         world: &str,
         make: impl FnOnce(wasmtime::component::InstancePre<State>) -> wasmtime::Result<P>,
     ) -> Result<P, String> {
-        let component = self.load_checked(path, expected_sha256)?;
+        let path = file.path;
+        let component = self.load_checked(file)?;
         let wrong_world = |err: wasmtime::Error| {
             format!(
                 "{} does not implement the `{world}` world: {err:#}",

@@ -34,14 +34,14 @@ macro_rules! login_worlds {
         }
 
         impl LoginExports {
-            /// Check `path` implements the world of `hook`.
+            /// Check `file` implements the world of `hook`.
             pub(super) fn prepare(
                 sandbox: &Sandbox,
-                path: &std::path::Path,
+                file: crate::sandbox::ComponentFile<'_>,
                 hook: LoginHook,
             ) -> Result<(InstancePre<State>, LoginExports), String> {
                 Ok(match hook {
-                    $(LoginHook::$hook => sandbox.prepare(path, None, hook.world(), |pre| {
+                    $(LoginHook::$hook => sandbox.prepare(file, hook.world(), |pre| {
                         let exports = LoginExports::$hook($module::$indices::new(&pre)?);
                         Ok((pre, exports))
                     })?,)+

@@ -15,7 +15,7 @@
 //! Without `reuse`, a hook keeps a few fresh instances ready ([`spares`]):
 //! still a never-used instance per event, made between events.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use wasmtime::Store;
@@ -31,7 +31,7 @@ use crate::event::login::{LoginEvent, LoginHook};
 use crate::event::{Contract, FsEvent};
 use crate::sandbox::bindings::{fs_hook, provider_hook, wit};
 use crate::sandbox::convert::{to_wit_fs, to_wit_provider};
-use crate::sandbox::{Guest, Live, Sandbox, Share, Slot, State};
+use crate::sandbox::{ComponentFile, Guest, Live, Sandbox, Share, Slot, State};
 use spares::Spares;
 
 /// Which world a component implements: where its exports are.
@@ -233,19 +233,22 @@ impl Drop for WasmHook {
 }
 
 impl WasmHook {
-    /// Load `path` and check it implements `world` and can be instantiated
+    /// Load `file` and check it implements `world` and can be instantiated
     /// within `limits`. The error names the file and what is wrong (missing,
-    /// not a component, wrong world, needs more memory than allowed).
-    pub fn new(
+    /// not the pinned sha256, not signed as required, not a component, wrong
+    /// world, needs more memory than allowed).
+    pub fn new<'a>(
         name: &str,
         sandbox: Arc<Sandbox>,
-        path: &Path,
+        file: impl Into<ComponentFile<'a>>,
         world: World,
         limits: Limits,
         grants: Grants,
         mode: Mode,
     ) -> Result<Self, String> {
-        let initial = crate::sandbox::initial_memory_bytes(&sandbox.load(path)?);
+        let file = file.into();
+        let path = file.path;
+        let initial = crate::sandbox::initial_memory_bytes(&sandbox.load_checked(file)?);
         if initial > limits.memory_bytes {
             return Err(format!(
                 "{} needs {} MiB of memory to start, above its limit of {} MiB (limits.memory_mib)",
@@ -255,16 +258,16 @@ impl WasmHook {
             ));
         }
         let (pre, exports) = match world {
-            World::Fs => sandbox.prepare(path, None, "fs-hook", |pre| {
+            World::Fs => sandbox.prepare(file, "fs-hook", |pre| {
                 let exports = Exports::Fs(fs_hook::FsHookIndices::new(&pre)?);
                 Ok((pre, exports))
             })?,
-            World::Provider => sandbox.prepare(path, None, "provider-hook", |pre| {
+            World::Provider => sandbox.prepare(file, "provider-hook", |pre| {
                 let exports = Exports::Provider(provider_hook::ProviderHookIndices::new(&pre)?);
                 Ok((pre, exports))
             })?,
             World::Login(hook) => {
-                let (pre, exports) = login::LoginExports::prepare(&sandbox, path, hook)?;
+                let (pre, exports) = login::LoginExports::prepare(&sandbox, file, hook)?;
                 (pre, Exports::Login(exports))
             }
         };

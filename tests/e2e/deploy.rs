@@ -1,0 +1,463 @@
+//! Deploying hooks like software: a component pinned by the sha256 of its
+//! bytes runs only while the file has them, at load and at reload.
+
+use std::path::{Path, PathBuf};
+
+use hookhost::Decision;
+use hookhost::event::FsAction;
+use hookhost_tests::guests::wasm;
+use hookhost_tests::server::Server;
+use hookhost_tests::{
+    config_with, fs_event, host, host_error, plugins_config, test_settings, write_config,
+};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+fn sha256_of(path: &Path) -> String {
+    format!("{:x}", Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+/// `name`'s component copied into `dir` (so a test may change it).
+fn copy(dir: &Path, name: &str) -> PathBuf {
+    let to = dir.join(format!("{name}.wasm"));
+    std::fs::copy(wasm(name), &to).unwrap();
+    to
+}
+
+fn deny_exe(file: &Path, sha256: &str) -> Value {
+    json!({"name": "deny_exe", "hook": file, "sha256": sha256, "execute_on": ["pre-upload"]})
+}
+
+/// The decision for a pre-upload of `path`.
+async fn pre_upload(config: Value, path: &str) -> Decision {
+    let host = host(config).await;
+    host.dispatch(fs_event(FsAction::PreUpload, path))
+        .await
+        .decision
+}
+
+#[tokio::test]
+async fn a_pinned_component_runs_only_with_the_bytes_it_was_pinned_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = copy(dir.path(), "deny-exe");
+    let digest = sha256_of(&file);
+    for given in [digest.clone(), digest.to_ascii_uppercase()] {
+        let config = config_with(json!([deny_exe(&file, &given)]), json!([]));
+        assert!(
+            matches!(pre_upload(config, "/a.exe").await, Decision::Deny(_)),
+            "pinned to {given}"
+        );
+    }
+    // Another component where the pinned one was: refused, naming the
+    // entry, the file and both digests.
+    std::fs::copy(wasm("minimal-deny"), &file).unwrap();
+    let changed = sha256_of(&file);
+    let err = host_error(config_with(json!([deny_exe(&file, &digest)]), json!([]))).await;
+    for part in [
+        "common.actions.hooks[0].hook",
+        &file.display().to_string(),
+        &format!("configured {digest}"),
+        &format!("file has {changed}"),
+    ] {
+        assert!(err.contains(part), "{part:?} in {err}");
+    }
+}
+
+#[tokio::test]
+async fn a_pin_on_a_login_hook_or_a_plugin_is_checked_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = "0".repeat(64);
+    let file = copy(dir.path(), "pre-login-groups");
+    let config = json!({"data_provider": {"pre_login_hooks": [{"hook": file, "sha256": wrong}]},
+        "hookhost": test_settings()});
+    let err = host_error(config).await;
+    assert!(
+        err.contains("data_provider.pre_login_hooks[0].hook") && err.contains("sha256 mismatch"),
+        "{err}"
+    );
+
+    let filter = copy(dir.path(), "ipfilter-cidr");
+    let plugin = |pin: Value| {
+        let mut entry = json!({"type": "ipfilter", "cmd": filter, "args": ["10.0.0.0/8"]});
+        entry
+            .as_object_mut()
+            .unwrap()
+            .extend(pin.as_object().unwrap().clone());
+        plugins_config(json!([entry]))
+    };
+    let right = sha256_of(&filter);
+    host(plugin(json!({"sha256": right}))).await;
+    let err = host_error(plugin(json!({"sha256": wrong}))).await;
+    assert!(
+        err.contains("plugins[0]") && err.contains(&format!("file has {right}")),
+        "{err}"
+    );
+    let err = host_error(plugin(json!({"sha256": right, "sha256sum": wrong}))).await;
+    assert!(
+        err.contains("plugins[0].sha256") && err.contains("is not the sha256sum given beside it"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_pin_or_a_pin_on_a_program_is_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = copy(dir.path(), "deny-exe");
+    let err = host_error(config_with(json!([deny_exe(&file, "abc")]), json!([]))).await;
+    assert!(
+        err.contains("common.actions.hooks[0].sha256") && err.contains("not a sha256"),
+        "{err}"
+    );
+    let program =
+        json!({"hook": "/bin/true", "sha256": sha256_of(&file), "execute_on": ["upload"]});
+    let err = host_error(config_with(json!([program]), json!([]))).await;
+    assert!(
+        err.contains("common.actions.hooks[0].sha256")
+            && err.contains("only wasm hooks take this setting"),
+        "{err}"
+    );
+}
+
+/// `serve`'s status for a pre-upload of `/a.exe`.
+async fn exe_upload(server: &Server) -> u16 {
+    let body = json!({"action": "pre-upload", "username": "u", "path": "/a.exe",
+        "fs_provider": 0, "status": 1, "protocol": "SFTP"});
+    server.post("/v1/actions/fs", body.to_string()).await.0
+}
+
+#[tokio::test]
+async fn a_pinned_component_changed_on_disk_is_refused_at_reload_and_the_running_one_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = copy(dir.path(), "deny-exe");
+    let config = config_with(json!([deny_exe(&file, &sha256_of(&file))]), json!([]));
+    let cfg = write_config(dir.path(), &config);
+    let mut server = Server::start(&cfg, &["--no-watch"], &[]).await;
+    assert_eq!(exe_upload(&server).await, 403);
+    std::fs::copy(wasm("minimal-deny"), &file).unwrap();
+    server.signal(libc::SIGHUP);
+    let refusal = server.wait_log("configuration reload refused").await;
+    assert!(
+        refusal.contains("sha256 mismatch") && refusal.contains("common.actions.hooks[0].hook"),
+        "{refusal}"
+    );
+    assert_eq!(
+        exe_upload(&server).await,
+        403,
+        "the running configuration stays"
+    );
+}
+
+#[test]
+fn check_names_every_components_file_digest_and_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = copy(dir.path(), "deny-exe");
+    let filter = copy(dir.path(), "ipfilter-cidr");
+    let digest = sha256_of(&file);
+    let mut config = config_with(
+        json!([deny_exe(&file, &digest), {"hook": file, "execute_on": ["upload"]}]),
+        json!([]),
+    );
+    config["plugins"] = json!([{"type": "ipfilter", "cmd": filter, "args": ["10.0.0.0/8"]}]);
+    let cfg = write_config(dir.path(), &config);
+    let out = std::process::Command::new(hookhost_tests::hookhost_bin())
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    for line in [
+        format!(
+            "common.actions.hooks[0]: {} sha256 {digest} (pinned)",
+            file.display()
+        ),
+        format!(
+            "common.actions.hooks[1]: {} sha256 {digest} (not pinned)",
+            file.display()
+        ),
+        format!(
+            "plugins[0]: {} sha256 {} (not pinned)",
+            filter.display(),
+            sha256_of(&filter)
+        ),
+    ] {
+        assert!(stdout.lines().any(|l| l == line), "{line} in\n{stdout}");
+    }
+}
+
+/// The wasmsign2 CLI (crates.io's `wasmsign2-cli`, installed by
+/// scripts/tools.sh under target/tools).
+fn wasmsign2() -> Option<PathBuf> {
+    let path = hookhost_tests::repo_root().join("target/tools/bin/wasmsign2");
+    let found = path.is_file();
+    let path_str = path.display().to_string();
+    hookhost_tests::tool_available(
+        if found { &path_str } else { "wasmsign2" },
+        "scripts/tools.sh: cargo install wasmsign2-cli --root target/tools",
+    )
+    .then_some(if found {
+        path
+    } else {
+        PathBuf::from("wasmsign2")
+    })
+}
+
+fn run(program: impl AsRef<std::ffi::OsStr>, args: &[&std::ffi::OsStr]) -> String {
+    let out = std::process::Command::new(program.as_ref())
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "{:?} {args:?}: {text}",
+        program.as_ref()
+    );
+    text
+}
+
+fn hookhost(args: &[&std::ffi::OsStr]) -> String {
+    run(hookhost_tests::hookhost_bin(), args)
+}
+
+/// A configuration trusting `keys`, with deny-exe from `file` (its entry
+/// given `extra` keys).
+fn trusting(keys: &[&Path], require: bool, file: &Path, extra: Value) -> Value {
+    let mut entry = json!({"name": "deny_exe", "hook": file, "execute_on": ["pre-upload"]});
+    entry
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    let mut config = config_with(json!([entry]), json!([]));
+    config["hookhost"]["trust"] = json!({"public_keys": keys, "require_signatures": require});
+    config
+}
+
+async fn refused(config: Value) -> String {
+    host_error(config).await
+}
+
+#[tokio::test]
+async fn signatures_by_hookhost_sign_and_wasmsign2_verify_each_way_and_bad_ones_are_refused() {
+    let Some(wasmsign2) = wasmsign2() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let os = |p: &Path| p.as_os_str().to_owned();
+    // Keys: one made by hookhost, one by wasmsign2, one by ssh-keygen.
+    let ours = d.join("ours.key");
+    hookhost(&[
+        "sign".as_ref(),
+        "--new-key".as_ref(),
+        "--key".as_ref(),
+        &os(&ours),
+    ]);
+    let ours_pub = d.join("ours.pub");
+    let theirs = d.join("theirs.key");
+    let theirs_pub = d.join("theirs.pub");
+    run(
+        &wasmsign2,
+        &[
+            "keygen".as_ref(),
+            "--secret-key".as_ref(),
+            &os(&theirs),
+            "--public-key".as_ref(),
+            &os(&theirs_pub),
+        ],
+    );
+
+    // Signed by `hookhost sign`, verified by wasmsign2 and by hookhost.
+    let by_us = copy(d, "deny-exe");
+    let signed = d.join("by_us.wasm");
+    let said = hookhost(&[
+        "sign".as_ref(),
+        "--key".as_ref(),
+        &os(&ours),
+        "--out".as_ref(),
+        &os(&signed),
+        &os(&by_us),
+    ]);
+    assert!(
+        said.contains(&format!("sha256 {}", sha256_of(&signed))),
+        "{said}"
+    );
+    run(
+        &wasmsign2,
+        &[
+            "verify".as_ref(),
+            "--public-key".as_ref(),
+            &os(&ours_pub),
+            "--input-file".as_ref(),
+            &os(&signed),
+        ],
+    );
+    let config = trusting(&[&ours_pub, &theirs_pub], true, &signed, json!({}));
+    assert!(matches!(
+        pre_upload(config, "/a.exe").await,
+        Decision::Deny(_)
+    ));
+
+    // Signed by wasmsign2 (embedded and detached), verified by hookhost.
+    let by_them = d.join("by_them.wasm");
+    run(
+        &wasmsign2,
+        &[
+            "sign".as_ref(),
+            "--secret-key".as_ref(),
+            &os(&theirs),
+            "--input-file".as_ref(),
+            &os(&copy(d, "deny-exe")),
+            "--output-file".as_ref(),
+            &os(&by_them),
+        ],
+    );
+    let config = trusting(&[&theirs_pub], true, &by_them, json!({}));
+    assert!(matches!(
+        pre_upload(config, "/a.exe").await,
+        Decision::Deny(_)
+    ));
+    let detached = d.join("detached.wasm");
+    std::fs::copy(wasm("deny-exe"), &detached).unwrap();
+    run(
+        &wasmsign2,
+        &[
+            "sign".as_ref(),
+            "--secret-key".as_ref(),
+            &os(&theirs),
+            "--input-file".as_ref(),
+            &os(&detached),
+            "--output-file".as_ref(),
+            &os(&d.join("ignored.wasm")),
+            "--signature-file".as_ref(),
+            &os(&d.join("detached.wasm.sig")),
+        ],
+    );
+    let config = trusting(&[&theirs_pub], true, &detached, json!({}));
+    assert!(matches!(
+        pre_upload(config, "/a.exe").await,
+        Decision::Deny(_)
+    ));
+    // hookhost's detached signature, verified by wasmsign2.
+    let ours_detached = copy(d, "deny-exe");
+    hookhost(&[
+        "sign".as_ref(),
+        "--detached".as_ref(),
+        "--key".as_ref(),
+        &os(&ours),
+        &os(&ours_detached),
+    ]);
+    run(
+        &wasmsign2,
+        &[
+            "verify".as_ref(),
+            "--public-key".as_ref(),
+            &os(&ours_pub),
+            "--input-file".as_ref(),
+            &os(&ours_detached),
+            "--signature-file".as_ref(),
+            &os(&signature_file(&ours_detached)),
+        ],
+    );
+
+    // Unsigned, with signatures required: refused naming the entry.
+    let unsigned = copy(d, "ipfilter-cidr");
+    std::fs::copy(wasm("deny-exe"), &unsigned).unwrap();
+    let err = refused(trusting(&[&ours_pub], true, &unsigned, json!({}))).await;
+    assert!(
+        err.contains("common.actions.hooks[0].hook") && err.contains("is not signed"),
+        "{err}"
+    );
+    // ... and taken when they are not required.
+    let config = trusting(&[&ours_pub], false, &unsigned, json!({}));
+    assert!(matches!(
+        pre_upload(config, "/a.exe").await,
+        Decision::Deny(_)
+    ));
+    // The wrong key: refused even when signatures are not required.
+    let err = refused(trusting(&[&ours_pub], false, &by_them, json!({}))).await;
+    assert!(
+        err.contains("common.actions.hooks[0].hook") && err.contains("does not verify with"),
+        "{err}"
+    );
+    // `signed_by` narrows the trusted keys to the entry's.
+    let err = refused(trusting(
+        &[&ours_pub, &theirs_pub],
+        true,
+        &by_them,
+        json!({"signed_by": [ours_pub]}),
+    ))
+    .await;
+    assert!(err.contains("does not verify with"), "{err}");
+    let err = refused(trusting(
+        &[&ours_pub],
+        true,
+        &by_them,
+        json!({"signed_by": [theirs_pub]}),
+    ))
+    .await;
+    assert!(
+        err.contains("common.actions.hooks[0].signed_by[0]")
+            && err.contains("is not one of hookhost.trust.public_keys"),
+        "{err}"
+    );
+    // One flipped byte in a signed component.
+    let mut bytes = std::fs::read(&signed).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    let flipped = d.join("flipped.wasm");
+    std::fs::write(&flipped, bytes).unwrap();
+    let err = refused(trusting(&[&ours_pub], true, &flipped, json!({}))).await;
+    assert!(
+        err.contains("common.actions.hooks[0].hook") && err.contains("does not verify with"),
+        "{err}"
+    );
+}
+
+/// `FILE.sig`.
+fn signature_file(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".sig");
+    PathBuf::from(name)
+}
+
+#[tokio::test]
+async fn an_openssh_key_signs_and_verifies_and_check_names_the_signer() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let key = d.join("id_ed25519");
+    run(
+        "ssh-keygen",
+        &[
+            "-q".as_ref(),
+            "-t".as_ref(),
+            "ed25519".as_ref(),
+            "-N".as_ref(),
+            "".as_ref(),
+            "-f".as_ref(),
+            key.as_os_str(),
+        ],
+    );
+    let public = d.join("id_ed25519.pub");
+    let file = copy(d, "deny-exe");
+    hookhost(&[
+        "sign".as_ref(),
+        "--key".as_ref(),
+        key.as_os_str(),
+        file.as_os_str(),
+    ]);
+    let config = trusting(&[&public], true, &file, json!({"sha256": sha256_of(&file)}));
+    let cfg = write_config(d, &config);
+    let out = hookhost(&["check".as_ref(), "--config".as_ref(), cfg.as_os_str()]);
+    let line = format!(
+        "common.actions.hooks[0]: {} sha256 {} (pinned, signed by {})",
+        file.display(),
+        sha256_of(&file),
+        public.display()
+    );
+    assert!(out.lines().any(|l| l == line), "{line} in\n{out}");
+}
