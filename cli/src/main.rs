@@ -50,6 +50,10 @@ enum Command {
     /// body as --event, the query as --query); its log lines are printed
     /// (all levels).
     Fire(cmd::fire::FireArgs),
+    /// Run recorded file-system events (one event body per line, as `fire`
+    /// takes) through a hook, or two to compare: each disagreement and a
+    /// summary are printed as JSON lines; exit 1 when they disagree.
+    Replay(cmd::replay::ReplayArgs),
     /// Serve SFTPGo's hook contracts over HTTP (actions, and every login
     /// and connection hook) plus /healthz and /metrics.
     Serve(cmd::serve::ServeArgs),
@@ -156,6 +160,7 @@ fn main() -> ExitCode {
             Command::Check(check) => check.run().await,
             Command::Sign(sign) => sign.run().await,
             Command::Fire(fire) => fire.run().await,
+            Command::Replay(replay) => replay.run().await,
             Command::Serve(serve) => serve.run(env_token).await,
             Command::Plugin(plugin) => plugin.run().await,
             Command::Sftpgo(sftpgo) => sftpgo.run(env_token).await,

@@ -10,6 +10,7 @@
 //! |---|---|
 //! | `hookhost_hook_calls_total` | `hook`, `kind` (exec, http, wasm, native), `key` (the configuration key it serves: `fs_actions`, `provider_actions`, `pre_login`, `external_auth`, `check_password`, `keyboard_interactive`, `post_login`, `post_connect`, `post_disconnect`, `startup`), `outcome` (allow, deny, handled, answered, timeout, out_of_fuel, memory_limit, memory_budget, trap, bad_component, error) |
 //! | `hookhost_hook_duration_seconds` (histogram) | `hook`, `kind`, `key` |
+//! | `hookhost_shadow_runs_total`, `hookhost_shadow_disagreements_total`, `hookhost_shadow_dropped_total` | `hook` (a hook entry's `shadow`) |
 //! | `hookhost_plugin_calls_total`, `_failures_total`, `_restarts_total` | `plugin`, `kind` |
 //! | `hookhost_notifier_delivered_total`, `_retries_total`, `_dropped_total`, `hookhost_notifier_queue_depth` | `plugin` |
 //! | `hookhost_compile_cache_hits_total`, `hookhost_compile_cache_compiled_total` | |
@@ -67,6 +68,24 @@ fn outcome_index(result: &HookResult) -> usize {
         Err(BadComponent(_)) => 9,
         Err(Error(_)) => 10,
     }
+}
+
+/// The outcome label of a hook's result (`allow`, `deny`, `trap`, ...).
+pub(crate) fn outcome_label(result: &HookResult) -> &'static str {
+    OUTCOMES[outcome_index(result)]
+}
+
+/// The counters of one hook's shadow (`"shadow"` on its entry).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ShadowMetrics {
+    pub(crate) runs: Counter,
+    pub(crate) disagreements: Counter,
+    pub(crate) dropped: Counter,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ShadowLabels {
+    hook: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -170,6 +189,9 @@ pub struct Metrics {
     // the same families whatever the features).
     #[cfg_attr(not(feature = "serve"), allow(dead_code))]
     requests: Family<RequestLabels, Counter>,
+    shadow_runs: Family<ShadowLabels, Counter>,
+    shadow_disagreements: Family<ShadowLabels, Counter>,
+    shadow_dropped: Family<ShadowLabels, Counter>,
     #[cfg_attr(not(feature = "serve"), allow(dead_code))]
     pub(crate) keyboard: KeyboardMetrics,
     #[cfg_attr(not(feature = "serve"), allow(dead_code))]
@@ -217,6 +239,24 @@ impl Metrics {
             "Requests served by hookhost serve",
             requests.clone(),
         );
+        let shadow_runs = Family::<ShadowLabels, Counter>::default();
+        let shadow_disagreements = Family::<ShadowLabels, Counter>::default();
+        let shadow_dropped = Family::<ShadowLabels, Counter>::default();
+        registry.register(
+            "shadow_runs",
+            "Events a hook's shadow candidate ran on",
+            shadow_runs.clone(),
+        );
+        registry.register(
+            "shadow_disagreements",
+            "Events on which a hook's shadow candidate answered otherwise",
+            shadow_disagreements.clone(),
+        );
+        registry.register(
+            "shadow_dropped",
+            "Events a hook's shadow candidate skipped: all its places were busy",
+            shadow_dropped.clone(),
+        );
         let keyboard = KeyboardMetrics::default();
         registry.register(
             "keyboard_exchanges_open",
@@ -251,9 +291,24 @@ impl Metrics {
             hook_calls,
             hook_duration,
             requests,
+            shadow_runs,
+            shadow_disagreements,
+            shadow_dropped,
             keyboard,
             connections,
             snapshot,
+        }
+    }
+
+    /// The shadow counters of hook `name`.
+    pub(crate) fn shadow(&self, name: &str) -> ShadowMetrics {
+        let labels = ShadowLabels {
+            hook: name.to_owned(),
+        };
+        ShadowMetrics {
+            runs: self.shadow_runs.get_or_create(&labels).clone(),
+            disagreements: self.shadow_disagreements.get_or_create(&labels).clone(),
+            dropped: self.shadow_dropped.get_or_create(&labels).clone(),
         }
     }
 

@@ -461,3 +461,179 @@ async fn an_openssh_key_signs_and_verifies_and_check_names_the_signer() {
     );
     assert!(out.lines().any(|l| l == line), "{line} in\n{out}");
 }
+
+/// deny-exe refusing `.{arg}` files, shadowed by the probe in mode `arg`
+/// (the same grants: the probe reads its mode where deny-exe reads its
+/// extensions).
+fn shadowed(arg: &str, limits: Value) -> Value {
+    json!({"name": "guard", "hook": wasm("deny-exe"), "shadow": wasm("probe"),
+        "execute_on": ["pre-upload"], "grants": {"args": [arg]}, "limits": limits})
+}
+
+fn metric(metrics: &str, name: &str) -> Option<u64> {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}{{hook=\"guard\"}} ")))
+        .map(|v| v.parse().unwrap())
+}
+
+#[tokio::test]
+async fn a_shadow_never_changes_an_answer_and_its_disagreements_are_counted_and_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &config_with(json!([shadowed("deny", json!({}))]), json!([])),
+    );
+    let mut server = Server::start(
+        &cfg,
+        &["--no-watch"],
+        &[("HOOKHOST_LOG", "info,hookhost::hook::shadow=debug")],
+    )
+    .await;
+    let upload = |path: &str| {
+        json!({"action": "pre-upload", "username": "u", "path": path,
+            "fs_provider": 0, "status": 1, "protocol": "SFTP"})
+        .to_string()
+    };
+    // The probe says no to everything: on /a.deny both refuse (agreed); on
+    // /a.txt the hook allows and the candidate refuses.
+    assert_eq!(
+        server.post("/v1/actions/fs", upload("/a.deny")).await.0,
+        403
+    );
+    assert_eq!(
+        server.post("/v1/actions/fs", upload("/a.txt")).await.0,
+        200,
+        "the shadow does not decide"
+    );
+    // Each run says so (debug) once it is counted; the disagreement is
+    // logged before it.
+    let (mut ran, mut disagreements) = (0, Vec::new());
+    while ran < 2 {
+        let line = server.wait_log("shadow ").await;
+        if line.contains("shadow ran") {
+            ran += 1;
+        } else if line.contains("shadow disagrees") {
+            disagreements.push(line);
+        }
+    }
+    let [line] = disagreements.as_slice() else {
+        panic!("one disagreement: {disagreements:?}")
+    };
+    let line: Value = serde_json::from_str(line).unwrap();
+    let fields = &line["fields"];
+    assert_eq!(
+        (&fields["hook"], &fields["primary"], &fields["shadow"]),
+        (
+            &json!("guard"),
+            &json!("allow"),
+            &json!("deny: probe says no")
+        ),
+        "{line}"
+    );
+    let event: Value = serde_json::from_str(fields["event"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        event["path"], "/a.txt",
+        "the event as fire takes it: {line}"
+    );
+    let (_, metrics) = server.get("/metrics").await;
+    assert_eq!(metric(&metrics, "hookhost_shadow_runs_total"), Some(2));
+    assert_eq!(
+        metric(&metrics, "hookhost_shadow_disagreements_total"),
+        Some(1)
+    );
+    assert_eq!(metric(&metrics, "hookhost_shadow_dropped_total"), Some(0));
+}
+
+#[tokio::test]
+async fn a_slow_shadow_delays_no_answer_and_is_skipped_when_its_places_are_busy() {
+    // The candidate spins until its deadline (3 s); the hook answers at once.
+    let mut config = config_with(
+        json!([shadowed("loop", json!({"timeout_ms": 3_000}))]),
+        json!([]),
+    );
+    config["hookhost"]["wasm"]["max_instances_per_hook"] = json!(2);
+    let host = host(config).await;
+    for n in 0..5 {
+        let outcome = host
+            .dispatch(fs_event(FsAction::PreUpload, &format!("/{n}.txt")))
+            .await;
+        assert_eq!(outcome.decision, Decision::Allow);
+    }
+    let metrics = host.metrics().encode();
+    assert_eq!(
+        metric(&metrics, "hookhost_shadow_runs_total"),
+        Some(0),
+        "every answer came while the shadows still ran:\n{metrics}"
+    );
+    assert_eq!(
+        metric(&metrics, "hookhost_shadow_dropped_total"),
+        Some(3),
+        "two places, five events"
+    );
+}
+
+#[test]
+fn replay_prints_each_disagreement_and_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let line = |action: &str, path: &str| {
+        json!({"action": action, "username": "u", "path": path, "fs_provider": 0,
+            "status": 1, "protocol": "SFTP"})
+        .to_string()
+    };
+    std::fs::write(
+        &events,
+        [
+            line("pre-upload", "/a.txt"),
+            line("pre-upload", "/a.deny"),
+            String::new(),
+            line("upload", "/b.iso"),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let replay = |against: Option<&Path>| {
+        let mut command = std::process::Command::new(hookhost_tests::hookhost_bin());
+        command
+            .args(["replay", "--arg", "deny", "--events"])
+            .arg(&events)
+            .arg("--hook")
+            .arg(wasm("deny-exe"));
+        if let Some(against) = against {
+            command.arg("--against").arg(against);
+        }
+        let out = command.output().unwrap();
+        let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (out.status.code(), lines)
+    };
+    let (code, lines) = replay(None);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        lines,
+        [json!({"events": 3, "hook": {"allow": 2, "deny": 1, "handled": 0, "failed": 0}})]
+    );
+    // The probe refuses everything: it disagrees where deny-exe allows.
+    let (code, lines) = replay(Some(&wasm("probe")));
+    assert_eq!(code, Some(1), "{lines:?}");
+    let disagreed: Vec<(&Value, &Value, &Value)> = lines[..2]
+        .iter()
+        .map(|l| (&l["line"], &l["hook"], &l["against"]))
+        .collect();
+    assert_eq!(
+        disagreed,
+        [
+            (&json!(1), &json!("allow"), &json!({"deny": "probe: probe says no"})),
+            (&json!(4), &json!("allow"), &json!({"failed": "probe: probe says no"})),
+        ]
+    );
+    assert_eq!(lines[0]["event"]["path"], "/a.txt");
+    assert_eq!(
+        lines[2],
+        json!({"events": 3, "hook": {"allow": 2, "deny": 1, "handled": 0, "failed": 0},
+            "against": {"allow": 0, "deny": 2, "handled": 0, "failed": 1}, "disagreements": 2})
+    );
+}

@@ -24,7 +24,8 @@ pub struct Server {
 
 impl Server {
     /// Start `hookhost serve --config <config>` with `args` and `env`, on an
-    /// ephemeral loopback port.
+    /// ephemeral loopback port; logs in JSON, at `HOOKHOST_LOG=info` unless
+    /// `env` sets it.
     pub async fn start(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         Self::start_on("127.0.0.1:0", config, args, env).await
     }
@@ -56,8 +57,8 @@ impl Server {
             ])
             .arg(config)
             .args(args)
-            .envs(env.iter().copied())
             .env("HOOKHOST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)

@@ -12,6 +12,7 @@ pub mod fire;
 pub mod new;
 pub mod plugin;
 pub mod queue;
+pub mod replay;
 pub mod serve;
 pub mod sftpgo;
 pub mod sign;

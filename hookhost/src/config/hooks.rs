@@ -82,6 +82,8 @@ pub(super) struct RawHook {
     #[serde(default)]
     signed_by: Option<Vec<PathBuf>>,
     #[serde(default)]
+    shadow: Option<String>,
+    #[serde(default)]
     queue: Option<super::HookRetry>,
 }
 
@@ -131,6 +133,9 @@ pub struct WasmOptions {
     /// The keys (of `hookhost.trust.public_keys`) its signature must be
     /// by; empty: any of them.
     pub signed_by: Vec<PathBuf>,
+    /// A candidate component run on the same events after the hook has
+    /// answered, never deciding; its disagreements are counted and logged.
+    pub shadow: Option<PathBuf>,
 }
 
 /// Instance reuse for a stateless-safe hook.
@@ -480,6 +485,17 @@ pub(super) fn spec(
     wasm_only("limits.tcp_connections", limits.tcp_connections.is_some())?;
     wasm_only("sha256", raw.sha256.is_some())?;
     wasm_only("signed_by", raw.signed_by.is_some())?;
+    wasm_only("shadow", raw.shadow.is_some())?;
+    let shadow = match raw.shadow.as_deref() {
+        None => None,
+        Some(candidate) if candidate.ends_with(".wasm") => Some(ctx.base_dir.join(candidate)),
+        Some(other) => {
+            return Err(ConfigError::field(
+                format!("{field}.shadow"),
+                format!("{other:?} is not a .wasm component (a shadow is a candidate component)"),
+            ));
+        }
+    };
     let signed_by = super::signed_by(
         field,
         raw.signed_by.unwrap_or_default(),
@@ -597,6 +613,7 @@ pub(super) fn spec(
             spares: raw.spares,
             sha256,
             signed_by,
+            shadow,
         },
         queue: raw.queue.unwrap_or_default(),
     })
@@ -615,6 +632,7 @@ fn plain(hook: String) -> Option<RawHook> {
         spares: None,
         sha256: None,
         signed_by: None,
+        shadow: None,
         queue: None,
     })
 }

@@ -13,6 +13,7 @@
 
 pub(crate) mod exec;
 pub(crate) mod http;
+pub(crate) mod shadow;
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod wasm;

@@ -12,6 +12,7 @@ use crate::event::login::LoginHook;
 use crate::event::{FsAction, ObjectType, ProviderAction};
 use crate::hook::exec::{ExecHook, ProgramLimits};
 use crate::hook::http::{HttpClient, HttpHook};
+use crate::hook::shadow::Shadowed;
 use crate::hook::wasm::{Mode, WasmHook, World};
 use crate::hook::{Hook, SharedHook};
 use crate::journal::{Journal, Table};
@@ -460,22 +461,47 @@ impl Parts<'_> {
                     sha256: spec.wasm.sha256.as_deref(),
                     signed_by: &spec.wasm.signed_by,
                 };
+                let mode = |spares| match spec.wasm.reuse {
+                    Some(reuse) => Mode::Reuse(reuse),
+                    None => Mode::Fresh { spares },
+                };
                 let hook = WasmHook::new(
                     &spec.name,
+                    sandbox.clone(),
+                    file,
+                    world,
+                    limits.clone(),
+                    spec.wasm.grants.clone(),
+                    mode(spec.wasm.spares.unwrap_or(settings.default_spares)),
+                )
+                .map_err(|message| ConfigError::field(format!("{}.hook", spec.field), message))?;
+                let places = settings.instances_per_hook() as usize;
+                let Some(candidate) = &spec.wasm.shadow else {
+                    return Ok(Arc::new(hook));
+                };
+                // The candidate: the same grants and limits, no spares (it
+                // must not take instances from the hooks that decide).
+                let file = ComponentFile {
+                    path: candidate,
+                    sha256: None,
+                    signed_by: &spec.wasm.signed_by,
+                };
+                let shadow = WasmHook::new(
+                    &format!("{} (shadow)", spec.name),
                     sandbox,
                     file,
                     world,
                     limits,
                     spec.wasm.grants.clone(),
-                    match spec.wasm.reuse {
-                        Some(reuse) => Mode::Reuse(reuse),
-                        None => Mode::Fresh {
-                            spares: spec.wasm.spares.unwrap_or(settings.default_spares),
-                        },
-                    },
+                    mode(0),
                 )
-                .map_err(|message| ConfigError::field(format!("{}.hook", spec.field), message))?;
-                Arc::new(hook)
+                .map_err(|message| ConfigError::field(format!("{}.shadow", spec.field), message))?;
+                Arc::new(Shadowed::new(
+                    Arc::new(hook),
+                    Arc::new(shadow),
+                    self.metrics.shadow(&spec.name),
+                    places,
+                ))
             }
         })
     }

@@ -27,7 +27,7 @@ use super::{Journal, build_host};
 mod fs;
 mod login;
 mod plugin;
-mod solo;
+pub(crate) mod solo;
 
 /// Call the hooks or plugins for one event and print the answer as JSON.
 #[derive(clap::Args)]
@@ -214,13 +214,13 @@ impl Call {
 }
 
 /// The component alone, with the grants the command line gives it.
-struct Solo {
-    hook: PathBuf,
-    world: World,
-    grant_dirs: Vec<String>,
-    grant_http: Vec<String>,
-    args: Vec<String>,
-    env: Vec<String>,
+pub(crate) struct Solo {
+    pub(crate) hook: PathBuf,
+    pub(crate) world: World,
+    pub(crate) grant_dirs: Vec<String>,
+    pub(crate) grant_http: Vec<String>,
+    pub(crate) args: Vec<String>,
+    pub(crate) env: Vec<String>,
 }
 
 /// One event as given: its body, its query, and the rest of the command

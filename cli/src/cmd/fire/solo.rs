@@ -84,7 +84,7 @@ pub(super) fn config(solo: &Solo, request: &Request) -> Result<Config, String> {
 }
 
 /// The `grants` object of a hook entry from the command line.
-fn grants(solo: &Solo) -> Result<Value, String> {
+pub(crate) fn grants(solo: &Solo) -> Result<Value, String> {
     let mut dirs = Vec::new();
     for grant in &solo.grant_dirs {
         let parts: Vec<&str> = grant.split(':').collect();

@@ -1,0 +1,149 @@
+//! A hook with a shadow: a candidate component (`"shadow"` on the entry)
+//! that runs on the same events with the same grants and limits, after the
+//! hook has answered, and never decides. Its answers are compared with the
+//! hook's: runs and disagreements are counted, each disagreement logged
+//! with both answers and the event. A shadow never waits for a place: when
+//! all of its places are busy the event is skipped for it and counted.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use super::{Answer, EventRef, Exchange, Failure, Hook, HookKind, HookResult, SharedHook};
+use crate::event::fs::http::encode_fs_event;
+use crate::event::login::LoginEvent;
+use crate::event::{Contract, FsEvent, ProviderEvent};
+use crate::metrics::{ShadowMetrics, outcome_label};
+
+/// A hook and its shadow.
+pub(crate) struct Shadowed {
+    primary: SharedHook,
+    shadow: SharedHook,
+    metrics: ShadowMetrics,
+    places: Arc<Semaphore>,
+}
+
+impl Shadowed {
+    /// `primary` answers; `shadow` runs after it on at most `places` events
+    /// at once.
+    pub(crate) fn new(
+        primary: SharedHook,
+        shadow: SharedHook,
+        metrics: ShadowMetrics,
+        places: usize,
+    ) -> Self {
+        Shadowed {
+            primary,
+            shadow,
+            metrics,
+            places: Arc::new(Semaphore::new(places.max(1))),
+        }
+    }
+}
+
+/// An event the shadow runs on after the call has returned.
+enum Owned {
+    Fs(Box<FsEvent>),
+    Provider(Box<ProviderEvent>),
+    Login(Box<LoginEvent>),
+}
+
+impl Owned {
+    fn of(event: EventRef<'_>) -> Owned {
+        match event {
+            EventRef::Fs(e) => Owned::Fs(Box::new(e.clone())),
+            EventRef::Provider(e) => Owned::Provider(Box::new(e.clone())),
+            EventRef::Login(e) => Owned::Login(Box::new(e.clone())),
+        }
+    }
+
+    fn as_ref(&self) -> EventRef<'_> {
+        match self {
+            Owned::Fs(e) => EventRef::Fs(e),
+            Owned::Provider(e) => EventRef::Provider(e),
+            Owned::Login(e) => EventRef::Login(e),
+        }
+    }
+
+    /// The event as the log shows it: a file-system event as SFTPGo's
+    /// body (what `fire` and `replay` take), a provider event as its parts.
+    fn text(&self, contract: &Contract) -> String {
+        match self {
+            Owned::Fs(e) => String::from_utf8_lossy(&encode_fs_event(e, contract))
+                .trim_end()
+                .to_owned(),
+            Owned::Provider(e) => crate::event::record::provider_json(e).to_string(),
+            Owned::Login(e) => format!("{e:?}"),
+        }
+    }
+}
+
+/// An answer as the disagreement log line shows it.
+pub(crate) fn verdict(result: &HookResult) -> String {
+    match result {
+        Ok(Answer::Deny(reason)) => format!("deny: {reason}"),
+        Ok(Answer::Reply(bytes)) => format!("answered: {}", String::from_utf8_lossy(bytes)),
+        Ok(_) => outcome_label(result).to_owned(),
+        Err(failure) => format!("{}: {failure}", outcome_label(result)),
+    }
+}
+
+/// Whether two answers decide alike: the same outcome, and for a reply the
+/// same bytes (a deny's reason may differ).
+pub(crate) fn agree(a: &HookResult, b: &HookResult) -> bool {
+    match (a, b) {
+        (Ok(Answer::Reply(x)), Ok(Answer::Reply(y))) => x == y,
+        _ => outcome_label(a) == outcome_label(b),
+    }
+}
+
+#[async_trait::async_trait]
+impl Hook for Shadowed {
+    fn name(&self) -> &str {
+        self.primary.name()
+    }
+
+    fn kind(&self) -> HookKind {
+        self.primary.kind()
+    }
+
+    async fn call(&self, event: EventRef<'_>, contract: &Contract) -> HookResult {
+        let result = self.primary.call(event, contract).await;
+        let Ok(place) = self.places.clone().try_acquire_owned() else {
+            self.metrics.dropped.inc();
+            tracing::debug!(
+                hook = self.primary.name(),
+                "shadow skipped: all its places are busy"
+            );
+            return result;
+        };
+        let owned = Owned::of(event);
+        let contract = *contract;
+        let answered = result.clone();
+        let shadow = self.shadow.clone();
+        let metrics = self.metrics.clone();
+        let name = self.primary.name().to_owned();
+        tokio::spawn(async move {
+            let _place = place;
+            let candidate = shadow.call(owned.as_ref(), &contract).await;
+            metrics.runs.inc();
+            let agreed = agree(&answered, &candidate);
+            if !agreed {
+                metrics.disagreements.inc();
+                tracing::warn!(
+                    hook = %name,
+                    primary = %verdict(&answered),
+                    shadow = %verdict(&candidate),
+                    event = %owned.text(&contract),
+                    "shadow disagrees"
+                );
+            }
+            tracing::debug!(hook = %name, agreed, "shadow ran");
+        });
+        result
+    }
+
+    async fn exchange(&self, contract: &Contract) -> Result<Box<dyn Exchange>, Failure> {
+        self.primary.exchange(contract).await
+    }
+}
