@@ -7,13 +7,15 @@
 # - Node.js and componentize-js (under target/js): the JavaScript hook
 #   tests build components with it;
 # - nats-server: the fleet test runs two `serve` nodes on a JetStream queue;
-# - the wasmsign2 CLI (under target/tools): the signature tests.
+# - the wasmsign2 CLI (under target/tools): the signature tests;
+# - docker-registry, skopeo and Python's oras: the registry tests (an OCI
+#   registry on loopback, and two clients that are not hookhost).
 # A test whose tool is missing fails (set HOOKHOST_ALLOW_MISSING_TOOLS=1 to
 # skip those tests instead, never under CI=true).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages="golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-goprotobuf-dev protobuf-compiler nats-server"
+packages="golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-goprotobuf-dev protobuf-compiler nats-server docker-registry skopeo"
 command -v npm >/dev/null || packages="$packages nodejs npm"
 missing=""
 if command -v dpkg >/dev/null; then
@@ -31,6 +33,10 @@ fi
 if ! python3 -c "import grpc, grpc_health" >/dev/null 2>&1; then
   echo "== installing grpcio for the grpc-core client test of hookhost plugin"
   python3 -m pip install --quiet --disable-pip-version-check grpcio grpcio-health-checking
+fi
+if ! python3 -c "import oras.client" >/dev/null 2>&1; then
+  echo "== installing oras (Python) for the registry tests: an independent client pushes a component"
+  python3 -m pip install --quiet --disable-pip-version-check oras==0.2.25
 fi
 if ! componentize-py --version >/dev/null 2>&1; then
   echo "== installing componentize-py for the Python hook tests"

@@ -50,6 +50,12 @@ enum Command {
     /// body as --event, the query as --query); its log lines are printed
     /// (all levels).
     Fire(cmd::fire::FireArgs),
+    /// Push a component to an OCI registry as a wasm artifact; prints the
+    /// manifest's digest.
+    Push(cmd::push::PushArgs),
+    /// Pull a component from an OCI registry into the cache; prints the
+    /// manifest's digest (and, on stderr, the cached file).
+    Pull(cmd::pull::PullArgs),
     /// Run recorded file-system events (one event body per line, as `fire`
     /// takes) through a hook, or two to compare: each disagreement and a
     /// summary are printed as JSON lines; exit 1 when they disagree.
@@ -161,6 +167,8 @@ fn main() -> ExitCode {
             Command::Sign(sign) => sign.run().await,
             Command::Fire(fire) => fire.run().await,
             Command::Replay(replay) => replay.run().await,
+            Command::Push(push) => push.run().await,
+            Command::Pull(pull) => pull.run().await,
             Command::Serve(serve) => serve.run(env_token).await,
             Command::Plugin(plugin) => plugin.run().await,
             Command::Sftpgo(sftpgo) => sftpgo.run(env_token).await,

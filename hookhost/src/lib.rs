@@ -83,6 +83,8 @@ pub mod metrics;
 pub mod plugin;
 mod prom;
 mod queue;
+#[cfg(feature = "oci")]
+pub mod registry;
 mod reload;
 #[cfg(feature = "internals")]
 #[doc(hidden)]
@@ -99,7 +101,7 @@ pub use dispatch::login::{KeyboardSession, LoginAnswer, LoginOutcome};
 pub use dispatch::{Decision, HookReport, Outcome, Reply};
 pub use error::FieldError;
 pub use failure::Failure;
-pub use host::{Dispatch, Error, Host, HostBuilder, LoginDispatch, QueueHealth};
+pub use host::{Dispatch, Error, Host, HostBuilder, LoginDispatch, QueueHealth, ResolvedComponent};
 pub use loopguard::LoopGuard;
 pub use reload::{HostLease, ReloadableHost};
 pub use sandbox::{Allocation, CacheStats, ComponentFile, Provenance};

@@ -46,7 +46,7 @@ impl LoopGuard {
             HookTarget::Http(url) => self
                 .is_this_listener(url)
                 .then(|| format!("{url} is this hookhost's own listener")),
-            HookTarget::Wasm(_) => None,
+            HookTarget::Wasm(_) | HookTarget::Oci(_) => None,
         }
     }
 

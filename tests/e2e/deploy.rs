@@ -626,8 +626,16 @@ fn replay_prints_each_disagreement_and_a_summary() {
     assert_eq!(
         disagreed,
         [
-            (&json!(1), &json!("allow"), &json!({"deny": "probe: probe says no"})),
-            (&json!(4), &json!("allow"), &json!({"failed": "probe: probe says no"})),
+            (
+                &json!(1),
+                &json!("allow"),
+                &json!({"deny": "probe: probe says no"})
+            ),
+            (
+                &json!(4),
+                &json!("allow"),
+                &json!({"failed": "probe: probe says no"})
+            ),
         ]
     );
     assert_eq!(lines[0]["event"]["path"], "/a.txt");
@@ -636,4 +644,232 @@ fn replay_prints_each_disagreement_and_a_summary() {
         json!({"events": 3, "hook": {"allow": 2, "deny": 1, "handled": 0, "failed": 0},
             "against": {"allow": 0, "deny": 2, "handled": 0, "failed": 1}, "disagreements": 2})
     );
+}
+
+/// `oras push` (Python's `oras`, an independent client) of `file` as a
+/// wasm artifact, or with `layer_type` as its layer's media type.
+fn oras_push(target: &str, file: &Path, layer_type: &str) -> bool {
+    if !hookhost_tests::python_modules_available("oras.client", "pip install oras") {
+        return false;
+    }
+    let dir = file.parent().unwrap();
+    std::fs::write(
+        dir.join("config.json"),
+        r#"{"architecture":"wasm","os":"wasip2","layerDigests":[],"created":"2026-12-07T00:00:00Z"}"#,
+    )
+    .unwrap();
+    let script = format!(
+        "import oras.client\n\
+         oras.client.OrasClient(insecure=True).push(target={target:?}, \
+         files=[{:?}], manifest_config='config.json:application/vnd.wasm.config.v0+json')",
+        format!(
+            "{}:{layer_type}",
+            file.file_name().unwrap().to_string_lossy()
+        )
+    );
+    run_in(dir, "python3", &["-c".as_ref(), script.as_ref()]);
+    true
+}
+
+fn run_in(dir: &Path, program: &str, args: &[&std::ffi::OsStr]) -> String {
+    let out = std::process::Command::new(program)
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// A configuration running `reference` on pre-upload, the registry at
+/// `host` over plain HTTP, the cache in `cache`.
+fn from_registry(reference: &str, host: &str, cache: &Path) -> Value {
+    let mut config = config_with(
+        json!([{"hook": reference, "execute_on": ["pre-upload"]}]),
+        json!([]),
+    );
+    config["hookhost"]["registries"] = json!({host: {"insecure": true}});
+    config["hookhost"]["cache_dir"] = json!(cache);
+    config
+}
+
+#[tokio::test]
+async fn components_pushed_by_oras_and_by_hookhost_are_pulled_run_and_read_back() {
+    let Some(registry) = hookhost_tests::registry::Registry::start().await else {
+        return;
+    };
+    if !hookhost_tests::tool_available("skopeo", "apt-get install skopeo") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let host_port = &registry.host;
+    // Pushed by oras: pulled and run by hookhost.
+    let file = copy(dir.path(), "deny-exe");
+    if !oras_push(
+        &format!("{host_port}/hooks/by-oras:v1"),
+        &file,
+        "application/wasm",
+    ) {
+        return;
+    }
+    let reference = format!("oci://{host_port}/hooks/by-oras:v1");
+    let host = host(from_registry(&reference, host_port, &cache)).await;
+    let outcome = host.dispatch(fs_event(FsAction::PreUpload, "/a.exe")).await;
+    assert!(matches!(outcome.decision, Decision::Deny(_)));
+    let [resolved] = host.resolved() else {
+        panic!("{:?}", host.resolved())
+    };
+    assert_eq!(
+        (
+            resolved.field.as_str(),
+            resolved.reference.as_str(),
+            resolved.source.as_str()
+        ),
+        (
+            "common.actions.hooks[0].hook",
+            reference.as_str(),
+            "the registry"
+        )
+    );
+    // Pushed by hookhost: skopeo reads both media types back, and the
+    // digest hookhost prints is the manifest's.
+    let pushed = hookhost(&[
+        "push".as_ref(),
+        "--insecure".as_ref(),
+        file.as_os_str(),
+        format!("oci://{host_port}/hooks/by-hookhost:v1").as_ref(),
+    ]);
+    let raw = run_in(
+        dir.path(),
+        "skopeo",
+        &[
+            "inspect".as_ref(),
+            "--raw".as_ref(),
+            "--tls-verify=false".as_ref(),
+            format!("docker://{host_port}/hooks/by-hookhost:v1").as_ref(),
+        ],
+    );
+    let manifest: Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(
+        (
+            &manifest["config"]["mediaType"],
+            &manifest["layers"][0]["mediaType"],
+            &manifest["layers"][0]["digest"]
+        ),
+        (
+            &json!("application/vnd.wasm.config.v0+json"),
+            &json!("application/wasm"),
+            &json!(format!("sha256:{}", sha256_of(&file)))
+        ),
+        "{raw}"
+    );
+    assert_eq!(
+        pushed.trim(),
+        format!("sha256:{:x}", Sha256::digest(raw.as_bytes())),
+        "push prints the manifest's digest"
+    );
+    let pulled = hookhost(&[
+        "pull".as_ref(),
+        "--insecure".as_ref(),
+        format!("oci://{host_port}/hooks/by-hookhost@{}", pushed.trim()).as_ref(),
+    ]);
+    assert_eq!(pulled.lines().next(), Some(pushed.trim()));
+}
+
+#[tokio::test]
+async fn with_the_registry_down_a_restart_starts_from_the_cache_and_says_so() {
+    let Some(mut registry) = hookhost_tests::registry::Registry::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let host_port = registry.host.clone();
+    let file = copy(dir.path(), "deny-exe");
+    let tag = format!("oci://{host_port}/hooks/guard:v1");
+    let digest = hookhost(&[
+        "push".as_ref(),
+        "--insecure".as_ref(),
+        file.as_os_str(),
+        tag.as_ref(),
+    ]);
+    let pinned = format!("oci://{host_port}/hooks/guard@{}", digest.trim());
+    host(from_registry(&tag, &host_port, &cache)).await;
+    registry.stop().await;
+    for (reference, source) in [
+        (
+            &tag,
+            "the cache, as resolved before (the registry is unreachable)",
+        ),
+        (&pinned, "the cache, pinned by digest"),
+    ] {
+        let host = host(from_registry(reference, &host_port, &cache)).await;
+        let outcome = host.dispatch(fs_event(FsAction::PreUpload, "/a.exe")).await;
+        assert!(matches!(outcome.decision, Decision::Deny(_)), "{reference}");
+        assert_eq!(
+            (
+                host.resolved()[0].source.as_str(),
+                host.resolved()[0].digest.as_str()
+            ),
+            (source, digest.trim())
+        );
+    }
+    // serve says which digest is in force, and from where.
+    let cfg = write_config(dir.path(), &from_registry(&tag, &host_port, &cache));
+    let server = Server::start(&cfg, &["--no-watch"], &[]).await;
+    let (_, health) = server.get("/healthz").await;
+    let health: Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(
+        health["components"],
+        json!([{"entry": "common.actions.hooks[0].hook", "reference": tag,
+            "digest": digest.trim(),
+            "from": "the cache, as resolved before (the registry is unreachable)"}])
+    );
+    let never = format!("oci://{host_port}/hooks/guard:v2");
+    let err = host_error(from_registry(&never, &host_port, &cache)).await;
+    assert!(
+        err.contains("common.actions.hooks[0].hook")
+            && err.contains("cannot be reached")
+            && err.contains("never resolved here"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn bad_references_are_refused_naming_the_entry() {
+    let Some(registry) = hookhost_tests::registry::Registry::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let host_port = &registry.host;
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not a component").unwrap();
+    if !oras_push(&format!("{host_port}/hooks/notes:v1"), &text, "text/plain") {
+        return;
+    }
+    for (reference, says) in [
+        (format!("oci://{host_port}"), "no repository"),
+        (format!("oci://{host_port}/hooks/guard"), "name a tag"),
+        (format!("oci://{host_port}/hooks/missing:v1"), "not found"),
+        (
+            format!("oci://{host_port}/hooks/notes:v1"),
+            "not a wasm artifact: its layer's media type is \"text/plain\"",
+        ),
+        (
+            "oci://registry.invalid/hooks/guard:v1".to_owned(),
+            "never resolved here",
+        ),
+    ] {
+        let err = host_error(from_registry(&reference, host_port, &cache)).await;
+        assert!(
+            err.contains("common.actions.hooks[0].hook") && err.contains(says),
+            "{reference}: {err}"
+        );
+    }
 }

@@ -6,6 +6,7 @@ pub mod goplugin;
 pub mod guests;
 pub mod nats;
 pub mod recorder;
+pub mod registry;
 pub mod server;
 pub mod sftpgo_rule;
 pub mod tls;

@@ -76,6 +76,12 @@ async fn check(config: &Path) -> Result<ExitCode, String> {
             dir.join("journal.redb").display()
         );
     }
+    for resolved in host.resolved() {
+        println!(
+            "{}: {} is {} (from {})",
+            resolved.field, resolved.reference, resolved.digest, resolved.source
+        );
+    }
     for line in digests(&host) {
         println!("{line}");
     }
@@ -156,6 +162,8 @@ fn kind_of(target: &hookhost::config::HookTarget) -> HookKind {
     match target {
         hookhost::config::HookTarget::Exec(_) => HookKind::Exec,
         hookhost::config::HookTarget::Http(_) => HookKind::Http,
-        hookhost::config::HookTarget::Wasm(_) => HookKind::Wasm,
+        hookhost::config::HookTarget::Wasm(_) | hookhost::config::HookTarget::Oci(_) => {
+            HookKind::Wasm
+        }
     }
 }

@@ -11,11 +11,38 @@ mod exec_login;
 pub mod fire;
 pub mod new;
 pub mod plugin;
+pub mod pull;
+pub mod push;
 pub mod queue;
 pub mod replay;
 pub mod serve;
 pub mod sftpgo;
 pub mod sign;
+
+/// The registries' settings for `push` and `pull`: a configuration's
+/// `hookhost.registries` and cache directory, `--insecure` for the
+/// reference's registry.
+pub(crate) fn registry_settings(
+    config: Option<&Path>,
+    reference: &hookhost::config::OciRef,
+    insecure: bool,
+) -> Result<hookhost::registry::Puller, String> {
+    let settings = match config {
+        Some(path) => Config::from_file(path).map_err(|e| e.to_string())?.settings,
+        None => hookhost::config::HostSettings::default(),
+    };
+    let mut registries = settings.registries.clone();
+    if insecure {
+        registries
+            .entry(reference.registry.clone())
+            .or_default()
+            .insecure = true;
+    }
+    Ok(hookhost::registry::Puller::new(
+        &registries,
+        settings.resolved_cache_dir().as_deref(),
+    ))
+}
 
 /// Load and build a host, with the error as the message to print.
 pub(crate) async fn build_host(path: &Path, journal: Journal) -> Result<Host, String> {

@@ -107,6 +107,9 @@ pub enum HookTarget {
     Http(Url),
     /// A WebAssembly component file.
     Wasm(PathBuf),
+    /// A WebAssembly component in an OCI registry: pulled when the host is
+    /// built, then run as [`HookTarget::Wasm`] from the cache.
+    Oci(super::OciRef),
 }
 
 /// Options only wasm hooks take.
@@ -395,6 +398,9 @@ fn target(hook: &str, field: &str, base_dir: &Path) -> Result<HookTarget, Config
     if hook.ends_with(".wasm") {
         return Ok(HookTarget::Wasm(base_dir.join(hook)));
     }
+    if hook.starts_with("oci://") {
+        return super::OciRef::parse(hook).map(HookTarget::Oci).map_err(err);
+    }
     if hook.starts_with("http") {
         return url(hook);
     }
@@ -422,6 +428,7 @@ fn default_name(target: &HookTarget) -> String {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string()),
         HookTarget::Http(url) => format!("{}{}", url.host_str().unwrap_or(""), url.path()),
+        HookTarget::Oci(reference) => reference.name().to_owned(),
     }
 }
 
@@ -432,7 +439,7 @@ pub(super) fn spec(
     ctx: &Context<'_>,
 ) -> Result<HookSpec, ConfigError> {
     let target = target(&raw.hook, &format!("{field}.hook"), ctx.base_dir)?;
-    let is_wasm = matches!(target, HookTarget::Wasm(_));
+    let is_wasm = matches!(target, HookTarget::Wasm(_) | HookTarget::Oci(_));
     let limits = raw.limits;
     // A wasm hook's limit is hookhost's own (the section's, or lower); a
     // program's or URL's cap may go as high as SFTPGo ever lets a hook run.

@@ -136,7 +136,7 @@ impl LoginHooks {
     }
 
     /// Every hook, mutably (for naming).
-    pub(super) fn specs_mut(&mut self) -> impl Iterator<Item = &mut HookSpec> {
+    pub(crate) fn specs_mut(&mut self) -> impl Iterator<Item = &mut HookSpec> {
         self.pre_login
             .iter_mut()
             .chain(&mut self.external_auth)

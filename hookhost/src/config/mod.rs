@@ -32,6 +32,7 @@ mod grants;
 mod hooks;
 mod http;
 mod login;
+mod oci;
 mod plugins;
 mod queue;
 mod sftpgo_env;
@@ -49,6 +50,7 @@ pub use hooks::{
 };
 pub use http::{CertificatePair, HeaderRule, HttpClientConfig};
 pub use login::LoginHooks;
+pub use oci::{OciRef, Registries, RegistrySettings};
 pub use plugins::{
     AuthOptions, KMS_SCHEMES, KMS_STATUSES, KmsOptions, NotifierOptions, PLUGIN_CALL_LIMIT,
     PluginConfig, PluginKind, auth_scope,
@@ -132,6 +134,10 @@ pub struct HostSettings {
     /// The keys components are signed with; unset: signatures are not
     /// checked.
     pub trust: Option<TrustSettings>,
+    /// Settings of the OCI registries `oci://` references name, by
+    /// `HOST[:PORT]`; a registry not listed is reached over HTTPS,
+    /// anonymously or with `~/.docker/config.json`'s credentials.
+    pub registries: Registries,
 }
 
 /// `hookhost.trust`: the public keys components are signed with
@@ -160,6 +166,7 @@ impl Default for HostSettings {
             state_dir: None,
             queue: None,
             trust: None,
+            registries: Registries::new(),
         }
     }
 }
@@ -611,6 +618,11 @@ impl Config {
             }
             for key in &mut trust.public_keys {
                 *key = base_dir.join(&*key);
+            }
+        }
+        for settings in settings.registries.values_mut() {
+            if let Some(file) = &mut settings.password_file {
+                *file = base_dir.join(&*file);
             }
         }
         let command = command::validate(raw.command, settings.sftpgo_version)?;

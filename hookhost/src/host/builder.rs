@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+use super::ResolvedComponent;
 use super::{Error, Host, Inner};
 use crate::config::{Config, ConfigError, HookSpec, HookTarget, Limits, NotifierOptions};
 use crate::dispatch::remote::Remote;
@@ -192,7 +193,16 @@ impl HostBuilder {
     /// Compile every component (or load it from the compile cache), start
     /// the plugins and the async workers. Must run inside a Tokio runtime.
     pub async fn build(self) -> Result<Host, Error> {
-        let config = self.config;
+        let mut config = self.config;
+        let resolved = match resolve_references(&mut config).await {
+            Ok(resolved) => resolved,
+            Err(e) => {
+                return Err(match &config.file {
+                    Some(file) => Error::Config(e.in_file(file)),
+                    None => Error::Config(e),
+                });
+            }
+        };
         let template = self.template;
         let in_file = |err: Error| match (err, &config.file) {
             (Error::Config(e), Some(file)) => Error::Config(e.in_file(file)),
@@ -356,6 +366,7 @@ impl HostBuilder {
                 sandbox,
                 plugins,
                 metrics,
+                resolved,
             }),
         };
         host.inner.metrics.set_snapshot(host.snapshot());
@@ -439,6 +450,13 @@ impl Parts<'_> {
                 self.http()?,
                 spec.timeout_cap,
             )),
+            HookTarget::Oci(reference) => {
+                return Err(ConfigError::field(
+                    format!("{}.hook", spec.field),
+                    format!("{reference}: not resolved (HostBuilder::build resolves references)"),
+                )
+                .into());
+            }
             HookTarget::Wasm(path) => {
                 let sandbox = self.sandbox()?;
                 let settings = &self.config.settings.wasm;
@@ -521,9 +539,71 @@ fn keyboard_share(
         .find(|spec| loop_guard.points_at_self(&spec.target).is_none())?;
     let slots = match spec.target {
         HookTarget::Exec(_) => config.settings.exec_concurrency,
-        HookTarget::Wasm(_) => config.settings.wasm.max_instances as usize,
+        HookTarget::Wasm(_) | HookTarget::Oci(_) => config.settings.wasm.max_instances as usize,
         HookTarget::Http(_) => return None,
     };
     let share = (slots / 2).max(1);
     Some((Arc::new(tokio::sync::Semaphore::new(share)), share))
+}
+
+/// Every hook entry's `oci://` reference pulled (or taken from the cache)
+/// and turned into the component file it resolved to.
+async fn resolve_references(config: &mut Config) -> Result<Vec<ResolvedComponent>, ConfigError> {
+    #[cfg(feature = "oci")]
+    let puller = crate::registry::Puller::new(
+        &config.settings.registries,
+        config.settings.resolved_cache_dir().as_deref(),
+    );
+    let mut resolved = Vec::new();
+    let specs = config
+        .fs_actions
+        .hooks
+        .iter_mut()
+        .map(|h| &mut h.spec)
+        .chain(
+            config
+                .provider_actions
+                .hooks
+                .iter_mut()
+                .map(|h| &mut h.spec),
+        )
+        .chain(config.login_hooks.specs_mut());
+    for spec in specs {
+        let HookTarget::Oci(reference) = &spec.target else {
+            continue;
+        };
+        let reference = reference.clone();
+        let field = format!("{}.hook", spec.field);
+        #[cfg(not(feature = "oci"))]
+        return Err(ConfigError::field(
+            field,
+            format!("{reference}: this build of hookhost reads no OCI registry (feature `oci`)"),
+        ));
+        #[cfg(feature = "oci")]
+        {
+            use crate::registry::Source;
+            let pulled = puller
+                .pull(&reference)
+                .await
+                .map_err(|why| ConfigError::field(&field, why))?;
+            let source = match &pulled.source {
+                Source::Registry => "the registry".to_owned(),
+                Source::CachePinned => "the cache, pinned by digest".to_owned(),
+                Source::CacheResolvedBefore(why) => {
+                    tracing::warn!(key = %field, reference = %reference, digest = %pulled.manifest, error = %why, "registry unreachable: starting from the cache, as the reference was resolved before");
+                    "the cache, as resolved before (the registry is unreachable)".to_owned()
+                }
+            };
+            tracing::info!(key = %field, reference = %reference, digest = %pulled.manifest, from = %source, "component resolved");
+            spec.target = HookTarget::Wasm(pulled.path.clone());
+            resolved.push(ResolvedComponent {
+                field,
+                reference: reference.to_string(),
+                digest: pulled.manifest,
+                path: pulled.path,
+                source,
+            });
+        }
+    }
+    Ok(resolved)
 }

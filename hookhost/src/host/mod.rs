@@ -44,6 +44,22 @@ pub(crate) struct Inner {
     sandbox: Option<Arc<Sandbox>>,
     plugins: Plugins,
     metrics: Arc<Metrics>,
+    resolved: Vec<ResolvedComponent>,
+}
+
+/// A hook's `oci://` reference, as resolved when the host was built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedComponent {
+    /// The configuration key (`common.actions.hooks[0].hook`).
+    pub field: String,
+    /// The reference as configured.
+    pub reference: String,
+    /// The manifest's digest in force (`sha256:…`).
+    pub digest: String,
+    /// The component's file in the cache.
+    pub path: PathBuf,
+    /// Where it came from: `registry`, or the cache and why.
+    pub source: String,
 }
 
 /// A running set of hooks and plugins: dispatch events to it, shut it down
@@ -85,6 +101,11 @@ impl Host {
     /// The configuration this host runs.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Every `oci://` reference, with the digest in force.
+    pub fn resolved(&self) -> &[ResolvedComponent] {
+        &self.inner.resolved
     }
 
     /// Every component file loaded, with the digest and signers in force.

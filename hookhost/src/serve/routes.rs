@@ -169,6 +169,14 @@ pub(super) async fn healthz(State(app): State<Arc<App>>) -> Response {
     let mut body = json!({"status": "ok", "generation": app.host.generation(),
         "keyboard_exchanges": app.sessions.len()});
     let mut status = StatusCode::OK;
+    if !host.resolved().is_empty() {
+        // The digest in force of every `oci://` reference.
+        body["components"] = host
+            .resolved()
+            .iter()
+            .map(|r| json!({"entry": r.field, "reference": r.reference, "digest": r.digest, "from": r.source}))
+            .collect();
+    }
     if let Some(depth) = host.journal_depth() {
         body["journal"] = json!({"unfinished": depth,
             "oldest_age_seconds": host.journal_oldest_age().map_or(0.0, |d| d.as_secs_f64()),
