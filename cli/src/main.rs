@@ -17,7 +17,11 @@ mod scaffold;
 
 /// Run SFTPGo-style hooks: exec programs, HTTP URLs and WebAssembly components.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(
+    name = "hookhost",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("HOOKHOST_COMMIT"), ")"),
+    about
+)]
 struct Args {
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = log::LogFormat::Text, global = true)]

@@ -83,6 +83,7 @@ pub mod metrics;
 pub mod plugin;
 mod prom;
 mod queue;
+mod recorder;
 #[cfg(feature = "oci")]
 pub mod registry;
 mod reload;

@@ -11,6 +11,7 @@
 //! | `hookhost_hook_calls_total` | `hook`, `kind` (exec, http, wasm, native), `key` (the configuration key it serves: `fs_actions`, `provider_actions`, `pre_login`, `external_auth`, `check_password`, `keyboard_interactive`, `post_login`, `post_connect`, `post_disconnect`, `startup`), `outcome` (allow, deny, handled, answered, timeout, out_of_fuel, memory_limit, memory_budget, trap, bad_component, error) |
 //! | `hookhost_hook_duration_seconds` (histogram) | `hook`, `kind`, `key` |
 //! | `hookhost_shadow_runs_total`, `hookhost_shadow_disagreements_total`, `hookhost_shadow_dropped_total` | `hook` (a hook entry's `shadow`) |
+//! | `hookhost_record_written_total`, `hookhost_record_dropped_total` (with `hookhost.record`) | |
 //! | `hookhost_plugin_calls_total`, `_failures_total`, `_restarts_total` | `plugin`, `kind` |
 //! | `hookhost_notifier_delivered_total`, `_retries_total`, `_dropped_total`, `hookhost_notifier_queue_depth` | `plugin` |
 //! | `hookhost_compile_cache_hits_total`, `hookhost_compile_cache_compiled_total` | |
@@ -192,6 +193,8 @@ pub struct Metrics {
     shadow_runs: Family<ShadowLabels, Counter>,
     shadow_disagreements: Family<ShadowLabels, Counter>,
     shadow_dropped: Family<ShadowLabels, Counter>,
+    pub(crate) record_written: Counter,
+    pub(crate) record_dropped: Counter,
     #[cfg_attr(not(feature = "serve"), allow(dead_code))]
     pub(crate) keyboard: KeyboardMetrics,
     #[cfg_attr(not(feature = "serve"), allow(dead_code))]
@@ -257,6 +260,18 @@ impl Metrics {
             "Events a hook's shadow candidate skipped: all its places were busy",
             shadow_dropped.clone(),
         );
+        let record_written = Counter::default();
+        let record_dropped = Counter::default();
+        registry.register(
+            "record_written",
+            "Events written to hookhost.record's file",
+            record_written.clone(),
+        );
+        registry.register(
+            "record_dropped",
+            "Events not recorded: the writer was behind",
+            record_dropped.clone(),
+        );
         let keyboard = KeyboardMetrics::default();
         registry.register(
             "keyboard_exchanges_open",
@@ -294,6 +309,8 @@ impl Metrics {
             shadow_runs,
             shadow_disagreements,
             shadow_dropped,
+            record_written,
+            record_dropped,
             keyboard,
             connections,
             snapshot,

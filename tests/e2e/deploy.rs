@@ -159,13 +159,7 @@ fn check_names_every_components_file_digest_and_pin() {
     );
     config["plugins"] = json!([{"type": "ipfilter", "cmd": filter, "args": ["10.0.0.0/8"]}]);
     let cfg = write_config(dir.path(), &config);
-    let out = std::process::Command::new(hookhost_tests::hookhost_bin())
-        .args(["check", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
+    let stdout = hookhost(&["check".as_ref(), "--config".as_ref(), cfg.as_os_str()]);
     for line in [
         format!(
             "common.actions.hooks[0]: {} sha256 {digest} (pinned)",
@@ -286,16 +280,7 @@ async fn signatures_by_hookhost_sign_and_wasmsign2_verify_each_way_and_bad_ones_
         said.contains(&format!("sha256 {}", sha256_of(&signed))),
         "{said}"
     );
-    run(
-        &wasmsign2,
-        &[
-            "verify".as_ref(),
-            "--public-key".as_ref(),
-            &os(&ours_pub),
-            "--input-file".as_ref(),
-            &os(&signed),
-        ],
-    );
+    wasmsign2_verifies(&wasmsign2, &ours_pub, &signed, None);
     let config = trusting(&[&ours_pub, &theirs_pub], true, &signed, json!({}));
     assert!(matches!(
         pre_upload(config, "/a.exe").await,
@@ -351,17 +336,11 @@ async fn signatures_by_hookhost_sign_and_wasmsign2_verify_each_way_and_bad_ones_
         &os(&ours),
         &os(&ours_detached),
     ]);
-    run(
+    wasmsign2_verifies(
         &wasmsign2,
-        &[
-            "verify".as_ref(),
-            "--public-key".as_ref(),
-            &os(&ours_pub),
-            "--input-file".as_ref(),
-            &os(&ours_detached),
-            "--signature-file".as_ref(),
-            &os(&signature_file(&ours_detached)),
-        ],
+        &ours_pub,
+        &ours_detached,
+        Some(&signature_file(&ours_detached)),
     );
 
     // Unsigned, with signatures required: refused naming the entry.
@@ -416,6 +395,22 @@ async fn signatures_by_hookhost_sign_and_wasmsign2_verify_each_way_and_bad_ones_
         err.contains("common.actions.hooks[0].hook") && err.contains("does not verify with"),
         "{err}"
     );
+}
+
+/// `wasmsign2 verify` accepts `file`'s signature (embedded, or `sig`) by
+/// `public`.
+fn wasmsign2_verifies(wasmsign2: &Path, public: &Path, file: &Path, sig: Option<&Path>) {
+    let mut args = vec![
+        "verify".as_ref(),
+        "--public-key".as_ref(),
+        public.as_os_str(),
+        "--input-file".as_ref(),
+        file.as_os_str(),
+    ];
+    if let Some(sig) = sig {
+        args.extend(["--signature-file".as_ref(), sig.as_os_str()]);
+    }
+    run(wasmsign2, &args);
 }
 
 /// `FILE.sig`.
@@ -774,6 +769,35 @@ async fn components_pushed_by_oras_and_by_hookhost_are_pulled_run_and_read_back(
         format!("sha256:{:x}", Sha256::digest(raw.as_bytes())),
         "push prints the manifest's digest"
     );
+    // A plugin's `cmd` takes a reference too.
+    let filter = copy(dir.path(), "ipfilter-cidr");
+    let filter_ref = format!("oci://{host_port}/plugins/ipfilter:v1");
+    hookhost(&[
+        "push".as_ref(),
+        "--insecure".as_ref(),
+        filter.as_os_str(),
+        filter_ref.as_ref(),
+    ]);
+    let mut config = from_registry(&reference, host_port, &cache);
+    config["plugins"] = json!([{"type": "ipfilter", "cmd": filter_ref, "args": ["10.0.0.0/8"]}]);
+    let with_plugin = hookhost_tests::host(config).await;
+    assert_eq!(
+        with_plugin.plugins().check_ip("10.1.2.3", "SSH").await,
+        Ok(())
+    );
+    assert!(
+        with_plugin
+            .plugins()
+            .check_ip("11.0.0.1", "SSH")
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        with_plugin.resolved()[0].field,
+        "plugins[0].cmd",
+        "{:?}",
+        with_plugin.resolved()
+    );
     let pulled = hookhost(&[
         "pull".as_ref(),
         "--insecure".as_ref(),
@@ -872,4 +896,95 @@ async fn bad_references_are_refused_naming_the_entry() {
             "{reference}: {err}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_node_records_what_it_sees_for_replay_rotated_and_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("seen.jsonl");
+    let mut config = config_with(
+        json!([{"name": "guard", "hook": wasm("deny-exe"), "execute_on": ["pre-upload"]}]),
+        json!([]),
+    );
+    config["hookhost"]["record"] = json!({"file": file, "max_mib": 1});
+    let host = host(config).await;
+    for path in ["/a.exe", "/b.txt", "/c.txt"] {
+        host.dispatch(fs_event(FsAction::PreUpload, path)).await;
+    }
+    host.shutdown().await;
+    let recorded = std::fs::read_to_string(&file).unwrap();
+    let paths: Vec<String> = recorded
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["path"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(paths, ["/a.exe", "/b.txt", "/c.txt"]);
+    // What was recorded replays as it ran.
+    let summary = hookhost(&[
+        "replay".as_ref(),
+        "--events".as_ref(),
+        file.as_os_str(),
+        "--hook".as_ref(),
+        wasm("deny-exe").as_os_str(),
+    ]);
+    let summary = summary.lines().find(|l| l.starts_with(r#"{"events""#));
+    let summary: Value = serde_json::from_str(summary.unwrap()).unwrap();
+    assert_eq!(
+        summary["hook"],
+        json!({"allow": 2, "deny": 1, "handled": 0, "failed": 0})
+    );
+
+    // Past half of max_mib the file moves to FILE.1; the two stay within it.
+    std::fs::remove_file(&file).unwrap();
+    let mut config = config_with(json!([]), json!([]));
+    config["hookhost"]["record"] = json!({"file": file, "max_mib": 1});
+    let busy = hookhost_tests::host(config).await;
+    let events = 4000;
+    for n in 0..events {
+        // ~200 bytes a line: 4000 lines pass half a MiB once, not twice.
+        let path = format!("/dir/{n:05}/{}.txt", "x".repeat(80));
+        busy.dispatch(fs_event(FsAction::PreUpload, &path)).await;
+    }
+    busy.shutdown().await;
+    let rotated = dir.path().join("seen.jsonl.1");
+    let (old, new) = (
+        std::fs::read_to_string(&rotated).unwrap(),
+        std::fs::read_to_string(&file).unwrap(),
+    );
+    assert!(old.len() <= 512 << 10 && new.len() <= 512 << 10);
+    let number = |line: Option<&str>| -> usize {
+        let event: Value = serde_json::from_str(line.unwrap()).unwrap();
+        event["path"].as_str().unwrap()[5..10].parse().unwrap()
+    };
+    assert_eq!(
+        (number(old.lines().last()) + 1, number(new.lines().last())),
+        (number(new.lines().next()), events - 1),
+        "the newer file goes on where the older one stops, to the last event"
+    );
+    let metrics = busy.metrics().encode();
+    assert!(
+        metrics.contains("hookhost_record_dropped_total 0\n")
+            && metrics.contains(&format!("hookhost_record_written_total {events}\n")),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn version_names_the_release_and_the_commit() {
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(hookhost_tests::repo_root())
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_owned();
+    let version = hookhost(&["--version".as_ref()]);
+    assert_eq!(
+        version.trim(),
+        format!("hookhost 0.1.0 ({head})"),
+        "cli/Cargo.toml's version and the commit built"
+    );
 }

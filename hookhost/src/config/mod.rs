@@ -134,10 +134,28 @@ pub struct HostSettings {
     /// The keys components are signed with; unset: signatures are not
     /// checked.
     pub trust: Option<TrustSettings>,
+    /// Record every file-system event seen, for `hookhost replay`.
+    pub record: Option<RecordSettings>,
     /// Settings of the OCI registries `oci://` references name, by
     /// `HOST[:PORT]`; a registry not listed is reached over HTTPS,
     /// anonymously or with `~/.docker/config.json`'s credentials.
     pub registries: Registries,
+}
+
+/// `hookhost.record`: where the events a node sees are recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordSettings {
+    /// The file (relative to the configuration file); rotated into
+    /// `FILE.1`.
+    pub file: PathBuf,
+    /// The most the file and `FILE.1` hold together, in MiB (default 64).
+    #[serde(default = "default_record_mib")]
+    pub max_mib: u64,
+}
+
+fn default_record_mib() -> u64 {
+    64
 }
 
 /// `hookhost.trust`: the public keys components are signed with
@@ -166,6 +184,7 @@ impl Default for HostSettings {
             state_dir: None,
             queue: None,
             trust: None,
+            record: None,
             registries: Registries::new(),
         }
     }
@@ -619,6 +638,13 @@ impl Config {
             for key in &mut trust.public_keys {
                 *key = base_dir.join(&*key);
             }
+        }
+        if let Some(record) = &mut settings.record {
+            bounded("hookhost.record.max_mib", record.max_mib, 1..=1 << 20)?;
+            if record.file.as_os_str().is_empty() {
+                return Err(ConfigError::field("hookhost.record.file", "empty"));
+            }
+            record.file = base_dir.join(&record.file);
         }
         for settings in settings.registries.values_mut() {
             if let Some(file) = &mut settings.password_file {

@@ -194,8 +194,11 @@ pub struct PluginConfig {
     pub name: String,
     /// Type and options.
     pub kind: PluginKind,
-    /// The component.
+    /// The component (for an `oci://` one, the file it resolved to once
+    /// the host is built).
     pub cmd: PathBuf,
+    /// The registry reference `cmd` was given as, if any.
+    pub oci: Option<super::OciRef>,
     /// Its WASI argv after `argv[0]`.
     pub args: Vec<String>,
     /// Expected sha256 of `cmd`, hex.
@@ -418,8 +421,16 @@ pub(super) fn validate(
                 "missing: the plugin's program or .wasm component".into(),
             ));
         }
-        let cmd = base_dir.join(&raw.cmd);
-        if !is_component(&cmd) {
+        let oci = match raw.cmd.starts_with("oci://") {
+            true => Some(super::OciRef::parse(&raw.cmd).map_err(|why| err("cmd", why))?),
+            false => None,
+        };
+        let cmd = match &oci {
+            // Resolved to the pulled file when the host is built.
+            Some(_) => PathBuf::from(&raw.cmd),
+            None => base_dir.join(&raw.cmd),
+        };
+        if oci.is_none() && !is_component(&cmd) {
             // SFTPGo's own plugin (a go-plugin program): SFTPGo starts it;
             // its options were checked above as SFTPGo checks them.
             left_to_sftpgo.push(format!("{field} ({})", cmd.display()));
@@ -507,10 +518,13 @@ pub(super) fn validate(
                     None => (entry.as_str(), None),
                 }),
         )?;
-        let stem = cmd
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| raw.cmd.clone());
+        let stem = match &oci {
+            Some(reference) => reference.name().to_owned(),
+            None => cmd
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| raw.cmd.clone()),
+        };
         let name = if names.insert(stem.clone()) {
             stem
         } else {
@@ -521,6 +535,7 @@ pub(super) fn validate(
             name,
             kind,
             cmd,
+            oci,
             args: raw.args,
             sha256sum,
             signed_by,

@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::ResolvedComponent;
 use super::{Error, Host, Inner};
+use crate::config::OciRef;
 use crate::config::{Config, ConfigError, HookSpec, HookTarget, Limits, NotifierOptions};
 use crate::dispatch::remote::Remote;
 use crate::dispatch::{Route, Router};
@@ -356,6 +357,17 @@ impl HostBuilder {
             plugins.replay(journal, notices);
         }
         let sandbox = builder.sandbox;
+        let recorder = match &config.settings.record {
+            Some(record) => Some(
+                crate::recorder::Recorder::start(
+                    record,
+                    metrics.record_written.clone(),
+                    metrics.record_dropped.clone(),
+                )
+                .map_err(|e| in_file(ConfigError::field("hookhost.record.file", e).into()))?,
+            ),
+            None => None,
+        };
         let host = Host {
             inner: Arc::new(Inner {
                 versions: config.settings.sftpgo_version,
@@ -367,6 +379,7 @@ impl HostBuilder {
                 plugins,
                 metrics,
                 resolved,
+                recorder,
             }),
         };
         host.inner.metrics.set_snapshot(host.snapshot());
@@ -546,8 +559,14 @@ fn keyboard_share(
     Some((Arc::new(tokio::sync::Semaphore::new(share)), share))
 }
 
-/// Every hook entry's `oci://` reference pulled (or taken from the cache)
-/// and turned into the component file it resolved to.
+/// Where a resolved reference goes.
+enum Target<'a> {
+    Hook(&'a mut HookSpec),
+    Plugin(&'a mut std::path::PathBuf),
+}
+
+/// Every hook and plugin entry's `oci://` reference pulled (or taken from
+/// the cache) and turned into the component file it resolved to.
 async fn resolve_references(config: &mut Config) -> Result<Vec<ResolvedComponent>, ConfigError> {
     #[cfg(feature = "oci")]
     let puller = crate::registry::Puller::new(
@@ -555,6 +574,13 @@ async fn resolve_references(config: &mut Config) -> Result<Vec<ResolvedComponent
         config.settings.resolved_cache_dir().as_deref(),
     );
     let mut resolved = Vec::new();
+    let plugins = config
+        .plugins
+        .iter_mut()
+        .filter_map(|p| Some((format!("{}.cmd", p.field), p.oci.clone()?, &mut p.cmd)));
+    let mut targets: Vec<(String, OciRef, Target<'_>)> = plugins
+        .map(|(field, reference, cmd)| (field, reference, Target::Plugin(cmd)))
+        .collect();
     let specs = config
         .fs_actions
         .hooks
@@ -569,11 +595,18 @@ async fn resolve_references(config: &mut Config) -> Result<Vec<ResolvedComponent
         )
         .chain(config.login_hooks.specs_mut());
     for spec in specs {
-        let HookTarget::Oci(reference) = &spec.target else {
-            continue;
-        };
-        let reference = reference.clone();
-        let field = format!("{}.hook", spec.field);
+        if let HookTarget::Oci(reference) = &spec.target {
+            let reference = reference.clone();
+            targets.push((
+                format!("{}.hook", spec.field),
+                reference,
+                Target::Hook(spec),
+            ));
+        }
+    }
+    for (field, reference, target) in targets {
+        #[cfg(not(feature = "oci"))]
+        let _ = target;
         #[cfg(not(feature = "oci"))]
         return Err(ConfigError::field(
             field,
@@ -595,7 +628,10 @@ async fn resolve_references(config: &mut Config) -> Result<Vec<ResolvedComponent
                 }
             };
             tracing::info!(key = %field, reference = %reference, digest = %pulled.manifest, from = %source, "component resolved");
-            spec.target = HookTarget::Wasm(pulled.path.clone());
+            match target {
+                Target::Hook(spec) => spec.target = HookTarget::Wasm(pulled.path.clone()),
+                Target::Plugin(cmd) => *cmd = pulled.path.clone(),
+            }
             resolved.push(ResolvedComponent {
                 field,
                 reference: reference.to_string(),

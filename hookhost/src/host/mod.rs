@@ -45,6 +45,7 @@ pub(crate) struct Inner {
     plugins: Plugins,
     metrics: Arc<Metrics>,
     resolved: Vec<ResolvedComponent>,
+    recorder: Option<crate::recorder::Recorder>,
 }
 
 /// A hook's `oci://` reference, as resolved when the host was built.
@@ -273,6 +274,9 @@ impl Host {
         match event {
             Event::Fs(event) => {
                 let contract = self.contract(event.releases());
+                if let Some(recorder) = &self.inner.recorder {
+                    recorder.fs(&event, &contract);
+                }
                 // Handed to the notifiers now; with a journal, their writes
                 // go on disk while the hooks run, and the answer waits for
                 // both.
@@ -339,6 +343,9 @@ impl Host {
         // The notifiers' last removals, on disk before the process ends.
         if let Some(journal) = &self.inner.router.keeper.journal {
             journal.flush().await;
+        }
+        if let Some(recorder) = &self.inner.recorder {
+            recorder.close().await;
         }
     }
 }

@@ -1,0 +1,151 @@
+//! `hookhost.record`: every file-system event a node sees, one JSON body
+//! per line — the format `hookhost fire` and `hookhost replay` take — so a
+//! candidate hook can be tried on real traffic later.
+//!
+//! The events are written by a thread of their own, never on the event's
+//! path: an event is handed over a bounded channel, and one that finds it
+//! full is dropped and counted (`hookhost_record_dropped_total`, a warning
+//! now and then). The file is rotated at half of `max_mib` into `FILE.1`
+//! (replacing the one before), so the two together stay within `max_mib`.
+//! The bodies hold what SFTPGo sends a hook; no credentials are in them.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+
+use prometheus_client::metrics::counter::Counter;
+
+use crate::config::RecordSettings;
+use crate::event::fs::http::encode_fs_event;
+use crate::event::{Contract, FsEvent};
+
+/// Events waiting for the writer.
+const BACKLOG: usize = 4096;
+
+/// Hands events to the writer thread.
+pub(crate) struct Recorder {
+    tx: Mutex<Option<SyncSender<Vec<u8>>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    dropped: Counter,
+}
+
+impl Recorder {
+    /// Open (append to) the file and start the writer.
+    pub(crate) fn start(
+        settings: &RecordSettings,
+        written: Counter,
+        dropped: Counter,
+    ) -> Result<Recorder, String> {
+        let limit = settings.max_mib.saturating_mul(1 << 20) / 2;
+        let file = open(&settings.file)?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let (tx, rx) = sync_channel(BACKLOG);
+        let path = settings.file.clone();
+        let writer = std::thread::Builder::new()
+            .name("hookhost-record".into())
+            .spawn(move || write_all(rx, path, file, size, limit, written))
+            .map_err(|e| format!("cannot start the recording thread: {e}"))?;
+        Ok(Recorder {
+            tx: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(writer)),
+            dropped,
+        })
+    }
+
+    /// Stop taking events and wait until those taken are on disk.
+    pub(crate) async fn close(&self) {
+        self.tx.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(writer) = writer {
+            let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+        }
+    }
+
+    /// Record one file-system event, as its sender's release sends it.
+    pub(crate) fn fs(&self, event: &FsEvent, contract: &Contract) {
+        let mut line = encode_fs_event(event, contract);
+        if line.last() != Some(&b'\n') {
+            line.push(b'\n');
+        }
+        let sent = match &*self.tx.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(tx) => tx.try_send(line),
+            None => return,
+        };
+        match sent {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                self.dropped.inc();
+                let dropped = self.dropped.get();
+                if dropped.is_power_of_two() {
+                    tracing::warn!(
+                        dropped,
+                        "recording: events dropped, the writer is behind (hookhost.record)"
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn open(path: &Path) -> Result<File, String> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("cannot open {} for appending: {e}", path.display()))
+}
+
+fn rotated(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".1");
+    PathBuf::from(name)
+}
+
+/// The writer: lines in arrival order, flushed whenever the channel is
+/// empty, the file rotated before it would pass `limit`.
+fn write_all(
+    rx: Receiver<Vec<u8>>,
+    path: PathBuf,
+    file: File,
+    mut size: u64,
+    limit: u64,
+    written: Counter,
+) {
+    let mut out = BufWriter::new(file);
+    while let Ok(mut line) = rx.recv() {
+        loop {
+            let len = line.len() as u64;
+            if size > 0 && size + len > limit {
+                let _ = out.flush();
+                match std::fs::rename(&path, rotated(&path))
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| open(&path))
+                {
+                    Ok(file) => {
+                        out = BufWriter::new(file);
+                        size = 0;
+                    }
+                    Err(error) => {
+                        tracing::warn!(file = %path.display(), %error, "recording: cannot rotate; recording stops");
+                        return;
+                    }
+                }
+            }
+            if let Err(error) = out.write_all(&line) {
+                tracing::warn!(file = %path.display(), %error, "recording: cannot write; recording stops");
+                return;
+            }
+            size += len;
+            written.inc();
+            match rx.try_recv() {
+                Ok(next) => line = next,
+                Err(_) => break,
+            }
+        }
+        let _ = out.flush();
+    }
+    let _ = out.flush();
+}
