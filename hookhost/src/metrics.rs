@@ -37,52 +37,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::hook::{Answer, HookKind, HookResult};
-
-/// Outcome labels, in [`outcome_index`] order.
-const OUTCOMES: [&str; 11] = [
-    "allow",
-    "deny",
-    "handled",
-    "answered",
-    "timeout",
-    "out_of_fuel",
-    "memory_limit",
-    "memory_budget",
-    "trap",
-    "bad_component",
-    "error",
-];
-
-fn outcome_index(result: &HookResult) -> usize {
-    use crate::hook::Failure::*;
-    match result {
-        Ok(Answer::Allow) => 0,
-        Ok(Answer::Deny(_)) => 1,
-        Ok(Answer::Handled) => 2,
-        Ok(Answer::Reply(_)) => 3,
-        Err(Timeout(_)) => 4,
-        Err(OutOfFuel) => 5,
-        Err(MemoryLimit(_)) => 6,
-        Err(MemoryBudget(_)) => 7,
-        Err(Trap(_)) => 8,
-        Err(BadComponent(_)) => 9,
-        Err(Error(_)) => 10,
-    }
-}
-
-/// The outcome label of a hook's result (`allow`, `deny`, `trap`, ...).
-pub(crate) fn outcome_label(result: &HookResult) -> &'static str {
-    OUTCOMES[outcome_index(result)]
-}
-
-/// The counters of one hook's shadow (`"shadow"` on its entry).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct ShadowMetrics {
-    pub(crate) runs: Counter,
-    pub(crate) disagreements: Counter,
-    pub(crate) dropped: Counter,
-}
+use crate::hook::shadow::ShadowMetrics;
+use crate::hook::{HookKind, HookResult, OUTCOMES, outcome_index};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ShadowLabels {

@@ -80,6 +80,43 @@ pub enum Answer {
 /// A hook's result for one event.
 pub type HookResult = Result<Answer, Failure>;
 
+/// Outcome labels, in [`outcome_index`] order.
+pub(crate) const OUTCOMES: [&str; 11] = [
+    "allow",
+    "deny",
+    "handled",
+    "answered",
+    "timeout",
+    "out_of_fuel",
+    "memory_limit",
+    "memory_budget",
+    "trap",
+    "bad_component",
+    "error",
+];
+
+pub(crate) fn outcome_index(result: &HookResult) -> usize {
+    use Failure::*;
+    match result {
+        Ok(Answer::Allow) => 0,
+        Ok(Answer::Deny(_)) => 1,
+        Ok(Answer::Handled) => 2,
+        Ok(Answer::Reply(_)) => 3,
+        Err(Timeout(_)) => 4,
+        Err(OutOfFuel) => 5,
+        Err(MemoryLimit(_)) => 6,
+        Err(MemoryBudget(_)) => 7,
+        Err(Trap(_)) => 8,
+        Err(BadComponent(_)) => 9,
+        Err(Error(_)) => 10,
+    }
+}
+
+/// The outcome label of a hook's result (`allow`, `deny`, `trap`, ...).
+pub(crate) fn outcome_label(result: &HookResult) -> &'static str {
+    OUTCOMES[outcome_index(result)]
+}
+
 /// The event a hook is called with.
 #[derive(Clone, Copy, Debug)]
 pub enum EventRef<'a> {

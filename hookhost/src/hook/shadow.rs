@@ -13,7 +13,17 @@ use super::{Answer, EventRef, Exchange, Failure, Hook, HookKind, HookResult, Sha
 use crate::event::fs::http::encode_fs_event;
 use crate::event::login::LoginEvent;
 use crate::event::{Contract, FsEvent, ProviderEvent};
-use crate::metrics::{ShadowMetrics, outcome_label};
+use prometheus_client::metrics::counter::Counter;
+
+use super::outcome_label;
+
+/// The counters of one hook's shadow (`"shadow"` on its entry).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ShadowMetrics {
+    pub(crate) runs: Counter,
+    pub(crate) disagreements: Counter,
+    pub(crate) dropped: Counter,
+}
 
 /// A hook and its shadow.
 pub(crate) struct Shadowed {
