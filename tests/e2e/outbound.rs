@@ -12,7 +12,8 @@ use hookhost_tests::{config_with, fs_event, host, host_error};
 use serde_json::{Value, json};
 
 /// A loopback server: `/ok` 200, `/slow` after 10 s, `/big` a 17 MiB body,
-/// `/redirect?to=URL` a 302 to URL. Returns its base URL.
+/// `/hold` 200 with a body that never ends, `/redirect?to=URL` a 302 to
+/// URL. Returns its base URL.
 async fn server() -> String {
     use axum::extract::Query;
     use axum::routing::get;
@@ -27,6 +28,16 @@ async fn server() -> String {
             }),
         )
         .route("/big", get(|| async { vec![b'x'; 17 << 20] }))
+        // Headers at once, then a body that never ends: the connection
+        // stays open while the guest holds the response.
+        .route(
+            "/hold",
+            get(|| async {
+                axum::body::Body::from_stream(futures::stream::pending::<
+                    Result<bytes::Bytes, std::io::Error>,
+                >())
+            }),
+        )
         .route(
             "/redirect",
             get(|Query(q): Query<HashMap<String, String>>| async move {
@@ -359,9 +370,14 @@ async fn a_call_holds_at_most_its_share_of_outbound_connections() {
     // Before: one call held as many connections as it opened (8,000 TCP
     // connections from one guest; 19.8k of 20k descriptors from 8 events),
     // and /healthz stopped answering.
+    // Each response's body never ends, so its connection (and its place)
+    // is held as long as the guest holds the response. (`/ok`'s connection
+    // could end as soon as its 4-byte body was in: a place given back
+    // while the guest still started requests, 17 to 27 held.)
     let url = server().await;
+    let hold = format!("{url}/hold");
     let http = json!({"http": [url]});
-    let (reason, host) = flood(json!([url, "flood", "40"]), http.clone(), json!({})).await;
+    let (reason, host) = flood(json!([hold, "flood", "40"]), http.clone(), json!({})).await;
     assert!(reason.contains("held 16, refused 24"), "default: {reason}");
     assert!(reason.contains("ConnectionLimitReached"), "{reason}");
     assert!(
@@ -371,7 +387,7 @@ async fn a_call_holds_at_most_its_share_of_outbound_connections() {
         "counted"
     );
     let (reason, _) = flood(
-        json!([url, "flood", "40"]),
+        json!([hold, "flood", "40"]),
         http,
         json!({"http_in_flight": 4}),
     )

@@ -938,7 +938,7 @@ async fn bad_plugin_configurations_are_refused_naming_the_field() {
         ),
         (
             json!([{"type": "ipfilter", "cmd": n, "sha256sum": "abc"}]),
-            "plugins[0].sha256sum: \"abc\" is not a hex sha256",
+            "plugins[0].sha256sum: \"abc\" is not a sha256 (64 hex digits; `sha256sum FILE` prints it)",
         ),
         (json!([{"type": "ipfilter", "cmd": n}]), "plugins[0].cmd: "),
         (json!([{"type": "ipfilter"}]), "plugins[0].cmd: missing"),
