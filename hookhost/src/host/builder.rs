@@ -560,20 +560,15 @@ fn keyboard_share(
 }
 
 /// Where a resolved reference goes.
+#[cfg_attr(not(feature = "oci"), allow(dead_code))]
 enum Target<'a> {
     Hook(&'a mut HookSpec),
     Plugin(&'a mut std::path::PathBuf),
 }
 
-/// Every hook and plugin entry's `oci://` reference pulled (or taken from
-/// the cache) and turned into the component file it resolved to.
-async fn resolve_references(config: &mut Config) -> Result<Vec<ResolvedComponent>, ConfigError> {
-    #[cfg(feature = "oci")]
-    let puller = crate::registry::Puller::new(
-        &config.settings.registries,
-        config.settings.resolved_cache_dir().as_deref(),
-    );
-    let mut resolved = Vec::new();
+/// Every hook and plugin entry given as an `oci://` reference: its key,
+/// the reference and where the file it resolves to goes.
+fn references(config: &mut Config) -> Vec<(String, OciRef, Target<'_>)> {
     let plugins = config
         .plugins
         .iter_mut()
@@ -604,42 +599,56 @@ async fn resolve_references(config: &mut Config) -> Result<Vec<ResolvedComponent
             ));
         }
     }
-    for (field, reference, target) in targets {
-        #[cfg(not(feature = "oci"))]
-        let _ = target;
-        #[cfg(not(feature = "oci"))]
-        return Err(ConfigError::field(
+    targets
+}
+
+/// Without the `oci` feature a reference refuses the configuration.
+#[cfg(not(feature = "oci"))]
+async fn resolve_references(config: &mut Config) -> Result<Vec<ResolvedComponent>, ConfigError> {
+    match references(config).into_iter().next() {
+        Some((field, reference, _)) => Err(ConfigError::field(
             field,
             format!("{reference}: this build of hookhost reads no OCI registry (feature `oci`)"),
-        ));
-        #[cfg(feature = "oci")]
-        {
-            use crate::registry::Source;
-            let pulled = puller
-                .pull(&reference)
-                .await
-                .map_err(|why| ConfigError::field(&field, why))?;
-            let source = match &pulled.source {
-                Source::Registry => "the registry".to_owned(),
-                Source::CachePinned => "the cache, pinned by digest".to_owned(),
-                Source::CacheResolvedBefore(why) => {
-                    tracing::warn!(key = %field, reference = %reference, digest = %pulled.manifest, error = %why, "registry unreachable: starting from the cache, as the reference was resolved before");
-                    "the cache, as resolved before (the registry is unreachable)".to_owned()
-                }
-            };
-            tracing::info!(key = %field, reference = %reference, digest = %pulled.manifest, from = %source, "component resolved");
-            match target {
-                Target::Hook(spec) => spec.target = HookTarget::Wasm(pulled.path.clone()),
-                Target::Plugin(cmd) => *cmd = pulled.path.clone(),
+        )),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Every hook and plugin entry's `oci://` reference pulled (or taken from
+/// the cache) and turned into the component file it resolved to.
+#[cfg(feature = "oci")]
+async fn resolve_references(config: &mut Config) -> Result<Vec<ResolvedComponent>, ConfigError> {
+    use crate::registry::Source;
+    let puller = crate::registry::Puller::new(
+        &config.settings.registries,
+        config.settings.resolved_cache_dir().as_deref(),
+    );
+    let mut resolved = Vec::new();
+    for (field, reference, target) in references(config) {
+        let pulled = puller
+            .pull(&reference)
+            .await
+            .map_err(|why| ConfigError::field(&field, why))?;
+        let source = match &pulled.source {
+            Source::Registry => "the registry".to_owned(),
+            Source::CachePinned => "the cache, pinned by digest".to_owned(),
+            Source::CacheResolvedBefore(why) => {
+                tracing::warn!(key = %field, reference = %reference, digest = %pulled.manifest, error = %why, "registry unreachable: starting from the cache, as the reference was resolved before");
+                "the cache, as resolved before (the registry is unreachable)".to_owned()
             }
-            resolved.push(ResolvedComponent {
-                field,
-                reference: reference.to_string(),
-                digest: pulled.manifest,
-                path: pulled.path,
-                source,
-            });
+        };
+        tracing::info!(key = %field, reference = %reference, digest = %pulled.manifest, from = %source, "component resolved");
+        match target {
+            Target::Hook(spec) => spec.target = HookTarget::Wasm(pulled.path.clone()),
+            Target::Plugin(cmd) => *cmd = pulled.path.clone(),
         }
+        resolved.push(ResolvedComponent {
+            field,
+            reference: reference.to_string(),
+            digest: pulled.manifest,
+            path: pulled.path,
+            source,
+        });
     }
     Ok(resolved)
 }
