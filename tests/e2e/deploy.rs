@@ -289,18 +289,7 @@ async fn signatures_by_hookhost_sign_and_wasmsign2_verify_each_way_and_bad_ones_
 
     // Signed by wasmsign2 (embedded and detached), verified by hookhost.
     let by_them = d.join("by_them.wasm");
-    run(
-        &wasmsign2,
-        &[
-            "sign".as_ref(),
-            "--secret-key".as_ref(),
-            &os(&theirs),
-            "--input-file".as_ref(),
-            &os(&copy(d, "deny-exe")),
-            "--output-file".as_ref(),
-            &os(&by_them),
-        ],
-    );
+    wasmsign2_signs(&wasmsign2, &theirs, &copy(d, "deny-exe"), &by_them, None);
     let config = trusting(&[&theirs_pub], true, &by_them, json!({}));
     assert!(matches!(
         pre_upload(config, "/a.exe").await,
@@ -308,19 +297,12 @@ async fn signatures_by_hookhost_sign_and_wasmsign2_verify_each_way_and_bad_ones_
     ));
     let detached = d.join("detached.wasm");
     std::fs::copy(wasm("deny-exe"), &detached).unwrap();
-    run(
+    wasmsign2_signs(
         &wasmsign2,
-        &[
-            "sign".as_ref(),
-            "--secret-key".as_ref(),
-            &os(&theirs),
-            "--input-file".as_ref(),
-            &os(&detached),
-            "--output-file".as_ref(),
-            &os(&d.join("ignored.wasm")),
-            "--signature-file".as_ref(),
-            &os(&d.join("detached.wasm.sig")),
-        ],
+        &theirs,
+        &detached,
+        &d.join("ignored.wasm"),
+        Some(&d.join("detached.wasm.sig")),
     );
     let config = trusting(&[&theirs_pub], true, &detached, json!({}));
     assert!(matches!(
@@ -395,6 +377,24 @@ async fn signatures_by_hookhost_sign_and_wasmsign2_verify_each_way_and_bad_ones_
         err.contains("common.actions.hooks[0].hook") && err.contains("does not verify with"),
         "{err}"
     );
+}
+
+/// `wasmsign2 sign` signs `file` with `secret` into `out` (or, with
+/// `sig`, into that detached signature file).
+fn wasmsign2_signs(wasmsign2: &Path, secret: &Path, file: &Path, out: &Path, sig: Option<&Path>) {
+    let mut args = vec![
+        "sign".as_ref(),
+        "--secret-key".as_ref(),
+        secret.as_os_str(),
+        "--input-file".as_ref(),
+        file.as_os_str(),
+        "--output-file".as_ref(),
+        out.as_os_str(),
+    ];
+    if let Some(sig) = sig {
+        args.extend(["--signature-file".as_ref(), sig.as_os_str()]);
+    }
+    run(wasmsign2, &args);
 }
 
 /// `wasmsign2 verify` accepts `file`'s signature (embedded, or `sig`) by

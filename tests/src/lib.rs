@@ -2,6 +2,7 @@
 //! source (once per run, cached on disk by cargo), a loopback HTTP server
 //! that records what hooks send, and configuration helpers.
 
+pub mod daemon;
 pub mod goplugin;
 pub mod guests;
 pub mod nats;

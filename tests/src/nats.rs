@@ -1,10 +1,6 @@
 //! A `nats-server -js` on a loopback port for the fleet tests (Debian's
 //! `nats-server` package; `scripts/tools.sh` installs it).
 
-use std::process::Stdio;
-use std::time::Duration;
-
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// A running JetStream server, killed on drop.
@@ -24,28 +20,11 @@ impl NatsServer {
         }
         let store = tempfile::tempdir().expect("a store directory");
         let port = crate::server::Server::free_port();
-        let mut child = Command::new("nats-server")
+        let mut command = Command::new("nats-server");
+        command
             .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(store.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start nats-server");
-        let stderr = child.stderr.take().expect("stderr");
-        let ready = tokio::time::timeout(Duration::from_secs(20), async {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                if line.contains("Server is ready") {
-                    // Keep draining, so the server never blocks on a full pipe.
-                    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-                    return true;
-                }
-            }
-            false
-        })
-        .await;
-        assert!(matches!(ready, Ok(true)), "nats-server did not start");
+            .arg(store.path());
+        let child = crate::daemon::spawn_ready(command, "Server is ready", "nats-server").await;
         Some(NatsServer {
             _child: child,
             _store: store,

@@ -2,10 +2,6 @@
 //! `docker-registry` (the CNCF distribution), storing under a temporary
 //! directory; `scripts/tools.sh` installs it.
 
-use std::process::Stdio;
-use std::time::Duration;
-
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// A running registry, killed on drop (or by [`Registry::stop`]).
@@ -35,27 +31,9 @@ impl Registry {
             ),
         )
         .expect("the registry's configuration");
-        let mut child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start docker-registry");
-        let stderr = child.stderr.take().expect("stderr");
-        let ready = tokio::time::timeout(Duration::from_secs(20), async {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                if line.contains("listening on") {
-                    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-                    return true;
-                }
-            }
-            false
-        })
-        .await;
-        assert!(matches!(ready, Ok(true)), "docker-registry did not start");
+        let mut command = Command::new("docker-registry");
+        command.arg("serve").arg(&config);
+        let child = crate::daemon::spawn_ready(command, "listening on", "docker-registry").await;
         Some(Registry {
             child,
             _store: store,

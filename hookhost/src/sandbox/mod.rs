@@ -451,16 +451,27 @@ impl Sandbox {
             .cloned()
     }
 
-    /// Check a component against a world: its imports must all be provided
-    /// and `make` must find the world's exports.
+    /// Load a component ([`Sandbox::load_checked`]) and check it against a
+    /// world ([`Sandbox::check_world`]).
     pub fn prepare<P>(
         &self,
         file: ComponentFile<'_>,
         world: &str,
         make: impl FnOnce(wasmtime::component::InstancePre<State>) -> wasmtime::Result<P>,
     ) -> Result<P, String> {
-        let path = file.path;
         let component = self.load_checked(file)?;
+        self.check_world(&component, file.path, world, make)
+    }
+
+    /// Check a loaded component (from `path`) against a world: its imports
+    /// must all be provided and `make` must find the world's exports.
+    pub fn check_world<P>(
+        &self,
+        component: &Component,
+        path: &Path,
+        world: &str,
+        make: impl FnOnce(wasmtime::component::InstancePre<State>) -> wasmtime::Result<P>,
+    ) -> Result<P, String> {
         let wrong_world = |err: wasmtime::Error| {
             format!(
                 "{} does not implement the `{world}` world: {err:#}",
@@ -469,7 +480,7 @@ impl Sandbox {
         };
         let pre = self
             .linker
-            .instantiate_pre(&component)
+            .instantiate_pre(component)
             .map_err(wrong_world)?;
         make(pre).map_err(wrong_world)
     }

@@ -34,14 +34,15 @@ macro_rules! login_worlds {
         }
 
         impl LoginExports {
-            /// Check `file` implements the world of `hook`.
+            /// Check `component` (from `path`) implements the world of `hook`.
             pub(super) fn prepare(
                 sandbox: &Sandbox,
-                file: crate::sandbox::ComponentFile<'_>,
+                component: &wasmtime::component::Component,
+                path: &std::path::Path,
                 hook: LoginHook,
             ) -> Result<(InstancePre<State>, LoginExports), String> {
                 Ok(match hook {
-                    $(LoginHook::$hook => sandbox.prepare(file, hook.world(), |pre| {
+                    $(LoginHook::$hook => sandbox.check_world(component, path, hook.world(), |pre| {
                         let exports = LoginExports::$hook($module::$indices::new(&pre)?);
                         Ok((pre, exports))
                     })?,)+

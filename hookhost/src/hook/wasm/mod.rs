@@ -248,7 +248,8 @@ impl WasmHook {
     ) -> Result<Self, String> {
         let file = file.into();
         let path = file.path;
-        let initial = crate::sandbox::initial_memory_bytes(&sandbox.load_checked(file)?);
+        let component = sandbox.load_checked(file)?;
+        let initial = crate::sandbox::initial_memory_bytes(&component);
         if initial > limits.memory_bytes {
             return Err(format!(
                 "{} needs {} MiB of memory to start, above its limit of {} MiB (limits.memory_mib)",
@@ -258,16 +259,17 @@ impl WasmHook {
             ));
         }
         let (pre, exports) = match world {
-            World::Fs => sandbox.prepare(file, "fs-hook", |pre| {
+            World::Fs => sandbox.check_world(&component, path, "fs-hook", |pre| {
                 let exports = Exports::Fs(fs_hook::FsHookIndices::new(&pre)?);
                 Ok((pre, exports))
             })?,
-            World::Provider => sandbox.prepare(file, "provider-hook", |pre| {
+            World::Provider => sandbox.check_world(&component, path, "provider-hook", |pre| {
                 let exports = Exports::Provider(provider_hook::ProviderHookIndices::new(&pre)?);
                 Ok((pre, exports))
             })?,
             World::Login(hook) => {
-                let (pre, exports) = login::LoginExports::prepare(&sandbox, file, hook)?;
+                let (pre, exports) =
+                    login::LoginExports::prepare(&sandbox, &component, path, hook)?;
                 (pre, Exports::Login(exports))
             }
         };
