@@ -111,7 +111,7 @@ impl Puller {
     /// The credentials for `registry`: `hookhost.registries`' username and
     /// password file, else Docker's `config.json` (`auths`, as oras and
     /// skopeo read it), else anonymous.
-    fn auth(&self, registry: &str) -> Result<RegistryAuth, String> {
+    fn auth(&self, registry: &str) -> Result<Credentials, String> {
         if let Some(settings) = self.registries.get(registry)
             && let Some(user) = &settings.username
         {
@@ -124,12 +124,28 @@ impl Puller {
                     file.display()
                 )
             })?;
-            return Ok(RegistryAuth::Basic(
-                user.clone(),
-                password.trim_end_matches(['\n', '\r']).to_owned(),
-            ));
+            return Ok(Credentials {
+                auth: RegistryAuth::Basic(
+                    user.clone(),
+                    password.trim_end_matches(['\n', '\r']).to_owned(),
+                ),
+                from: format!(
+                    "the credentials of hookhost.registries[{registry:?}].username and password_file"
+                ),
+            });
         }
-        Ok(docker_credentials(registry).unwrap_or(RegistryAuth::Anonymous))
+        Ok(match docker_credentials(registry) {
+            Some(auth) => Credentials {
+                auth,
+                from: format!("the credentials for {registry} in Docker's config.json"),
+            },
+            None => Credentials {
+                auth: RegistryAuth::Anonymous,
+                from: format!(
+                    "no credentials (set hookhost.registries[{registry:?}].username and password_file, or log in to it as for docker, oras or skopeo)"
+                ),
+            },
+        })
     }
 
     /// Resolve `reference` to a component file, pulling it when needed.
@@ -200,11 +216,12 @@ impl Puller {
     ) -> Result<(String, String, PathBuf), Fetch> {
         let image = oci_reference(reference);
         let client = self.client(&reference.registry).map_err(Fetch::Refused)?;
-        let auth = self.auth(&reference.registry).map_err(Fetch::Refused)?;
+        let credentials = self.auth(&reference.registry).map_err(Fetch::Refused)?;
+        let auth = &credentials.auth;
         let (raw, _) = client
-            .pull_manifest_raw(&image, &auth, &[OCI_IMAGE_MEDIA_TYPE])
+            .pull_manifest_raw(&image, auth, &[OCI_IMAGE_MEDIA_TYPE])
             .await
-            .map_err(Fetch::from_oci)?;
+            .map_err(|e| Fetch::from_oci(e, &credentials))?;
         let computed = format!("sha256:{}", sha256_hex(&raw));
         if let Some(pinned) = &reference.digest
             && *pinned != computed
@@ -245,7 +262,7 @@ impl Puller {
         client
             .pull_blob(&image, layer, &mut wasm)
             .await
-            .map_err(Fetch::from_oci)?;
+            .map_err(|e| Fetch::from_oci(e, &credentials))?;
         let layer_digest = format!("sha256:{}", sha256_hex(&wasm));
         if layer_digest != layer.digest {
             return Err(Fetch::Refused(format!(
@@ -268,7 +285,8 @@ impl Puller {
         }
         let image = oci_reference(reference);
         let client = self.client(&reference.registry)?;
-        let auth = self.auth(&reference.registry)?;
+        let credentials = self.auth(&reference.registry)?;
+        let auth = &credentials.auth;
         let layer_digest = format!("sha256:{}", sha256_hex(wasm));
         let config = json!({
             "created": crate::clock::rfc3339_now(),
@@ -287,11 +305,13 @@ impl Puller {
             None,
         );
         client
-            .push(&image, &layers, config, &auth, None)
+            .push(&image, &layers, config, auth, None)
             .await
-            .map_err(|e| format!("{reference}: {e}"))?;
+            .map_err(|e| match Fetch::from_oci(e, &credentials) {
+                Fetch::Unreachable(why) | Fetch::Refused(why) => format!("{reference}: {why}"),
+            })?;
         let (_, digest) = client
-            .pull_manifest_raw(&image, &auth, &[OCI_IMAGE_MEDIA_TYPE])
+            .pull_manifest_raw(&image, auth, &[OCI_IMAGE_MEDIA_TYPE])
             .await
             .map_err(|e| {
                 format!("{reference}: pushed, but the manifest cannot be read back: {e}")
@@ -307,11 +327,26 @@ enum Fetch {
     Refused(String),
 }
 
+/// What a registry is called with, and where that came from (for the
+/// message when the registry says no).
+struct Credentials {
+    auth: RegistryAuth,
+    from: String,
+}
+
 impl Fetch {
-    fn from_oci(err: oci_client::errors::OciDistributionError) -> Fetch {
+    fn from_oci(err: oci_client::errors::OciDistributionError, credentials: &Credentials) -> Fetch {
         use oci_client::errors::OciDistributionError as E;
         match err {
             E::RequestError(e) if e.is_connect() || e.is_timeout() => Fetch::Unreachable(chain(&e)),
+            E::UnauthorizedError { .. }
+            | E::AuthenticationFailure(_)
+            | E::ServerError {
+                code: 401 | 403, ..
+            } => Fetch::Refused(format!(
+                "the registry refused access ({err}) with {}",
+                credentials.from
+            )),
             E::ImageManifestNotFoundError(what) => Fetch::Refused(format!("not found: {what}")),
             other => {
                 let text = other.to_string();

@@ -116,6 +116,21 @@ async fn a_malformed_pin_or_a_pin_on_a_program_is_refused_naming_the_field() {
             && err.contains("only wasm hooks take this setting"),
         "{err}"
     );
+    // A shadow is a component file or a reference to one.
+    for (shadow, says) in [
+        (
+            "candidate.txt",
+            "neither a .wasm component nor an oci:// reference",
+        ),
+        ("oci://registry.example.com", "no repository"),
+    ] {
+        let entry = json!({"hook": file, "shadow": shadow, "execute_on": ["pre-upload"]});
+        let err = host_error(config_with(json!([entry]), json!([]))).await;
+        assert!(
+            err.contains("common.actions.hooks[0].shadow") && err.contains(says),
+            "{err}"
+        );
+    }
 }
 
 /// `serve`'s status for a pre-upload of `/a.exe`.
@@ -986,5 +1001,133 @@ fn version_names_the_release_and_the_commit() {
         version.trim(),
         format!("hookhost 0.1.0 ({head})"),
         "cli/Cargo.toml's version and the commit built"
+    );
+}
+
+#[tokio::test]
+async fn a_private_registry_is_read_with_configured_or_docker_credentials_also_for_a_shadow() {
+    use hookhost_tests::registry::{PASSWORD, Registry, USER};
+    let Some(registry) = Registry::start_private().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cache = d.join("cache");
+    let host_port = &registry.host;
+    let file = copy(d, "deny-exe");
+    let tag = format!("oci://{host_port}/hooks/private:v1");
+    let hookhost_with = |args: &[&std::ffi::OsStr], env: &[(&str, &Path)]| {
+        std::process::Command::new(hookhost_tests::hookhost_bin())
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    };
+    // No credentials: refused, and the reason says so.
+    let anonymous = hookhost_with(
+        &[
+            "push".as_ref(),
+            "--insecure".as_ref(),
+            file.as_os_str(),
+            tag.as_ref(),
+        ],
+        &[("HOME", d)],
+    );
+    let said = String::from_utf8_lossy(&anonymous.stderr);
+    assert!(!anonymous.status.success(), "{said}");
+    assert!(
+        said.contains("the registry refused access") && said.contains("with no credentials"),
+        "{said}"
+    );
+
+    // hookhost.registries' username and password file: pushed, then
+    // pulled and run by a host.
+    let password = d.join("registry-password");
+    std::fs::write(&password, format!("{PASSWORD}\n")).unwrap();
+    let with_credentials = |reference: &str| {
+        let mut config = from_registry(reference, host_port, &cache);
+        config["hookhost"]["registries"][host_port.as_str()] =
+            json!({"insecure": true, "username": USER, "password_file": password});
+        config
+    };
+    let cfg = write_config(d, &with_credentials(&tag));
+    let digest = hookhost(&[
+        "push".as_ref(),
+        "--config".as_ref(),
+        cfg.as_os_str(),
+        file.as_os_str(),
+        tag.as_ref(),
+    ]);
+    let host = host(with_credentials(&tag)).await;
+    let outcome = host.dispatch(fs_event(FsAction::PreUpload, "/a.exe")).await;
+    assert!(matches!(outcome.decision, Decision::Deny(_)));
+    assert_eq!(host.resolved()[0].digest, digest.trim());
+    host.shutdown().await;
+
+    // Docker's config.json credentials, as oras and skopeo read them.
+    use base64::Engine;
+    let docker = d.join("docker");
+    std::fs::create_dir(&docker).unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+    std::fs::write(
+        docker.join("config.json"),
+        json!({"auths": {host_port.as_str(): {"auth": auth}}}).to_string(),
+    )
+    .unwrap();
+    let pulled = hookhost_with(
+        &["pull".as_ref(), "--insecure".as_ref(), tag.as_ref()],
+        &[("HOME", d), ("DOCKER_CONFIG", &docker)],
+    );
+    assert!(
+        pulled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pulled.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&pulled.stdout), digest);
+
+    // A wrong password refuses the configuration, naming the entry.
+    std::fs::write(&password, "not-the-password\n").unwrap();
+    let err = host_error(with_credentials(&format!(
+        "oci://{host_port}/hooks/private:v2"
+    )))
+    .await;
+    assert!(
+        err.contains("common.actions.hooks[0].hook")
+            && err.contains("the registry refused access")
+            && err.contains("hookhost.registries"),
+        "{err}"
+    );
+    std::fs::write(&password, format!("{PASSWORD}\n")).unwrap();
+
+    // A shadow from the registry: resolved like a hook, and run.
+    let mut config = with_credentials(&tag);
+    config["common"]["actions"]["hooks"] = json!([{"name": "guard",
+        "hook": wasm("deny-exe"), "shadow": tag, "execute_on": ["pre-upload"]}]);
+    let cfg = write_config(d, &config);
+    let mut server = Server::start(
+        &cfg,
+        &["--no-watch"],
+        &[("HOOKHOST_LOG", "info,hookhost::hook::shadow=debug")],
+    )
+    .await;
+    let upload = json!({"action": "pre-upload", "username": "u", "path": "/a.txt",
+        "fs_provider": 0, "status": 1, "protocol": "SFTP"});
+    assert_eq!(
+        server.post("/v1/actions/fs", upload.to_string()).await.0,
+        200
+    );
+    server.wait_log("shadow ran").await;
+    let (_, health) = server.get("/healthz").await;
+    let health: Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(
+        health["components"],
+        json!([{"entry": "common.actions.hooks[0].shadow", "reference": tag,
+            "digest": digest.trim(), "from": "the registry"}])
+    );
+    let (_, metrics) = server.get("/metrics").await;
+    assert_eq!(metric(&metrics, "hookhost_shadow_runs_total"), Some(1));
+    assert_eq!(
+        metric(&metrics, "hookhost_shadow_disagreements_total"),
+        Some(0)
     );
 }

@@ -138,7 +138,17 @@ pub struct WasmOptions {
     pub signed_by: Vec<PathBuf>,
     /// A candidate component run on the same events after the hook has
     /// answered, never deciding; its disagreements are counted and logged.
-    pub shadow: Option<PathBuf>,
+    pub shadow: Option<Candidate>,
+}
+
+/// A shadow's component: a file, or a registry reference pulled when the
+/// host is built (then a file in the cache).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Candidate {
+    /// A component file.
+    File(PathBuf),
+    /// A component in an OCI registry.
+    Oci(super::OciRef),
 }
 
 /// Instance reuse for a stateless-safe hook.
@@ -495,11 +505,19 @@ pub(super) fn spec(
     wasm_only("shadow", raw.shadow.is_some())?;
     let shadow = match raw.shadow.as_deref() {
         None => None,
-        Some(candidate) if candidate.ends_with(".wasm") => Some(ctx.base_dir.join(candidate)),
+        Some(candidate) if candidate.ends_with(".wasm") => {
+            Some(Candidate::File(ctx.base_dir.join(candidate)))
+        }
+        Some(candidate) if candidate.starts_with("oci://") => Some(Candidate::Oci(
+            super::OciRef::parse(candidate)
+                .map_err(|why| ConfigError::field(format!("{field}.shadow"), why))?,
+        )),
         Some(other) => {
             return Err(ConfigError::field(
                 format!("{field}.shadow"),
-                format!("{other:?} is not a .wasm component (a shadow is a candidate component)"),
+                format!(
+                    "{other:?} is neither a .wasm component nor an oci:// reference (a shadow is a candidate component)"
+                ),
             ));
         }
     };

@@ -45,8 +45,8 @@ use serde::Deserialize;
 pub use command::{CommandConfig, CommandEntry, CommandHook, ProgramCommand};
 pub use grants::{DirGrant, Grants, HttpRule, TcpAddr};
 pub use hooks::{
-    FsActions, FsHookSpec, HookSpec, HookTarget, ProviderActions, ProviderHookSpec, Reuse,
-    WasmOptions,
+    Candidate, FsActions, FsHookSpec, HookSpec, HookTarget, ProviderActions, ProviderHookSpec,
+    Reuse, WasmOptions,
 };
 pub use http::{CertificatePair, HeaderRule, HttpClientConfig};
 pub use login::LoginHooks;

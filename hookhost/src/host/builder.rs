@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::ResolvedComponent;
 use super::{Error, Host, Inner};
-use crate::config::OciRef;
+use crate::config::{Candidate, OciRef};
 use crate::config::{Config, ConfigError, HookSpec, HookTarget, Limits, NotifierOptions};
 use crate::dispatch::remote::Remote;
 use crate::dispatch::{Route, Router};
@@ -507,8 +507,18 @@ impl Parts<'_> {
                 )
                 .map_err(|message| ConfigError::field(format!("{}.hook", spec.field), message))?;
                 let places = settings.instances_per_hook() as usize;
-                let Some(candidate) = &spec.wasm.shadow else {
-                    return Ok(Arc::new(hook));
+                let candidate = match &spec.wasm.shadow {
+                    None => return Ok(Arc::new(hook)),
+                    Some(Candidate::File(path)) => path,
+                    Some(Candidate::Oci(reference)) => {
+                        return Err(ConfigError::field(
+                            format!("{}.shadow", spec.field),
+                            format!(
+                                "{reference}: not resolved (HostBuilder::build resolves references)"
+                            ),
+                        )
+                        .into());
+                    }
                 };
                 // The candidate: the same grants and limits, no spares (it
                 // must not take instances from the hooks that decide).
@@ -562,7 +572,8 @@ fn keyboard_share(
 /// Where a resolved reference goes.
 #[cfg_attr(not(feature = "oci"), allow(dead_code))]
 enum Target<'a> {
-    Hook(&'a mut HookSpec),
+    Hook(&'a mut HookTarget),
+    Shadow(&'a mut Option<Candidate>),
     Plugin(&'a mut std::path::PathBuf),
 }
 
@@ -591,11 +602,17 @@ fn references(config: &mut Config) -> Vec<(String, OciRef, Target<'_>)> {
         .chain(config.login_hooks.specs_mut());
     for spec in specs {
         if let HookTarget::Oci(reference) = &spec.target {
-            let reference = reference.clone();
             targets.push((
                 format!("{}.hook", spec.field),
-                reference,
-                Target::Hook(spec),
+                reference.clone(),
+                Target::Hook(&mut spec.target),
+            ));
+        }
+        if let Some(Candidate::Oci(reference)) = &spec.wasm.shadow {
+            targets.push((
+                format!("{}.shadow", spec.field),
+                reference.clone(),
+                Target::Shadow(&mut spec.wasm.shadow),
             ));
         }
     }
@@ -639,7 +656,8 @@ async fn resolve_references(config: &mut Config) -> Result<Vec<ResolvedComponent
         };
         tracing::info!(key = %field, reference = %reference, digest = %pulled.manifest, from = %source, "component resolved");
         match target {
-            Target::Hook(spec) => spec.target = HookTarget::Wasm(pulled.path.clone()),
+            Target::Hook(hook) => *hook = HookTarget::Wasm(pulled.path.clone()),
+            Target::Shadow(shadow) => *shadow = Some(Candidate::File(pulled.path.clone())),
             Target::Plugin(cmd) => *cmd = pulled.path.clone(),
         }
         resolved.push(ResolvedComponent {
