@@ -1,13 +1,18 @@
-//! `hookhost.record`: every file-system event a node sees, one JSON body
-//! per line — the format `hookhost fire` and `hookhost replay` take — so a
-//! candidate hook can be tried on real traffic later.
+//! `hookhost.record`: the events a node sees, one per line — the format
+//! `hookhost replay` takes — so a candidate hook can be tried on real
+//! traffic later. A file-system event is its JSON body (what `hookhost fire
+//! --event` takes); a provider, login or connection event is the request a
+//! URL hook gets, `{"call": …, "query": …, "event": …}` (`fire`'s `--call`,
+//! `--query`, `--event`).
 //!
 //! The events are written by a thread of their own, never on the event's
 //! path: an event is handed over a bounded channel, and one that finds it
 //! full is dropped and counted (`hookhost_record_dropped_total`, a warning
 //! now and then). The file is rotated at half of `max_mib` into `FILE.1`
 //! (replacing the one before), so the two together stay within `max_mib`.
-//! The bodies hold what SFTPGo sends a hook; no credentials are in them.
+//! The bodies hold what SFTPGo sends a hook, secrets hidden as in provider
+//! objects; events that carry credentials (external auth, check-password,
+//! keyboard-interactive answers) are not recorded.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -19,8 +24,13 @@ use std::thread::JoinHandle;
 use prometheus_client::metrics::counter::Counter;
 
 use crate::config::RecordSettings;
+use serde_json::Value;
+
 use crate::event::fs::http::encode_fs_event;
-use crate::event::{Contract, FsEvent};
+use crate::event::login::{LoginEvent, LoginHook};
+use crate::event::provider::hide_secrets;
+use crate::event::{Contract, FsEvent, ObjectType, ProviderEvent};
+use crate::hook::http::go_query;
 
 /// Events waiting for the writer.
 const BACKLOG: usize = 4096;
@@ -64,12 +74,54 @@ impl Recorder {
         }
     }
 
-    /// Record one file-system event, as its sender's release sends it.
+    /// Record one file-system event, as its sender's release sends it: the
+    /// body alone.
     pub(crate) fn fs(&self, event: &FsEvent, contract: &Contract) {
         let mut line = encode_fs_event(event, contract);
         if line.last() != Some(&b'\n') {
             line.push(b'\n');
         }
+        self.send(line);
+    }
+
+    /// Record one provider event as its sender's release posts it to a
+    /// hook's URL: `{"call": "provider", "query": …, "event": object}`.
+    /// An internal update is not recorded (SFTPGo never sends one).
+    pub(crate) fn provider(&self, event: &ProviderEvent, contract: &Contract) {
+        if event.internal {
+            return;
+        }
+        let query = go_query(&event.http_query(contract));
+        self.send(envelope("provider", &query, &event.object_json));
+    }
+
+    /// Record a login or connection event in the request its URL hook gets
+    /// (`{"call": "pre-login", "query": …, "event": user}`): pre-login,
+    /// post-login (the user's secrets hidden as in provider objects),
+    /// post-connect, post-disconnect. Events carrying credentials
+    /// (external auth, check-password, keyboard-interactive answers) and
+    /// server events are not recorded.
+    pub(crate) fn login(&self, event: &LoginEvent, contract: &Contract) {
+        let call = match event.hook() {
+            LoginHook::PreLogin => "pre-login",
+            LoginHook::PostLogin => "post-login",
+            LoginHook::PostConnect => "post-connect",
+            LoginHook::PostDisconnect => "post-disconnect",
+            _ => return,
+        };
+        let form = event.http(contract);
+        let query = go_query(&form.query);
+        let body = match serde_json::from_slice::<Value>(&form.body) {
+            Ok(mut user) if user.is_object() => {
+                hide_secrets(&mut user, ObjectType::User);
+                user.to_string()
+            }
+            _ => "null".to_owned(),
+        };
+        self.send(envelope(call, &query, &body));
+    }
+
+    fn send(&self, line: Vec<u8>) {
         let sent = match &*self.tx.lock().unwrap_or_else(|e| e.into_inner()) {
             Some(tx) => tx.try_send(line),
             None => return,
@@ -88,6 +140,20 @@ impl Recorder {
             }
         }
     }
+}
+
+/// One recorded request that is not a bare fs body: what `fire` takes as
+/// `--call`, `--query` and `--event`.
+fn envelope(call: &str, query: &str, event: &str) -> Vec<u8> {
+    let mut line = format!(
+        "{{\"call\":{},\"query\":{},\"event\":",
+        Value::from(call),
+        Value::from(query)
+    );
+    // The event's bytes as they were sent (JSON on one line).
+    line.push_str(event.trim());
+    line.push_str("}\n");
+    line.into_bytes()
 }
 
 fn open(path: &Path) -> Result<File, String> {

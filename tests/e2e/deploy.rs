@@ -1131,3 +1131,152 @@ async fn a_private_registry_is_read_with_configured_or_docker_credentials_also_f
         Some(0)
     );
 }
+
+#[tokio::test]
+async fn provider_login_and_connection_requests_are_recorded_as_fire_takes_them_and_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = d.join("seen.jsonl");
+    let out = d.join("out");
+    std::fs::create_dir(&out).unwrap();
+    let mut config = config_with(json!([]), json!([]));
+    config["hookhost"]["record"] = json!({"file": file, "max_mib": 1});
+    let cfg = write_config(d, &config);
+    let server = Server::start(&cfg, &["--no-watch"], &[]).await;
+    let user = |name: &str| {
+        json!({"id": 0, "username": name, "password": "$2a$10$secrethash", "status": 1,
+            "home_dir": format!("/srv/{name}"), "permissions": {"/": ["*"]}})
+        .to_string()
+    };
+    let provider = "/v1/actions/provider?action=add&username=admin&ip=192.0.2.1&object_type=user&object_name=alice&timestamp=1733000000000000000";
+    assert_eq!(server.post(provider, user("alice")).await.0, 200);
+    let pre_login = "/v1/pre-login?login_method=password&ip=192.0.2.7&protocol=SSH";
+    server.post(pre_login, user("bob")).await;
+    server.post(pre_login, user("deny")).await;
+    server
+        .get("/v1/post-connect?ip=10.0.0.5&protocol=SSH")
+        .await;
+    server
+        .get("/v1/post-connect?ip=192.0.2.9&protocol=SSH")
+        .await;
+    // Credentials are never recorded.
+    server
+        .post(
+            "/v1/auth/check-password",
+            json!({"username": "bob", "password": "hunter2", "ip": "192.0.2.7", "protocol": "SSH"})
+                .to_string(),
+        )
+        .await;
+    let upload = json!({"action": "pre-upload", "username": "u", "path": "/a.txt",
+        "fs_provider": 0, "status": 1, "protocol": "SFTP"});
+    server.post("/v1/actions/fs", upload.to_string()).await;
+    // The writer flushes whenever it has caught up: every line is on disk
+    // soon after its answer (bounded wait, polled).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let recorded = loop {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        if text.lines().count() >= 6 || std::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    drop(server);
+    assert_eq!(recorded.lines().count(), 6, "{recorded}");
+    assert!(
+        !recorded.contains("hunter2") && !recorded.contains("secrethash"),
+        "{recorded}"
+    );
+    let lines: Vec<Value> = recorded
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        (
+            &lines[0]["call"],
+            &lines[0]["query"],
+            &lines[0]["event"]["username"]
+        ),
+        (
+            &json!("provider"),
+            &json!(
+                "action=add&ip=192.0.2.1&object_name=alice&object_type=user&timestamp=1733000000000000000&username=admin"
+            ),
+            &json!("alice")
+        )
+    );
+    assert_eq!(
+        (
+            &lines[1]["call"],
+            &lines[1]["query"],
+            &lines[1]["event"]["home_dir"]
+        ),
+        (
+            &json!("pre-login"),
+            &json!("ip=192.0.2.7&login_method=password&protocol=SSH"),
+            &json!("/srv/bob")
+        )
+    );
+    assert_eq!(
+        (&lines[3]["call"], &lines[3]["query"], &lines[3]["event"]),
+        (
+            &json!("post-connect"),
+            &json!("ip=10.0.0.5&protocol=SSH"),
+            &Value::Null
+        )
+    );
+    assert_eq!(lines[5]["path"], "/a.txt", "an fs event is its body");
+
+    // Replayed: each component runs the lines of its worlds; the others
+    // are skipped.
+    let replay = |hook: &str, against: Option<&str>| {
+        let mut command = std::process::Command::new(hookhost_tests::hookhost_bin());
+        command
+            .arg("replay")
+            .arg("--events")
+            .arg(&file)
+            .arg("--grant-dir")
+            .arg(format!("{}:/out:rw", out.display()))
+            .arg("--hook")
+            .arg(wasm(hook));
+        if let Some(against) = against {
+            command.arg("--against").arg(wasm(against));
+        }
+        let output = command.output().unwrap();
+        let lines: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (output.status.code(), lines)
+    };
+    // login-probe: bob's home rewritten, `deny` refused; 10.* connects.
+    let (code, lines) = replay("login-probe", None);
+    assert_eq!(code, Some(0), "{lines:?}");
+    assert_eq!(
+        lines,
+        [json!({"events": 4, "skipped": 2,
+            "hook": {"allow": 1, "deny": 2, "handled": 0, "failed": 0, "user": 1}})]
+    );
+    let pre_logins = std::fs::read_to_string(out.join("pre_login.jsonl")).unwrap();
+    assert!(
+        pre_logins.contains(r#"\"username\":\"bob\""#),
+        "{pre_logins}"
+    );
+    // provider-echo writes what it got; a component answering no provider
+    // call disagrees on it.
+    let (code, lines) = replay("provider-echo", Some("login-probe"));
+    assert_eq!(code, Some(1), "{lines:?}");
+    assert_eq!(
+        (
+            &lines[0]["line"],
+            &lines[0]["hook"],
+            &lines[0]["against"]["not_answered"]
+        ),
+        (
+            &json!(1),
+            &json!("allow"),
+            &json!("the component answers no provider call")
+        )
+    );
+    let echoed = std::fs::read_to_string(out.join("provider.log")).unwrap();
+    assert!(echoed.starts_with("add user alice "), "{echoed}");
+}

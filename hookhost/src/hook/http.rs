@@ -29,9 +29,8 @@ use crate::config::HttpClientConfig;
 use crate::error::FieldError;
 use crate::event::login::{KbdReply, KbdRound, LoginHook};
 
-use crate::clock::now_ns;
 use crate::event::fs::http::encode_fs_event;
-use crate::event::{Change, Contract, ProviderEvent};
+use crate::event::{Contract, ProviderEvent};
 
 /// The shared HTTP client with SFTPGo's retry policy and extra headers.
 pub struct HttpClient {
@@ -296,42 +295,32 @@ fn go_query_escape(text: &str, out: &mut String) {
 fn with_go_query(url: &Url, pairs: &[(&str, String)]) -> Url {
     let mut all: Vec<(String, String)> = url.query_pairs().into_owned().collect();
     all.extend(pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
-    all.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut query = String::new();
-    for (i, (key, value)) in all.iter().enumerate() {
-        if i > 0 {
-            query.push('&');
-        }
-        go_query_escape(key, &mut query);
-        query.push('=');
-        go_query_escape(value, &mut query);
-    }
+    let query = go_query(&all);
     let mut url = url.clone();
     url.set_query((!query.is_empty()).then_some(query.as_str()));
     url
 }
 
+/// `pairs` as Go's `url.Values.Encode` writes them: sorted by key (stable
+/// for equal keys), escaped as `QueryEscape` does.
+pub(crate) fn go_query<K: AsRef<str>>(pairs: &[(K, String)]) -> String {
+    let mut sorted: Vec<&(K, String)> = pairs.iter().collect();
+    sorted.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
+    let mut query = String::new();
+    for (i, (key, value)) in sorted.into_iter().enumerate() {
+        if i > 0 {
+            query.push('&');
+        }
+        go_query_escape(key.as_ref(), &mut query);
+        query.push('=');
+        go_query_escape(value, &mut query);
+    }
+    query
+}
+
 /// The URL a provider event is posted to in `contract`.
 pub fn provider_url(hook: &Url, event: &ProviderEvent, contract: &Contract) -> Url {
-    let mut pairs = vec![("action", event.action.as_str().to_owned())];
-    if contract.has(Change::ProviderCurrentForm) {
-        pairs.extend([
-            ("username", event.executor_or_system().to_owned()),
-            ("ip", event.ip.clone().unwrap_or_default()),
-            ("object_type", event.object_type.as_str().to_owned()),
-            ("object_name", event.object_name.clone()),
-        ]);
-        if let Some(role) = event.role.as_ref().filter(|r| !r.is_empty())
-            && contract.has(Change::Role)
-        {
-            pairs.push(("role", role.clone()));
-        }
-        pairs.push((
-            "timestamp",
-            event.timestamp.unwrap_or_else(now_ns).to_string(),
-        ));
-    }
-    with_go_query(hook, &pairs)
+    with_go_query(hook, &event.http_query(contract))
 }
 
 /// A URL posted to once per event.

@@ -50,6 +50,9 @@ impl Host {
         wait_for_all: bool,
     ) -> LoginOutcome {
         let contract = self.login_contract(current_form);
+        if let Some(recorder) = &self.inner.recorder {
+            recorder.login(&event, &contract);
+        }
         let router = &self.inner.router;
         let plugins = &self.inner.plugins;
         let answered = |answer| LoginOutcome::new(answer, Vec::new(), contract);

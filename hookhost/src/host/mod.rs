@@ -309,6 +309,9 @@ impl Host {
             }
             Event::Provider(event) => {
                 let contract = self.contract(event.releases());
+                if let Some(recorder) = &self.inner.recorder {
+                    recorder.provider(&event, &contract);
+                }
                 let notified = plugins.notify_provider(&event);
                 let outcome = if !router.routes.has_provider_hooks(&event) {
                     Outcome::new(Decision::Allow, Vec::new(), contract)

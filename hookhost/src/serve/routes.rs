@@ -34,7 +34,7 @@ use super::App;
 use super::respond::{answer_by, bad_request, error, json_body, reply};
 use crate::dispatch::Reply;
 use crate::event::fs::http::decode_fs_event_as;
-use crate::event::{ObjectType, ProviderAction, ProviderEvent};
+use crate::event::provider::http::decode_provider_request;
 
 /// The HTTP status that tells SFTPGo `reply`. None is one SFTPGo's client
 /// retries (429, 5xx), so an answer is never re-run by a retry.
@@ -84,36 +84,9 @@ pub(super) async fn provider_action(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Response> {
-    let bad = |message: String| error(StatusCode::BAD_REQUEST, message);
-    let action: ProviderAction = query
-        .get("action")
-        .ok_or_else(|| bad("action: missing (expected ?action=add|update|delete)".into()))?
-        .parse()
-        .map_err(|err| bad(format!("action: {err}")))?;
-    let object_type: ObjectType = query
-        .get("object_type")
-        .map(String::as_str)
-        .unwrap_or("user")
-        .parse()
-        .map_err(|err| bad(format!("object_type: {err}")))?;
-    let mut event = json_body(&headers, &body, |body| {
-        ProviderEvent::from_json(action, object_type, body)
+    let event = json_body(&headers, &body, |body| {
+        decode_provider_request(&query, body)
     })?;
-    if let Some(name) = query.get("object_name").filter(|n| !n.is_empty()) {
-        event = event.with_name(name.clone());
-    }
-    // Today's SFTPGo always sends the executor (possibly `__system__`) and
-    // the IP, even empty: their presence marks its form.
-    event.executor = query.get("username").cloned();
-    event.ip = query.get("ip").cloned();
-    event.role = query.get("role").cloned().filter(|v| !v.is_empty());
-    event.timestamp = match query.get("timestamp") {
-        None => None,
-        Some(text) => Some(
-            text.parse()
-                .map_err(|_| bad(format!("timestamp: not an integer: {text:?}")))?,
-        ),
-    };
     let host = app.host.lease().await;
     let http = &host.config().http;
     let window = super::replay::retry_window(http);

@@ -1,7 +1,8 @@
 //! fs and provider events: the hooks' outcome, as `serve` decides it.
 
 use hookhost::event::fs::http::decode_fs_event_as;
-use hookhost::event::{ObjectType, ProviderAction, ProviderEvent, VersionSetting};
+use hookhost::event::provider::http::decode_provider_request;
+use hookhost::event::{ProviderEvent, VersionSetting};
 use hookhost::{Host, Outcome};
 use serde_json::{Value, json};
 
@@ -16,20 +17,25 @@ pub(super) fn fs_event(
 }
 
 /// The provider event: the object in the body, `--provider-action` and
-/// `--object-type`.
+/// `--object-type` (or the query's `action` and `object_type`), and the
+/// rest of the query as SFTPGo sends it (`username`, `ip`, `object_name`,
+/// `role`, `timestamp`).
 pub(super) fn provider_event(request: &Request) -> Result<ProviderEvent, String> {
-    let action: ProviderAction = request
+    let mut query = request.query.clone();
+    let action = request
         .provider_action
-        .as_deref()
-        .ok_or("a provider event needs --provider-action add, update or delete")?
-        .parse()
-        .map_err(|e| format!("--provider-action: {e}"))?;
-    let object_type: ObjectType = request
-        .object_type
-        .parse()
-        .map_err(|e| format!("--object-type: {e}"))?;
-    ProviderEvent::from_json(action, object_type, request.body(Call::Provider)?)
-        .map_err(|e| request.in_body(e))
+        .clone()
+        .ok_or("a provider event needs --provider-action add, update or delete")?;
+    query.insert("action".into(), action);
+    query.insert("object_type".into(), request.object_type.clone());
+    decode_provider_request(&query, request.body(Call::Provider)?).map_err(|e| {
+        match e.field.as_str() {
+            "action" => format!("--provider-action: {}", e.message),
+            "object_type" => format!("--object-type: {}", e.message),
+            "timestamp" => format!("--query: timestamp: {}", e.message),
+            _ => request.in_body(e),
+        }
+    })
 }
 
 pub(super) async fn fs(host: &Host, request: &Request) -> Result<Printed, String> {

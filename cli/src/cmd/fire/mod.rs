@@ -131,7 +131,7 @@ pub enum Call {
 
 impl Call {
     /// Its name on the command line.
-    fn name(self) -> String {
+    pub(crate) fn name(self) -> String {
         use clap::ValueEnum;
         self.to_possible_value()
             .expect("no variant is skipped")
@@ -176,7 +176,7 @@ impl Call {
     }
 
     /// Whether a component of `world` answers this call.
-    fn answered_by(self, world: World) -> bool {
+    pub(crate) fn answered_by(self, world: World) -> bool {
         use hookhost::event::login::LoginHook as H;
         match self {
             Call::Fs | Call::Provider => {
@@ -225,7 +225,7 @@ pub(crate) struct Solo {
 
 /// One event as given: its body, its query, and the rest of the command
 /// line that shapes it.
-struct Request {
+pub(crate) struct Request {
     body: Option<(PathBuf, Vec<u8>)>,
     query: HashMap<String, String>,
     answers: Option<PathBuf>,
@@ -234,6 +234,45 @@ struct Request {
 }
 
 impl Request {
+    /// A line of a recording (`hookhost.record`): an fs event's body, or
+    /// `{"call": …, "query": …, "event": …}` as `--call`, `--query` and
+    /// `--event` give them; a provider event's action and object type are
+    /// in its query, as SFTPGo sends them.
+    pub(crate) fn recorded(line: &str) -> Result<(Call, Request), String> {
+        let value: Value =
+            serde_json::from_str(line).map_err(|e| format!("not a JSON line: {e}"))?;
+        let Some(call) = value.get("call") else {
+            return Ok((
+                Call::Fs,
+                Request::of(line.as_bytes().to_vec(), HashMap::new()),
+            ));
+        };
+        let name = call.as_str().ok_or("call: expected a string")?;
+        let call = <Call as clap::ValueEnum>::from_str(name, false)
+            .map_err(|_| format!("call: {name:?} is not a call `fire --call` takes"))?;
+        let query = parse_query(value["query"].as_str().unwrap_or(""))?;
+        let body = match &value["event"] {
+            Value::Null => Vec::new(),
+            event => event.to_string().into_bytes(),
+        };
+        let mut request = Request::of(body, query);
+        request.provider_action = request.query.get("action").cloned();
+        if let Some(object_type) = request.query.get("object_type") {
+            request.object_type = object_type.clone();
+        }
+        Ok((call, request))
+    }
+
+    fn of(body: Vec<u8>, query: HashMap<String, String>) -> Request {
+        Request {
+            body: (!body.is_empty()).then(|| (PathBuf::from("the recorded event"), body)),
+            query,
+            answers: None,
+            provider_action: None,
+            object_type: "user".into(),
+        }
+    }
+
     /// The body, which `call` needs.
     fn body(&self, call: Call) -> Result<&[u8], String> {
         self.body
@@ -262,9 +301,9 @@ impl Request {
 }
 
 /// What a call printed and whether the operation may go on.
-pub(super) struct Printed {
-    value: Value,
-    success: bool,
+pub(crate) struct Printed {
+    pub(crate) value: Value,
+    pub(crate) success: bool,
 }
 
 impl FireArgs {
@@ -379,7 +418,9 @@ fn pick(
     }
 }
 
-async fn call(
+/// Make `call` on `host` (a component of `world` alone, or a
+/// configuration's hooks and plugins) with `request`.
+pub(crate) async fn call(
     host: &Host,
     call: Call,
     world: Option<World>,

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 pub mod exec;
+pub mod http;
 
 use super::go::go_marshal;
 use super::named_enum;
