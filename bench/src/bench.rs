@@ -146,7 +146,7 @@ fn current_thread() -> tokio::runtime::Runtime {
 
 /// One row measured by [`interleaved`]: `n` pre-upload events through a
 /// host built from `hooks` and engine settings `wasm`.
-struct Case {
+pub(crate) struct Case {
     name: &'static str,
     hooks: Value,
     wasm: Value,
@@ -155,7 +155,7 @@ struct Case {
 }
 
 impl Case {
-    fn new(name: &'static str, hooks: Value, n: usize) -> Self {
+    pub(crate) fn new(name: &'static str, hooks: Value, n: usize) -> Self {
         Case {
             name,
             hooks,
@@ -181,8 +181,9 @@ const ROUNDS: usize = 10;
 /// Measure `cases` on one thread, round by round: each round runs a tenth of
 /// every row's events, so a neighbour's load on the shared machine hits all
 /// rows alike and the ratios between them stay meaningful. A row's peak RSS
-/// is the process's peak while that row's events ran.
-fn interleaved(cases: &[Case], cache: &Path) -> Result<Vec<Row>, String> {
+/// is the process's peak while that row's events ran. Also returns each
+/// host's metrics text at the end.
+pub(crate) fn interleaved(cases: &[Case], cache: &Path) -> Result<(Vec<Row>, Vec<String>), String> {
     current_thread().block_on(async {
         let mut hosts = Vec::with_capacity(cases.len());
         for case in cases {
@@ -207,10 +208,12 @@ fn interleaved(cases: &[Case], cache: &Path) -> Result<Vec<Row>, String> {
                 elapsed[i] += took;
             }
         }
+        let mut metrics = Vec::with_capacity(hosts.len());
         for host in &hosts {
             host.shutdown().await;
+            metrics.push(host.metrics().encode());
         }
-        Ok(cases
+        let rows = cases
             .iter()
             .zip(latencies)
             .zip(elapsed)
@@ -219,7 +222,8 @@ fn interleaved(cases: &[Case], cache: &Path) -> Result<Vec<Row>, String> {
                 peak_rss_mib: peak / 1024.0,
                 ..row(case.name, latencies, elapsed)
             })
-            .collect())
+            .collect();
+        Ok((rows, metrics))
     })
 }
 
@@ -599,7 +603,7 @@ pub fn run(
             sizes.reused,
         )
     };
-    let rows = interleaved(
+    let (rows, _) = interleaved(
         &[
             Case::new("wasm hook, fresh instance", wasm_hook, sizes.wasm),
             Case::new(
@@ -705,6 +709,7 @@ pub fn run(
             pct(calls[i], calls[0])
         );
     }
+    crate::shadow::run(sizes.wasm.min(5_000), &deny_exe, &probe, &cache)?;
     crate::plugin_grpc::run(quick, hookhost, &guests, &scratch, exec, http)?;
     let fixtures = hookhost_tests::repo_root().join("tests/fixtures");
     crate::login::run(quick, &guests, &fixtures, &scratch)?;

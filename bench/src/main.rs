@@ -21,6 +21,7 @@ mod outbound;
 mod plugin_grpc;
 mod rows;
 mod setup;
+mod shadow;
 
 /// Measure hookhost: every hook kind in one run, ratios against exec and
 /// HTTP hooks.

@@ -36,6 +36,8 @@ fn bench_quick_runs_and_prints_its_tables() {
         "in-flight instances raised RSS",
         "starvation:",
         "| epoch + fuel |",
+        "| deny-exe + shadow sleeping 5 ms per event |",
+        "shadow, p50 against the hook alone in the same run",
         "| 1 instance(s), 64 caller(s) |",
         "| ipfilter CheckIP over gRPC (trivial check), 1 caller |",
         "a trivial plugin call over gRPC, p50 in the same run",
