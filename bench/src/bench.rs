@@ -113,7 +113,7 @@ fn floor_row(sizes: &Sizes) -> Row {
 }
 
 /// Dispatch `n` events one after the other, checking every answer.
-async fn sequential(
+pub(crate) async fn sequential(
     host: &Host,
     n: usize,
     action: FsAction,
@@ -155,6 +155,10 @@ pub(crate) struct Case {
 }
 
 impl Case {
+    pub(crate) fn name(&self) -> &'static str {
+        self.name
+    }
+
     pub(crate) fn new(name: &'static str, hooks: Value, n: usize) -> Self {
         Case {
             name,
@@ -166,7 +170,7 @@ impl Case {
     }
 
     /// The case's host, warmed up (caches, pools, connections).
-    async fn warm_host(&self, cache: &Path) -> Result<Host, String> {
+    pub(crate) async fn warm_host(&self, cache: &Path) -> Result<Host, String> {
         let host = Host::new(config(self.hooks.clone(), cache, self.wasm.clone()))
             .await
             .map_err(|e| format!("{}: {e}", self.name))?;
@@ -176,14 +180,13 @@ impl Case {
 }
 
 /// Rounds each row is split into by [`interleaved`].
-const ROUNDS: usize = 10;
+pub(crate) const ROUNDS: usize = 10;
 
 /// Measure `cases` on one thread, round by round: each round runs a tenth of
 /// every row's events, so a neighbour's load on the shared machine hits all
 /// rows alike and the ratios between them stay meaningful. A row's peak RSS
-/// is the process's peak while that row's events ran. Also returns each
-/// host's metrics text at the end.
-pub(crate) fn interleaved(cases: &[Case], cache: &Path) -> Result<(Vec<Row>, Vec<String>), String> {
+/// is the process's peak while that row's events ran.
+fn interleaved(cases: &[Case], cache: &Path) -> Result<Vec<Row>, String> {
     current_thread().block_on(async {
         let mut hosts = Vec::with_capacity(cases.len());
         for case in cases {
@@ -208,12 +211,10 @@ pub(crate) fn interleaved(cases: &[Case], cache: &Path) -> Result<(Vec<Row>, Vec
                 elapsed[i] += took;
             }
         }
-        let mut metrics = Vec::with_capacity(hosts.len());
         for host in &hosts {
             host.shutdown().await;
-            metrics.push(host.metrics().encode());
         }
-        let rows = cases
+        Ok(cases
             .iter()
             .zip(latencies)
             .zip(elapsed)
@@ -222,12 +223,11 @@ pub(crate) fn interleaved(cases: &[Case], cache: &Path) -> Result<(Vec<Row>, Vec
                 peak_rss_mib: peak / 1024.0,
                 ..row(case.name, latencies, elapsed)
             })
-            .collect();
-        Ok((rows, metrics))
+            .collect())
     })
 }
 
-fn two_workers() -> Result<tokio::runtime::Runtime, String> {
+pub(crate) fn two_workers() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -603,7 +603,7 @@ pub fn run(
             sizes.reused,
         )
     };
-    let (rows, _) = interleaved(
+    let rows = interleaved(
         &[
             Case::new("wasm hook, fresh instance", wasm_hook, sizes.wasm),
             Case::new(

@@ -4,8 +4,13 @@
 //! hook's: runs and disagreements are counted, each disagreement logged
 //! with both answers and the event. A shadow never waits for a place: when
 //! all of its places are busy the event is skipped for it and counted.
+//!
+//! Shadows run on a thread of their own ([`shadow_runtime`]) at the lowest
+//! CPU priority: a slow or busy candidate neither waits in the queues of
+//! the workers that serve the hooks that decide, nor takes CPU time they
+//! would use.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::Semaphore;
 
@@ -49,6 +54,35 @@ impl Shadowed {
             places: Arc::new(Semaphore::new(places.max(1))),
         }
     }
+}
+
+/// The runtime shadows run on: one thread for the process, niced to 19
+/// (Linux nices threads one by one), so the scheduler gives it only the
+/// CPU time the serving threads leave. `None` if the thread cannot be
+/// started (shadows then run on the caller's runtime).
+fn shadow_runtime() -> Option<&'static tokio::runtime::Handle> {
+    static RUNTIME: OnceLock<Option<tokio::runtime::Handle>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            let handle = runtime.handle().clone();
+            std::thread::Builder::new()
+                .name("hookhost-shadow".into())
+                .spawn(move || {
+                    // SAFETY: setpriority and gettid take plain integers; a
+                    // failure leaves the thread at the normal priority.
+                    unsafe {
+                        libc::setpriority(libc::PRIO_PROCESS as _, libc::gettid() as _, 19);
+                    }
+                    runtime.block_on(std::future::pending::<()>());
+                })
+                .ok()?;
+            Some(handle)
+        })
+        .as_ref()
 }
 
 /// An event the shadow runs on after the call has returned.
@@ -133,7 +167,7 @@ impl Hook for Shadowed {
         let shadow = self.shadow.clone();
         let metrics = self.metrics.clone();
         let name = self.primary.name().to_owned();
-        tokio::spawn(async move {
+        let run = async move {
             let _place = place;
             let candidate = shadow.call(owned.as_ref(), &contract).await;
             metrics.runs.inc();
@@ -149,7 +183,11 @@ impl Hook for Shadowed {
                 );
             }
             tracing::debug!(hook = %name, agreed, "shadow ran");
-        });
+        };
+        match shadow_runtime() {
+            Some(runtime) => drop(runtime.spawn(run)),
+            None => drop(tokio::spawn(run)),
+        }
         result
     }
 
