@@ -507,8 +507,7 @@ async fn second_start_uses_the_compile_cache() {
         (first.cache_stats().hits, first.cache_stats().compiled),
         (0, 1)
     );
-    let entries: Vec<_> = std::fs::read_dir(cache.path()).unwrap().collect();
-    assert_eq!(entries.len(), 1, "one cache entry written");
+    assert_eq!(cwasm_entries(cache.path()), 1, "one cache entry written");
     let second = Sandbox::new(&settings, Some(cache.path().to_path_buf())).unwrap();
     second.load(&wasm("deny-exe")).unwrap();
     assert_eq!(
@@ -526,6 +525,51 @@ async fn second_start_uses_the_compile_cache() {
         (third.cache_stats().hits, third.cache_stats().compiled),
         (0, 1)
     );
+}
+
+/// Whole-component entries in a compile cache directory.
+fn cwasm_entries(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "cwasm")
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn a_component_sharing_code_with_one_compiled_before_reuses_its_functions() {
+    let cache = tempfile::tempdir().unwrap();
+    let settings = WasmSettings {
+        max_instances: 4,
+        ..WasmSettings::default()
+    };
+    let first = Sandbox::new(&settings, Some(cache.path().to_path_buf())).unwrap();
+    first.load(&wasm("deny-exe")).unwrap();
+    let stored = first.cache_stats().functions_stored;
+    assert!(stored > 0, "{:?}", first.cache_stats());
+    // The same code in another component (a custom section appended: a
+    // new sha256, so the whole-component entry misses).
+    let mut bytes = std::fs::read(wasm("deny-exe")).unwrap();
+    bytes.extend_from_slice(&[0, 8, 4, b'n', b'o', b't', b'e', b'v', b'2', b'!']);
+    let other = cache.path().join("other.wasm");
+    std::fs::write(&other, &bytes).unwrap();
+    let second = Sandbox::new(&settings, Some(cache.path().to_path_buf())).unwrap();
+    second.load(&other).unwrap();
+    let stats = second.cache_stats();
+    assert_eq!((stats.hits, stats.compiled), (0, 1), "{stats:?}");
+    // Nearly every function comes from the cache (a few, 15-18 of ~300
+    // here, get other cache keys in the second file and compile again).
+    assert!(
+        stats.functions_reused >= 5 * stats.functions_stored.max(1)
+            && stats.functions_stored < stored / 4,
+        "first stored {stored}; then {stats:?}"
+    );
+    assert_eq!(cwasm_entries(cache.path()), 2);
 }
 
 /// The answers of the counting probe for `paths`, one event each.

@@ -13,7 +13,14 @@
 //! 0700, and checks it before every read and write: a directory owned by
 //! another user, or writable by group or others, is not used (a warning
 //! says why, once; components are then compiled in memory).
+//!
+//! Beside the whole components, [`FunctionCache`] keeps Cranelift's
+//! compiled functions (wasmtime's incremental compilation): components
+//! built by one toolchain share most of their code — every Python
+//! component embeds CPython, every JavaScript one StarlingMonkey — so a
+//! new component of a known toolchain compiles only its own functions.
 
+use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +36,11 @@ pub struct CacheStats {
     pub hits: u64,
     /// Components compiled (and written to the cache when it is enabled).
     pub compiled: u64,
+    /// Functions taken from the cache while compiling (Cranelift's
+    /// compiled code of a function another component had too).
+    pub functions_reused: u64,
+    /// Functions compiled and written to the cache.
+    pub functions_stored: u64,
 }
 
 impl CacheStats {
@@ -49,6 +61,18 @@ impl CacheStats {
             "compile_cache_compiled",
             "Components compiled",
             self.compiled,
+        )?;
+        counter(
+            encoder,
+            "compile_cache_functions_reused",
+            "Compiled functions taken from the compile cache while compiling a component",
+            self.functions_reused,
+        )?;
+        counter(
+            encoder,
+            "compile_cache_functions_stored",
+            "Compiled functions written to the compile cache",
+            self.functions_stored,
         )
     }
 }
@@ -67,6 +91,7 @@ impl Hasher for ShaHasher {
 
 pub(crate) struct CompileCache {
     dir: Option<PathBuf>,
+    functions: Option<std::sync::Arc<FunctionCache>>,
     engine_key: String,
     hits: AtomicU64,
     compiled: AtomicU64,
@@ -97,12 +122,17 @@ fn private(dir: &Path) -> Result<(), String> {
 }
 
 impl CompileCache {
-    pub(crate) fn new(dir: Option<PathBuf>, engine: &Engine) -> Self {
+    pub(crate) fn new(
+        dir: Option<PathBuf>,
+        functions: Option<std::sync::Arc<FunctionCache>>,
+        engine: &Engine,
+    ) -> Self {
         let mut hasher = ShaHasher(Sha256::new());
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let engine_key = hex::encode(&hasher.0.finalize()[..8]);
         CompileCache {
             dir,
+            functions,
             engine_key,
             hits: AtomicU64::new(0),
             compiled: AtomicU64::new(0),
@@ -125,9 +155,16 @@ impl CompileCache {
     }
 
     pub(crate) fn stats(&self) -> CacheStats {
+        let functions = |count: fn(&FunctionCache) -> &AtomicU64| {
+            self.functions
+                .as_deref()
+                .map_or(0, |f| count(f).load(Ordering::Relaxed))
+        };
         CacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             compiled: self.compiled.load(Ordering::Relaxed),
+            functions_reused: functions(|f| &f.reused),
+            functions_stored: functions(|f| &f.stored),
         }
     }
 
@@ -190,4 +227,73 @@ fn store(entry: &Path, component: &Component) -> anyhow::Result<()> {
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, entry)?;
     Ok(())
+}
+
+/// Cranelift's compiled functions, one file per function under
+/// `DIR/functions/`, named by the sha256 of Cranelift's key (which covers
+/// the function's code, the target and the codegen settings; an entry
+/// from another Cranelift release is refused by Cranelift and recompiled).
+/// The same trust as the component entries: used only while the directory
+/// is private to this user.
+#[derive(Debug)]
+pub(crate) struct FunctionCache {
+    dir: PathBuf,
+    functions: PathBuf,
+    reused: AtomicU64,
+    stored: AtomicU64,
+}
+
+impl FunctionCache {
+    pub(crate) fn new(dir: &Path) -> Self {
+        FunctionCache {
+            dir: dir.to_owned(),
+            functions: dir.join("functions"),
+            reused: AtomicU64::new(0),
+            stored: AtomicU64::new(0),
+        }
+    }
+
+    /// The entry for `key`, if the directory may be used now.
+    fn entry(&self, key: &[u8]) -> Option<PathBuf> {
+        private(&self.dir).ok()?;
+        let name = hex::encode(Sha256::digest(key));
+        Some(self.functions.join(&name[..2]).join(&name[2..]))
+    }
+}
+
+impl wasmtime::CacheStore for FunctionCache {
+    fn get(&self, key: &[u8]) -> Option<Cow<'_, [u8]>> {
+        let bytes = std::fs::read(self.entry(key)?).ok()?;
+        self.reused.fetch_add(1, Ordering::Relaxed);
+        Some(Cow::Owned(bytes))
+    }
+
+    fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
+        let Some(entry) = self.entry(key) else {
+            return false;
+        };
+        let dir = entry.parent().expect("an entry lives in a directory");
+        let written = (|| -> std::io::Result<()> {
+            if !dir.is_dir() {
+                use std::os::unix::fs::DirBuilderExt;
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)?;
+            }
+            // Written aside and renamed: a reader never sees half an entry
+            // (compiling threads of this and other processes share it).
+            let tmp = entry.with_extension(format!(
+                "tmp{}-{:?}",
+                std::process::id(),
+                std::thread::current().id()
+            ));
+            std::fs::write(&tmp, value)?;
+            std::fs::rename(&tmp, &entry)
+        })();
+        if written.is_ok() {
+            self.stored.fetch_add(1, Ordering::Relaxed);
+        }
+        written.is_ok()
+    }
 }

@@ -1,14 +1,18 @@
 //! The one wasmtime `Engine`, configured in one place, and its epoch ticker.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
+use super::cache::FunctionCache;
 use crate::config::WasmSettings;
 
-fn base_config(settings: &WasmSettings) -> Config {
+fn base_config(
+    settings: &WasmSettings,
+    functions: Option<&Arc<FunctionCache>>,
+) -> anyhow::Result<Config> {
     let mut config = Config::new();
     config
         .wasm_component_model(true)
@@ -17,7 +21,13 @@ fn base_config(settings: &WasmSettings) -> Config {
         .consume_fuel(settings.fuel)
         .cranelift_opt_level(OptLevel::Speed)
         .parallel_compilation(true);
-    config
+    if let Some(functions) = functions {
+        // Functions another component already compiled are reused.
+        config
+            .enable_incremental_compilation(functions.clone())
+            .map_err(anyhow::Error::from)?;
+    }
+    Ok(config)
 }
 
 fn pooling(settings: &WasmSettings) -> PoolingAllocationConfig {
@@ -69,10 +79,13 @@ pub enum Allocation {
 
 /// Build the engine: pooling allocation when asked for and possible,
 /// on-demand otherwise (logged at warn, and reported by `hookhost check`).
-pub(crate) fn build_engine(settings: &WasmSettings) -> anyhow::Result<(Engine, Allocation)> {
+pub(crate) fn build_engine(
+    settings: &WasmSettings,
+    functions: Option<&Arc<FunctionCache>>,
+) -> anyhow::Result<(Engine, Allocation)> {
     let mut allocation = Allocation::OnDemand;
     if settings.pooling {
-        let mut config = base_config(settings);
+        let mut config = base_config(settings, functions)?;
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(settings)));
         match Engine::new(&config) {
             Ok(engine) => return Ok((engine, Allocation::Pooled)),
@@ -86,7 +99,7 @@ pub(crate) fn build_engine(settings: &WasmSettings) -> anyhow::Result<(Engine, A
             }
         }
     }
-    let engine = Engine::new(&base_config(settings)).map_err(anyhow::Error::from)?;
+    let engine = Engine::new(&base_config(settings, functions)?).map_err(anyhow::Error::from)?;
     Ok((engine, allocation))
 }
 

@@ -251,7 +251,10 @@ impl Sandbox {
     /// WASI preview 2 and hookhost's imports. `cache_dir` enables the on-disk
     /// compile cache.
     pub fn new(settings: &WasmSettings, cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
-        let (engine, allocation) = engine::build_engine(settings)?;
+        let functions = cache_dir
+            .as_deref()
+            .map(|dir| Arc::new(cache::FunctionCache::new(dir)));
+        let (engine, allocation) = engine::build_engine(settings, functions.as_ref())?;
         engine::start_epoch_ticker(
             &engine,
             Duration::from_millis(settings.epoch_tick_ms.max(1)),
@@ -270,7 +273,7 @@ impl Sandbox {
         )
         .map_err(anyhow::Error::from)?;
         Ok(Sandbox {
-            cache: cache::CompileCache::new(cache_dir.clone(), &engine),
+            cache: cache::CompileCache::new(cache_dir.clone(), functions, &engine),
             cache_dir,
             engine,
             linker,
