@@ -562,7 +562,7 @@ async fn a_slow_shadow_delays_no_answer_and_is_skipped_when_its_places_are_busy(
         json!([shadowed("loop", json!({"timeout_ms": 3_000}))]),
         json!([]),
     );
-    config["hookhost"]["wasm"]["max_instances_per_hook"] = json!(2);
+    config["hookhost"]["wasm"]["max_shadow_instances_per_hook"] = json!(2);
     let host = host(config).await;
     for n in 0..5 {
         let outcome = host

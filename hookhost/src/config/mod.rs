@@ -286,6 +286,11 @@ impl HostSettings {
                 ),
             ));
         }
+        bounded(
+            "hookhost.wasm.max_shadow_instances_per_hook",
+            w.max_shadow_instances_per_hook,
+            1..=w.max_instances,
+        )?;
         if let Some(per_hook) = w.max_instances_per_hook {
             bounded(
                 "hookhost.wasm.max_instances_per_hook",

@@ -47,6 +47,12 @@ pub struct WasmSettings {
     /// memory; spares are made only while the pool and the memory budget
     /// are less than half used, and only with the pooling allocator.
     pub default_spares: u32,
+    /// Instances of one hook's shadow (`"shadow"` on its entry) alive at
+    /// once; an event that finds them all busy is skipped for the shadow
+    /// (counted). Kept small: each live shadow holds a pool slot and
+    /// memory, and hundreds of them slow the hooks that decide (measured
+    /// in docs/performance.md).
+    pub max_shadow_instances_per_hook: u32,
     /// Not configurable (always on): `hookhost bench` turns it off to
     /// measure what it costs. Without it no wall-clock limit can stop a busy
     /// guest.
@@ -71,6 +77,7 @@ impl Default for WasmSettings {
             default_memory_mib: 64,
             default_output_kib: 64,
             default_spares: 2,
+            max_shadow_instances_per_hook: 4,
             epoch_interruption: true,
         }
     }

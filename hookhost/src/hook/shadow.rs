@@ -5,10 +5,10 @@
 //! with both answers and the event. A shadow never waits for a place: when
 //! all of its places are busy the event is skipped for it and counted.
 //!
-//! Shadows run on a thread of their own ([`shadow_runtime`]) at the lowest
+//! Shadows run on a thread of their own ([`ShadowThread`]) at the lowest
 //! CPU priority: a slow or busy candidate neither waits in the queues of
 //! the workers that serve the hooks that decide, nor takes CPU time they
-//! would use.
+//! would use, and handing it over makes no system call on their path.
 
 use std::sync::{Arc, OnceLock};
 
@@ -56,33 +56,97 @@ impl Shadowed {
     }
 }
 
-/// The runtime shadows run on: one thread for the process, niced to 19
-/// (Linux nices threads one by one), so the scheduler gives it only the
-/// CPU time the serving threads leave. `None` if the thread cannot be
-/// started (shadows then run on the caller's runtime).
-fn shadow_runtime() -> Option<&'static tokio::runtime::Handle> {
-    static RUNTIME: OnceLock<Option<tokio::runtime::Handle>> = OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            let handle = runtime.handle().clone();
-            std::thread::Builder::new()
-                .name("hookhost-shadow".into())
-                .spawn(move || {
-                    // SAFETY: setpriority and gettid take plain integers; a
-                    // failure leaves the thread at the normal priority.
-                    unsafe {
-                        libc::setpriority(libc::PRIO_PROCESS as _, libc::gettid() as _, 19);
-                    }
-                    runtime.block_on(std::future::pending::<()>());
-                })
-                .ok()?;
-            Some(handle)
-        })
-        .as_ref()
+/// A shadow's run, handed to the shadow thread.
+type Job = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// The thread shadows run on: one for the process, with a runtime of its
+/// own, niced to 19 (Linux nices threads one by one) so the scheduler gives
+/// it only the CPU time the serving threads leave.
+///
+/// Handing a run over costs the serving thread a lock and a push, never a
+/// system call while shadows are coming: the shadow thread takes what has
+/// queued once per [`BATCH`], and only when a whole batch found nothing
+/// does it sleep until the next run wakes it.
+struct ShadowThread {
+    queue: std::sync::Mutex<Vec<Job>>,
+    idle: std::sync::atomic::AtomicBool,
+    wake: tokio::sync::Notify,
+}
+
+/// How often the shadow thread takes the runs queued meanwhile.
+const BATCH: std::time::Duration = std::time::Duration::from_millis(1);
+
+impl ShadowThread {
+    /// The process's shadow thread, started on first use; `None` if it
+    /// cannot be started (shadows then run on the caller's runtime).
+    fn get() -> Option<&'static Arc<ShadowThread>> {
+        static THREAD: OnceLock<Option<Arc<ShadowThread>>> = OnceLock::new();
+        THREAD.get_or_init(ShadowThread::start).as_ref()
+    }
+
+    fn start() -> Option<Arc<ShadowThread>> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        let thread = Arc::new(ShadowThread {
+            queue: std::sync::Mutex::new(Vec::new()),
+            idle: std::sync::atomic::AtomicBool::new(false),
+            wake: tokio::sync::Notify::new(),
+        });
+        let shared = thread.clone();
+        std::thread::Builder::new()
+            .name("hookhost-shadow".into())
+            .spawn(move || {
+                // SAFETY: setpriority and gettid take plain integers; a
+                // failure leaves the thread at the normal priority.
+                unsafe {
+                    libc::setpriority(libc::PRIO_PROCESS as _, libc::gettid() as _, 19);
+                }
+                runtime.block_on(shared.run());
+            })
+            .ok()?;
+        Some(thread)
+    }
+
+    /// Hand `job` over.
+    fn submit(&self, job: Job) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(job);
+        if self.idle.swap(false, std::sync::atomic::Ordering::AcqRel) {
+            self.wake.notify_one();
+        }
+    }
+
+    /// The shadow thread's loop: start what has queued, batch by batch.
+    async fn run(&self) {
+        use std::sync::atomic::Ordering::AcqRel;
+        loop {
+            let jobs = std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()));
+            if jobs.is_empty() {
+                // Nothing for a whole batch: sleep until a run comes (a
+                // run queued after the look below finds `idle` set and
+                // wakes; Notify keeps a wake-up that comes early).
+                self.idle.store(true, std::sync::atomic::Ordering::Release);
+                if self
+                    .queue
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .is_empty()
+                {
+                    self.wake.notified().await;
+                }
+                self.idle.swap(false, AcqRel);
+                continue;
+            }
+            for job in jobs {
+                tokio::spawn(job);
+            }
+            tokio::time::sleep(BATCH).await;
+        }
+    }
 }
 
 /// An event the shadow runs on after the call has returned.
@@ -184,8 +248,8 @@ impl Hook for Shadowed {
             }
             tracing::debug!(hook = %name, agreed, "shadow ran");
         };
-        match shadow_runtime() {
-            Some(runtime) => drop(runtime.spawn(run)),
+        match ShadowThread::get() {
+            Some(thread) => thread.submit(Box::pin(run)),
             None => drop(tokio::spawn(run)),
         }
         result

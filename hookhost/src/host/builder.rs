@@ -506,7 +506,9 @@ impl Parts<'_> {
                     mode(spec.wasm.spares.unwrap_or(settings.default_spares)),
                 )
                 .map_err(|message| ConfigError::field(format!("{}.hook", spec.field), message))?;
-                let places = settings.instances_per_hook() as usize;
+                let places = settings
+                    .max_shadow_instances_per_hook
+                    .min(settings.instances_per_hook()) as usize;
                 let candidate = match &spec.wasm.shadow {
                     None => return Ok(Arc::new(hook)),
                     Some(Candidate::File(path)) => path,
