@@ -223,9 +223,12 @@ fn body(i: usize) -> Vec<u8> {
 /// Requests one HTTP path has in flight at most.
 const MAX_CONNECTIONS: usize = 512;
 
-/// A path over keep-alive HTTP to `url` (pre-encoded bodies, two kinds).
+/// A path over keep-alive HTTP to `url`. Every request is a new event (a
+/// path of its own): `serve` answers a request it has seen within SFTPGo's
+/// retry window from the first answer, as a retry, without running the
+/// hook — repeated bodies would measure that, not the hooks.
 fn http_path(name: &str, client: &reqwest::Client, url: String) -> LoadPath {
-    let bodies = Arc::new([body(0), body(1)]);
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let allow_all = name.contains("no hook");
     let client = client.clone();
     // A client's connection pool has a bound: past it, requests wait for a
@@ -237,7 +240,10 @@ fn http_path(name: &str, client: &reqwest::Client, url: String) -> LoadPath {
         let request = client
             .post(&url)
             .header("content-type", "application/json")
-            .body(bodies[i % 2].clone());
+            // Event `i`'s kind (executable or not), a path never sent before.
+            .body(body(
+                2 * sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + i % 2,
+            ));
         let connections = connections.clone();
         async move {
             let _connection = connections.acquire_owned().await.expect("never closed");
@@ -445,6 +451,7 @@ pub(crate) fn run(
     exec_script: &Path,
     http_url: &str,
     cache: &Path,
+    go_webhook: Option<&Path>,
 ) -> Result<(), String> {
     let runtime = current_thread();
     let on = json!(["pre-upload"]);
@@ -545,6 +552,19 @@ pub(crate) fn run(
             format!("http://{addr}/v1/actions/fs"),
         ));
     }
+    // The anchor: the webhook an admin writes by hand in Go, on one thread
+    // as serve's server runtime is.
+    let go = match go_webhook {
+        Some(program) => {
+            let (child, addr) = start_go_webhook(program)?;
+            paths.push(http_path(GO_ROW, &client, format!("http://{addr}/hook")));
+            Some(child)
+        }
+        None => {
+            println!("(no Go webhook row: pass --go-webhook, as scripts/bench.sh does)");
+            None
+        }
+    };
     let mut measured = Vec::new();
     for path in paths {
         let n = if path.name.contains("exec") {
@@ -566,7 +586,36 @@ pub(crate) fn run(
         sizes,
     );
     summary(&dispatch, &serve, &dispatch_rates, &serve_rates);
+    if let Some(mut go) = go {
+        let _ = go.kill();
+        let _ = go.wait();
+    }
     Ok(())
+}
+
+/// The serve table's row of the Go webhook.
+const GO_ROW: &str = "Go net/http webhook, native check (GOMAXPROCS=1)";
+
+/// Start the Go webhook on one OS thread of Go code; its address.
+fn start_go_webhook(program: &Path) -> Result<(std::process::Child, String), String> {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(program)
+        .env("GOMAXPROCS", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("--go-webhook {}: {e}", program.display()))?;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .map_err(|e| format!("--go-webhook {}: {e}", program.display()))?;
+    if line.trim().is_empty() {
+        let _ = child.kill();
+        return Err(format!(
+            "--go-webhook {}: printed no address",
+            program.display()
+        ));
+    }
+    Ok((child, line.trim().to_owned()))
 }
 
 /// 100/s, 1k/s, 10k/s, and 50 % / 90 % of `capacity`.
@@ -589,7 +638,8 @@ fn summary(
 ) {
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
     // Rows: 0 reused, 1 fresh, 2 fresh + spares, 3 exec, 4 HTTP (serve: 5
-    // no hook, 6 axum, 7 bare hyper, 8 bare hyper with the header timer).
+    // no hook, 6 axum, 7 bare hyper, 8 bare hyper with the header timer, 9
+    // the Go webhook when given).
     if let (Some(reused), Some(spares), Some(fresh)) =
         (&dispatch[0][3], &dispatch[2][3], &dispatch[1][3])
     {
@@ -609,8 +659,13 @@ fn summary(
                 .as_ref()
                 .map(|exec| format!(", {:.0}× faster than exec", ratio(exec.p50, wasm.p50)))
                 .unwrap_or_default();
+            let go = serve
+                .get(9)
+                .and_then(|row| row[col].as_ref())
+                .map(|go| format!(", {:.2}× the Go webhook's p50", ratio(wasm.p50, go.p50)))
+                .unwrap_or_default();
             println!(
-                "serve at {label}: wasm (fresh + spares) p50 {:.2}× the bare hyper p50{exec}.",
+                "serve at {label}: wasm (fresh + spares) p50 {:.2}× the bare hyper p50{go}{exec}.",
                 ratio(wasm.p50, bare.p50),
             );
         }

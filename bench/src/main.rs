@@ -41,6 +41,11 @@ struct Args {
     /// program.
     #[arg(long)]
     hookhost: Option<PathBuf>,
+    /// The Go net/http webhook doing the same check natively
+    /// (bench/go-webhook, built by scripts/bench.sh): a row of the serve
+    /// table, the anchor hookhost's serve rows are read against.
+    #[arg(long)]
+    go_webhook: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -51,7 +56,8 @@ fn main() -> ExitCode {
             .and_then(|exe| exe.parent().map(|dir| dir.join("hookhost")))
             .unwrap_or_else(|| PathBuf::from("hookhost"))
     });
-    bench::run(args.quick, args.load_only, &args.guests, &hookhost).unwrap_or_else(|message| {
+    let go = args.go_webhook.as_deref();
+    bench::run(args.quick, args.load_only, &args.guests, &hookhost, go).unwrap_or_else(|message| {
         eprintln!("hookhost-bench: {message}");
         ExitCode::from(2)
     })

@@ -1,7 +1,8 @@
 //! A shadow candidate beside a deciding hook: does it slow the hook's
-//! answers? The same deny-exe pre-upload check three ways: alone, shadowed
+//! answers? The same deny-exe pre-upload check four ways: alone, shadowed
 //! by a candidate that sleeps 5 ms per event (slow, as a candidate calling
-//! a service is), and shadowed by one that computes ~0.2 ms per event. As
+//! a service is) with the default 4 places and with 500, and shadowed by
+//! one that computes ~0.2 ms per event. As
 //! `serve` runs: a runtime of two workers, one caller sending events one
 //! after the other (so a core is free for the shadows, as on a server
 //! that is not saturated). The cases take turns round by round; after each
@@ -70,10 +71,22 @@ pub(crate) fn run(
         ),
         (
             Case::new(
-                "deny-exe + shadow sleeping 5 ms per event",
+                "deny-exe + shadow sleeping 5 ms per event (4 places, default)",
                 hooks(deny_exe, Some(probe), sleeping),
                 events,
             ),
+            true,
+        ),
+        (
+            {
+                let mut case = Case::new(
+                    "deny-exe + shadow sleeping 5 ms, 500 places",
+                    hooks(deny_exe, Some(probe), sleeping),
+                    events,
+                );
+                case.wasm = json!({"max_shadow_instances_per_hook": 500});
+                case
+            },
             true,
         ),
         (
@@ -138,13 +151,16 @@ pub(crate) fn run(
     print_table(&rows.iter().collect::<Vec<_>>());
     let ratio = |i: usize| rows[i].p50.as_secs_f64() / rows[0].p50.as_secs_f64();
     println!(
-        "shadow, p50 against the hook alone in the same run (2 workers, 1 caller): sleeping {:.2}× ({} shadow runs, {} dropped as busy), computing {:.2}× ({} runs, {} dropped).",
+        "shadow, p50 against the hook alone in the same run (2 workers, 1 caller): sleeping {:.2}× ({} shadow runs, {} dropped as busy); sleeping with 500 places {:.2}× ({} runs, {} dropped); computing {:.2}× ({} runs, {} dropped).",
         ratio(1),
         counts[1].0,
         counts[1].1,
         ratio(2),
         counts[2].0,
-        counts[2].1
+        counts[2].1,
+        ratio(3),
+        counts[3].0,
+        counts[3].1
     );
     Ok(())
 }

@@ -7,7 +7,24 @@ use hookhost_tests::hookhost_bin;
 #[test]
 fn bench_quick_runs_and_prints_its_tables() {
     let guests = wasm("deny-exe").parent().unwrap().to_path_buf();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookhost-bench"))
+    // The Go anchor, built as scripts/bench.sh builds it.
+    let go_webhook = hookhost_tests::repo_root().join("target/bench-go-webhook");
+    let go = hookhost_tests::tool_available("go", "apt-get install golang-go");
+    if go {
+        let built = std::process::Command::new("go")
+            .args(["build", "-o"])
+            .arg(&go_webhook)
+            .arg(hookhost_tests::repo_root().join("bench/go-webhook/main.go"))
+            .env("GO111MODULE", "off")
+            .status()
+            .unwrap();
+        assert!(built.success(), "go build bench/go-webhook");
+    }
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hookhost-bench"));
+    if go {
+        command.arg("--go-webhook").arg(&go_webhook);
+    }
+    let out = command
         .args(["--quick", "--guests"])
         .arg(&guests)
         .arg("--hookhost")
@@ -36,13 +53,18 @@ fn bench_quick_runs_and_prints_its_tables() {
         "in-flight instances raised RSS",
         "starvation:",
         "| epoch + fuel |",
-        "| deny-exe + shadow sleeping 5 ms per event |",
+        "| deny-exe + shadow sleeping 5 ms per event (4 places, default) |",
         "shadow, p50 against the hook alone in the same run",
         "| 1 instance(s), 64 caller(s) |",
         "| ipfilter CheckIP over gRPC (trivial check), 1 caller |",
         "a trivial plugin call over gRPC, p50 in the same run",
         "the pool of",
+        "| Go net/http webhook, native check (GOMAXPROCS=1) |",
+        "the Go webhook's p50",
     ] {
+        if !go && row.contains("Go") {
+            continue;
+        }
         assert!(stdout.contains(row), "{row:?} missing from:\n{stdout}");
     }
 }
