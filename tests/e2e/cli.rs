@@ -27,17 +27,7 @@ fn check_compiles_once_and_the_next_run_uses_the_cache() {
     };
     assert!(run().contains("2 wasm; plugins: 0; compile cache: 0 hits, 2 compiled"));
     assert!(run().contains("2 wasm; plugins: 0; compile cache: 2 hits, 0 compiled"));
-    let components = std::fs::read_dir(&cache)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "cwasm")
-        })
-        .count();
-    assert_eq!(components, 2);
+    assert_eq!(hookhost_tests::compiled_components(&cache), 2);
     assert!(cache.join("functions").is_dir(), "compiled functions kept");
 }
 

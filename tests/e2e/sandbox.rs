@@ -494,20 +494,30 @@ async fn a_good_hook_answers_after_a_hostile_one() {
     ));
 }
 
-#[tokio::test]
-async fn second_start_uses_the_compile_cache() {
+/// A sandbox with a new compile cache directory that has loaded deny-exe.
+fn cached_deny_exe() -> (tempfile::TempDir, WasmSettings, Sandbox) {
     let cache = tempfile::tempdir().unwrap();
     let settings = WasmSettings {
         max_instances: 4,
         ..WasmSettings::default()
     };
-    let first = Sandbox::new(&settings, Some(cache.path().to_path_buf())).unwrap();
-    first.load(&wasm("deny-exe")).unwrap();
+    let sandbox = Sandbox::new(&settings, Some(cache.path().to_path_buf())).unwrap();
+    sandbox.load(&wasm("deny-exe")).unwrap();
+    (cache, settings, sandbox)
+}
+
+#[tokio::test]
+async fn second_start_uses_the_compile_cache() {
+    let (cache, settings, first) = cached_deny_exe();
     assert_eq!(
         (first.cache_stats().hits, first.cache_stats().compiled),
         (0, 1)
     );
-    assert_eq!(cwasm_entries(cache.path()), 1, "one cache entry written");
+    assert_eq!(
+        hookhost_tests::compiled_components(cache.path()),
+        1,
+        "one cache entry written"
+    );
     let second = Sandbox::new(&settings, Some(cache.path().to_path_buf())).unwrap();
     second.load(&wasm("deny-exe")).unwrap();
     assert_eq!(
@@ -527,29 +537,9 @@ async fn second_start_uses_the_compile_cache() {
     );
 }
 
-/// Whole-component entries in a compile cache directory.
-fn cwasm_entries(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "cwasm")
-        })
-        .count()
-}
-
 #[tokio::test]
 async fn a_component_sharing_code_with_one_compiled_before_reuses_its_functions() {
-    let cache = tempfile::tempdir().unwrap();
-    let settings = WasmSettings {
-        max_instances: 4,
-        ..WasmSettings::default()
-    };
-    let first = Sandbox::new(&settings, Some(cache.path().to_path_buf())).unwrap();
-    first.load(&wasm("deny-exe")).unwrap();
+    let (cache, settings, first) = cached_deny_exe();
     let stored = first.cache_stats().functions_stored;
     assert!(stored > 0, "{:?}", first.cache_stats());
     // The same code in another component (a custom section appended: a
@@ -569,7 +559,7 @@ async fn a_component_sharing_code_with_one_compiled_before_reuses_its_functions(
             && stats.functions_stored < stored / 4,
         "first stored {stored}; then {stats:?}"
     );
-    assert_eq!(cwasm_entries(cache.path()), 2);
+    assert_eq!(hookhost_tests::compiled_components(cache.path()), 2);
 }
 
 /// The answers of the counting probe for `paths`, one event each.

@@ -56,6 +56,18 @@ fn required(found: bool, program: &str, install: &str) -> bool {
     found
 }
 
+/// The whole compiled components in a compile cache directory (its
+/// `.cwasm` entries; Cranelift's functions live under `functions/`).
+pub fn compiled_components(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .expect("the cache directory")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+        })
+        .count()
+}
+
 /// The repository's root directory.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
