@@ -25,6 +25,7 @@ use hookhost::sandbox::Sandbox;
 use hookhost::{Decision, Host};
 use serde_json::{Value, json};
 
+use crate::cases::{Case, MakeEvent, ROUNDS, sequential, two_workers};
 use crate::rows::{Row, fmt_duration, percentile, print_table, reset_peak_rss, row, status_kib};
 use crate::setup::{config, event};
 
@@ -84,9 +85,6 @@ fn allowed_event(i: usize, action: FsAction) -> FsEvent {
     )
 }
 
-/// Makes event `i` of a run.
-type MakeEvent = fn(usize, FsAction) -> FsEvent;
-
 /// The check every row performs: refuse common Windows executables.
 fn refuse_native(path: &str) -> bool {
     const REFUSED: &[&str] = &["exe", "bat", "cmd", "com", "msi", "scr"];
@@ -112,75 +110,12 @@ fn floor_row(sizes: &Sizes) -> Row {
     row("rust call (floor)", latencies, started.elapsed())
 }
 
-/// Dispatch `n` events one after the other, checking every answer.
-pub(crate) async fn sequential(
-    host: &Host,
-    n: usize,
-    action: FsAction,
-    make: MakeEvent,
-) -> (Vec<Duration>, Duration) {
-    let mut latencies = Vec::with_capacity(n);
-    let started = Instant::now();
-    for i in 0..n {
-        let event = make(i, action);
-        let exe = event.path.ends_with(".exe");
-        let t = Instant::now();
-        let outcome = host.dispatch(event).await;
-        latencies.push(t.elapsed());
-        assert_eq!(
-            matches!(outcome.decision, Decision::Deny(_)),
-            exe,
-            "{:?}",
-            outcome.decision
-        );
-    }
-    (latencies, started.elapsed())
-}
-
 fn current_thread() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime")
 }
-
-/// One row measured by [`interleaved`]: `n` pre-upload events through a
-/// host built from `hooks` and engine settings `wasm`.
-pub(crate) struct Case {
-    name: &'static str,
-    hooks: Value,
-    pub(crate) wasm: Value,
-    n: usize,
-    make: MakeEvent,
-}
-
-impl Case {
-    pub(crate) fn name(&self) -> &'static str {
-        self.name
-    }
-
-    pub(crate) fn new(name: &'static str, hooks: Value, n: usize) -> Self {
-        Case {
-            name,
-            hooks,
-            wasm: json!({}),
-            n,
-            make: event,
-        }
-    }
-
-    /// The case's host, warmed up (caches, pools, connections).
-    pub(crate) async fn warm_host(&self, cache: &Path) -> Result<Host, String> {
-        let host = Host::new(config(self.hooks.clone(), cache, self.wasm.clone()))
-            .await
-            .map_err(|e| format!("{}: {e}", self.name))?;
-        sequential(&host, self.n.min(1_000), FsAction::PreUpload, self.make).await;
-        Ok(host)
-    }
-}
-
-/// Rounds each row is split into by [`interleaved`].
-pub(crate) const ROUNDS: usize = 10;
 
 /// Measure `cases` on one thread, round by round: each round runs a tenth of
 /// every row's events, so a neighbour's load on the shared machine hits all
@@ -225,14 +160,6 @@ fn interleaved(cases: &[Case], cache: &Path) -> Result<Vec<Row>, String> {
             })
             .collect())
     })
-}
-
-pub(crate) fn two_workers() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())
 }
 
 /// `case` on a two-worker runtime with two callers.

@@ -17,7 +17,7 @@ use hookhost::Host;
 use hookhost::event::FsAction;
 use serde_json::{Value, json};
 
-use crate::bench::{Case, ROUNDS, sequential, two_workers};
+use crate::cases::{Case, ROUNDS, sequential, two_workers};
 use crate::rows::{Row, print_table, row};
 use crate::setup::event;
 
@@ -131,7 +131,7 @@ pub(crate) fn run(
             .iter()
             .zip(latencies)
             .zip(elapsed)
-            .map(|(((case, _), latencies), elapsed)| row(case.name(), latencies, elapsed))
+            .map(|(((case, _), latencies), elapsed)| row(case.name, latencies, elapsed))
             .collect();
         let counts: Vec<(u64, u64)> = hosts
             .iter()

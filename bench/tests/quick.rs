@@ -7,22 +7,16 @@ use hookhost_tests::hookhost_bin;
 #[test]
 fn bench_quick_runs_and_prints_its_tables() {
     let guests = wasm("deny-exe").parent().unwrap().to_path_buf();
-    // The Go anchor, built as scripts/bench.sh builds it.
-    let go_webhook = hookhost_tests::repo_root().join("target/bench-go-webhook");
-    let go = hookhost_tests::tool_available("go", "apt-get install golang-go");
-    if go {
-        let built = std::process::Command::new("go")
-            .args(["build", "-o"])
-            .arg(&go_webhook)
-            .arg(hookhost_tests::repo_root().join("bench/go-webhook/main.go"))
-            .env("GO111MODULE", "off")
-            .status()
-            .unwrap();
-        assert!(built.success(), "go build bench/go-webhook");
-    }
+    // The Go anchor (scripts/bench.sh builds it the same way).
+    let go = hookhost_tests::sftpgo_rule::go_available();
+    let go_webhook = go.then(|| {
+        let source = hookhost_tests::repo_root().join("bench/go-webhook/main.go");
+        hookhost_tests::sftpgo_rule::go_build(&source, "go-webhook")
+            .unwrap_or_else(|e| panic!("go build bench/go-webhook: {e}"))
+    });
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hookhost-bench"));
-    if go {
-        command.arg("--go-webhook").arg(&go_webhook);
+    if let Some(go_webhook) = &go_webhook {
+        command.arg("--go-webhook").arg(go_webhook);
     }
     let out = command
         .args(["--quick", "--guests"])

@@ -4,7 +4,7 @@
 //! sends the request (or runs the command). Built once per run, cached
 //! under `target/sftpgo-rule` by the source's hash.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
@@ -27,26 +27,35 @@ pub fn program() -> Option<PathBuf> {
 }
 
 fn build() -> Result<PathBuf, String> {
+    go_build(
+        &repo_root().join("tests/fixtures/sftpgo-rule/main.go"),
+        "sftpgo-rule",
+    )
+}
+
+/// A Go program of the standard library only (`source`, one file) built
+/// in GOPATH mode as `target/NAME/HASH/NAME`, once per version of the
+/// source.
+pub fn go_build(source: &Path, name: &str) -> Result<PathBuf, String> {
     let root = repo_root();
-    let source = root.join("tests/fixtures/sftpgo-rule/main.go");
-    let text = std::fs::read(&source).map_err(|e| format!("{}: {e}", source.display()))?;
+    let text = std::fs::read(source).map_err(|e| format!("{}: {e}", source.display()))?;
     let key: String = Sha256::digest(&text)[..8]
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let dir = root.join("target/sftpgo-rule").join(key);
-    let binary = dir.join("sftpgo-rule");
+    let dir = root.join("target").join(name).join(key);
+    let binary = dir.join(name);
     if binary.is_file() {
         return Ok(binary);
     }
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let partial = dir.join("sftpgo-rule.partial");
+    let partial = dir.join(format!("{name}.partial"));
     let output = Command::new("go")
         .args(["build", "-o"])
         .arg(&partial)
-        .arg(&source)
+        .arg(source)
         .env("GO111MODULE", "off")
-        .env("GOCACHE", root.join("target/sftpgo-rule/gocache"))
+        .env("GOCACHE", root.join("target").join(name).join("gocache"))
         .env("GOFLAGS", "")
         .output()
         .map_err(|e| format!("go build: {e}"))?;
@@ -55,6 +64,12 @@ fn build() -> Result<PathBuf, String> {
     }
     std::fs::rename(&partial, &binary).map_err(|e| e.to_string())?;
     Ok(binary)
+}
+
+/// Whether `go` is on the PATH; without it this fails (naming what to
+/// install) unless skipping was asked for (never under CI=true).
+pub fn go_available() -> bool {
+    crate::goplugin::on_path("go")
 }
 
 /// Carry out `input` (`{"version", "action", "params", "send"}`): the
