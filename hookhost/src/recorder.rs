@@ -22,10 +22,9 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 
 use prometheus_client::metrics::counter::Counter;
-
-use crate::config::RecordSettings;
 use serde_json::Value;
 
+use crate::config::RecordSettings;
 use crate::event::fs::http::encode_fs_event;
 use crate::event::login::{LoginEvent, LoginHook};
 use crate::event::provider::hide_secrets;
@@ -150,8 +149,16 @@ fn envelope(call: &str, query: &str, event: &str) -> Vec<u8> {
         Value::from(call),
         Value::from(query)
     );
-    // The event's bytes as they were sent (JSON on one line).
-    line.push_str(event.trim());
+    // The event's bytes as they were sent, unless they span lines (a
+    // pretty-printed body): then the same JSON written on one line.
+    let event = event.trim();
+    if event.contains(['\n', '\r'])
+        && let Ok(value) = serde_json::from_str::<Value>(event)
+    {
+        line.push_str(&value.to_string());
+    } else {
+        line.push_str(event);
+    }
     line.push_str("}\n");
     line.into_bytes()
 }
@@ -214,4 +221,27 @@ fn write_all(
         let _ = out.flush();
     }
     let _ = out.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::envelope;
+
+    #[test]
+    fn a_recorded_request_is_one_line_even_from_a_pretty_printed_body() {
+        let line = envelope(
+            "provider",
+            "action=add",
+            "{\n  \"username\": \"alice\"\n}\n",
+        );
+        assert_eq!(
+            String::from_utf8(line).unwrap(),
+            "{\"call\":\"provider\",\"query\":\"action=add\",\"event\":{\"username\":\"alice\"}}\n"
+        );
+        let line = envelope("post-connect", "ip=10.0.0.5&protocol=SSH", "null");
+        assert_eq!(
+            String::from_utf8(line).unwrap(),
+            "{\"call\":\"post-connect\",\"query\":\"ip=10.0.0.5&protocol=SSH\",\"event\":null}\n"
+        );
+    }
 }
