@@ -8,10 +8,10 @@ use hookhost_tests::hookhost_bin;
 fn bench_quick_runs_and_prints_its_tables() {
     let guests = wasm("deny-exe").parent().unwrap().to_path_buf();
     // The Go anchor (scripts/bench.sh builds it the same way).
-    let go = hookhost_tests::sftpgo_rule::go_available();
+    let go = hookhost_tests::go::go_available();
     let go_webhook = go.then(|| {
         let source = hookhost_tests::repo_root().join("bench/go-webhook/main.go");
-        hookhost_tests::sftpgo_rule::go_build(&source, "go-webhook")
+        hookhost_tests::go::go_build(&source, "go-webhook")
             .unwrap_or_else(|e| panic!("go build bench/go-webhook: {e}"))
     });
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hookhost-bench"));

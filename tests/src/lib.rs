@@ -3,6 +3,7 @@
 //! that records what hooks send, and configuration helpers.
 
 pub mod daemon;
+pub mod go;
 pub mod goplugin;
 pub mod guests;
 pub mod nats;

@@ -463,13 +463,7 @@ impl Parts<'_> {
                 self.http()?,
                 spec.timeout_cap,
             )),
-            HookTarget::Oci(reference) => {
-                return Err(ConfigError::field(
-                    format!("{}.hook", spec.field),
-                    format!("{reference}: not resolved (HostBuilder::build resolves references)"),
-                )
-                .into());
-            }
+            HookTarget::Oci(reference) => return Err(unresolved(spec, "hook", reference)),
             HookTarget::Wasm(path) => {
                 let sandbox = self.sandbox()?;
                 let settings = &self.config.settings.wasm;
@@ -513,13 +507,7 @@ impl Parts<'_> {
                     None => return Ok(Arc::new(hook)),
                     Some(Candidate::File(path)) => path,
                     Some(Candidate::Oci(reference)) => {
-                        return Err(ConfigError::field(
-                            format!("{}.shadow", spec.field),
-                            format!(
-                                "{reference}: not resolved (HostBuilder::build resolves references)"
-                            ),
-                        )
-                        .into());
+                        return Err(unresolved(spec, "shadow", reference));
                     }
                 };
                 // The candidate: the same grants and limits, no spares (it
@@ -548,6 +536,16 @@ impl Parts<'_> {
             }
         })
     }
+}
+
+/// An `oci://` reference met where a file was expected: `build` resolves
+/// every one before it makes hooks.
+fn unresolved(spec: &HookSpec, key: &str, reference: &OciRef) -> Error {
+    ConfigError::field(
+        format!("{}.{key}", spec.field),
+        format!("{reference}: not resolved (HostBuilder::build resolves references)"),
+    )
+    .into()
 }
 
 /// Half the slots the keyboard-interactive hook's exchanges hold between
