@@ -30,7 +30,7 @@ pub fn go_build(source: &Path, name: &str) -> Result<PathBuf, String> {
         .arg(&partial)
         .arg(source)
         .env("GO111MODULE", "off")
-        .env("GOCACHE", root.join("target").join(name).join("gocache"))
+        .env("GOCACHE", root.join("target/gocache"))
         .env("GOFLAGS", "")
         .output()
         .map_err(|e| format!("go build: {e}"))?;

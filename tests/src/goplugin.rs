@@ -15,10 +15,10 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::{repo_root, tool_available};
+use crate::repo_root;
 
 /// What to install for these tests (Debian).
-pub const INSTALL: &str = "apt-get install golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-goprotobuf-dev protobuf-compiler";
+pub const INSTALL: &str = "apt-get install golang-go golang-github-hashicorp-go-plugin-dev golang-golang-x-crypto-dev golang-google-grpc-dev golang-goprotobuf-dev protobuf-compiler";
 
 static BUILT: OnceLock<Option<PathBuf>> = OnceLock::new();
 
@@ -36,20 +36,25 @@ pub fn goplugin_host() -> Option<PathBuf> {
         .clone()
 }
 
-/// Like [`tool_available`], for tools without `--version`.
+/// Go's tools, found on the PATH (a missing one fails; see
+/// [`crate::program_on_path`]).
 pub(crate) fn on_path(program: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()));
-    if !found {
-        // Fails, unless skipping was asked for (never under CI=true).
-        tool_available(program, INSTALL);
-    }
-    found
+    crate::program_on_path(program, INSTALL)
 }
 
 fn build() -> Result<PathBuf, String> {
+    go_grpc_build(
+        &repo_root().join("tests/fixtures/goplugin-host/main.go"),
+        "goplugin-host",
+    )
+}
+
+/// A Go program (`source`, one file of package main) that imports
+/// hookhost's SFTPGo message types as `hookhosttest/pb` and Debian's Go
+/// packages, built in GOPATH mode as `target/NAME/HASH/NAME`, once per
+/// version of its inputs: the go-plugin host, the benchmark's native plugin.
+pub fn go_grpc_build(source: &Path, name: &str) -> Result<PathBuf, String> {
     let root = repo_root();
-    let source = root.join("tests/fixtures/goplugin-host/main.go");
     let protos = root.join("hookhost/proto/sftpgo");
     let mut inputs: Vec<PathBuf> = std::fs::read_dir(&protos)
         .map_err(|e| e.to_string())?
@@ -58,13 +63,14 @@ fn build() -> Result<PathBuf, String> {
         .collect();
     inputs.sort();
     let mut hash = Sha256::new();
+    let source = source.to_path_buf();
     for input in std::iter::once(&source).chain(&inputs) {
         hash.update(input.file_name().unwrap().as_encoded_bytes());
         hash.update(std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?);
     }
     let key = hex(&hash.finalize()[..8]);
-    let dir = root.join("target/goplugin-host").join(&key);
-    let binary = dir.join("goplugin-host");
+    let dir = root.join("target").join(name).join(&key);
+    let binary = dir.join(name);
     if binary.is_file() {
         return Ok(binary);
     }
@@ -85,14 +91,14 @@ fn build() -> Result<PathBuf, String> {
     }
     let gopath = std::env::join_paths([dir.join("gopath"), PathBuf::from("/usr/share/gocode")])
         .map_err(|e| e.to_string())?;
-    let partial = dir.join("goplugin-host.partial");
+    let partial = dir.join(format!("{name}.partial"));
     run(Command::new("go")
         .args(["build", "-o"])
         .arg(&partial)
         .arg("hookhosttest")
         .env("GOPATH", gopath)
         .env("GO111MODULE", "off")
-        .env("GOCACHE", root.join("target/goplugin-host/gocache"))
+        .env("GOCACHE", root.join("target/gocache"))
         .env("GOFLAGS", ""))?;
     std::fs::rename(&partial, &binary).map_err(|e| e.to_string())?;
     Ok(binary)

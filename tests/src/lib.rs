@@ -31,6 +31,14 @@ pub fn tool_available(program: &str, install: &str) -> bool {
     required(found, program, install)
 }
 
+/// Like [`tool_available`], for programs without a `--version` (Go's
+/// tools, wrk): whether `program` is a file on the PATH.
+pub fn program_on_path(program: &str, install: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()));
+    required(found, program, install)
+}
+
 /// Whether Python can import `modules` (comma separated), as
 /// [`tool_available`] for a program.
 pub fn python_modules_available(modules: &str, install: &str) -> bool {
