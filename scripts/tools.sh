@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # The tools some tests need besides Rust, installed when missing:
 # - Debian's Go, go-plugin, gRPC and protoc packages: the `hookhost plugin`
-#   tests build a go-plugin host with them (tests/src/goplugin.rs);
+#   tests build a go-plugin host with them (tests/src/goplugin.rs), and the
+#   benchmark (its quick test too) a native Go plugin, bcrypt from
+#   golang.org/x/crypto included (bench/go-plugin);
+# - wrk: the benchmark's table of serve against the Go webhook (its quick
+#   test too);
 # - componentize-py: the Python hook tests build components with it;
 # - grpcio: a grpc-core client (Python) calls `hookhost plugin` in a test;
 # - Node.js and componentize-js (under target/js): the JavaScript hook
@@ -15,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages="golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev golang-goprotobuf-dev protobuf-compiler nats-server docker-registry skopeo"
+packages="golang-go golang-github-hashicorp-go-plugin-dev golang-golang-x-crypto-dev golang-google-grpc-dev golang-goprotobuf-dev protobuf-compiler nats-server docker-registry skopeo wrk"
 command -v npm >/dev/null || packages="$packages nodejs npm"
 missing=""
 if command -v dpkg >/dev/null; then

@@ -506,6 +506,7 @@ pub fn run(
             &cache,
             go_webhook,
         )?;
+        crate::wrk::run(quick, hookhost, &deny_exe, go_webhook, &scratch, &cache)?;
         let _ = std::fs::remove_dir_all(&scratch);
         Ok(ExitCode::SUCCESS)
     };
@@ -651,6 +652,7 @@ pub fn run(
     }
     crate::shadow::run(sizes.wasm.min(5_000), &deny_exe, &probe, &cache)?;
     crate::plugin_grpc::run(quick, hookhost, &guests, &scratch, exec, http)?;
+    crate::native_plugin::run(quick, hookhost, &guests, &scratch)?;
     let fixtures = hookhost_tests::repo_root().join("tests/fixtures");
     crate::login::run(quick, &guests, &fixtures, &scratch)?;
     crate::outbound::run(quick, &guests, &scratch)?;

@@ -55,8 +55,14 @@ fn bench_quick_runs_and_prints_its_tables() {
         "the pool of",
         "| Go net/http webhook, native check (GOMAXPROCS=1) |",
         "the Go webhook's p50",
+        "| ipfilter CheckIP (an IP range): native Go plugin |",
+        "| auth CheckUserAndPass (bcrypt, cost 6): native Go plugin |",
+        "hookhost plugin + wasm against the native Go plugin, same run",
+        "| hookhost serve + wasm, fresh instance |",
+        "| Go net/http webhook, native check (all cores) |",
+        "against the Go webhook, same run: serve + wasm fresh",
     ] {
-        if !go && row.contains("Go") {
+        if !go && (row.contains("Go") || row.contains("go-plugin")) {
             continue;
         }
         assert!(stdout.contains(row), "{row:?} missing from:\n{stdout}");
