@@ -598,24 +598,9 @@ const GO_ROW: &str = "Go net/http webhook, native check (GOMAXPROCS=1)";
 
 /// Start the Go webhook on one OS thread of Go code; its address.
 fn start_go_webhook(program: &Path) -> Result<(std::process::Child, String), String> {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(program)
-        .env("GOMAXPROCS", "1")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("--go-webhook {}: {e}", program.display()))?;
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .map_err(|e| format!("--go-webhook {}: {e}", program.display()))?;
-    if line.trim().is_empty() {
-        let _ = child.kill();
-        return Err(format!(
-            "--go-webhook {}: printed no address",
-            program.display()
-        ));
-    }
-    Ok((child, line.trim().to_owned()))
+    let mut command = std::process::Command::new(program);
+    command.env("GOMAXPROCS", "1");
+    crate::wrk::start(command, &format!("--go-webhook {}", program.display()))
 }
 
 /// 100/s, 1k/s, 10k/s, and 50 % / 90 % of `capacity`.

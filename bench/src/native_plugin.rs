@@ -13,7 +13,7 @@ use std::time::Duration;
 use hookhost_tests::goplugin::{Launch, go_grpc_build, goplugin_host, run_script};
 use serde_json::{Value, json};
 
-use crate::rows::fmt_duration;
+use crate::rows::{fmt_duration, median_f64};
 
 /// A bcrypt hash (cost 6) of "correct horse", as tests/fixtures/users has.
 const HASH: &str = "$2b$06$/psylW4pjq/hDp/n3ZdiTu7ycbaNVRkGOakuD6fnKoTo6U3YSa5Xe";
@@ -92,17 +92,12 @@ fn round(host: &Path, check: &Check, command: Vec<String>) -> Result<(Figures, F
     }
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 /// The medians of a side's rounds: (p50 at one caller, calls/s at one
 /// caller, calls/s at `CALLERS`).
 fn medians(rounds: &[(Figures, Figures)]) -> (Duration, f64, f64) {
-    let p50 = median(rounds.iter().map(|r| r.0.p50.as_secs_f64()).collect());
-    let one = median(rounds.iter().map(|r| r.0.per_second).collect());
-    let many = median(rounds.iter().map(|r| r.1.per_second).collect());
+    let p50 = median_f64(rounds.iter().map(|r| r.0.p50.as_secs_f64()).collect());
+    let one = median_f64(rounds.iter().map(|r| r.0.per_second).collect());
+    let many = median_f64(rounds.iter().map(|r| r.1.per_second).collect());
     (Duration::from_secs_f64(p50), one, many)
 }
 

@@ -12,6 +12,12 @@ pub(crate) struct Row {
     pub(crate) peak_rss_mib: f64,
 }
 
+/// The median of `values` (the middle one; the upper of two).
+pub(crate) fn median_f64(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }

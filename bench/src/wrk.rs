@@ -17,7 +17,7 @@ use std::time::Duration;
 use hookhost::event::{Contract, FsAction};
 use serde_json::{Value, json};
 
-use crate::rows::fmt_duration;
+use crate::rows::{fmt_duration, median_f64};
 
 /// Connections (and wrk threads) of the throughput figure.
 const CONNECTIONS: usize = 16;
@@ -151,7 +151,7 @@ impl Drop for Server {
 
 /// Start `command`, which prints its address as the last word of its
 /// first line.
-fn start(mut command: Command, what: &str) -> Result<(Child, String), String> {
+pub(crate) fn start(mut command: Command, what: &str) -> Result<(Child, String), String> {
     let mut child = command
         .stdout(Stdio::piped())
         .spawn()
@@ -197,11 +197,6 @@ pub(crate) fn serve(
         url: format!("http://{address}/v1/actions/fs"),
         checks,
     })
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 /// Measure and print the table; `go_webhook` is the anchor's program.
@@ -255,15 +250,22 @@ pub(crate) fn run(
     )?);
     let (rounds, seconds) = if quick { (1, 1) } else { (3, 2) };
     let mut figures: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); servers.len()];
-    for _ in 0..rounds {
-        for (server, (throughput, p50)) in servers.iter().zip(&mut figures) {
+    // One script per route, written once.
+    let scripts = servers
+        .iter()
+        .map(|server| {
             let path = server
                 .url
                 .split_once("//")
                 .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]));
-            let script = script(scratch, path.unwrap_or("/"))?;
-            let many = wrk(&server.url, &script, CONNECTIONS, seconds)?;
-            let one = wrk(&server.url, &script, 1, seconds)?;
+            script(scratch, path.unwrap_or("/"))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    for _ in 0..rounds {
+        for ((server, script), (throughput, p50)) in servers.iter().zip(&scripts).zip(&mut figures)
+        {
+            let many = wrk(&server.url, script, CONNECTIONS, seconds)?;
+            let one = wrk(&server.url, script, 1, seconds)?;
             for run in [&many, &one] {
                 // Half the events are executables: refused where a check runs.
                 let expected = if server.checks { run.requests / 2 } else { 0 };
@@ -285,7 +287,7 @@ pub(crate) fn run(
     println!("|---|---:|---:|");
     let medians: Vec<(f64, f64)> = figures
         .into_iter()
-        .map(|(throughput, p50)| (median(throughput), median(p50)))
+        .map(|(throughput, p50)| (median_f64(throughput), median_f64(p50)))
         .collect();
     for (server, (throughput, p50)) in servers.iter().zip(&medians) {
         println!(
